@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from objectives.models import KeyResult, Objective
+from okrly.forms import PersonChoiceField
+from okrly.models import Quarter, Team
+
+
+class ObjectiveForm(forms.ModelForm):
+    class Meta:
+        model = Objective
+        fields = ["quarter", "team", "title", "means", "does_not_mean", "rank"]
+        widgets = {
+            "means": forms.Textarea(attrs={"rows": 3}),
+            "does_not_mean": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {
+            "means": "What success looks like, in words everyone will read the same way.",
+            "does_not_mean": "What this objective is not about, to stop it being stretched.",
+            "rank": "1 is the team's most important objective this quarter.",
+        }
+
+    def __init__(self, *args: Any, teams: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["quarter"].queryset = Quarter.objects.exclude(status=Quarter.Status.CLOSED)
+        self.fields["team"].queryset = teams if teams is not None else Team.objects.all()
+        self.fields["rank"].required = False
+
+
+class ObjectiveEditForm(ObjectiveForm):
+    class Meta(ObjectiveForm.Meta):
+        fields = ["title", "means", "does_not_mean", "rank"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        forms.ModelForm.__init__(self, *args, **kwargs)
+        self.fields["rank"].required = True
+
+
+class KeyResultForm(forms.ModelForm):
+    owner = PersonChoiceField(
+        help_text="The one person accountable for this key result; not a team, not two people."
+    )
+
+    class Meta:
+        model = KeyResult
+        fields = [
+            "title", "owner", "direction", "start_value", "target_value", "current_value", "unit"
+        ]
+        labels = {"start_value": "Start", "target_value": "Target", "current_value": "Current"}
+        help_texts = {"unit": "e.g. %, €, customers, days"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["current_value"].required = False

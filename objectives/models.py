@@ -1,0 +1,95 @@
+"""Objectives and key results. A key result has exactly one owner: a user, required."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+
+from okrly.models import Quarter, Team, TimeStampedModel
+
+
+class Objective(TimeStampedModel):
+    quarter = models.ForeignKey(Quarter, on_delete=models.PROTECT, related_name="objectives")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="objectives")
+    title = models.CharField(max_length=200)
+    # Rule 9: an objective carries an explicit definition.
+    means = models.TextField("what it means", blank=True)
+    does_not_mean = models.TextField("what it does not mean", blank=True)
+    rank = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        ordering = ["quarter", "team__name", "rank", "pk"]
+        indexes = [
+            # Objectives page: one quarter's objectives grouped by team, in rank order.
+            models.Index(fields=["quarter", "team", "rank"], name="objective_quarter_team_rank"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(rank__gte=1), name="objective_rank_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("objectives:list") + f"?quarter={self.quarter_id}#objective-{self.pk}"
+
+
+class KeyResult(TimeStampedModel):
+    class Direction(models.TextChoices):
+        INCREASE = "increase", "Increase to target"
+        DECREASE = "decrease", "Decrease to target"
+
+    objective = models.ForeignKey(Objective, on_delete=models.CASCADE, related_name="key_results")
+    title = models.CharField(max_length=200)
+    start_value = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal(0))
+    target_value = models.DecimalField(max_digits=14, decimal_places=2)
+    current_value = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal(0))
+    unit = models.CharField(max_length=30, blank=True)
+    direction = models.CharField(
+        max_length=10, choices=Direction.choices, default=Direction.INCREASE
+    )
+    # Rule 1: one accountable person. A foreign key to the user model, NOT NULL, so the
+    # database itself refuses a key result without an owner, with two owners, or owned by a
+    # team. PROTECT: deleting a user who owns key results must be a deliberate handover.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_key_results"
+    )
+
+    class Meta:
+        ordering = ["objective", "pk"]
+        indexes = [
+            # "My week" and the people view: a person's key results.
+            models.Index(fields=["owner", "objective"], name="kr_owner_objective"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(direction="increase", target_value__gt=F("start_value"))
+                    | Q(direction="decrease", target_value__lt=F("start_value"))
+                ),
+                name="kr_target_matches_direction",
+                violation_error_message=(
+                    "The target must be above the start for an increasing key result and "
+                    "below it for a decreasing one."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("objectives:key_result", args=[self.pk])
+
+    @property
+    def progress(self) -> int:
+        """Percent of the way from start to target (0-100); the same formula either direction."""
+        span = self.target_value - self.start_value
+        if span == 0:
+            return 0
+        done = (self.current_value - self.start_value) / span
+        return max(0, min(100, round(done * 100)))

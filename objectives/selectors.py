@@ -1,0 +1,67 @@
+"""Reads for the objectives pages and API, with a fixed number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from objectives.models import KeyResult, Objective
+from okrly.models import Quarter, Team
+
+
+def key_results_with_owner() -> QuerySet[KeyResult]:
+    return KeyResult.objects.select_related("owner", "owner__profile")
+
+
+def objectives_for_quarter(quarter: Quarter) -> QuerySet[Objective]:
+    return (
+        Objective.objects.filter(quarter=quarter)
+        .select_related("team", "quarter")
+        .prefetch_related(Prefetch("key_results", queryset=key_results_with_owner()))
+        .order_by("team__name", "rank", "pk")
+    )
+
+
+@dataclass
+class TeamObjectives:
+    team: Team
+    objectives: list[Objective]
+
+
+def objectives_grouped_by_team(quarter: Quarter) -> list[TeamObjectives]:
+    """Three queries whatever the size: objectives+teams, key results+owners+profiles."""
+    groups: dict[int, TeamObjectives] = {}
+    for objective in objectives_for_quarter(quarter):
+        group = groups.get(objective.team_id)
+        if group is None:
+            group = groups[objective.team_id] = TeamObjectives(objective.team, [])
+        group.objectives.append(objective)
+    return list(groups.values())
+
+
+def quarter_for_request(quarter_id: Any, today: date) -> Quarter | None:
+    """The quarter asked for (``?quarter=``), else the active one, else the newest."""
+    if quarter_id:
+        try:
+            return Quarter.objects.get(pk=int(quarter_id))
+        except (Quarter.DoesNotExist, ValueError, TypeError):
+            return None
+    return Quarter.objects.current(today) or Quarter.objects.order_by("-start").first()
+
+
+def key_result_detail(pk: int) -> KeyResult:
+    return key_results_with_owner().select_related(
+        "objective", "objective__team", "objective__quarter"
+    ).get(pk=pk)
+
+
+def my_key_results(user: Any, quarter: Quarter) -> QuerySet[KeyResult]:
+    return (
+        key_results_with_owner()
+        .filter(owner=user, objective__quarter=quarter)
+        .select_related("objective", "objective__team")
+        .order_by("objective__team__name", "objective__rank", "pk")
+    )

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from objectives import views
+
+app_name = "objectives"
+urlpatterns = [
+    path("", views.objective_list, name="list"),
+    path("new/", views.objective_create, name="create"),
+    path("<int:pk>/edit/", views.objective_edit, name="edit"),
+    path("<int:objective_pk>/key-results/new/", views.key_result_create, name="key_result_create"),
+    path("key-results/<int:pk>/", views.key_result_detail, name="key_result"),
+    path("key-results/<int:pk>/edit/", views.key_result_edit, name="key_result_edit"),
+]

@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as HttpForbidden
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from objectives import selectors, services
+from objectives.forms import KeyResultForm, ObjectiveEditForm, ObjectiveForm
+from objectives.models import KeyResult, Objective
+from okrly.access import can_manage_objectives
+from okrly.errors import OKRlyError, PermissionDenied
+from okrly.forms import add_service_error
+from okrly.models import Quarter, Team
+
+
+@login_required
+@require_http_methods(["GET"])
+def objective_list(request: HttpRequest) -> HttpResponse:
+    quarter = selectors.quarter_for_request(request.GET.get("quarter"), timezone.localdate())
+    if quarter is None and request.GET.get("quarter"):
+        raise Http404("No such quarter.")
+    groups = selectors.objectives_grouped_by_team(quarter) if quarter else []
+    return render(
+        request,
+        "objectives/objective_list.html",
+        {
+            "quarter": quarter,
+            "quarters": Quarter.objects.all(),
+            "groups": groups,
+            "can_create": _teams_user_manages(request).exists(),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def key_result_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        key_result = selectors.key_result_detail(pk)
+    except KeyResult.DoesNotExist as exc:
+        raise Http404("No such key result.") from exc
+    return render(
+        request,
+        "objectives/key_result_detail.html",
+        {
+            "kr": key_result,
+            "objective": key_result.objective,
+            "can_edit": can_manage_objectives(request.user, key_result.objective.team),
+        },
+    )
+
+
+def _teams_user_manages(request: HttpRequest):  # type: ignore[no-untyped-def]
+    user = request.user
+    if user.is_staff:
+        return Team.objects.all()
+    return Team.objects.filter(
+        Q(lead=user) | Q(memberships__user=user, memberships__role="lead")
+    ).distinct()
+
+
+def _forbidden(error: PermissionDenied) -> HttpForbidden:
+    return HttpForbidden(error.message)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def objective_create(request: HttpRequest) -> HttpResponse:
+    teams = _teams_user_manages(request)
+    if not teams.exists():
+        raise HttpForbidden("Only team leads (and administrators) create objectives.")
+    form = ObjectiveForm(request.POST or None, teams=teams)
+    if request.method == "GET":
+        quarter = Quarter.objects.current(timezone.localdate())
+        form = ObjectiveForm(initial={"quarter": quarter, "team": teams.first()}, teams=teams)
+    elif form.is_valid():
+        try:
+            objective = services.objective_create(user=request.user, **form.cleaned_data)
+        except PermissionDenied as error:
+            raise _forbidden(error) from error
+        except OKRlyError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, f"Objective “{objective.title}” created.")
+            return redirect(objective.get_absolute_url())
+    return render(request, "objectives/objective_form.html", {"form": form, "objective": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def objective_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    objective = get_object_or_404(Objective.objects.select_related("team", "quarter"), pk=pk)
+    if not can_manage_objectives(request.user, objective.team):
+        raise HttpForbidden(f"Only a lead of {objective.team.name} can edit its objectives.")
+    form = ObjectiveEditForm(request.POST or None, instance=objective)
+    if request.method == "POST" and form.is_valid():
+        changes = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        # The ModelForm already copied the values onto the instance; reload so the service
+        # sees the stored row and applies the changes itself.
+        objective.refresh_from_db()
+        try:
+            services.objective_update(user=request.user, objective=objective, **changes)
+        except PermissionDenied as error:
+            raise _forbidden(error) from error
+        except OKRlyError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, "Objective saved.")
+            return redirect(objective.get_absolute_url())
+    return render(
+        request, "objectives/objective_form.html", {"form": form, "objective": objective}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def key_result_create(request: HttpRequest, objective_pk: int) -> HttpResponse:
+    objective = get_object_or_404(
+        Objective.objects.select_related("team", "quarter"), pk=objective_pk
+    )
+    if not can_manage_objectives(request.user, objective.team):
+        raise HttpForbidden(f"Only a lead of {objective.team.name} can add key results.")
+    form = KeyResultForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            key_result = services.key_result_create(
+                user=request.user, objective=objective, **form.cleaned_data
+            )
+        except PermissionDenied as error:
+            raise _forbidden(error) from error
+        except OKRlyError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, f"Key result “{key_result.title}” added.")
+            return redirect(key_result.get_absolute_url())
+    return render(
+        request,
+        "objectives/key_result_form.html",
+        {"form": form, "objective": objective, "kr": None},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def key_result_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        key_result = selectors.key_result_detail(pk)
+    except KeyResult.DoesNotExist as exc:
+        raise Http404("No such key result.") from exc
+    objective = key_result.objective
+    if not can_manage_objectives(request.user, objective.team):
+        raise HttpForbidden(f"Only a lead of {objective.team.name} can edit its key results.")
+    form = KeyResultForm(request.POST or None, instance=key_result)
+    if request.method == "POST" and form.is_valid():
+        changes = dict(form.cleaned_data)
+        if changes.get("current_value") is None:
+            changes.pop("current_value", None)
+        key_result.refresh_from_db()
+        try:
+            services.key_result_update(user=request.user, key_result=key_result, **changes)
+        except PermissionDenied as error:
+            raise _forbidden(error) from error
+        except OKRlyError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, "Key result saved.")
+            return redirect(key_result.get_absolute_url())
+    return render(
+        request,
+        "objectives/key_result_form.html",
+        {"form": form, "objective": objective, "kr": key_result},
+    )

@@ -1,0 +1,112 @@
+"""Admin for the organisation set-up, meant for a non-developer: filters, search, inlines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+
+from okrly.models import Membership, Notification, Profile, Quarter, Team
+
+User = get_user_model()
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    autocomplete_fields = ["user"]
+
+
+class UserMembershipInline(admin.TabularInline):
+    model = Membership
+    fk_name = "user"
+    extra = 0
+    autocomplete_fields = ["team"]
+    verbose_name = "team membership"
+
+
+class ProfileInline(admin.StackedInline):
+    model = Profile
+    fk_name = "user"
+    can_delete = False
+    autocomplete_fields = ["manager"]
+    fields = ["display_name", "timezone", "manager", "out_of_office_until"]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "parent", "lead", "member_count"]
+    list_filter = ["parent"]
+    search_fields = ["name", "slug", "lead__username", "lead__first_name", "lead__last_name"]
+    prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["lead", "parent"]
+    inlines = [MembershipInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Team]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("parent", "lead")
+            .annotate(n_members=Count("memberships"))
+        )
+
+    @admin.display(description="Members", ordering="n_members")
+    def member_count(self, obj: Any) -> int:
+        return int(obj.n_members)
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "team", "role"]
+    list_filter = ["role", "team"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "team__name"]
+    autocomplete_fields = ["user", "team"]
+    list_select_related = ["user", "team"]
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "display_name", "timezone", "manager", "out_of_office_until"]
+    list_filter = ["timezone"]
+    search_fields = ["user__username", "display_name", "user__email"]
+    autocomplete_fields = ["user", "manager"]
+    list_select_related = ["user", "manager"]
+
+
+@admin.register(Quarter)
+class QuarterAdmin(admin.ModelAdmin):
+    list_display = ["name", "start", "end", "status", "checkin_weekday", "checkin_hour"]
+    list_filter = ["status"]
+    search_fields = ["name"]
+    date_hierarchy = "start"
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["subject", "recipient", "kind", "created_at", "read_at", "email_status"]
+    list_filter = ["kind", "email_status"]
+    search_fields = ["subject", "recipient__username"]
+    list_select_related = ["recipient"]
+    readonly_fields = [
+        "created_at", "email_status", "email_claim", "email_claimed_at", "emailed_at",
+        "email_attempts",
+    ]
+    autocomplete_fields = ["recipient"]
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    inlines = [ProfileInline, UserMembershipInline]
+    list_display = ["username", "email", "first_name", "last_name", "is_staff", "is_active"]
+    list_filter = ["is_staff", "is_active", "groups", "memberships__team"]
+
+    def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        # The profile is created with the user (a signal); on the add form there is none yet.
+        return super().get_inline_instances(request, obj) if obj else []

@@ -1,0 +1,36 @@
+"""Form helpers shared by every app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from okrly.errors import OKRlyError
+
+
+def add_service_error(form: forms.BaseForm, error: OKRlyError) -> None:
+    """Show a service's refusal next to the field it is about (or on top of the form).
+
+    The form is re-rendered bound to what the user typed, so nothing they entered is lost.
+    """
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, error.message)
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    """Active people, labelled by their display name and username."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        queryset = (
+            get_user_model()
+            .objects.filter(is_active=True)
+            .select_related("profile")
+            .order_by("first_name", "last_name", "username")
+        )
+        super().__init__(queryset=queryset, **kwargs)
+
+    def label_from_instance(self, obj: Any) -> str:
+        name = obj.get_full_name() or obj.get_username()
+        return f"{name} ({obj.get_username()})"

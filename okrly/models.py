@@ -1,0 +1,250 @@
+"""Org structure (teams, memberships, profiles, quarters) and notifications."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import date
+from functools import cache
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+
+
+class TimeStampedModel(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+@cache
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_timezone(value: str) -> None:
+    if value not in _timezones():
+        raise ValidationError(
+            "%(value)s is not an IANA time zone; use a name like Europe/Paris or America/New_York.",
+            params={"value": value},
+            code="invalid_timezone",
+        )
+
+
+class Team(TimeStampedModel):
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="led_teams",
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(parent=F("pk")), name="team_not_its_own_parent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("team_detail", args=[self.slug])
+
+    def clean(self) -> None:
+        # Walk up the tree: a cycle (A under B under A) would make every tree view loop.
+        seen = {self.pk}
+        node = self.parent
+        while node is not None:
+            if node.pk in seen:
+                raise ValidationError({"parent": "This parent would make the team tree a loop."})
+            seen.add(node.pk)
+            node = node.parent
+
+
+class Membership(TimeStampedModel):
+    class Role(models.TextChoices):
+        MEMBER = "member", "Member"
+        LEAD = "lead", "Lead"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+
+    class Meta:
+        ordering = ["team__name", "role", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "team"], name="membership_once_per_team"),
+            models.CheckConstraint(condition=Q(role__in=["member", "lead"]), name="membership_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.get_role_display()})"
+
+
+class Profile(TimeStampedModel):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    display_name = models.CharField(max_length=120, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reports",
+    )
+    out_of_office_until = models.DateField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(manager=F("user")), name="profile_not_own_manager"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name or self.user.get_username()
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def is_out_of_office(self, on: date) -> bool:
+        return self.out_of_office_until is not None and on <= self.out_of_office_until
+
+
+class QuarterQuerySet(models.QuerySet["Quarter"]):
+    def overlapping(self, start: date, end: date) -> QuarterQuerySet:
+        # Two closed ranges overlap when each starts on or before the other ends.
+        return self.filter(start__lte=end, end__gte=start)
+
+    def current(self, today: date) -> Quarter | None:
+        active = self.filter(status=Quarter.Status.ACTIVE).order_by("-start")
+        return active.filter(start__lte=today, end__gte=today).first() or active.first()
+
+
+class Quarter(TimeStampedModel):
+    class Status(models.TextChoices):
+        PLANNING = "planning", "Planning"
+        ACTIVE = "active", "Active"
+        CLOSED = "closed", "Closed"
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    name = models.CharField(max_length=40, unique=True)
+    start = models.DateField()
+    end = models.DateField()
+    checkin_weekday = models.PositiveSmallIntegerField(
+        choices=Weekday.choices, default=Weekday.MONDAY
+    )
+    checkin_hour = models.PositiveSmallIntegerField(
+        default=9, help_text="Hour of the day (0-23) in each owner's own time zone."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PLANNING)
+
+    objects = QuarterQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-start"]
+        constraints = [
+            models.CheckConstraint(condition=Q(start__lt=F("end")), name="quarter_starts_before_end"),
+            models.CheckConstraint(condition=Q(checkin_weekday__lte=6), name="quarter_weekday_0_6"),
+            models.CheckConstraint(condition=Q(checkin_hour__lte=23), name="quarter_hour_0_23"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if self.start and self.end and self.start >= self.end:
+            errors["end"] = "The quarter must end after it starts."
+        elif self.start and self.end:
+            clash = Quarter.objects.overlapping(self.start, self.end).exclude(pk=self.pk).first()
+            if clash is not None:
+                errors["start"] = (
+                    f"These dates overlap {clash.name} ({clash.start:%d %b %Y} – "
+                    f"{clash.end:%d %b %Y}); quarters must not overlap."
+                )
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def weeks(self) -> int:
+        return (self.end - self.start).days // 7 + 1
+
+
+class NotificationQuerySet(models.QuerySet["Notification"]):
+    def unread(self) -> NotificationQuerySet:
+        return self.filter(read_at__isnull=True)
+
+
+class Notification(models.Model):
+    class EmailStatus(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        SKIPPED = "skipped", "Skipped (no address)"
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=40)
+    subject = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    link = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    email_status = models.CharField(
+        max_length=10, choices=EmailStatus.choices, default=EmailStatus.PENDING
+    )
+    # A sender claims rows by writing its own token; only the holder of the token sends them.
+    email_claim = models.UUIDField(null=True, blank=True)
+    email_claimed_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # Inbox page and unread badge: a user's notifications, newest first.
+            models.Index(fields=["recipient", "-created_at"], name="notif_recipient_created"),
+            # E-mail sweep: pending or stale "sending" rows only.
+            models.Index(
+                fields=["email_status", "created_at"],
+                name="notif_email_unsent",
+                condition=Q(email_status__in=["pending", "sending"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {self.recipient}"
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None

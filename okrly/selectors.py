@@ -1,0 +1,47 @@
+"""Reads for the core pages: inbox, team page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from objectives.models import KeyResult, Objective
+from okrly.models import Membership, Notification, Quarter, Team
+
+
+def inbox(user: Any) -> QuerySet[Notification]:
+    return Notification.objects.filter(recipient=user).order_by("-created_at", "-pk")
+
+
+def teams_with_counts(quarter: Quarter | None) -> QuerySet[Team]:
+    in_quarter = Q(objectives__quarter=quarter) if quarter else Q(pk__in=[])
+    return (
+        Team.objects.select_related("lead", "lead__profile", "parent")
+        .annotate(
+            member_count=Count("memberships", distinct=True),
+            objective_count=Count("objectives", filter=in_quarter, distinct=True),
+            key_result_count=Count("objectives__key_results", filter=in_quarter, distinct=True),
+        )
+        .order_by("name")
+    )
+
+
+def team_detail(slug: str, quarter: Quarter | None) -> Team:
+    objectives = Objective.objects.filter(quarter=quarter).order_by("rank", "pk").prefetch_related(
+        Prefetch("key_results", queryset=KeyResult.objects.select_related("owner", "owner__profile"))
+    )
+    return (
+        Team.objects.select_related("lead", "lead__profile", "parent")
+        .prefetch_related(
+            Prefetch(
+                "memberships",
+                queryset=Membership.objects.select_related("user", "user__profile").order_by(
+                    "-role", "user__first_name", "user__username"
+                ),
+            ),
+            Prefetch("objectives", queryset=objectives, to_attr="quarter_objectives"),
+            "children",
+        )
+        .get(slug=slug)
+    )

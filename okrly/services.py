@@ -1,0 +1,158 @@
+"""Notifications: the one channel every feature uses to tell a person something.
+
+``notification_create`` writes the in-app row and, once the transaction commits, queues its
+e-mail. ``notifications_send_email`` is what the Celery task runs: it claims the rows it will
+send with a token (one UPDATE), sends them over one SMTP connection, and marks each sent as
+soon as its own send succeeded. A second run, a redelivered task or a second worker finds
+nothing left to claim, so no notification is ever e-mailed twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from okrly.errors import PermissionDenied
+from okrly.models import Notification
+
+log = logging.getLogger(__name__)
+
+
+def notification_create(
+    *, recipient: Any, kind: str, subject: str, body: str = "", link: str = ""
+) -> Notification:
+    notification = Notification.objects.create(
+        recipient=recipient, kind=kind, subject=subject[:200], body=body, link=link
+    )
+    # Imported here: tasks import this module, and the task must only be queued after commit
+    # so that the worker finds the row.
+    from okrly.tasks import notifications_send_email_task
+
+    transaction.on_commit(lambda: notifications_send_email_task.delay([notification.pk]))
+    return notification
+
+
+def notification_mark_read(*, notification: Notification, user: Any) -> Notification:
+    if notification.recipient_id != user.pk:
+        raise PermissionDenied("This notification is addressed to someone else.")
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification
+
+
+def notifications_mark_all_read(*, user: Any) -> int:
+    return int(user.notifications.unread().update(read_at=timezone.now()))
+
+
+def _claimable(now: Any) -> Q:
+    stale = now - timedelta(seconds=settings.NOTIFICATION_EMAIL_CLAIM_TIMEOUT)
+    return Q(email_status=Notification.EmailStatus.PENDING) | Q(
+        email_status=Notification.EmailStatus.SENDING, email_claimed_at__lt=stale
+    )
+
+
+@dataclass
+class SendResult:
+    sent: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    error: Exception | None = None
+
+
+def _message(notification: Notification, connection: Any) -> EmailMultiAlternatives:
+    context = {
+        "notification": notification,
+        "recipient": notification.recipient,
+        "url": f"{settings.SITE_URL}{notification.link}" if notification.link else "",
+        "site_url": settings.SITE_URL,
+    }
+    message = EmailMultiAlternatives(
+        subject=f"[OKRly] {notification.subject}",
+        body=render_to_string("emails/notification.txt", context),
+        to=[notification.recipient.email],
+        connection=connection,
+    )
+    message.attach_alternative(render_to_string("emails/notification.html", context), "text/html")
+    return message
+
+
+def notifications_send_email(*, notification_ids: Iterable[int]) -> SendResult:
+    """Send the e-mails of these notifications, at most once each.
+
+    1. Claim: one UPDATE writes a fresh token on the rows that are still pending (or whose
+       claim went stale because a worker died); rows already sent or held are left alone.
+    2. Load the claimed rows by their token and send them over one connection.
+    3. After each successful send, mark that row sent; rows without an address are skipped.
+    4. On a send failure, release the unsent claims back to pending and report the error,
+       so the caller (the task) retries just those with a backoff.
+    """
+    ids = list(notification_ids)
+    result = SendResult()
+    if not ids:
+        return result
+    now = timezone.now()
+    token = uuid.uuid4()
+    Notification.objects.filter(_claimable(now), pk__in=ids).update(
+        email_status=Notification.EmailStatus.SENDING,
+        email_claim=token,
+        email_claimed_at=now,
+        email_attempts=F("email_attempts") + 1,
+    )
+    claimed = list(
+        Notification.objects.filter(email_claim=token).select_related("recipient").order_by("pk")
+    )
+    if not claimed:
+        return result
+    pending = {n.pk for n in claimed}
+
+    def finish(pks: list[int], status: str) -> None:
+        Notification.objects.filter(pk__in=pks, email_claim=token).update(
+            email_status=status, emailed_at=timezone.now() if status == "sent" else None
+        )
+        pending.difference_update(pks)
+
+    without_address = [n.pk for n in claimed if not n.recipient.email]
+    if without_address:
+        finish(without_address, Notification.EmailStatus.SKIPPED)
+        result.skipped.extend(without_address)
+    try:
+        with get_connection() as connection:
+            for notification in claimed:
+                if notification.pk not in pending:
+                    continue
+                _message(notification, connection).send()
+                finish([notification.pk], Notification.EmailStatus.SENT)
+                result.sent.append(notification.pk)
+    except Exception as exc:  # noqa: BLE001 - SMTP and socket errors vary; all are retried
+        log.warning("notification e-mail failed, %d left to retry: %s", len(pending), exc)
+        Notification.objects.filter(pk__in=pending, email_claim=token).update(
+            email_status=Notification.EmailStatus.PENDING, email_claim=None, email_claimed_at=None
+        )
+        result.failed = sorted(pending)
+        result.error = exc
+    return result
+
+
+def notifications_due_for_email(*, limit: int) -> list[int]:
+    """Ids the sweep should (re)send: pending, or claimed so long ago the sender must be dead.
+
+    Only rows older than a minute: fresh ones are normally in flight through their own task.
+    """
+    now = timezone.now()
+    return list(
+        Notification.objects.filter(_claimable(now), created_at__lt=now - timedelta(minutes=1))
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )

@@ -1,0 +1,210 @@
+"""Base settings, driven by environment variables through django-environ.
+
+Every value that differs between machines comes from the environment (or a ``.env`` file in
+the project directory). Defaults give the zero-setup embedded mode: a SQLite file, an
+embedded Celery broker on the file system and console e-mail.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+from celery.schedules import crontab
+
+from okrly.envcheck import env_value
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+# Runtime state of the embedded mode (SQLite file, broker folders, beat schedule) lives here.
+VAR_DIR = Path(environ.Env().str("OKRLY_VAR_DIR", default=str(BASE_DIR / "var")))
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env_value(env.bool, "DEBUG", default=False)
+SECRET_KEY = env_value(env.str, "SECRET_KEY", default="")
+ALLOWED_HOSTS: list[str] = env_value(env.list, "ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+CSRF_TRUSTED_ORIGINS: list[str] = env_value(env.list, "CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    # Before staticfiles so that runserver serves static files the way production does.
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_htmx",
+    "template_partials",
+    "okrly",
+    "objectives",
+    "dependencies",
+    "checkins",
+    "ownership",
+    "reviews",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every page requires sign-in unless its view opts out (login, password reset, API).
+    "okrly.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "okrly.urls"
+WSGI_APPLICATION = "okrly.wsgi.application"
+ASGI_APPLICATION = "okrly.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "okrly.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env_value(
+        env.db_url, "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'okrly.sqlite3'}"
+    ),
+}
+# Persistent connections with health checks: without them a one-query page was 13x slower.
+DATABASES["default"]["CONN_MAX_AGE"] = env_value(env.int, "CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web process read while the worker writes; the timeout waits out a writer.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = env_value(env.str, "TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# E-mail: console by default; EMAIL_URL=smtp://user:pass@host:587/?tls=True for real mail.
+vars().update(env_value(env.email_url, "EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env_value(env.str, "DEFAULT_FROM_EMAIL", default="OKRly <okrly@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Absolute links in e-mails (notifications, password reset from tasks) start with this.
+SITE_URL = env_value(env.url, "SITE_URL", default="http://127.0.0.1:8000").geturl().rstrip("/")
+
+# --- Celery -------------------------------------------------------------------------------
+# REDIS_URL is the usual production knob; CELERY_BROKER_URL wins when both are set. With
+# neither, the embedded broker keeps messages in files under var/ (see okrly/broker.py).
+REDIS_URL = env_value(env.str, "REDIS_URL", default="")
+CELERY_BROKER_URL = env_value(env.str, "CELERY_BROKER_URL", default=REDIS_URL or "okrlyfs://")
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+if CELERY_BROKER_URL.startswith("okrlyfs://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(VAR_DIR / "broker" / "queue"),
+        "data_folder_out": str(VAR_DIR / "broker" / "queue"),
+        "control_folder": str(VAR_DIR / "broker" / "control"),
+    }
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+# A task is acknowledged after it ran, so a worker killed mid-task hands it to another;
+# tasks are idempotent (claims in the database), which makes the redelivery harmless.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env_value(env.int, "CELERY_TASK_SOFT_TIME_LIMIT", default=120)
+CELERY_TASK_TIME_LIMIT = env_value(env.int, "CELERY_TASK_TIME_LIMIT", default=180)
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# The beat schedule, in one place. Run exactly one beat process: beat has no lock, and two
+# would fire every entry twice (the jobs are idempotent, but the work would double).
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # Every 5 minutes: e-mail notifications whose send was lost (broker down when they were
+    # created, or a worker that died mid-send). Claims in the database keep it at-most-once.
+    "notifications-email-sweep": {
+        "task": "okrly.tasks.notifications_email_sweep",
+        "schedule": crontab(minute="*/5"),
+    },
+}
+
+# Notification e-mail: a claim older than this is considered abandoned (worker killed).
+# Longer than the task hard time limit, so a live sender never loses its claim.
+NOTIFICATION_EMAIL_CLAIM_TIMEOUT = env_value(
+    env.int, "NOTIFICATION_EMAIL_CLAIM_TIMEOUT", default=15 * 60
+)
+NOTIFICATION_EMAIL_BATCH_SIZE = 100
+
+# --- API ------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "okrly.api.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "OKRly API",
+    "DESCRIPTION": "OKR tracking that makes accountability the product.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Served from the installed sidecar package, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_value(env.str, "LOG_LEVEL", default="INFO")},
+}

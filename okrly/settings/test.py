@@ -1,0 +1,26 @@
+"""Settings for the test suite. DATABASE_URL and REDIS_URL come from the environment (CI
+points them at the real PostgreSQL and Redis); the default is a SQLite file."""
+
+from __future__ import annotations
+
+from okrly.settings.base import *  # noqa: F403
+from okrly.settings.base import DATABASES, VAR_DIR
+
+SECRET_KEY = "test-secret-key-not-for-production-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105
+DEBUG = False
+ALLOWED_HOSTS = ["*"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Plain storage: the manifest storage needs collectstatic, which unit tests don't run.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Unit tests call tasks directly; anything queued goes nowhere. Integration tests start a
+# real worker and point it (and their own producer) at Redis or the embedded broker.
+CELERY_BROKER_URL = "memory://"
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not the in-memory default, so that a worker subprocess sees the same data.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-okrly.sqlite3")}

@@ -1,0 +1,35 @@
+"""Celery tasks of the core app: thin, idempotent, calling services."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+
+from okrly import services
+
+
+class NotificationEmailError(Exception):
+    """Raised after the last retry so that the failure shows in the worker log."""
+
+
+@shared_task(bind=True, max_retries=6, acks_late=True)
+def notifications_send_email_task(self, notification_ids: list[int]) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    result = services.notifications_send_email(notification_ids=notification_ids)
+    if result.error is not None:
+        # Exponential backoff: 30 s, 60 s, 120 s ... capped at one hour. Only the rows that
+        # were not sent are retried; the sweep picks up anything left after the last retry.
+        countdown = min(30 * 2**self.request.retries, 3600)
+        if self.request.retries >= self.max_retries:
+            raise NotificationEmailError(str(result.error)) from result.error
+        raise self.retry(args=[result.failed], countdown=countdown, exc=result.error)
+    return {"sent": len(result.sent), "skipped": len(result.skipped)}
+
+
+@shared_task(acks_late=True)
+def notifications_email_sweep() -> int:
+    """Queue e-mail for notifications whose own task was lost; batches share a connection."""
+    size = settings.NOTIFICATION_EMAIL_BATCH_SIZE
+    ids = services.notifications_due_for_email(limit=size * 10)
+    for start in range(0, len(ids), size):
+        notifications_send_email_task.delay(ids[start : start + size])
+    return len(ids)

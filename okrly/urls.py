@@ -1,0 +1,42 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from rest_framework.routers import DefaultRouter
+
+from objectives.api import KeyResultViewSet, ObjectiveViewSet
+from okrly import views
+from okrly.api import QuarterViewSet, TeamViewSet
+
+router = DefaultRouter()
+router.register("quarters", QuarterViewSet)
+router.register("teams", TeamViewSet)
+router.register("objectives", ObjectiveViewSet, basename="objective")
+router.register("key-results", KeyResultViewSet, basename="keyresult")
+
+admin.site.site_header = "OKRly administration"
+admin.site.site_title = "OKRly admin"
+admin.site.index_title = "Organisation set-up"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("inbox/", views.inbox, name="inbox"),
+    path("inbox/<int:pk>/read/", views.notification_read, name="notification_read"),
+    path("inbox/read-all/", views.notifications_read_all, name="notifications_read_all"),
+    path("teams/", views.team_list, name="team_list"),
+    path("teams/<slug:slug>/", views.team_detail, name="team_detail"),
+    path("objectives/", include("objectives.urls")),
+    path("dashboard/", include("reviews.urls")),
+    path("ping/", views.ping, name="ping"),
+    path("healthz/", views.healthz, name="healthz"),
+    path(
+        "accounts/password_change/",
+        auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/", admin.site.urls),
+    path("api/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularRedocView.as_view(url_name="schema"), name="api_docs"),
+]

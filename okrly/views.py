@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_not_required, login_required
+from django.core.exceptions import PermissionDenied as HttpForbidden
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from objectives.selectors import my_key_results
+from okrly import selectors, services
+from okrly.errors import PermissionDenied
+from okrly.models import Notification, Quarter, Team
+
+
+@login_required
+@require_http_methods(["GET"])
+def home(request: HttpRequest) -> HttpResponse:
+    """My week: the signed-in person's key results in the current quarter."""
+    quarter = Quarter.objects.current(timezone.localdate())
+    key_results = list(my_key_results(request.user, quarter)) if quarter else []
+    return render(
+        request, "okrly/my_week.html", {"quarter": quarter, "key_results": key_results}
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def inbox(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.inbox(request.user), 25).get_page(request.GET.get("page"))
+    return render(request, "okrly/inbox.html", {"page": page})
+
+
+@login_required
+@require_http_methods(["POST"])
+def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
+    notification = get_object_or_404(Notification, pk=pk)
+    try:
+        services.notification_mark_read(notification=notification, user=request.user)
+    except PermissionDenied as error:
+        raise HttpForbidden(error.message) from error
+    if request.htmx:
+        # The row re-renders as read; the badge in the navigation updates out of band.
+        return render(
+            request, "okrly/inbox.html#notification-row", {"n": notification, "oob_badge": True}
+        )
+    return redirect("inbox")
+
+
+@login_required
+@require_http_methods(["POST"])
+def notifications_read_all(request: HttpRequest) -> HttpResponse:
+    services.notifications_mark_all_read(user=request.user)
+    return redirect("inbox")
+
+
+@login_required
+@require_http_methods(["GET"])
+def team_list(request: HttpRequest) -> HttpResponse:
+    quarter = Quarter.objects.current(timezone.localdate())
+    return render(
+        request,
+        "okrly/team_list.html",
+        {"teams": selectors.teams_with_counts(quarter), "quarter": quarter},
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    quarter = Quarter.objects.current(timezone.localdate())
+    try:
+        team = selectors.team_detail(slug, quarter)
+    except Team.DoesNotExist as exc:
+        raise Http404("No such team.") from exc
+    return render(request, "okrly/team_detail.html", {"team": team, "quarter": quarter})
+
+
+@login_required
+@require_http_methods(["GET"])
+def ping(request: HttpRequest) -> HttpResponse:
+    """A trivial signed-in page (session lookup only): the benchmark's unit of comparison."""
+    return HttpResponse(f"ok {request.user.pk}", content_type="text/plain")
+
+
+@login_not_required
+@require_http_methods(["GET"])
+def healthz(request: HttpRequest) -> JsonResponse:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
