@@ -1,0 +1,128 @@
+"""Shared fixtures: a small organisation of named people with fixed roles.
+
+- ``lead``: lead of the Growth team (its ``Team.lead`` and a member with the lead role)
+- ``owner``: a Growth member who owns a key result
+- ``teammate``: another Growth member, no special rights
+- ``provider``: a member of another team (Platform)
+- ``admin_user``: staff, configures the organisation
+- ``outsider``: signed-in user with no team and no rights
+"""
+
+from __future__ import annotations
+
+import os
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import time_machine
+
+from okrly.models import Membership
+from tests.factories import (
+    PASSWORD,
+    KeyResultFactory,
+    MembershipFactory,
+    ObjectiveFactory,
+    QuarterFactory,
+    TeamFactory,
+    UserFactory,
+)
+
+# Playwright runs an event loop in the test thread; Django's ORM refuses to run there
+# unless told it is safe (the live server is in another thread, the test only sets up data).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def frozen_now() -> Any:
+    """Inside the demo quarter (2026 Q4), on a Tuesday morning UTC."""
+    with time_machine.travel("2026-11-17 09:30:00+00:00", tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def quarter(db: Any) -> Any:
+    return QuarterFactory(name="2026 Q4")
+
+
+@pytest.fixture
+def growth(db: Any) -> Any:
+    return TeamFactory(name="Growth", slug="growth")
+
+
+@pytest.fixture
+def platform(db: Any) -> Any:
+    return TeamFactory(name="Platform", slug="platform")
+
+
+@pytest.fixture
+def lead(growth: Any) -> Any:
+    user = UserFactory(username="lena", first_name="Lena", last_name="Lead")
+    growth.lead = user
+    growth.save()
+    MembershipFactory(user=user, team=growth, role=Membership.Role.LEAD)
+    return user
+
+
+@pytest.fixture
+def owner(growth: Any) -> Any:
+    user = UserFactory(username="olga", first_name="Olga", last_name="Owner")
+    MembershipFactory(user=user, team=growth)
+    return user
+
+
+@pytest.fixture
+def teammate(growth: Any) -> Any:
+    user = UserFactory(username="tim", first_name="Tim", last_name="Teammate")
+    MembershipFactory(user=user, team=growth)
+    return user
+
+
+@pytest.fixture
+def provider(platform: Any) -> Any:
+    user = UserFactory(username="pia", first_name="Pia", last_name="Provider")
+    MembershipFactory(user=user, team=platform)
+    return user
+
+
+@pytest.fixture
+def admin_user(db: Any) -> Any:
+    return UserFactory(username="ada", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def outsider(db: Any) -> Any:
+    return UserFactory(username="otto", first_name="Otto", last_name="Outsider")
+
+
+@pytest.fixture
+def objective(quarter: Any, growth: Any) -> Any:
+    return ObjectiveFactory(quarter=quarter, team=growth, title="Grow self-serve revenue")
+
+
+@pytest.fixture
+def key_result(objective: Any, owner: Any) -> Any:
+    return KeyResultFactory(
+        objective=objective,
+        owner=owner,
+        title="Raise trial conversion",
+        start_value=Decimal(10),
+        target_value=Decimal(30),
+        current_value=Decimal(15),
+    )
+
+
+@pytest.fixture
+def client_for(client: Any) -> Any:
+    """``client_for(user)``: the test client signed in as that user."""
+
+    def sign_in(user: Any) -> Any:
+        client.force_login(user)
+        return client
+
+    return sign_in

@@ -1,0 +1,94 @@
+"""factory_boy factories. Rows with rules are still created by services in tests that test
+those rules; factories are for the surrounding data."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+
+from objectives.models import KeyResult, Objective
+from okrly.models import Membership, Notification, Quarter, Team
+
+PASSWORD = "correct-horse-battery"  # noqa: S105
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def save_password(obj, create, extracted, **kwargs):  # type: ignore[no-untyped-def]  # noqa: N805
+        if create:
+            obj.save(update_fields=["password"])
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+    slug = factory.Sequence(lambda n: f"team-{n}")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    team = factory.SubFactory(TeamFactory)
+    role = Membership.Role.MEMBER
+
+
+class QuarterFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Quarter
+
+    name = factory.Sequence(lambda n: f"Q{n}")
+    start = date(2026, 10, 1)
+    end = date(2026, 12, 31)
+    status = Quarter.Status.ACTIVE
+
+
+class ObjectiveFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Objective
+
+    quarter = factory.SubFactory(QuarterFactory)
+    team = factory.SubFactory(TeamFactory)
+    title = factory.Sequence(lambda n: f"Objective {n}")
+    rank = 1
+
+
+class KeyResultFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = KeyResult
+
+    objective = factory.SubFactory(ObjectiveFactory)
+    title = factory.Sequence(lambda n: f"Key result {n}")
+    owner = factory.SubFactory(UserFactory)
+    start_value = Decimal(0)
+    target_value = Decimal(100)
+    current_value = Decimal(25)
+    unit = "%"
+
+
+class NotificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Notification
+
+    recipient = factory.SubFactory(UserFactory)
+    kind = "test"
+    subject = factory.Sequence(lambda n: f"Something happened {n}")
+    body = "Details."
+    link = "/"
