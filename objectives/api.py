@@ -18,8 +18,16 @@ class KeyResultSerializer(serializers.ModelSerializer):
     class Meta:
         model = KeyResult
         fields = [
-            "id", "objective", "title", "owner", "direction", "start_value", "target_value",
-            "current_value", "unit", "progress",
+            "id",
+            "objective",
+            "title",
+            "owner",
+            "direction",
+            "start_value",
+            "target_value",
+            "current_value",
+            "unit",
+            "progress",
         ]
 
 
@@ -28,9 +36,7 @@ class ObjectiveSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Objective
-        fields = [
-            "id", "quarter", "team", "title", "means", "does_not_mean", "rank", "key_results"
-        ]
+        fields = ["id", "quarter", "team", "title", "means", "does_not_mean", "rank", "key_results"]
 
 
 def _filter_int(queryset: QuerySet[Any], params: Any, name: str, lookup: str) -> QuerySet[Any]:

@@ -25,8 +25,12 @@ class ObjectiveForm(forms.ModelForm):
 
     def __init__(self, *args: Any, teams: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["quarter"].queryset = Quarter.objects.exclude(status=Quarter.Status.CLOSED)
-        self.fields["team"].queryset = teams if teams is not None else Team.objects.all()
+        quarter_field = self.fields["quarter"]
+        team_field = self.fields["team"]
+        assert isinstance(quarter_field, forms.ModelChoiceField)
+        assert isinstance(team_field, forms.ModelChoiceField)
+        quarter_field.queryset = Quarter.objects.exclude(status=Quarter.Status.CLOSED)
+        team_field.queryset = teams if teams is not None else Team.objects.all()
         self.fields["rank"].required = False
 
 
@@ -47,7 +51,13 @@ class KeyResultForm(forms.ModelForm):
     class Meta:
         model = KeyResult
         fields = [
-            "title", "owner", "direction", "start_value", "target_value", "current_value", "unit"
+            "title",
+            "owner",
+            "direction",
+            "start_value",
+            "target_value",
+            "current_value",
+            "unit",
         ]
         labels = {"start_value": "Start", "target_value": "Target", "current_value": "Current"}
         help_texts = {"unit": "e.g. %, €, customers, days"}

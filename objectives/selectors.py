@@ -53,9 +53,11 @@ def quarter_for_request(quarter_id: Any, today: date) -> Quarter | None:
 
 
 def key_result_detail(pk: int) -> KeyResult:
-    return key_results_with_owner().select_related(
-        "objective", "objective__team", "objective__quarter"
-    ).get(pk=pk)
+    return (
+        key_results_with_owner()
+        .select_related("objective", "objective__team", "objective__quarter")
+        .get(pk=pk)
+    )
 
 
 def my_key_results(user: Any, quarter: Quarter) -> QuerySet[KeyResult]:

@@ -16,7 +16,13 @@ from okrly.services import notification_create
 
 OBJECTIVE_FIELDS = ("title", "means", "does_not_mean", "rank")
 KEY_RESULT_FIELDS = (
-    "title", "start_value", "target_value", "current_value", "unit", "direction", "owner"
+    "title",
+    "start_value",
+    "target_value",
+    "current_value",
+    "unit",
+    "direction",
+    "owner",
 )
 
 
@@ -31,7 +37,9 @@ def _check_quarter_open(quarter: Quarter) -> None:
 def _check_owner(owner: Any) -> None:
     # Rule 1: exactly one accountable person, and a person who can act.
     if owner is None:
-        raise ValidationError("Choose the one person accountable for this key result.", field="owner")
+        raise ValidationError(
+            "Choose the one person accountable for this key result.", field="owner"
+        )
     if not isinstance(owner, get_user_model()):
         raise ValidationError("The owner must be a person, not a team.", field="owner")
     if not owner.is_active:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as HttpForbidden
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -55,7 +55,7 @@ def key_result_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _teams_user_manages(request: HttpRequest):  # type: ignore[no-untyped-def]
+def _teams_user_manages(request: HttpRequest) -> QuerySet[Team]:
     user = request.user
     if user.is_staff:
         return Team.objects.all()
@@ -112,9 +112,7 @@ def objective_edit(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "Objective saved.")
             return redirect(objective.get_absolute_url())
-    return render(
-        request, "objectives/objective_form.html", {"form": form, "objective": objective}
-    )
+    return render(request, "objectives/objective_form.html", {"form": form, "objective": objective})
 
 
 @login_required

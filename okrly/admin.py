@@ -92,7 +92,11 @@ class NotificationAdmin(admin.ModelAdmin):
     search_fields = ["subject", "recipient__username"]
     list_select_related = ["recipient"]
     readonly_fields = [
-        "created_at", "email_status", "email_claim", "email_claimed_at", "emailed_at",
+        "created_at",
+        "email_status",
+        "email_claim",
+        "email_claimed_at",
+        "emailed_at",
         "email_attempts",
     ]
     autocomplete_fields = ["recipient"]

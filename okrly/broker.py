@@ -24,10 +24,12 @@ SCHEME = "okrlyfs"
 
 
 class AtomicChannel(filesystem.Channel):
-    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
+    # kombu types this method differently in its base and file-system channels; this matches
+    # the file-system one, which is the one overridden.
+    def _put(self, queue: str, payload: dict[str, Any], **kwargs: Any) -> None:  # type: ignore[override]
         # Same final name as kombu (time-ordered, unique); consumers match "<ts>_<uuid>.<queue>.msg"
         # by what follows the first dot, which a ".tmp-..." name never matches.
-        filename = f"{int(round(monotonic() * 1000))}_{uuid.uuid4()}.{queue}.msg"
+        filename = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
         folder = self.data_folder_out
         final = os.path.join(folder, filename)
         try:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import environ
 from django.core.exceptions import ImproperlyConfigured
 
 T = TypeVar("T")
@@ -21,8 +24,45 @@ def env_value(reader: Callable[..., T], name: str, **kwargs: Any) -> T:
         return reader(name, **kwargs)
     except ImproperlyConfigured as exc:
         raise ImproperlyConfigured(f"{name}: {exc}") from exc
-    except Exception as exc:  # noqa: BLE001 - any parse failure is a configuration error
+    except Exception as exc:  # any parse failure is a configuration error
         raise ImproperlyConfigured(
             f"{name} is malformed ({type(exc).__name__}: {exc}); fix the environment variable."
         ) from exc
 
+
+# Every engine django-environ can map a URL scheme to.
+_DATABASE_ENGINES = frozenset(environ.Env.DB_SCHEMES.values())
+
+
+def db_url_value(env: environ.Env, name: str, *, default: str) -> dict[str, Any]:
+    """Read a database URL with ``env.db_url``, refusing what django-environ lets through.
+
+    A URL without ``scheme://`` (``nonsense``, ``postgres//oops``) comes back as ``{}`` and
+    an unknown scheme as its own "engine", so the mistake would surface later as a
+    ``KeyError: 'ENGINE'`` or a failed import that does not name the variable. The message
+    leaves the value out: it may hold a password.
+    """
+    with warnings.catch_warnings():
+        # django-environ warns "Engine not recognized" with the parsed URL, password included.
+        warnings.simplefilter("ignore", UserWarning)
+        config: dict[str, Any] = env_value(env.db_url, name, default=default)
+    if config.get("ENGINE") not in _DATABASE_ENGINES or not config.get("NAME"):
+        raise ImproperlyConfigured(
+            f"{name} is malformed: expected a URL such as "
+            "postgres://user:password@host:5432/name or sqlite:////path/to/file.sqlite3."
+        )
+    return config
+
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def bool_value(name: str, *, default: bool) -> bool:
+    """Read a yes/no variable strictly: ``env.bool`` reads ``maybe`` or ``ture`` as false."""
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in _TRUE | _FALSE:
+        raise ImproperlyConfigured(f"{name} is malformed ({raw!r}); use true or false.")
+    return raw in _TRUE

@@ -52,9 +52,7 @@ class Team(TimeStampedModel):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(
-                condition=~Q(parent=F("pk")), name="team_not_its_own_parent"
-            ),
+            models.CheckConstraint(condition=~Q(parent=F("pk")), name="team_not_its_own_parent"),
         ]
 
     def __str__(self) -> str:
@@ -89,7 +87,9 @@ class Membership(TimeStampedModel):
         ordering = ["team__name", "role", "user__username"]
         constraints = [
             models.UniqueConstraint(fields=["user", "team"], name="membership_once_per_team"),
-            models.CheckConstraint(condition=Q(role__in=["member", "lead"]), name="membership_role_valid"),
+            models.CheckConstraint(
+                condition=Q(role__in=["member", "lead"]), name="membership_role_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -113,9 +113,7 @@ class Profile(TimeStampedModel):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(
-                condition=~Q(manager=F("user")), name="profile_not_own_manager"
-            ),
+            models.CheckConstraint(condition=~Q(manager=F("user")), name="profile_not_own_manager"),
         ]
 
     def __str__(self) -> str:
@@ -170,7 +168,9 @@ class Quarter(TimeStampedModel):
     class Meta:
         ordering = ["-start"]
         constraints = [
-            models.CheckConstraint(condition=Q(start__lt=F("end")), name="quarter_starts_before_end"),
+            models.CheckConstraint(
+                condition=Q(start__lt=F("end")), name="quarter_starts_before_end"
+            ),
             models.CheckConstraint(condition=Q(checkin_weekday__lte=6), name="quarter_weekday_0_6"),
             models.CheckConstraint(condition=Q(checkin_hour__lte=23), name="quarter_hour_0_23"),
         ]

@@ -28,8 +28,14 @@ def teams_with_counts(quarter: Quarter | None) -> QuerySet[Team]:
 
 
 def team_detail(slug: str, quarter: Quarter | None) -> Team:
-    objectives = Objective.objects.filter(quarter=quarter).order_by("rank", "pk").prefetch_related(
-        Prefetch("key_results", queryset=KeyResult.objects.select_related("owner", "owner__profile"))
+    objectives = (
+        Objective.objects.filter(quarter=quarter)
+        .order_by("rank", "pk")
+        .prefetch_related(
+            Prefetch(
+                "key_results", queryset=KeyResult.objects.select_related("owner", "owner__profile")
+            )
+        )
     )
     return (
         Team.objects.select_related("lead", "lead__profile", "parent")

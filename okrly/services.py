@@ -135,7 +135,7 @@ def notifications_send_email(*, notification_ids: Iterable[int]) -> SendResult:
                 _message(notification, connection).send()
                 finish([notification.pk], Notification.EmailStatus.SENT)
                 result.sent.append(notification.pk)
-    except Exception as exc:  # noqa: BLE001 - SMTP and socket errors vary; all are retried
+    except Exception as exc:
         log.warning("notification e-mail failed, %d left to retry: %s", len(pending), exc)
         Notification.objects.filter(pk__in=pending, email_claim=token).update(
             email_status=Notification.EmailStatus.PENDING, email_claim=None, email_claimed_at=None

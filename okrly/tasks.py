@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 from django.conf import settings
 
@@ -13,7 +15,7 @@ class NotificationEmailError(Exception):
 
 
 @shared_task(bind=True, max_retries=6, acks_late=True)
-def notifications_send_email_task(self, notification_ids: list[int]) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def notifications_send_email_task(self: Any, notification_ids: list[int]) -> dict[str, int]:
     result = services.notifications_send_email(notification_ids=notification_ids)
     if result.error is not None:
         # Exponential backoff: 30 s, 60 s, 120 s ... capped at one hour. Only the rows that

@@ -7,11 +7,18 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
+from django_htmx.middleware import HtmxDetails
 
 from objectives.selectors import my_key_results
 from okrly import selectors, services
 from okrly.errors import PermissionDenied
 from okrly.models import Notification, Quarter, Team
+
+
+class HtmxHttpRequest(HttpRequest):
+    """What django-htmx's middleware adds, for the type checker."""
+
+    htmx: HtmxDetails
 
 
 @login_required
@@ -20,9 +27,7 @@ def home(request: HttpRequest) -> HttpResponse:
     """My week: the signed-in person's key results in the current quarter."""
     quarter = Quarter.objects.current(timezone.localdate())
     key_results = list(my_key_results(request.user, quarter)) if quarter else []
-    return render(
-        request, "okrly/my_week.html", {"quarter": quarter, "key_results": key_results}
-    )
+    return render(request, "okrly/my_week.html", {"quarter": quarter, "key_results": key_results})
 
 
 @login_required
@@ -34,7 +39,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["POST"])
-def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
+def notification_read(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     notification = get_object_or_404(Notification, pk=pk)
     try:
         services.notification_mark_read(notification=notification, user=request.user)

@@ -27,8 +27,7 @@ def _kr_progress(prefix: str) -> Any:
     start = F(f"{prefix}start_value")
     span = F(f"{prefix}target_value") - start
     done = ExpressionWrapper(
-        Cast(F(f"{prefix}current_value") - start, FloatField())
-        / Cast(span, FloatField()),
+        Cast(F(f"{prefix}current_value") - start, FloatField()) / Cast(span, FloatField()),
         output_field=FloatField(),
     )
     return Case(
@@ -69,5 +68,3 @@ def totals(rows: list[Any]) -> Totals:
         key_results=key_results,
         progress=round(100 * progress_sum / key_results) if key_results else 0,
     )
-
-

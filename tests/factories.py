@@ -7,17 +7,17 @@ from datetime import date
 from decimal import Decimal
 
 import factory
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 
 from objectives.models import KeyResult, Objective
 from okrly.models import Membership, Notification, Quarter, Team
 
-PASSWORD = "correct-horse-battery"  # noqa: S105
+PASSWORD = "correct-horse-battery"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
-        model = get_user_model()
+        model = User
         django_get_or_create = ("username",)
         skip_postgeneration_save = True
 
@@ -28,12 +28,12 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
-    def save_password(obj, create, extracted, **kwargs):  # type: ignore[no-untyped-def]  # noqa: N805
+    def save_password(obj: User, create: bool, extracted: object, **kwargs: object) -> None:  # noqa: N805
         if create:
             obj.save(update_fields=["password"])
 
 
-class TeamFactory(factory.django.DjangoModelFactory):
+class TeamFactory(factory.django.DjangoModelFactory[Team]):
     class Meta:
         model = Team
 
@@ -41,7 +41,7 @@ class TeamFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"team-{n}")
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class MembershipFactory(factory.django.DjangoModelFactory[Membership]):
     class Meta:
         model = Membership
 
@@ -50,7 +50,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = Membership.Role.MEMBER
 
 
-class QuarterFactory(factory.django.DjangoModelFactory):
+class QuarterFactory(factory.django.DjangoModelFactory[Quarter]):
     class Meta:
         model = Quarter
 
@@ -60,7 +60,7 @@ class QuarterFactory(factory.django.DjangoModelFactory):
     status = Quarter.Status.ACTIVE
 
 
-class ObjectiveFactory(factory.django.DjangoModelFactory):
+class ObjectiveFactory(factory.django.DjangoModelFactory[Objective]):
     class Meta:
         model = Objective
 
@@ -70,7 +70,7 @@ class ObjectiveFactory(factory.django.DjangoModelFactory):
     rank = 1
 
 
-class KeyResultFactory(factory.django.DjangoModelFactory):
+class KeyResultFactory(factory.django.DjangoModelFactory[KeyResult]):
     class Meta:
         model = KeyResult
 
@@ -83,7 +83,7 @@ class KeyResultFactory(factory.django.DjangoModelFactory):
     unit = "%"
 
 
-class NotificationFactory(factory.django.DjangoModelFactory):
+class NotificationFactory(factory.django.DjangoModelFactory[Notification]):
     class Meta:
         model = Notification
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 
-from okrly.envcheck import env_value
+from okrly.envcheck import db_url_value, env_value
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Runtime state of the embedded mode (SQLite file, broker folders, beat schedule) lives here.
@@ -85,14 +85,14 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": env_value(
-        env.db_url, "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'okrly.sqlite3'}"
-    ),
+    "default": db_url_value(env, "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'okrly.sqlite3'}"),
 }
 # Persistent connections with health checks: without them a one-query page was 13x slower.
 DATABASES["default"]["CONN_MAX_AGE"] = env_value(env.int, "CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite cannot create the folder of its file; a fresh checkout has no var/ yet.
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
     # WAL lets the web process read while the worker writes; the timeout waits out a writer.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
@@ -119,7 +119,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT: Path | None = VAR_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -180,9 +180,10 @@ NOTIFICATION_EMAIL_BATCH_SIZE = 100
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate header turns a refused call into a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -200,6 +201,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Like every page, the schema and its docs are for signed-in users (session or token).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 
 LOGGING = {

@@ -9,6 +9,10 @@ from okrly.settings.base import SECRET_KEY, VAR_DIR
 
 DEBUG = True
 ALLOWED_HOSTS = ["*"]
+# No collectstatic in development: WhiteNoise serves straight from the app folders.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
 
 if not SECRET_KEY:
     # Generated once and kept under var/, so sessions survive restarts of the dev server.

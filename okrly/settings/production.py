@@ -9,12 +9,14 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
-from okrly.envcheck import env_value
+from okrly.envcheck import bool_value, env_value
 from okrly.settings.base import *  # noqa: F403
 from okrly.settings.base import CELERY_BROKER_URL, DATABASES, SECRET_KEY, env
 
 _REQUIRED = {
-    "SECRET_KEY": "a long random string (python -c 'import secrets; print(secrets.token_urlsafe(50))')",
+    "SECRET_KEY": (
+        "a long random string (python -c 'import secrets; print(secrets.token_urlsafe(50))')"
+    ),
     "DATABASE_URL": "e.g. postgres://okrly:secret@db:5432/okrly",
     "ALLOWED_HOSTS": "comma-separated host names the site answers to, e.g. okr.example.com",
 }
@@ -35,15 +37,16 @@ if CELERY_BROKER_URL.startswith(("okrlyfs://", "memory://")):
     raise ImproperlyConfigured(
         "CELERY_BROKER_URL uses an embedded broker; production needs Redis (redis://...)."
     )
-_debug = os.environ.get("DEBUG", "false").strip().lower()
-if _debug not in {"", "0", "false", "no", "off", "1", "true", "yes", "on"}:
-    raise ImproperlyConfigured(f"DEBUG is malformed ({_debug!r}); use true or false.")
-if _debug in {"1", "true", "yes", "on"}:
+if bool_value("DEBUG", default=False):
     raise ImproperlyConfigured("DEBUG must be false in production.")
 DEBUG = False
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = env_value(env.bool, "SECURE_SSL_REDIRECT", default=True)
+SECURE_SSL_REDIRECT = bool_value("SECURE_SSL_REDIRECT", default=True)
+if not SECURE_SSL_REDIRECT:
+    # Switched off on purpose (docker-compose on plain-HTTP localhost, or a proxy that does
+    # the redirect itself): the variable is the acknowledgement, so check --deploy stays quiet.
+    SILENCED_SYSTEM_CHECKS = ["security.W008"]
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = env_value(env.int, "SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 30)

@@ -17,7 +17,7 @@ from objectives.models import KeyResult, Objective
 from okrly.access import leadership_group_name
 from okrly.models import Membership, Notification, Profile, Quarter, Team
 
-DEMO_PASSWORD = "okrly-demo"  # noqa: S105 - printed for the demo, never used in production
+DEMO_PASSWORD = "okrly-demo"
 
 # username, first, last, timezone, manager username
 PEOPLE = [
@@ -57,43 +57,92 @@ TEAMS = [
 
 # team, title, means, does not mean, [(kr title, owner, start, target, current, unit)]
 OBJECTIVES: list[tuple[str, str, str, str, list[tuple[str, str, int, int, int, str]]]] = [
-    ("product", "Make onboarding effortless for new teams",
-     "A new team sets its first OKRs without help from us.",
-     "Adding more tutorial screens.",
-     [("Raise activation within 7 days", "ana", 38, 60, 47, "%"),
-      ("Cut time to first key result", "grace", 45, 15, 31, "min"),
-      ("Ship guided set-up to every new workspace", "aisha", 0, 100, 40, "%")]),
-    ("product", "Learn why teams stop checking in",
-     "We can name the top three reasons with evidence.", "A survey nobody reads.",
-     [("Interview churned teams", "ana", 0, 25, 9, "interviews")]),
-    ("engineering", "Make releases boring",
-     "Any engineer can ship on a Friday without fear.", "Releasing less often.",
-     [("Deploys per week", "ivan", 3, 15, 9, "deploys"),
-      ("Change failure rate", "mateo", 18, 5, 11, "%")]),
-    ("platform", "A platform teams trust",
-     "Other teams build on it without asking us first.", "Rewriting everything.",
-     [("API p95 latency", "olivia", 420, 200, 310, "ms"),
-      ("Self-service environments", "ethan", 0, 12, 5, "envs")]),
-    ("mobile", "A mobile app people keep",
-     "Weekly use, not installs.", "Chasing download numbers.",
-     [("Weekly active mobile users", "kenji", 1200, 3000, 1850, "users"),
-      ("Crash-free sessions", "mateo", 97, 99, 98, "%")]),
-    ("marketing", "Be the name leaders think of for accountability",
-     "Leaders associate OKRly with ownership.", "Generic brand awareness.",
-     [("Qualified leads from content", "noah", 120, 400, 210, "leads"),
-      ("Webinar attendance", "fatima", 0, 600, 180, "people"),
-      ("Case studies published", "sofia", 0, 6, 2, "stories")]),
-    ("sales", "Land ten teams that depend on us",
-     "Paying teams with more than 50 seats.", "Discounted pilots.",
-     [("New annual contracts", "liam", 0, 10, 4, "contracts"),
-      ("Pipeline coverage", "zoe", 1, 3, 2, "x")]),
-    ("customer-success", "Customers succeed without us",
-     "Teams run their own quarterly reviews.", "More support tickets closed.",
-     [("Net revenue retention", "david", 96, 115, 104, "%"),
-      ("Time to first response", "chloe", 9, 2, 5, "h")]),
-    ("leadership", "Run the company on commitments",
-     "Every key result has an accepted owner with authority.", "More meetings.",
-     [("Key results passing the Accountability Test", "maya", 20, 90, 55, "%")]),
+    (
+        "product",
+        "Make onboarding effortless for new teams",
+        "A new team sets its first OKRs without help from us.",
+        "Adding more tutorial screens.",
+        [
+            ("Raise activation within 7 days", "ana", 38, 60, 47, "%"),
+            ("Cut time to first key result", "grace", 45, 15, 31, "min"),
+            ("Ship guided set-up to every new workspace", "aisha", 0, 100, 40, "%"),
+        ],
+    ),
+    (
+        "product",
+        "Learn why teams stop checking in",
+        "We can name the top three reasons with evidence.",
+        "A survey nobody reads.",
+        [("Interview churned teams", "ana", 0, 25, 9, "interviews")],
+    ),
+    (
+        "engineering",
+        "Make releases boring",
+        "Any engineer can ship on a Friday without fear.",
+        "Releasing less often.",
+        [
+            ("Deploys per week", "ivan", 3, 15, 9, "deploys"),
+            ("Change failure rate", "mateo", 18, 5, 11, "%"),
+        ],
+    ),
+    (
+        "platform",
+        "A platform teams trust",
+        "Other teams build on it without asking us first.",
+        "Rewriting everything.",
+        [
+            ("API p95 latency", "olivia", 420, 200, 310, "ms"),
+            ("Self-service environments", "ethan", 0, 12, 5, "envs"),
+        ],
+    ),
+    (
+        "mobile",
+        "A mobile app people keep",
+        "Weekly use, not installs.",
+        "Chasing download numbers.",
+        [
+            ("Weekly active mobile users", "kenji", 1200, 3000, 1850, "users"),
+            ("Crash-free sessions", "mateo", 97, 99, 98, "%"),
+        ],
+    ),
+    (
+        "marketing",
+        "Be the name leaders think of for accountability",
+        "Leaders associate OKRly with ownership.",
+        "Generic brand awareness.",
+        [
+            ("Qualified leads from content", "noah", 120, 400, 210, "leads"),
+            ("Webinar attendance", "fatima", 0, 600, 180, "people"),
+            ("Case studies published", "sofia", 0, 6, 2, "stories"),
+        ],
+    ),
+    (
+        "sales",
+        "Land ten teams that depend on us",
+        "Paying teams with more than 50 seats.",
+        "Discounted pilots.",
+        [
+            ("New annual contracts", "liam", 0, 10, 4, "contracts"),
+            ("Pipeline coverage", "zoe", 1, 3, 2, "x"),
+        ],
+    ),
+    (
+        "customer-success",
+        "Customers succeed without us",
+        "Teams run their own quarterly reviews.",
+        "More support tickets closed.",
+        [
+            ("Net revenue retention", "david", 96, 115, 104, "%"),
+            ("Time to first response", "chloe", 9, 2, 5, "h"),
+        ],
+    ),
+    (
+        "leadership",
+        "Run the company on commitments",
+        "Every key result has an accepted owner with authority.",
+        "More meetings.",
+        [("Key results passing the Accountability Test", "maya", 20, 90, 55, "%")],
+    ),
 ]
 
 
@@ -110,10 +159,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         with transaction.atomic():
             counts = self.seed(timezone.localdate())
-        self.stdout.write(self.style.SUCCESS("Demo organisation ready: " + ", ".join(
-            f"{n} {name}" for name, n in counts.items()
-        )))
-        self.stdout.write("Demo logins (password for all: %s):" % DEMO_PASSWORD)
+        self.stdout.write(
+            self.style.SUCCESS(
+                "Demo organisation ready: " + ", ".join(f"{n} {name}" for name, n in counts.items())
+            )
+        )
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         self.stdout.write("  admin   administrator (staff, sees Admin)")
         self.stdout.write("  maya    CEO, Leadership lead")
         self.stdout.write("  tom     Product lead        ana   key-result owner in Product")
@@ -139,8 +190,13 @@ class Command(BaseCommand):
             users[username] = user
         admin, created = User.objects.update_or_create(
             username="admin",
-            defaults={"email": "admin@demo.okrly.test", "is_staff": True, "is_superuser": True,
-                      "first_name": "Ada", "last_name": "Admin"},
+            defaults={
+                "email": "admin@demo.okrly.test",
+                "is_staff": True,
+                "is_superuser": True,
+                "first_name": "Ada",
+                "last_name": "Admin",
+            },
         )
         if created:
             admin.set_password(DEMO_PASSWORD)
@@ -161,8 +217,11 @@ class Command(BaseCommand):
         for slug, name, parent, lead, members in TEAMS:
             team, _ = Team.objects.update_or_create(
                 slug=slug,
-                defaults={"name": name, "lead": users[lead],
-                          "parent": teams[parent] if parent else None},
+                defaults={
+                    "name": name,
+                    "lead": users[lead],
+                    "parent": teams[parent] if parent else None,
+                },
             )
             teams[slug] = team
             Membership.objects.update_or_create(
@@ -178,8 +237,12 @@ class Command(BaseCommand):
         quarter = Quarter.objects.filter(name=quarter_name).first()
         if quarter is None and not Quarter.objects.overlapping(start, end).exists():
             quarter = Quarter.objects.create(
-                name=quarter_name, start=start, end=end, status=Quarter.Status.ACTIVE,
-                checkin_weekday=Quarter.Weekday.MONDAY, checkin_hour=9,
+                name=quarter_name,
+                start=start,
+                end=end,
+                status=Quarter.Status.ACTIVE,
+                checkin_weekday=Quarter.Weekday.MONDAY,
+                checkin_hour=9,
             )
         if quarter is None:
             quarter = Quarter.objects.overlapping(start, end).first()
@@ -190,26 +253,34 @@ class Command(BaseCommand):
             team = teams[team_slug]
             rank = ranks[team_slug] = ranks.get(team_slug, 0) + 1
             objective, _ = Objective.objects.update_or_create(
-                quarter=quarter, team=team, title=title,
+                quarter=quarter,
+                team=team,
+                title=title,
                 defaults={"means": means, "does_not_mean": not_means, "rank": rank},
             )
             for kr_title, owner, start_v, target_v, current_v, unit in krs:
                 KeyResult.objects.update_or_create(
-                    objective=objective, title=kr_title,
+                    objective=objective,
+                    title=kr_title,
                     defaults={
                         "owner": users[owner],
                         "start_value": Decimal(start_v),
                         "target_value": Decimal(target_v),
                         "current_value": Decimal(current_v),
                         "unit": unit,
-                        "direction": (KeyResult.Direction.INCREASE if target_v > start_v
-                                      else KeyResult.Direction.DECREASE),
+                        "direction": (
+                            KeyResult.Direction.INCREASE
+                            if target_v > start_v
+                            else KeyResult.Direction.DECREASE
+                        ),
                     },
                 )
         welcome = "Welcome to OKRly"
         for user in users.values():
             Notification.objects.get_or_create(
-                recipient=user, kind="welcome", subject=welcome,
+                recipient=user,
+                kind="welcome",
+                subject=welcome,
                 defaults={
                     "body": "You own the key results on My week. Each has exactly one owner: you.",
                     "link": "/",
