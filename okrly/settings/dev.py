@@ -9,8 +9,13 @@ from okrly.settings.base import SECRET_KEY, VAR_DIR
 
 DEBUG = True
 ALLOWED_HOSTS = ["*"]
-# No collectstatic in development: WhiteNoise serves straight from the app folders.
+# No collectstatic in development: WhiteNoise serves straight from the app folders, and the
+# plain storage needs no manifest.
 STATIC_ROOT = None
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 
