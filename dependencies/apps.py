@@ -5,3 +5,11 @@ class DependenciesConfig(AppConfig):
     name = "dependencies"
     verbose_name = "Dependencies"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from dependencies import asked, views
+        from okrly import registry
+
+        registry.register_asked("dependencies", asked.asked_of)
+        registry.register_key_result_panel("dependencies", views.render_key_result_panel, order=20)
+        registry.register_team_panel("dependencies", views.render_team_panel, order=20)

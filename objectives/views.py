@@ -16,6 +16,7 @@ from okrly.access import can_manage_objectives
 from okrly.errors import OKRlyError, PermissionDenied
 from okrly.forms import add_service_error
 from okrly.models import Quarter, Team
+from okrly.registry import key_result_panels
 
 
 @login_required
@@ -51,6 +52,9 @@ def key_result_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "kr": key_result,
             "objective": key_result.objective,
             "can_edit": can_manage_objectives(request.user, key_result.objective.team),
+            # Sections from higher apps (dependencies, check-ins, ownership), which this app
+            # must not import: each registered its own renderer.
+            "panels": key_result_panels(request, key_result),
         },
     )
 

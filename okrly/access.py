@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 def leadership_group_name() -> str:
-    return getattr(settings, "LEADERSHIP_GROUP", "Leadership")
+    return str(settings.LEADERSHIP_GROUP)
 
 
 def is_leadership(user: Any) -> bool:
@@ -43,3 +43,28 @@ def require_manage_objectives(user: Any, team: Team) -> None:
             f"Only a lead of {team.name} (or an administrator) can change its objectives and "
             "key results."
         )
+
+
+def team_leads(team: Team) -> list[Any]:
+    """The team's named lead and every member with the lead role (one query)."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    return list(
+        get_user_model()
+        .objects.filter(Q(led_teams=team) | Q(memberships__team=team, memberships__role="lead"))
+        .filter(is_active=True)
+        .distinct()
+    )
+
+
+def leadership_members() -> list[Any]:
+    from django.contrib.auth import get_user_model
+
+    return list(
+        get_user_model().objects.filter(groups__name=leadership_group_name(), is_active=True)
+    )
+
+
+def is_team_member(user: Any, team: Team) -> bool:
+    return bool(team.lead_id == user.pk or team.memberships.filter(user=user).exists())

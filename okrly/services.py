@@ -30,8 +30,16 @@ log = logging.getLogger(__name__)
 
 
 def notification_create(
-    *, recipient: Any, kind: str, subject: str, body: str = "", link: str = ""
+    *,
+    recipient: Any,
+    kind: str,
+    subject: str,
+    body: str = "",
+    link: str = "",
+    email: bool = True,
 ) -> Notification:
+    """Write the in-app notification; unless ``email`` is False (a job that batches its
+    e-mails itself through ``notifications_queue_email``), queue its e-mail after commit."""
     notification = Notification.objects.create(
         recipient=recipient, kind=kind, subject=subject[:200], body=body, link=link
     )
@@ -39,8 +47,29 @@ def notification_create(
     # so that the worker finds the row.
     from okrly.tasks import notifications_send_email_task
 
-    transaction.on_commit(lambda: notifications_send_email_task.delay([notification.pk]))
+    if not email:
+        return notification
+
+    # Robust: with the broker down, the change the person made is committed all the same and
+    # must not turn into an error page; the row stays pending and the sweep sends it later.
+    transaction.on_commit(
+        lambda: notifications_send_email_task.delay([notification.pk]), robust=True
+    )
     return notification
+
+
+def notifications_queue_email(notification_ids: list[int]) -> None:
+    """Queue the e-mails of many notifications in batches: each batch is one task that sends
+    over one connection (far cheaper than a task per e-mail)."""
+    from okrly.tasks import notifications_send_email_task
+
+    size = settings.NOTIFICATION_EMAIL_BATCH_SIZE
+    for start in range(0, len(notification_ids), size):
+        batch = notification_ids[start : start + size]
+        transaction.on_commit(
+            lambda batch=batch: notifications_send_email_task.delay(batch),  # type: ignore[misc]
+            robust=True,
+        )
 
 
 def notification_mark_read(*, notification: Notification, user: Any) -> Notification:

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from rest_framework.routers import DefaultRouter
 
+from dependencies.api import DependencyViewSet
 from objectives.api import KeyResultViewSet, ObjectiveViewSet
 from okrly import views
 from okrly.api import QuarterViewSet, TeamViewSet
@@ -13,6 +14,7 @@ router.register("quarters", QuarterViewSet)
 router.register("teams", TeamViewSet)
 router.register("objectives", ObjectiveViewSet, basename="objective")
 router.register("key-results", KeyResultViewSet, basename="keyresult")
+router.register("dependencies", DependencyViewSet, basename="dependency")
 
 admin.site.site_header = "OKRly administration"
 admin.site.site_title = "OKRly admin"
@@ -20,12 +22,14 @@ admin.site.index_title = "Organisation set-up"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("asked/", views.asked_of_me, name="asked_of_me"),
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/<int:pk>/read/", views.notification_read, name="notification_read"),
     path("inbox/read-all/", views.notifications_read_all, name="notifications_read_all"),
     path("teams/", views.team_list, name="team_list"),
     path("teams/<slug:slug>/", views.team_detail, name="team_detail"),
     path("objectives/", include("objectives.urls")),
+    path("dependencies/", include("dependencies.urls")),
     path("dashboard/", include("reviews.urls")),
     path("ping/", views.ping, name="ping"),
     path("healthz/", views.healthz, name="healthz"),

@@ -13,6 +13,7 @@ from objectives.selectors import my_key_results
 from okrly import selectors, services
 from okrly.errors import PermissionDenied
 from okrly.models import Notification, Quarter, Team
+from okrly.registry import team_panels
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -79,7 +80,11 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
         team = selectors.team_detail(slug, quarter)
     except Team.DoesNotExist as exc:
         raise Http404("No such team.") from exc
-    return render(request, "okrly/team_detail.html", {"team": team, "quarter": quarter})
+    return render(
+        request,
+        "okrly/team_detail.html",
+        {"team": team, "quarter": quarter, "panels": team_panels(request, team)},
+    )
 
 
 @login_required
@@ -97,3 +102,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+@login_required
+@require_http_methods(["GET"])
+def asked_of_me(request: HttpRequest) -> HttpResponse:
+    """Everything waiting on the signed-in user, gathered from every app's registry entry."""
+    from okrly.registry import asked_of
+
+    return render(request, "okrly/asked.html", {"items": asked_of(request.user)})

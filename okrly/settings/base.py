@@ -169,7 +169,24 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "okrly.tasks.notifications_email_sweep",
         "schedule": crontab(minute="*/5"),
     },
+    # Every 15 minutes: climb the escalation ladder of dependencies whose next rung is due
+    # (an indexed query on next_escalation_at; unique Escalation rows make a rerun harmless).
+    "dependencies-escalate": {
+        "task": "dependencies.tasks.dependencies_escalate_task",
+        "schedule": crontab(minute="*/15"),
+    },
 }
+
+# Dependency escalation ladder (rule 7). A request waiting on the responsible person this
+# many days, or a commitment past the end of its due date, starts the ladder; rung n (1:
+# the responsible person, 2: their team lead, 3: the leadership group) is reached this many
+# hours after that start.
+DEPENDENCY_UNANSWERED_DAYS = env_value(env.int, "DEPENDENCY_UNANSWERED_DAYS", default=3)
+DEPENDENCY_ESCALATION_RUNG_HOURS: list[int] = env_value(
+    env.list, "DEPENDENCY_ESCALATION_RUNG_HOURS", cast=int, default=[0, 48, 120]
+)
+# The Django group whose members receive the last rung of every ladder.
+LEADERSHIP_GROUP = env_value(env.str, "LEADERSHIP_GROUP", default="Leadership")
 
 # Notification e-mail: a claim older than this is considered abandoned (worker killed).
 # Longer than the task hard time limit, so a live sender never loses its claim.

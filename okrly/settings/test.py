@@ -3,8 +3,9 @@ points them at the real PostgreSQL and Redis); the default is a SQLite file."""
 
 from __future__ import annotations
 
+from okrly.envcheck import env_value
 from okrly.settings.base import *  # noqa: F403
-from okrly.settings.base import DATABASES, VAR_DIR
+from okrly.settings.base import DATABASES, VAR_DIR, env
 
 SECRET_KEY = "test-secret-key-not-for-production-0123456789-abcdefghijklmnopqrstuvwxyz"
 DEBUG = False
@@ -17,9 +18,17 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 # Unit tests call tasks directly; anything queued goes nowhere. Integration tests start a
-# real worker and point it (and their own producer) at Redis or the embedded broker.
-CELERY_BROKER_URL = "memory://"
-CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+# real worker and point it (and their own producer) at Redis or the embedded broker: they
+# tell the worker which one through these variables, which nothing else sets.
+CELERY_BROKER_URL = env_value(env.str, "OKRLY_TEST_BROKER_URL", default="memory://")
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = env_value(
+    env.json, "OKRLY_TEST_BROKER_TRANSPORT_OPTIONS", default={}
+)
+# The worker of an integration test is another process, so its mail cannot reach the
+# in-memory outbox: it writes files the test reads instead.
+if _email_file_path := env_value(env.str, "OKRLY_TEST_EMAIL_FILE_PATH", default=""):
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = _email_file_path
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not the in-memory default, so that a worker subprocess sees the same data.

@@ -42,7 +42,8 @@ print(json.dumps({
 }))
 """
 
-DB_PASSWORD = "hunter2-db-password"  # noqa: S105 - must never show up in an error message
+# Must never show up in an error message.
+DB_PASSWORD = "hunter2-db-password"
 
 
 def valid_production_env() -> dict[str, str]:
@@ -58,7 +59,7 @@ def valid_production_env() -> dict[str, str]:
 def load_settings(env: dict[str, str], var_dir: Path) -> subprocess.CompletedProcess[str]:
     """Start Django with only ``env`` (plus PATH and a private var folder)."""
     clean = {"PATH": "/usr/bin:/bin", "OKRLY_VAR_DIR": str(var_dir), **env}
-    return subprocess.run(  # noqa: S603 - fixed arguments, our own interpreter
+    return subprocess.run(
         [sys.executable, "-c", SHOW_SETTINGS],
         cwd=BASE_DIR,
         env=clean,
@@ -134,9 +135,7 @@ def test_embedded_broker_is_refused_in_production(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("url", ["postgres//okrly:{pw}@db/okrly", "mysql-ish://okrly:{pw}@db/x"])
-def test_malformed_database_url_error_does_not_print_the_password(
-    tmp_path: Path, url: str
-) -> None:
+def test_malformed_database_url_error_does_not_print_the_password(tmp_path: Path, url: str) -> None:
     env = valid_production_env()
     env["DATABASE_URL"] = url.format(pw=DB_PASSWORD)
 

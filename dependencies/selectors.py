@@ -1,0 +1,52 @@
+"""Reads for dependency pages, panels and "Asked of me", each a fixed number of queries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from dependencies.models import Dependency
+
+
+def with_people() -> QuerySet[Dependency]:
+    return Dependency.objects.select_related(
+        "responsible",
+        "provider_team",
+        "requesting_team",
+        "awaiting",
+        "key_result",
+        "key_result__owner",
+        "key_result__objective",
+    )
+
+
+def for_key_result(key_result: Any) -> list[Dependency]:
+    return list(with_people().filter(key_result=key_result).order_by("rank"))
+
+
+def promised_by_team(team: Any) -> list[Dependency]:
+    """What the team has promised (or been asked for) by other teams, open items first."""
+    return list(
+        with_people()
+        .filter(provider_team=team)
+        .exclude(status__in=[Dependency.Status.DECLINED])
+        .order_by("due_date", "pk")[:100]
+    )
+
+
+def awaiting_user(user: Any) -> list[Dependency]:
+    """Requests and counter-proposals waiting on the user, and deliveries to confirm."""
+    return list(
+        with_people()
+        .filter(awaiting=user)
+        .filter(
+            Q(status__in=[Dependency.Status.REQUESTED, Dependency.Status.COUNTERED])
+            | Q(status=Dependency.Status.DELIVERED, confirmed_at__isnull=True)
+        )
+        .order_by("awaiting_since", "pk")
+    )
+
+
+def detail(pk: int) -> Dependency:
+    return with_people().select_related("key_result__objective__quarter", "requested_by").get(pk=pk)

@@ -1,0 +1,236 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as HttpForbidden
+from django.forms import Form
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from dependencies import selectors, services
+from dependencies.forms import CounterForm, DependencyRequestForm, ReasonForm, ReassignForm
+from dependencies.models import Dependency
+from objectives.models import KeyResult
+from objectives.selectors import key_result_detail
+from okrly.access import leads_team
+from okrly.errors import OKRlyError, PermissionDenied
+from okrly.forms import add_service_error
+
+
+def allowed_actions(dep: Dependency, user: Any) -> set[str]:
+    """Which answers to offer this user. A hint for the page only: services decide."""
+    owner_id = dep.key_result.owner_id
+    actions: set[str] = set()
+    waiting = dep.status in (Dependency.Status.REQUESTED, Dependency.Status.COUNTERED)
+    if waiting and dep.awaiting_id == user.pk:
+        actions.add("counter")
+        if user.pk == dep.responsible_id:
+            actions |= {"commit", "decline"}
+        elif user.pk == owner_id and dep.status == Dependency.Status.COUNTERED:
+            actions.add("accept")
+    if dep.status in Dependency.PROMISED_STATUSES:
+        if user.pk == dep.responsible_id:
+            actions.add("deliver")
+        if user.pk == owner_id:
+            actions.add("break")
+    if dep.status == Dependency.Status.COMMITTED and user.pk in (owner_id, dep.responsible_id):
+        actions.add("risk")
+    if (
+        dep.status == Dependency.Status.DELIVERED
+        and dep.confirmed_at is None
+        and user.pk == owner_id
+    ):
+        actions |= {"confirm", "reopen"}
+    if dep.is_open and leads_team(user, dep.provider_team):
+        actions.add("reassign")
+    return actions
+
+
+def render_key_result_panel(
+    request: HttpRequest, key_result: KeyResult, form: DependencyRequestForm | None = None
+) -> str:
+    is_owner = key_result.owner_id == request.user.pk
+    if is_owner and form is None:
+        form = DependencyRequestForm(key_result=key_result)
+    return render_to_string(
+        "dependencies/panel.html#dependencies-panel",
+        {
+            "kr": key_result,
+            "dependencies": selectors.for_key_result(key_result),
+            "form": form if is_owner else None,
+            "today": timezone.localdate(),
+        },
+        request=request,
+    )
+
+
+def render_team_panel(request: HttpRequest, team: Any) -> str:
+    return render_to_string(
+        "dependencies/team_panel.html",
+        {"team": team, "promised": selectors.promised_by_team(team)},
+        request=request,
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def request_dependency(request: HttpRequest, key_result_pk: int) -> HttpResponse:
+    try:
+        key_result = key_result_detail(key_result_pk)
+    except KeyResult.DoesNotExist as exc:
+        raise Http404("No such key result.") from exc
+    form = DependencyRequestForm(request.POST, key_result=key_result)
+    created = None
+    if form.is_valid():
+        try:
+            created = services.dependency_request(
+                user=request.user, key_result=key_result, **form.cleaned_data
+            )
+        except PermissionDenied as error:
+            raise HttpForbidden(error.message) from error
+        except OKRlyError as error:
+            add_service_error(form, error)
+    if getattr(request, "htmx", False):
+        # The panel re-renders in place: the list with the new row and an empty form, or the
+        # same form with the typed values and the message that says what to change.
+        # 200 either way: htmx only swaps successful responses.
+        return HttpResponse(render_key_result_panel(request, key_result, None if created else form))
+    if created:
+        messages.success(request, f"Requested “{created.deliverable}” from {created.responsible}.")
+        return redirect(key_result.get_absolute_url())
+    return render(
+        request,
+        "dependencies/request_page.html",
+        {"kr": key_result, "form": form},
+        status=400,
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        dep = selectors.detail(pk)
+    except Dependency.DoesNotExist as exc:
+        raise Http404("No such dependency.") from exc
+    return _detail_page(request, dep)
+
+
+def _detail_page(
+    request: HttpRequest, dep: Dependency, forms: dict[str, Form] | None = None, status: int = 200
+) -> HttpResponse:
+    forms = forms or {}
+    context = {
+        "dep": dep,
+        "actions": allowed_actions(dep, request.user),
+        "events": dep.events.select_related("actor").all(),
+        "escalations": dep.escalations.all(),
+        "counter_form": forms.get("counter") or CounterForm(),
+        "decline_form": forms.get("decline") or ReasonForm(prefix="decline"),
+        "risk_form": forms.get("risk") or ReasonForm(prefix="risk"),
+        "reopen_form": forms.get("reopen") or ReasonForm(prefix="reopen"),
+        "break_form": forms.get("break") or ReasonForm(prefix="break"),
+        "reassign_form": forms.get("reassign") or ReassignForm(),
+    }
+    return render(request, "dependencies/detail.html", context, status=status)
+
+
+# action name -> (form factory or None, service call)
+ACTIONS: dict[str, tuple[Callable[[Any], Form] | None, Callable[..., Dependency]]] = {
+    "commit": (None, lambda dep, user, data: services.dependency_commit(dependency=dep, user=user)),
+    "accept": (
+        None,
+        lambda dep, user, data: services.dependency_accept_counter(dependency=dep, user=user),
+    ),
+    "confirm": (
+        None,
+        lambda dep, user, data: services.dependency_confirm(dependency=dep, user=user),
+    ),
+    "deliver": (
+        None,
+        lambda dep, user, data: services.dependency_deliver(dependency=dep, user=user),
+    ),
+    "counter": (
+        lambda post: CounterForm(post),
+        lambda dep, user, data: services.dependency_counter(dependency=dep, user=user, **data),
+    ),
+    "decline": (
+        lambda post: ReasonForm(post, prefix="decline"),
+        lambda dep, user, data: services.dependency_decline(
+            dependency=dep, user=user, reason=data["reason"]
+        ),
+    ),
+    "risk": (
+        lambda post: ReasonForm(post, prefix="risk"),
+        lambda dep, user, data: services.dependency_flag_risk(
+            dependency=dep, user=user, reason=data["reason"]
+        ),
+    ),
+    "reopen": (
+        lambda post: ReasonForm(post, prefix="reopen"),
+        lambda dep, user, data: services.dependency_reopen(
+            dependency=dep, user=user, reason=data["reason"]
+        ),
+    ),
+    "break": (
+        lambda post: ReasonForm(post, prefix="break"),
+        lambda dep, user, data: services.dependency_break(
+            dependency=dep, user=user, reason=data["reason"]
+        ),
+    ),
+    "reassign": (
+        lambda post: ReassignForm(post),
+        lambda dep, user, data: services.dependency_reassign(dependency=dep, user=user, **data),
+    ),
+}
+
+DONE = {
+    "commit": "You committed. The owner has been told.",
+    "accept": "Accepted: it is now committed.",
+    "confirm": "Delivery confirmed.",
+    "deliver": "Marked delivered; the owner will confirm.",
+    "counter": "Counter-proposal sent.",
+    "decline": "Declined; the owner has been told why.",
+    "risk": "Flagged at risk.",
+    "reopen": "Reopened; back to committed.",
+    "break": "Marked broken.",
+    "reassign": "Reassigned.",
+}
+
+
+@login_required
+@require_http_methods(["POST"])
+def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    if action not in ACTIONS:
+        raise Http404("No such action.")
+    dep = get_object_or_404(selectors.with_people(), pk=pk)
+    make_form, call = ACTIONS[action]
+    form = make_form(request.POST) if make_form else None
+    data: dict[str, Any] = {}
+    if form is not None:
+        if not form.is_valid():
+            return _detail_page(request, dep, {action: form}, status=400)
+        data = dict(form.cleaned_data)
+    try:
+        dep = call(dep, request.user, data)
+    except PermissionDenied as error:
+        raise HttpForbidden(error.message) from error
+    except OKRlyError as error:
+        if form is None:
+            messages.error(request, error.message)
+            return redirect(dep.get_absolute_url())
+        add_service_error(form, error)
+        return _detail_page(request, dep, {action: form}, status=400)
+    if getattr(request, "htmx", False) and request.POST.get("from") == "asked":
+        # One-click answer from "Asked of me": the row is replaced by a short confirmation.
+        return render(
+            request, "dependencies/answered_row.html", {"dep": dep, "message": DONE[action]}
+        )
+    messages.success(request, DONE[action])
+    return redirect(dep.get_absolute_url())

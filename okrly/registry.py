@@ -1,0 +1,80 @@
+"""Small registries that let pages gather work from several apps without breaking the DAG.
+
+``okrly`` sits at the bottom of the app graph and owns pages such as "Asked of me", the key
+result page's panels and the team page's panels. Higher apps (dependencies, check-ins,
+ownership) register functions in their ``AppConfig.ready()``; the page calls every registered
+function and renders what they return. Each function costs a fixed number of queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+
+
+@dataclass(frozen=True)
+class Action:
+    """A one-click answer: a POST to ``url`` (htmx, with a plain-form fallback)."""
+
+    label: str
+    url: str
+    style: str = "primary"  # primary | secondary | contrast
+
+
+@dataclass(frozen=True)
+class AskedItem:
+    """Something waiting on the signed-in user."""
+
+    kind: str  # short label, e.g. "Dependency request"
+    title: str
+    detail: str
+    link: str
+    since: datetime | None = None
+    due: str = ""
+    actions: list[Action] = field(default_factory=list)
+
+
+AskedProvider = Callable[[Any], list[AskedItem]]
+# A panel renders its own template to HTML for (request, object).
+Panel = Callable[[HttpRequest, Any], str]
+
+_asked: dict[str, AskedProvider] = {}
+_key_result_panels: dict[str, tuple[int, Panel]] = {}
+_team_panels: dict[str, tuple[int, Panel]] = {}
+
+
+def register_asked(name: str, provider: AskedProvider) -> None:
+    """Register (or replace, on a second ``ready()``) an "Asked of me" provider."""
+    _asked[name] = provider
+
+
+def register_key_result_panel(name: str, panel: Panel, *, order: int = 50) -> None:
+    _key_result_panels[name] = (order, panel)
+
+
+def register_team_panel(name: str, panel: Panel, *, order: int = 50) -> None:
+    _team_panels[name] = (order, panel)
+
+
+def asked_of(user: Any) -> list[AskedItem]:
+    items: list[AskedItem] = []
+    for provider in _asked.values():
+        items.extend(provider(user))
+    # Oldest first: what has waited longest is most overdue for an answer.
+    return sorted(items, key=lambda i: (i.since is None, i.since or datetime.min))
+
+
+def _render(panels: dict[str, tuple[int, Panel]], request: HttpRequest, obj: Any) -> list[str]:
+    return [panel(request, obj) for _, panel in sorted(panels.values(), key=lambda p: p[0])]
+
+
+def key_result_panels(request: HttpRequest, key_result: Any) -> list[str]:
+    return _render(_key_result_panels, request, key_result)
+
+
+def team_panels(request: HttpRequest, team: Any) -> list[str]:
+    return _render(_team_panels, request, team)
