@@ -482,7 +482,8 @@ def _escalation_message(dep: Dependency, rung: int, now: datetime) -> tuple[str,
         problem = f"“{dep.deliverable}” has waited {waited} days for an answer from {who}"
     else:
         late = (timezone.localdate(now) - dep.due_date).days
-        problem = f"“{dep.deliverable}” is {late} day{'s' if late != 1 else ''} past its due date ({dep.due_date:%d %b})"
+        days = f"{late} day{'s' if late != 1 else ''}"
+        problem = f"“{dep.deliverable}” is {days} past its due date ({dep.due_date:%d %b})"
     if rung == 1:
         subject = f"Reminder: {problem}"
     elif rung == 2:

@@ -21,7 +21,7 @@ STORAGES = {
 # real worker and point it (and their own producer) at Redis or the embedded broker: they
 # tell the worker which one through these variables, which nothing else sets.
 CELERY_BROKER_URL = env_value(env.str, "OKRLY_TEST_BROKER_URL", default="memory://")
-CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = env_value(
+CELERY_BROKER_TRANSPORT_OPTIONS = env_value(
     env.json, "OKRLY_TEST_BROKER_TRANSPORT_OPTIONS", default={}
 )
 # The worker of an integration test is another process, so its mail cannot reach the

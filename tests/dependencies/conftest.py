@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group
+
+from dependencies import services
+from okrly.models import Membership
+from tests.factories import MembershipFactory, UserFactory
+
+
+@pytest.fixture
+def platform_lead(platform: Any) -> Any:
+    user = UserFactory(username="paul", first_name="Paul", last_name="Platformlead")
+    platform.lead = user
+    platform.save()
+    MembershipFactory(user=user, team=platform, role=Membership.Role.LEAD)
+    return user
+
+
+@pytest.fixture
+def platform_peer(platform: Any) -> Any:
+    user = UserFactory(username="pete", first_name="Pete", last_name="Peer")
+    MembershipFactory(user=user, team=platform)
+    return user
+
+
+@pytest.fixture
+def leader(db: Any) -> Any:
+    user = UserFactory(username="lea", first_name="Lea", last_name="Leader")
+    Group.objects.get_or_create(name="Leadership")[0].user_set.add(user)
+    return user
+
+
+@pytest.fixture
+def request_dependency(owner: Any, key_result: Any, platform: Any, provider: Any) -> Any:
+    """``request_dependency(**overrides)``: the owner asks Pia (Platform) for an API."""
+
+    def make(**overrides: Any) -> Any:
+        kwargs: dict[str, Any] = {
+            "user": owner,
+            "key_result": key_result,
+            "provider_team": platform,
+            "responsible": provider,
+            "deliverable": "Billing API v2",
+            "due_date": date(2026, 12, 1),
+        }
+        kwargs.update(overrides)
+        return services.dependency_request(**kwargs)
+
+    return make
