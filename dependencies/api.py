@@ -61,7 +61,7 @@ class DependencyRequestSerializer(serializers.Serializer):
 
 
 class CounterSerializer(serializers.Serializer):
-    due_date = serializers.DateField(required=False, allow_null=True)
+    due_date = serializers.DateField(required=False, allow_null=True, default=None)
     deliverable = serializers.CharField(required=False, allow_blank=True, default="")
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
