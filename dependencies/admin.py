@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from dependencies.models import Dependency, DependencyEvent, Escalation
 
@@ -9,7 +12,7 @@ class EventInline(admin.TabularInline):
     can_delete = False
     readonly_fields = ["actor", "action", "from_status", "to_status", "note", "created_at"]
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # the history is written by the services, never by hand
 
 
@@ -19,7 +22,7 @@ class EscalationInline(admin.TabularInline):
     can_delete = False
     readonly_fields = ["trigger", "rung", "sent_at", "recipients"]
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
@@ -41,5 +44,5 @@ class DependencyAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Dependency._meta.fields]
     inlines = [EventInline, EscalationInline]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False

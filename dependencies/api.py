@@ -21,8 +21,12 @@ from okrly.models import Team
 
 class DependencySerializer(serializers.ModelSerializer):
     responsible = PersonSerializer(read_only=True)
-    provider_team = serializers.SlugRelatedField(read_only=True, slug_field="slug")
-    requesting_team = serializers.SlugRelatedField(read_only=True, slug_field="slug")
+    provider_team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
+        read_only=True, slug_field="slug"
+    )
+    requesting_team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
+        read_only=True, slug_field="slug"
+    )
 
     class Meta:
         model = Dependency

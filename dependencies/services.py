@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from dependencies.models import Dependency, DependencyEvent, Escalation
@@ -153,7 +152,9 @@ def dependency_request(
             f"{quarter.end:%d %b %Y}). Tick the box to confirm this date anyway.",
             field="confirm_outside_quarter",
         )
-    taken = dict(key_result.dependencies.values_list("rank", "deliverable"))
+    taken = dict(
+        Dependency.objects.filter(key_result=key_result).values_list("rank", "deliverable")
+    )
     if rank is None:
         rank = (max(taken) if taken else 0) + 1
     elif rank < 1:
@@ -557,6 +558,3 @@ def dependencies_escalate(*, now: datetime | None = None, limit: int = 500) -> E
     notifications_queue_email(notification_ids)
     return run
 
-
-def next_free_rank(key_result: KeyResult) -> int:
-    return int(key_result.dependencies.aggregate(m=Max("rank"))["m"] or 0) + 1

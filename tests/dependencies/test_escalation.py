@@ -16,7 +16,7 @@ from dependencies import services
 from dependencies.models import Dependency, Escalation
 from dependencies.tasks import dependencies_escalate_task
 from okrly.models import Notification
-from tests.factories import KeyResultFactory, ObjectiveFactory, UserFactory
+from tests.factories import KeyResultFactory, UserFactory
 
 # Due Friday 20 November 2026: the ladder starts when that day ends (UTC, the server's zone).
 # Default rung delays: 0 h, 48 h, 120 h after the start.
@@ -170,7 +170,7 @@ def test_concurrent_runs_send_exactly_once_per_rung(committed: Any, travel: Any)
         try:
             barrier.wait()
             services.dependencies_escalate()
-        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             close_old_connections()

@@ -39,7 +39,7 @@ def test_dev_settings_serve_pages_and_static_files_from_a_fresh_folder(tmp_path:
         if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "SECRET_KEY", "EMAIL_URL"}
     }
     env.update(DJANGO_SETTINGS_MODULE="okrly.settings.dev", OKRLY_VAR_DIR=str(tmp_path / "var"))
-    result = subprocess.run(  # noqa: S603 - fixed interpreter and script
+    result = subprocess.run(
         [sys.executable, "-c", SCRIPT],
         cwd=ROOT,
         env=env,
