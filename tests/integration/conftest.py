@@ -65,8 +65,11 @@ def _redis_broker() -> Iterator[Broker]:
         )
     broker = Broker(name="redis", url=url)
     yield broker
-    # The queue (empty unless a test failed) and its binding are this test's own keys.
-    client.delete(broker.queue, f"_kombu.binding.{broker.queue}")
+    # The queue (empty unless a test failed) and kombu's bindings for it are this test's own
+    # keys: they all carry its unique name.
+    leftovers = list(client.scan_iter(match=f"*{broker.queue}*"))
+    if leftovers:
+        client.delete(*leftovers)
     client.close()
 
 

@@ -22,7 +22,15 @@ PUBLIC = {
 
 def _named_pages() -> list[tuple[str, dict[str, Any]]]:
     """Every named, non-admin, non-API URL of the project, with sample arguments."""
-    samples = {"pk": 1, "objective_pk": 1, "slug": "growth", "uidb64": "MQ", "token": "x-y"}
+    samples = {
+        "pk": 1,
+        "objective_pk": 1,
+        "key_result_pk": 1,
+        "action": "commit",
+        "slug": "growth",
+        "uidb64": "MQ",
+        "token": "x-y",
+    }
     found: list[tuple[str, dict[str, Any]]] = []
 
     def walk(patterns: list[Any], namespace: str = "") -> None:
