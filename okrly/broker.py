@@ -35,6 +35,9 @@ class AtomicChannel(filesystem.Channel):
         try:
             fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
             try:
+                # mkstemp makes the file owner-only; a worker running as another user must
+                # still read it, as with kombu's own transport.
+                os.fchmod(fd, 0o644)
                 with os.fdopen(fd, "wb") as f:
                     f.write(str_to_bytes(dumps(payload)))
                     f.flush()

@@ -10,6 +10,7 @@ nothing left to claim, so no notification is ever e-mailed twice.
 from __future__ import annotations
 
 import logging
+import smtplib
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -92,6 +93,10 @@ def _claimable(now: Any) -> Q:
     )
 
 
+# Refusals about one message (its recipient or content): the connection stays usable.
+RECIPIENT_ERRORS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused)
+
+
 @dataclass
 class SendResult:
     sent: list[int] = field(default_factory=list)
@@ -124,8 +129,10 @@ def notifications_send_email(*, notification_ids: Iterable[int]) -> SendResult:
        claim went stale because a worker died); rows already sent or held are left alone.
     2. Load the claimed rows by their token and send them over one connection.
     3. After each successful send, mark that row sent; rows without an address are skipped.
-    4. On a send failure, release the unsent claims back to pending and report the error,
-       so the caller (the task) retries just those with a backoff.
+    4. A refused recipient is set aside and the batch goes on; any other failure (the
+       connection) stops the batch.
+    5. Unsent claims go back to pending (or to failed after the last allowed attempt) and
+       the error is reported, so the caller (the task) retries just those with a backoff.
     """
     ids = list(notification_ids)
     result = SendResult()
@@ -156,22 +163,51 @@ def notifications_send_email(*, notification_ids: Iterable[int]) -> SendResult:
     if without_address:
         finish(without_address, Notification.EmailStatus.SKIPPED)
         result.skipped.extend(without_address)
+    if not pending:
+        return result  # nothing to send: don't open a connection
+    refused: list[int] = []
     try:
         with get_connection() as connection:
             for notification in claimed:
                 if notification.pk not in pending:
                     continue
-                _message(notification, connection).send()
+                try:
+                    _message(notification, connection).send()
+                except RECIPIENT_ERRORS as exc:
+                    # This address is refused; the connection is fine, so carry on with the
+                    # rest of the batch and retry this one alone later.
+                    log.warning("notification %s refused: %s", notification.pk, exc)
+                    refused.append(notification.pk)
+                    pending.discard(notification.pk)
+                    result.error = exc
+                    continue
                 finish([notification.pk], Notification.EmailStatus.SENT)
                 result.sent.append(notification.pk)
     except Exception as exc:
         log.warning("notification e-mail failed, %d left to retry: %s", len(pending), exc)
-        Notification.objects.filter(pk__in=pending, email_claim=token).update(
-            email_status=Notification.EmailStatus.PENDING, email_claim=None, email_claimed_at=None
-        )
-        result.failed = sorted(pending)
         result.error = exc
+    unsent = sorted(pending | set(refused))
+    if unsent:
+        _release(unsent, token)
+        result.failed = sorted(
+            Notification.objects.filter(
+                pk__in=unsent, email_status=Notification.EmailStatus.PENDING
+            ).values_list("pk", flat=True)
+        )
     return result
+
+
+def _release(pks: list[int], token: uuid.UUID) -> None:
+    """Give unsent claims back: pending for another try, or failed after the last attempt (a
+    row that can never be delivered must not be retried for ever by the sweep)."""
+    mine = Notification.objects.filter(pk__in=pks, email_claim=token)
+    limit = settings.NOTIFICATION_EMAIL_MAX_ATTEMPTS
+    mine.filter(email_attempts__gte=limit).update(
+        email_status=Notification.EmailStatus.FAILED, email_claim=None
+    )
+    mine.filter(email_attempts__lt=limit).update(
+        email_status=Notification.EmailStatus.PENDING, email_claim=None, email_claimed_at=None
+    )
 
 
 def notifications_due_for_email(*, limit: int) -> list[int]:

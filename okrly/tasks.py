@@ -17,10 +17,11 @@ class NotificationEmailError(Exception):
 @shared_task(bind=True, max_retries=6, acks_late=True)
 def notifications_send_email_task(self: Any, notification_ids: list[int]) -> dict[str, int]:
     result = services.notifications_send_email(notification_ids=notification_ids)
-    if result.error is not None:
-        # Exponential backoff: 30 s, 60 s, 120 s ... capped at one hour. Only the rows that
-        # were not sent are retried; the sweep picks up anything left after the last retry.
-        countdown = min(30 * 2**self.request.retries, 3600)
+    if result.error is not None and result.failed:
+        # Exponential backoff: 30 s, 60 s, 120 s ... 960 s (the sixth and last retry). Only
+        # the rows that were not sent are retried; the sweep picks up what is left after the
+        # last retry, until a row's attempts run out and it is marked failed.
+        countdown = 30 * 2**self.request.retries
         if self.request.retries >= self.max_retries:
             raise NotificationEmailError(str(result.error)) from result.error
         raise self.retry(args=[result.failed], countdown=countdown, exc=result.error)

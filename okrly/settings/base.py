@@ -194,6 +194,9 @@ NOTIFICATION_EMAIL_CLAIM_TIMEOUT = env_value(
     env.int, "NOTIFICATION_EMAIL_CLAIM_TIMEOUT", default=15 * 60
 )
 NOTIFICATION_EMAIL_BATCH_SIZE = 100
+# After this many attempts an e-mail that still cannot be sent is marked failed; the in-app
+# notification stays. Seven task attempts (six retries) plus one sweep.
+NOTIFICATION_EMAIL_MAX_ATTEMPTS = env_value(env.int, "NOTIFICATION_EMAIL_MAX_ATTEMPTS", default=8)
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

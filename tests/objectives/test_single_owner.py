@@ -49,6 +49,7 @@ def test_database_refuses_a_team_as_owner(objective: Any, growth: Any) -> None:
 
     highest = get_user_model().objects.aggregate(m=Max("pk"))["m"] or 0
     missing_user_id = highest + growth.pk + 1000
+
     def insert_team_owned() -> None:
         # Django declares foreign keys DEFERRABLE INITIALLY DEFERRED; check_constraints makes
         # the database check them now, as it would at commit.

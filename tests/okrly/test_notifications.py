@@ -517,3 +517,70 @@ def test_inbox_query_count_does_not_grow_with_the_number_of_notifications(
     assert len(many.captured_queries) == len(few.captured_queries), [
         q["sql"] for q in many.captured_queries
     ]
+
+
+# --- Refused recipients and giving up ---------------------------------------------------------
+
+
+class RecipientRefusingBackend(locmem.EmailBackend):
+    """A server that refuses one address but keeps the connection open for the others."""
+
+    refused: set[str] = set()
+
+    def send_messages(self, messages: Sequence[EmailMessage]) -> int:
+        for message in messages:
+            bad = self.refused & set(message.to)
+            if bad:
+                raise smtplib.SMTPRecipientsRefused(dict.fromkeys(bad, (550, b"no such user")))
+        return super().send_messages(messages)
+
+
+@pytest.fixture
+def refused_recipients(settings: Any) -> Iterator[set[str]]:
+    settings.EMAIL_BACKEND = f"{__name__}.RecipientRefusingBackend"
+    addresses: set[str] = set()
+    with mock.patch.object(RecipientRefusingBackend, "refused", addresses):
+        yield addresses
+
+
+def test_a_refused_recipient_does_not_hold_up_the_rest_of_the_batch(
+    owner: Any, teammate: Any, outsider: Any, mailoutbox: Any, refused_recipients: set[str]
+) -> None:
+    first = NotificationFactory(recipient=owner)
+    bounced = NotificationFactory(recipient=teammate)
+    last = NotificationFactory(recipient=outsider)
+    refused_recipients.add(teammate.email)
+
+    result = send(first, bounced, last)
+
+    assert result.sent == [first.pk, last.pk]
+    assert result.failed == [bounced.pk]
+    assert sorted(m.to[0] for m in mailoutbox) == sorted([owner.email, outsider.email])
+
+
+def test_after_the_last_attempt_the_email_is_marked_failed_and_not_swept_again(
+    owner: Any, refused_recipients: set[str], settings: Any
+) -> None:
+    settings.NOTIFICATION_EMAIL_MAX_ATTEMPTS = 3
+    notification = NotificationFactory(recipient=owner)
+    refused_recipients.add(owner.email)
+    Notification.objects.filter(pk=notification.pk).update(email_attempts=2)
+
+    result = send(notification)
+
+    notification.refresh_from_db()
+    assert (notification.email_status, notification.email_attempts) == ("failed", 3)
+    assert result.failed == []  # nothing left for the task to retry
+    assert notification.read_at is None  # the in-app notification is still there to read
+    with time_machine.travel(timezone.now() + timedelta(hours=1)):
+        assert services.notifications_due_for_email(limit=10) == []
+
+
+def test_no_connection_is_opened_when_every_row_is_skipped(owner: Any) -> None:
+    owner.email = ""
+    owner.save(update_fields=["email"])
+    notification = NotificationFactory(recipient=owner)
+    with mock.patch.object(services, "get_connection") as get_connection:
+        result = send(notification)
+    assert result.skipped == [notification.pk]
+    get_connection.assert_not_called()
