@@ -557,4 +557,3 @@ def dependencies_escalate(*, now: datetime | None = None, limit: int = 500) -> E
             run.notifications += len(recipients)
     notifications_queue_email(notification_ids)
     return run
-
