@@ -200,3 +200,14 @@ def test_team_page_and_dashboard_query_counts_are_fixed(
     build_objectives(quarter, teams=12, per_team=4)
     large = [count_queries(client, u) for u in ("/teams/", "/dashboard/", "/teams/growth/")]
     assert small == large
+
+
+def test_dashboard_and_team_list_show_a_team_without_a_lead(
+    client_for: Any, outsider: Any, key_result: Any, frozen_now: Any
+) -> None:
+    """Growth has objectives but no lead: the pages say so instead of failing."""
+    client = client_for(outsider)
+    dashboard = client.get(reverse("reviews:dashboard"))
+    assert dashboard.status_code == 200
+    assert "Growth" in dashboard.content.decode()
+    assert "No lead" in client.get(reverse("team_list")).content.decode()
