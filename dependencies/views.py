@@ -141,53 +141,46 @@ def _detail_page(
     return render(request, "dependencies/detail.html", context, status=status)
 
 
+FormFactory = Callable[[Any], Form] | None
+ServiceCall = Callable[[Dependency, Any, dict[str, Any]], Dependency]
+
+
+def _plain(service: Callable[..., Dependency]) -> tuple[FormFactory, ServiceCall]:
+    """An answer that needs nothing but the click."""
+    return None, lambda dep, user, data: service(dependency=dep, user=user)
+
+
+def _with_reason(
+    service: Callable[..., Dependency], prefix: str
+) -> tuple[FormFactory, ServiceCall]:
+    """An answer that needs a reason, typed into its own prefixed form on the detail page."""
+    return (
+        lambda post: ReasonForm(post, prefix=prefix),
+        lambda dep, user, data: service(dependency=dep, user=user, reason=data["reason"]),
+    )
+
+
+def _with_form(
+    service: Callable[..., Dependency], form_class: type[Form]
+) -> tuple[FormFactory, ServiceCall]:
+    return (
+        lambda post: form_class(post),
+        lambda dep, user, data: service(dependency=dep, user=user, **data),
+    )
+
+
 # action name -> (form factory or None, service call)
-ACTIONS: dict[str, tuple[Callable[[Any], Form] | None, Callable[..., Dependency]]] = {
-    "commit": (None, lambda dep, user, data: services.dependency_commit(dependency=dep, user=user)),
-    "accept": (
-        None,
-        lambda dep, user, data: services.dependency_accept_counter(dependency=dep, user=user),
-    ),
-    "confirm": (
-        None,
-        lambda dep, user, data: services.dependency_confirm(dependency=dep, user=user),
-    ),
-    "deliver": (
-        None,
-        lambda dep, user, data: services.dependency_deliver(dependency=dep, user=user),
-    ),
-    "counter": (
-        lambda post: CounterForm(post),
-        lambda dep, user, data: services.dependency_counter(dependency=dep, user=user, **data),
-    ),
-    "decline": (
-        lambda post: ReasonForm(post, prefix="decline"),
-        lambda dep, user, data: services.dependency_decline(
-            dependency=dep, user=user, reason=data["reason"]
-        ),
-    ),
-    "risk": (
-        lambda post: ReasonForm(post, prefix="risk"),
-        lambda dep, user, data: services.dependency_flag_risk(
-            dependency=dep, user=user, reason=data["reason"]
-        ),
-    ),
-    "reopen": (
-        lambda post: ReasonForm(post, prefix="reopen"),
-        lambda dep, user, data: services.dependency_reopen(
-            dependency=dep, user=user, reason=data["reason"]
-        ),
-    ),
-    "break": (
-        lambda post: ReasonForm(post, prefix="break"),
-        lambda dep, user, data: services.dependency_break(
-            dependency=dep, user=user, reason=data["reason"]
-        ),
-    ),
-    "reassign": (
-        lambda post: ReassignForm(post),
-        lambda dep, user, data: services.dependency_reassign(dependency=dep, user=user, **data),
-    ),
+ACTIONS: dict[str, tuple[FormFactory, ServiceCall]] = {
+    "commit": _plain(services.dependency_commit),
+    "accept": _plain(services.dependency_accept_counter),
+    "confirm": _plain(services.dependency_confirm),
+    "deliver": _plain(services.dependency_deliver),
+    "counter": _with_form(services.dependency_counter, CounterForm),
+    "reassign": _with_form(services.dependency_reassign, ReassignForm),
+    "decline": _with_reason(services.dependency_decline, "decline"),
+    "risk": _with_reason(services.dependency_flag_risk, "risk"),
+    "reopen": _with_reason(services.dependency_reopen, "reopen"),
+    "break": _with_reason(services.dependency_break, "break"),
 }
 
 DONE = {

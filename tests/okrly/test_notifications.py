@@ -40,14 +40,19 @@ NOW = datetime.fromisoformat("2026-11-17 09:30:00+00:00")
 
 
 class RefusingBackend(locmem.EmailBackend):
-    """The test outbox, except that the server refuses the addresses in ``refused``."""
+    """The test outbox, except that the server fails on the addresses in ``refused``: by
+    default with a generic SMTP error that ends the connection's usefulness."""
 
     refused: set[str] = set()
 
+    def error(self, addresses: set[str], to: list[str]) -> Exception:
+        return smtplib.SMTPException(f"550 relay refused for {to}")
+
     def send_messages(self, messages: Sequence[EmailMessage]) -> int:
         for message in messages:
-            if self.refused & set(message.to):
-                raise smtplib.SMTPException(f"550 relay refused for {message.to}")
+            bad = self.refused & set(message.to)
+            if bad:
+                raise self.error(bad, list(message.to))
         return super().send_messages(messages)
 
 
