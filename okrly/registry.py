@@ -42,7 +42,11 @@ AskedProvider = Callable[[Any], list[AskedItem]]
 # A panel renders its own template to HTML for (request, object).
 Panel = Callable[[HttpRequest, Any], str]
 
+# "My week" renders the signed-in user's week (e.g. the check-in forms) from request alone.
+MyWeekPanel = Callable[[HttpRequest], str]
+
 _asked: dict[str, AskedProvider] = {}
+_my_week_panels: dict[str, tuple[int, MyWeekPanel]] = {}
 _key_result_panels: dict[str, tuple[int, Panel]] = {}
 _team_panels: dict[str, tuple[int, Panel]] = {}
 
@@ -54,6 +58,14 @@ def register_asked(name: str, provider: AskedProvider) -> None:
 
 def register_key_result_panel(name: str, panel: Panel, *, order: int = 50) -> None:
     _key_result_panels[name] = (order, panel)
+
+
+def register_my_week_panel(name: str, panel: MyWeekPanel, *, order: int = 50) -> None:
+    _my_week_panels[name] = (order, panel)
+
+
+def my_week_panels(request: HttpRequest) -> list[str]:
+    return [panel(request) for _, panel in sorted(_my_week_panels.values(), key=lambda p: p[0])]
 
 
 def register_team_panel(name: str, panel: Panel, *, order: int = 50) -> None:

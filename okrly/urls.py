@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 from rest_framework.routers import DefaultRouter
 
+from checkins.api import CheckInViewSet
 from dependencies.api import DependencyViewSet
 from objectives.api import KeyResultViewSet, ObjectiveViewSet
 from okrly import views
@@ -15,6 +16,7 @@ router.register("teams", TeamViewSet)
 router.register("objectives", ObjectiveViewSet, basename="objective")
 router.register("key-results", KeyResultViewSet, basename="keyresult")
 router.register("dependencies", DependencyViewSet, basename="dependency")
+router.register("checkins", CheckInViewSet, basename="checkin")
 
 admin.site.site_header = "OKRly administration"
 admin.site.site_title = "OKRly admin"
@@ -30,6 +32,7 @@ urlpatterns = [
     path("teams/<slug:slug>/", views.team_detail, name="team_detail"),
     path("objectives/", include("objectives.urls")),
     path("dependencies/", include("dependencies.urls")),
+    path("checkins/", include("checkins.urls")),
     path("dashboard/", include("reviews.urls")),
     path("ping/", views.ping, name="ping"),
     path("healthz/", views.healthz, name="healthz"),

@@ -13,7 +13,7 @@ from objectives.selectors import my_key_results
 from okrly import selectors, services
 from okrly.errors import PermissionDenied
 from okrly.models import Notification, Quarter, Team
-from okrly.registry import team_panels
+from okrly.registry import my_week_panels, team_panels
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -27,8 +27,14 @@ class HtmxHttpRequest(HttpRequest):
 def home(request: HttpRequest) -> HttpResponse:
     """My week: the signed-in person's key results in the current quarter."""
     quarter = Quarter.objects.current(timezone.localdate())
-    key_results = list(my_key_results(request.user, quarter)) if quarter else []
-    return render(request, "okrly/my_week.html", {"quarter": quarter, "key_results": key_results})
+    # Apps above okrly (check-ins) fill the page; without them it lists the key results.
+    panels = my_week_panels(request)
+    key_results = list(my_key_results(request.user, quarter)) if quarter and not panels else []
+    return render(
+        request,
+        "okrly/my_week.html",
+        {"quarter": quarter, "key_results": key_results, "panels": panels},
+    )
 
 
 @login_required

@@ -175,6 +175,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "dependencies.tasks.dependencies_escalate_task",
         "schedule": crontab(minute="*/15"),
     },
+    # Every 15 minutes: the quarter's check-in hour arrives at a different moment in each
+    # owner's time zone (zones with 30- and 45-minute offsets included); prompt those whose
+    # hour has come. A unique (owner, quarter, week) row makes a second run send nothing.
+    "checkins-prompt": {
+        "task": "checkins.tasks.checkins_send_prompts_task",
+        "schedule": crontab(minute="*/15"),
+    },
+    # Every 15 minutes: climb the missed-check-in ladder for prompts whose next rung is due.
+    "checkins-missed": {
+        "task": "checkins.tasks.checkins_escalate_missed_task",
+        "schedule": crontab(minute="7,22,37,52"),
+    },
 }
 
 # Dependency escalation ladder (rule 7). A request waiting on the responsible person this
@@ -185,6 +197,16 @@ DEPENDENCY_UNANSWERED_DAYS = env_value(env.int, "DEPENDENCY_UNANSWERED_DAYS", de
 DEPENDENCY_ESCALATION_RUNG_HOURS: list[int] = env_value(
     env.list, "DEPENDENCY_ESCALATION_RUNG_HOURS", cast=int, default=[0, 48, 120]
 )
+# Weekly check-ins (rule 6). The prompt goes out at the quarter's check-in weekday and hour
+# in each owner's own time zone; a prompt missed by more than the grace period (the job was
+# down) is not sent late. Missed check-ins climb a ladder (owner, manager or team lead,
+# leadership) this many hours after the prompt. "On track" is flagged when the linear
+# forecast misses the target by more than this share of the start-to-target distance.
+CHECKIN_PROMPT_GRACE_HOURS = env_value(env.int, "CHECKIN_PROMPT_GRACE_HOURS", default=24)
+CHECKIN_MISSED_RUNG_HOURS: list[int] = env_value(
+    env.list, "CHECKIN_MISSED_RUNG_HOURS", cast=int, default=[24, 48, 96]
+)
+CHECKIN_FORECAST_MARGIN = env_value(env.float, "CHECKIN_FORECAST_MARGIN", default=0.1)
 # The Django group whose members receive the last rung of every ladder.
 LEADERSHIP_GROUP = env_value(env.str, "LEADERSHIP_GROUP", default="Leadership")
 

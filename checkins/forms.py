@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from checkins.models import CheckIn
+from checkins.services import checkin_problems
+from dependencies.models import Dependency
+from okrly.forms import PersonChoiceField
+
+REVIEW_CHOICES = [("yes", "Still on track"), ("no", "Not on track")]
+
+
+def _dependency_label(dep: Dependency) -> str:
+    return f"{dep.deliverable} ({dep.provider_team})"
+
+
+class CheckInForm(forms.Form):
+    """The three questions and the value. Fields are loose on purpose (text, not numbers):
+    the service gives the message, and what was typed comes back as typed."""
+
+    status = forms.ChoiceField(
+        label="Are you on track to hit this key result?",
+        choices=CheckIn.Status.choices,
+        widget=forms.RadioSelect,
+        required=False,
+    )
+    confidence = forms.CharField(
+        label="Confidence (0–10)",
+        required=False,
+        widget=forms.NumberInput(attrs={"min": 0, "max": 10, "step": 1, "inputmode": "numeric"}),
+    )
+    biggest_risk = forms.CharField(
+        label="What is the biggest risk?",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    need = forms.CharField(
+        label="What do you need from someone else that you don't have yet?",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    need_person = PersonChoiceField(label="From whom (optional)", required=False)
+    need_dependency = forms.ModelChoiceField(
+        label="…or for which dependency (optional)",
+        queryset=Dependency.objects.none(),
+        required=False,
+    )
+    value = forms.CharField(label="Current value", required=False)
+
+    def __init__(
+        self,
+        *args: Any,
+        key_result: Any,
+        dependencies: list[Dependency],
+        review: bool,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("prefix", f"kr{key_result.pk}")
+        super().__init__(*args, **kwargs)
+        need_dependency = self.fields["need_dependency"]
+        assert isinstance(need_dependency, forms.ModelChoiceField)
+        need_dependency.queryset = Dependency.objects.filter(key_result=key_result)
+        need_dependency.label_from_instance = _dependency_label  # type: ignore[method-assign,assignment]
+        if key_result.unit:
+            self.fields["value"].label = f"Current value ({key_result.unit})"
+        self.review_fields: list[tuple[Dependency, forms.BoundField, forms.BoundField]] = []
+        if review:
+            for dep in dependencies:
+                if dep.status not in Dependency.OPEN_STATUSES:
+                    continue
+                self.fields[f"dep_{dep.pk}"] = forms.ChoiceField(
+                    label=dep.deliverable,
+                    choices=REVIEW_CHOICES,
+                    widget=forms.RadioSelect,
+                    initial="yes",
+                )
+                self.fields[f"dep_{dep.pk}_note"] = forms.CharField(
+                    label="What is wrong", required=False, max_length=300
+                )
+                self.review_fields.append((dep, self[f"dep_{dep.pk}"], self[f"dep_{dep.pk}_note"]))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        # The service's own checks, all at once, so every problem shows beside its field.
+        for name, message in checkin_problems(
+            status=data.get("status"),
+            confidence=data.get("confidence"),
+            biggest_risk=data.get("biggest_risk"),
+            value=data.get("value"),
+        ).items():
+            self.add_error(name, message)
+        return data
+
+    def dependency_reviews(self) -> dict[int, tuple[bool, str]]:
+        return {
+            dep.pk: (
+                self.cleaned_data.get(f"dep_{dep.pk}") != "no",
+                self.cleaned_data.get(f"dep_{dep.pk}_note", ""),
+            )
+            for dep, _, _ in self.review_fields
+        }
+
+    def service_kwargs(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "status": data["status"],
+            "confidence": data["confidence"],
+            "biggest_risk": data["biggest_risk"],
+            "need": data["need"],
+            "need_person": data["need_person"],
+            "need_dependency": data["need_dependency"],
+            "value": data["value"],
+            "dependency_reviews": self.dependency_reviews(),
+        }

@@ -1,0 +1,64 @@
+"""Reads for My week, the key-result timeline and the needs in "Asked of me"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Prefetch
+
+from checkins.models import CheckIn
+from dependencies.models import Dependency
+from objectives.models import KeyResult
+from okrly.models import Quarter
+
+
+@dataclass
+class WeekCard:
+    key_result: KeyResult
+    check_in: CheckIn | None
+    dependencies: list[Dependency]
+
+
+def my_week(user: Any, quarter: Quarter, week: int) -> list[WeekCard]:
+    """The user's key results with this week's check-in and their dependencies: 3 queries."""
+    key_results = (
+        KeyResult.objects.filter(owner=user, objective__quarter=quarter)
+        .select_related("objective__team", "owner")
+        .prefetch_related(
+            Prefetch(
+                "checkins",
+                queryset=CheckIn.objects.filter(week=week).select_related(
+                    "need_person", "need_dependency"
+                ),
+                to_attr="this_week",
+            ),
+            Prefetch(
+                "dependencies",
+                queryset=Dependency.objects.select_related("provider_team", "responsible").order_by(
+                    "rank"
+                ),
+                to_attr="deps",
+            ),
+        )
+        .order_by("objective__team__name", "objective__rank", "pk")
+    )
+    return [WeekCard(kr, kr.this_week[0] if kr.this_week else None, kr.deps) for kr in key_results]
+
+
+def timeline(key_result: KeyResult) -> list[CheckIn]:
+    return list(
+        CheckIn.objects.filter(key_result=key_result)
+        .select_related("need_person", "need_dependency")
+        .prefetch_related("revisions")
+        .order_by("-week")
+    )
+
+
+def needs_for(user: Any) -> list[CheckIn]:
+    """Needs addressed to the user that they have not handled yet."""
+    return list(
+        CheckIn.objects.filter(need_person=user, need_handled_at__isnull=True)
+        .select_related("key_result__owner", "key_result__objective__team", "need_dependency")
+        .order_by("submitted_at")
+    )

@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as HttpForbidden
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from checkins import selectors, services
+from checkins.charts import ChartPoint, progress_svg
+from checkins.forms import CheckInForm
+from checkins.models import CheckIn
+from objectives.models import KeyResult
+from okrly.errors import OKRlyError, PermissionDenied
+from okrly.forms import add_service_error
+from okrly.models import Quarter
+
+
+def _form(card: selectors.WeekCard, week: int, data: Any = None) -> CheckInForm:
+    check_in = card.check_in
+    initial: dict[str, Any] = {"value": card.key_result.current_value.normalize()}
+    if check_in is not None:
+        initial = {
+            "status": check_in.status,
+            "confidence": check_in.confidence,
+            "biggest_risk": check_in.biggest_risk,
+            "need": check_in.need,
+            "need_person": check_in.need_person_id,
+            "need_dependency": check_in.need_dependency_id,
+            "value": check_in.value.normalize(),
+        }
+    return CheckInForm(
+        data,
+        initial=initial,
+        key_result=card.key_result,
+        dependencies=card.dependencies,
+        review=week <= services.REVIEW_WEEKS,
+    )
+
+
+def _card_html(
+    request: HttpRequest,
+    card: selectors.WeekCard,
+    quarter: Quarter,
+    week: int,
+    form: CheckInForm | None = None,
+    saved: bool = False,
+) -> str:
+    return render_to_string(
+        "checkins/my_week.html#checkin-card",
+        {
+            "card": card,
+            "kr": card.key_result,
+            "form": form or _form(card, week),
+            "week": week,
+            "quarter": quarter,
+            "saved": saved,
+        },
+        request=request,
+    )
+
+
+def render_my_week(request: HttpRequest) -> str:
+    """The check-in section of My week, registered with okrly's registry."""
+    quarter = Quarter.objects.current(timezone.localdate())
+    week = services.current_week(quarter, request.user) if quarter else None
+    cards = selectors.my_week(request.user, quarter, week) if quarter and week else []
+    return render_to_string(
+        "checkins/my_week.html",
+        {
+            "quarter": quarter,
+            "week": week,
+            "cards_html": [_card_html(request, c, quarter, week) for c in cards]
+            if quarter and week
+            else [],
+            "done": sum(1 for c in cards if c.check_in),
+            "total": len(cards),
+        },
+        request=request,
+    )
+
+
+def _card_for(user: Any, quarter: Quarter, week: int, key_result: KeyResult) -> Any:
+    """The user's My-week card for this key result, or None if it is not theirs."""
+    return next(
+        (c for c in selectors.my_week(user, quarter, week) if c.key_result.pk == key_result.pk),
+        None,
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def submit(request: HttpRequest, key_result_pk: int) -> HttpResponse:
+    key_result = get_object_or_404(
+        KeyResult.objects.select_related("objective__quarter"), pk=key_result_pk
+    )
+    quarter = key_result.objective.quarter
+    week = services.current_week(quarter, request.user)
+    if week is None:
+        raise Http404("This key result's quarter is not running.")
+    card = _card_for(request.user, quarter, week, key_result)
+    if card is None:
+        raise HttpForbidden(
+            f"Only {key_result.owner.get_full_name() or key_result.owner}, the owner, checks in "
+            "for this key result."
+        )
+    form = _form(card, week, request.POST)
+    saved = False
+    if form.is_valid():
+        try:
+            card.check_in = services.checkin_submit(
+                user=request.user, key_result=key_result, week=week, **form.service_kwargs()
+            )
+        except PermissionDenied as error:
+            raise HttpForbidden(error.message) from error
+        except OKRlyError as error:
+            add_service_error(form, error)
+        else:
+            saved = True
+            card = _card_for(request.user, quarter, week, key_result)
+            form = _form(card, week)
+    if getattr(request, "htmx", False):
+        # 200 either way so htmx swaps the card: saved, or the form with its messages.
+        return HttpResponse(_card_html(request, card, quarter, week, form, saved))
+    if saved:
+        messages.success(request, f"Week {week} check-in saved for “{key_result.title}”.")
+    else:
+        messages.error(
+            request,
+            "The check-in was not saved: "
+            + "; ".join(str(e) for errors in form.errors.values() for e in errors),
+        )
+    return redirect(reverse("home") + f"#checkin-{key_result.pk}")
+
+
+@login_required
+@require_http_methods(["POST"])
+def need_handled(request: HttpRequest, pk: int) -> HttpResponse:
+    check_in = get_object_or_404(CheckIn.objects.select_related("key_result__owner"), pk=pk)
+    try:
+        services.checkin_need_handle(check_in=check_in, user=request.user)
+    except PermissionDenied as error:
+        raise HttpForbidden(error.message) from error
+    if getattr(request, "htmx", False):
+        return HttpResponse(
+            '<li class="asked-item answered">'
+            "<span>✓ Marked handled; the owner has been told.</span></li>"
+        )
+    messages.success(request, "Marked handled; the owner has been told.")
+    return redirect("asked_of_me")
+
+
+def render_key_result_panel(request: HttpRequest, key_result: KeyResult) -> str:
+    check_ins = selectors.timeline(key_result)
+    quarter = key_result.objective.quarter
+    chart = progress_svg(
+        start=key_result.start_value,
+        target=key_result.target_value,
+        weeks=quarter.weeks,
+        points=[ChartPoint(c.week, c.value, c.is_risky) for c in reversed(check_ins)],
+        forecast=check_ins[0].forecast_value if check_ins else None,
+    )
+    return render_to_string(
+        "checkins/timeline.html",
+        {
+            "kr": key_result,
+            "check_ins": check_ins,
+            "chart": chart,
+            "latest": check_ins[0] if check_ins else None,
+        },
+        request=request,
+    )
