@@ -1,0 +1,311 @@
+"""Rule 6: the weekly check-in asks three questions; one per key result per week; forecast."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import time_machine
+from django.db import IntegrityError, connection, transaction
+
+from checkins import services
+from checkins.models import CheckIn, CheckInRevision
+from okrly.errors import PermissionDenied, ValidationError
+
+ANSWERS: dict[str, Any] = {
+    "status": "at_risk",
+    "confidence": 6,
+    "biggest_risk": "The payment provider migration slips",
+    "value": "14",
+}
+
+
+@pytest.fixture
+def week7() -> Iterator[Any]:
+    """Tuesday 17 November 2026 in the 2026 Q4 quarter (starts Thursday 1 October): week 7."""
+    with time_machine.travel("2026-11-17 09:30:00+00:00", tick=False) as traveller:
+        yield traveller
+
+
+def submit(owner: Any, key_result: Any, **overrides: Any) -> CheckIn:
+    return services.checkin_submit(user=owner, key_result=key_result, **{**ANSWERS, **overrides})
+
+
+pytestmark = pytest.mark.usefixtures("week7")
+
+
+@pytest.mark.django_db
+class TestThreeQuestions:
+    def test_a_complete_check_in_is_saved_for_the_owners_current_week(
+        self, owner: Any, key_result: Any
+    ) -> None:
+        check_in = submit(owner, key_result, need="A decision on the pricing page")
+        assert (check_in.week, check_in.status, check_in.confidence) == (7, "at_risk", 6)
+        assert check_in.biggest_risk == "The payment provider migration slips"
+        key_result.refresh_from_db()
+        assert key_result.current_value == Decimal(14)
+
+    @pytest.mark.parametrize(
+        ("field", "value", "message"),
+        [
+            ("status", "fine", "on track, at risk or off track"),
+            ("status", "", "on track, at risk or off track"),
+            ("confidence", 11, "0 to 10"),
+            ("confidence", -1, "0 to 10"),
+            ("confidence", "7.5", "0 to 10"),
+            ("confidence", "abc", "0 to 10"),
+            ("biggest_risk", "", "Name the biggest risk"),
+            ("biggest_risk", "   ", "Name the biggest risk"),
+            ("value", "12,5x", "must be a number"),
+            ("value", "NaN", "must be a number"),
+            ("value", None, "must be a number"),
+        ],
+    )
+    def test_each_answer_is_required_and_checked(
+        self, owner: Any, key_result: Any, field: str, value: Any, message: str
+    ) -> None:
+        with pytest.raises(ValidationError) as excinfo:
+            submit(owner, key_result, **{field: value})
+        assert excinfo.value.field == field
+        assert message in excinfo.value.message
+        assert not CheckIn.objects.exists()
+
+    def test_the_database_refuses_an_empty_risk_and_confidence_out_of_range(
+        self, owner: Any, key_result: Any
+    ) -> None:
+        row = {
+            "key_result": key_result,
+            "week": 7,
+            "author": owner,
+            "status": "on_track",
+            "value": 1,
+            "submitted_at": "2026-11-17T09:30:00Z",
+        }
+        with pytest.raises(IntegrityError), transaction.atomic():
+            CheckIn.objects.create(**row, confidence=5, biggest_risk="")
+        with pytest.raises(IntegrityError), transaction.atomic():
+            CheckIn.objects.create(**row, confidence=11, biggest_risk="x")
+
+    def test_a_need_naming_a_person_must_say_what(
+        self, owner: Any, key_result: Any, provider: Any
+    ) -> None:
+        with pytest.raises(ValidationError, match="Say what you need from Pia Provider"):
+            submit(owner, key_result, need="", need_person=provider)
+
+
+@pytest.mark.django_db
+class TestWho:
+    def test_only_the_owner_checks_in(
+        self, owner: Any, lead: Any, teammate: Any, admin_user: Any, key_result: Any
+    ) -> None:
+        for refused in (lead, teammate, admin_user):
+            with pytest.raises(PermissionDenied, match="Only Olga Owner"):
+                submit(refused, key_result)
+        assert not CheckIn.objects.exists()
+        assert submit(owner, key_result).author == owner
+
+
+@pytest.mark.django_db
+class TestWeeks:
+    def test_a_future_week_is_refused(self, owner: Any, key_result: Any) -> None:
+        with pytest.raises(ValidationError, match="Week 8 has not started yet"):
+            submit(owner, key_result, week=8)
+
+    @pytest.mark.parametrize("week", [0, 15, 40])
+    def test_a_week_outside_the_quarter_is_refused(
+        self, owner: Any, key_result: Any, week: int
+    ) -> None:
+        with pytest.raises(ValidationError, match="outside 2026 Q4"):
+            submit(owner, key_result, week=week)
+
+    def test_an_earlier_week_can_be_filled_in(self, owner: Any, key_result: Any) -> None:
+        assert submit(owner, key_result, week=5).week == 5
+
+    def test_the_week_is_the_owners_local_week(
+        self, owner: Any, key_result: Any, week7: Any
+    ) -> None:
+        """Week 2 starts Thursday 8 October. At 20:00 UTC on Wednesday 7 October it is
+        already Thursday 10:00 in Kiritimati (UTC+14) but still Wednesday in Pago Pago (UTC-11)."""
+        owner.profile.timezone = "Pacific/Kiritimati"
+        owner.profile.save()
+        week7.move_to("2026-10-07 20:00:00+00:00")
+        assert submit(owner, key_result).week == 2
+        owner.profile.timezone = "Pacific/Pago_Pago"  # UTC-11: still Wednesday, week 1
+        owner.profile.save()
+        assert submit(owner, key_result).week == 1
+
+    def test_outside_any_running_quarter_the_week_must_be_given(
+        self, owner: Any, key_result: Any, week7: Any
+    ) -> None:
+        week7.move_to("2027-01-10 12:00:00+00:00")
+        with pytest.raises(ValidationError, match="Today is outside 2026 Q4"):
+            submit(owner, key_result)
+        assert submit(owner, key_result, week=13).week == 13
+
+
+@pytest.mark.django_db
+class TestOnePerWeek:
+    def test_a_second_submission_edits_the_first_and_keeps_it_in_history(
+        self, owner: Any, key_result: Any, week7: Any
+    ) -> None:
+        first = submit(owner, key_result)
+        week7.shift(3600)
+        second = submit(owner, key_result, status="off_track", confidence=2, value="12")
+        assert second.pk == first.pk
+        assert CheckIn.objects.count() == 1
+        assert (second.status, second.confidence, second.edited_at is not None) == (
+            "off_track",
+            2,
+            True,
+        )
+        revision = CheckInRevision.objects.get(check_in=first)
+        assert (revision.status, revision.confidence, revision.value) == ("at_risk", 6, 14)
+        assert revision.biggest_risk == "The payment provider migration slips"
+
+    def test_the_database_refuses_a_second_row_for_a_week(
+        self, owner: Any, key_result: Any
+    ) -> None:
+        first = submit(owner, key_result)
+        with pytest.raises(IntegrityError), transaction.atomic():
+            CheckIn.objects.create(
+                key_result=key_result,
+                week=first.week,
+                author=owner,
+                status="on_track",
+                confidence=5,
+                biggest_risk="x",
+                value=1,
+                submitted_at=first.submitted_at,
+            )
+
+    def test_an_older_week_does_not_overwrite_the_current_value(
+        self, owner: Any, key_result: Any
+    ) -> None:
+        submit(owner, key_result, value="20")
+        submit(owner, key_result, week=3, value="12")
+        key_result.refresh_from_db()
+        assert key_result.current_value == Decimal(20)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_submissions_give_one_row_and_keep_both_versions(
+    owner: Any, key_result: Any
+) -> None:
+    """Two browser tabs at once (threads with their own connections): one row for the week,
+    the other answer kept as a revision, none lost."""
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def tab(confidence: int) -> None:
+        try:
+            barrier.wait()
+            submit(owner, key_result, confidence=confidence)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=tab, args=(c,)) for c in (3, 8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    check_in = CheckIn.objects.get()
+    versions = {check_in.confidence, *CheckInRevision.objects.values_list("confidence", flat=True)}
+    assert versions == {3, 8}
+
+
+class TestForecast:
+    def test_a_straight_line_is_projected_to_the_last_week(self) -> None:
+        points = [(1, Decimal(12)), (2, Decimal(14)), (3, Decimal(16))]
+        assert services.forecast_value(
+            start_value=Decimal(10), points=points, last_week=13
+        ) == Decimal(36)
+
+    def test_least_squares_through_noisy_points(self) -> None:
+        points = [(1, Decimal(2)), (2, Decimal(1)), (3, Decimal(4))]
+        # x: 0..3, y: 0,2,1,4 -> slope 1.1, intercept 0.1 -> week 10: 11.1
+        assert services.forecast_value(
+            start_value=Decimal(0), points=points, last_week=10
+        ) == Decimal("11.10")
+
+    def test_no_trend_without_a_check_in(self) -> None:
+        assert services.forecast_value(start_value=Decimal(1), points=[], last_week=13) is None
+
+    @pytest.mark.django_db
+    def test_on_track_with_a_trend_that_misses_is_flagged(
+        self, owner: Any, key_result: Any, week7: Any
+    ) -> None:
+        """Start 10, target 30 at week 14. Values 10.5, 11, 11.5 ... by week 7 project ~17:
+        far below 30 - 10% of 20. Saying "on track" is contradicted by the numbers."""
+        for week in range(1, 8):
+            check_in = submit(
+                owner,
+                key_result,
+                week=week,
+                status="on_track",
+                confidence=8,
+                value=str(10 + week * Decimal("0.5")),
+            )
+        assert check_in.forecast_flag is True
+        assert check_in.forecast_value == Decimal("17.00")
+
+    @pytest.mark.django_db
+    def test_on_track_with_a_trend_that_hits_is_not_flagged(
+        self, owner: Any, key_result: Any
+    ) -> None:
+        for week in range(1, 8):
+            check_in = submit(
+                owner,
+                key_result,
+                week=week,
+                status="on_track",
+                confidence=8,
+                value=str(10 + week * Decimal("1.5")),
+            )
+        assert check_in.forecast_flag is False
+
+    @pytest.mark.django_db
+    def test_at_risk_is_not_flagged_the_owner_already_said_so(
+        self, owner: Any, key_result: Any
+    ) -> None:
+        for week in range(1, 8):
+            check_in = submit(owner, key_result, week=week, value=str(10 + week * Decimal("0.5")))
+        assert (check_in.status, check_in.forecast_flag) == ("at_risk", False)
+
+    @pytest.mark.django_db
+    def test_the_margin_is_configurable(self, owner: Any, key_result: Any, settings: Any) -> None:
+        settings.CHECKIN_FORECAST_MARGIN = 0.7  # tolerate missing by 70% of the way
+        for week in range(1, 8):
+            check_in = submit(
+                owner,
+                key_result,
+                week=week,
+                status="on_track",
+                value=str(10 + week * Decimal("0.5")),
+            )
+        assert check_in.forecast_flag is False
+
+    @pytest.mark.django_db
+    def test_decreasing_key_results_forecast_the_other_way(
+        self, owner: Any, objective: Any
+    ) -> None:
+        from tests.factories import KeyResultFactory
+
+        churn = KeyResultFactory(
+            objective=objective,
+            owner=owner,
+            direction="decrease",
+            start_value=Decimal(8),
+            target_value=Decimal(4),
+            current_value=Decimal(8),
+        )
+        for week in range(1, 8):
+            check_in = submit(
+                owner, churn, week=week, status="on_track", value=str(8 - week * Decimal("0.1"))
+            )
+        assert check_in.forecast_flag is True
