@@ -7,9 +7,10 @@ class CheckinsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from checkins import asked, views
+        from checkins import asked, demo, views
         from okrly import registry
 
         registry.register_asked("checkin_needs", asked.asked_of)
         registry.register_my_week_panel("checkins", views.render_my_week, order=10)
         registry.register_key_result_panel("checkins", views.render_key_result_panel, order=10)
+        registry.register_demo_seeder("checkins", demo.seed, order=30)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.http import HttpRequest
@@ -49,6 +49,20 @@ _asked: dict[str, AskedProvider] = {}
 _my_week_panels: dict[str, tuple[int, MyWeekPanel]] = {}
 _key_result_panels: dict[str, tuple[int, Panel]] = {}
 _team_panels: dict[str, tuple[int, Panel]] = {}
+
+
+# Demo data: each app adds its own part of the demo organisation (called by seed_demo).
+DemoSeeder = Callable[[date], None]
+_demo_seeders: dict[str, tuple[int, DemoSeeder]] = {}
+
+
+def register_demo_seeder(name: str, seeder: DemoSeeder, *, order: int = 50) -> None:
+    _demo_seeders[name] = (order, seeder)
+
+
+def run_demo_seeders(today: date) -> None:
+    for _, seeder in sorted(_demo_seeders.values(), key=lambda s: s[0]):
+        seeder(today)
 
 
 def register_asked(name: str, provider: AskedProvider) -> None:

@@ -76,7 +76,8 @@ def test_key_result_page_shows_the_owner(client_for: Any, outsider: Any, key_res
 def test_key_result_page_query_count_is_fixed(
     client_for: Any, outsider: Any, key_result: Any
 ) -> None:
-    assert count_queries(client_for(outsider), key_result.get_absolute_url()) <= 6
+    # Session, user, key result; dependency panel; check-in timeline and its revisions.
+    assert count_queries(client_for(outsider), key_result.get_absolute_url()) <= 8
 
 
 def test_lead_creates_an_objective_and_a_key_result_through_the_forms(
@@ -211,3 +212,12 @@ def test_dashboard_and_team_list_show_a_team_without_a_lead(
     assert dashboard.status_code == 200
     assert "Growth" in dashboard.content.decode()
     assert "No lead" in client.get(reverse("team_list")).content.decode()
+
+
+def test_key_result_page_renders_each_panel_once_in_the_body(
+    client_for: Any, owner: Any, key_result: Any
+) -> None:
+    html = client_for(owner).get(key_result.get_absolute_url()).content.decode()
+    title = html[html.index("<title>") : html.index("</title>")]
+    assert title == "<title>Raise trial conversion · OKRly"
+    assert html.count('id="dependencies-panel"') == 1

@@ -7,12 +7,16 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from checkins.models import CheckIn
+from dependencies.models import Dependency
 from objectives.models import KeyResult, Objective
 from okrly.models import Membership, Notification, Profile, Quarter, Team
 
 pytestmark = pytest.mark.django_db
 
 MODELS: list[type[Any]] = [
+    CheckIn,
+    Dependency,
     get_user_model(),
     Team,
     Membership,
@@ -40,6 +44,8 @@ def test_seed_demo_builds_a_believable_organisation(frozen_now: Any) -> None:
     assert quarter.start.isoformat() == "2026-10-01"
     assert KeyResult.objects.filter(owner__isnull=True).count() == 0
     assert KeyResult.objects.count() >= 15
+    assert Dependency.objects.filter(status="committed").exists()
+    assert CheckIn.objects.filter(week=1).count() == KeyResult.objects.count()
     printed = out.getvalue()
     assert "okrly-demo" in printed
     assert "maya" in printed

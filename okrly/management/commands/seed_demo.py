@@ -16,6 +16,7 @@ from django.utils import timezone
 from objectives.models import KeyResult, Objective
 from okrly.access import leadership_group_name
 from okrly.models import Membership, Notification, Profile, Quarter, Team
+from okrly.registry import run_demo_seeders
 
 DEMO_PASSWORD = "okrly-demo"
 
@@ -275,6 +276,8 @@ class Command(BaseCommand):
                         ),
                     },
                 )
+        # Dependencies, check-ins and later features seed their own demo data.
+        run_demo_seeders(today)
         welcome = "Welcome to OKRly"
         for user in users.values():
             Notification.objects.get_or_create(

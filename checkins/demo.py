@@ -1,0 +1,52 @@
+"""Demo check-ins: past weeks of every key result, so timelines and charts have a history.
+
+The current week is left for the demo users to fill in themselves."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from checkins import services
+from checkins.models import CheckIn
+from objectives.models import KeyResult
+from okrly.models import Quarter
+
+RISKS = [
+    "Hiring for the team is behind plan",
+    "Depends on another team's roadmap",
+    "Data quality makes the number hard to trust",
+    "Scope keeps growing with every review",
+    "Seasonal dip in December",
+]
+
+
+def seed(today: date) -> None:
+    quarter = Quarter.objects.current(today)
+    if quarter is None or not quarter.start <= today <= quarter.end:
+        return
+    week_now = services.quarter_week(quarter, today)
+    key_results = KeyResult.objects.filter(objective__quarter=quarter).select_related(
+        "owner__profile"
+    )
+    for index, kr in enumerate(key_results.order_by("pk")):
+        done = set(CheckIn.objects.filter(key_result=kr).values_list("week", flat=True))
+        last = week_now - 1 if index % 4 else week_now - 2  # some owners are a week behind
+        for week in range(1, max(last, 0) + 1):
+            if week in done:
+                continue  # safe to run twice
+            share = Decimal(week) / Decimal(max(week_now - 1, 1))
+            value = kr.start_value + (kr.current_value - kr.start_value) * share
+            progress = kr.progress
+            status = "on_track" if progress >= 45 else ("at_risk" if progress >= 25 else "off_track")
+            services.checkin_submit(
+                user=kr.owner,
+                key_result=kr,
+                week=week,
+                status=status,
+                confidence=max(2, min(9, progress // 10 + (index % 3))),
+                biggest_risk=RISKS[(index + week) % len(RISKS)],
+                value=str(value.quantize(Decimal("0.01"))),
+            )
+        # The seeded history must not move the key result off its demo value.
+        KeyResult.objects.filter(pk=kr.pk).update(current_value=kr.current_value)
