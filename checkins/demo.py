@@ -38,7 +38,9 @@ def seed(today: date) -> None:
             share = Decimal(week) / Decimal(max(week_now - 1, 1))
             value = kr.start_value + (kr.current_value - kr.start_value) * share
             progress = kr.progress
-            status = "on_track" if progress >= 45 else ("at_risk" if progress >= 25 else "off_track")
+            status = (
+                "on_track" if progress >= 45 else ("at_risk" if progress >= 25 else "off_track")
+            )
             services.checkin_submit(
                 user=kr.owner,
                 key_result=kr,
