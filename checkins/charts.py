@@ -9,6 +9,11 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 
+def _number(value: Decimal) -> str:
+    """60.00 → "60", 49.50 → "49.5": as the pages show numbers."""
+    return format(value.normalize(), "f")
+
+
 @dataclass(frozen=True)
 class ChartPoint:
     week: int
@@ -23,8 +28,10 @@ def progress_svg(
     weeks: int,
     points: list[ChartPoint],
     forecast: Decimal | None,
-    width: int = 560,
-    height: int = 180,
+    # Wide enough for a full-width panel: the SVG keeps its aspect ratio, so a narrow box
+    # under the CSS height cap would be drawn as a small strip in the middle.
+    width: int = 900,
+    height: int = 200,
 ) -> SafeString:
     """Values by week (0 = start), the target as a dashed line, the forecast as a dotted one.
     Every number is computed here, so the markup holds no user text but the aria-label."""
@@ -73,7 +80,7 @@ def progress_svg(
                 f"{y(p.value):.1f}",
                 "chart-dot risky" if p.risky else "chart-dot",
                 p.week,
-                p.value,
+                _number(p.value),
             )
         )
     parts.append(
@@ -81,7 +88,7 @@ def progress_svg(
             '<text x="{}" y="{}" class="chart-label">target {}</text>',
             width - pad,
             f"{y(target) - 6:.1f}",
-            target,
+            _number(target),
         )
     )
     body = mark_safe("".join(parts))
@@ -89,6 +96,6 @@ def progress_svg(
         '<svg class="progress-chart" viewBox="0 0 {} {}" role="img" aria-label="{}">{}</svg>',
         width,
         height,
-        f"Progress over {len(points)} check-ins, target {target}",
+        f"Progress over {len(points)} check-ins, target {_number(target)}",
         body,
     )

@@ -16,6 +16,15 @@ def _dependency_label(dep: Dependency) -> str:
     return f"{dep.deliverable} ({dep.provider_team})"
 
 
+def person_choices() -> list[tuple[Any, str]]:
+    """The "from whom" options, read once per page and shared by every card's form (a
+    ModelChoiceField queries again each time it renders, so one per card would be N+1)."""
+    field = PersonChoiceField()
+    people = field.queryset
+    assert people is not None
+    return [("", "— no one in particular"), *((u.pk, field.label_from_instance(u)) for u in people)]
+
+
 class CheckInForm(forms.Form):
     """The three questions and the value. Fields are loose on purpose (text, not numbers):
     the service gives the message, and what was typed comes back as typed."""
@@ -55,14 +64,25 @@ class CheckInForm(forms.Form):
         key_result: Any,
         dependencies: list[Dependency],
         review: bool,
+        people: list[tuple[Any, str]] | None = None,
         **kwargs: Any,
     ) -> None:
+        """``dependencies`` are the key result's (already loaded); ``people`` the "from whom"
+        options from ``person_choices()``. Both are given as fixed choices, so rendering a
+        form costs no query; the querysets only check a posted value."""
         kwargs.setdefault("prefix", f"kr{key_result.pk}")
         super().__init__(*args, **kwargs)
         need_dependency = self.fields["need_dependency"]
         assert isinstance(need_dependency, forms.ModelChoiceField)
         need_dependency.queryset = Dependency.objects.filter(key_result=key_result)
-        need_dependency.label_from_instance = _dependency_label  # type: ignore[method-assign,assignment]
+        need_dependency.choices = [
+            ("", "— none"),
+            *((dep.pk, _dependency_label(dep)) for dep in dependencies),
+        ]
+        if people is not None:
+            need_person = self.fields["need_person"]
+            assert isinstance(need_person, forms.ModelChoiceField)
+            need_person.choices = people
         if key_result.unit:
             self.fields["value"].label = f"Current value ({key_result.unit})"
         self.review_fields: list[tuple[Dependency, forms.BoundField, forms.BoundField]] = []
@@ -75,9 +95,22 @@ class CheckInForm(forms.Form):
                     choices=REVIEW_CHOICES,
                     widget=forms.RadioSelect,
                     initial="yes",
+                    error_messages={
+                        "required": f"Say whether “{dep.deliverable}” is still on track.",
+                        "invalid_choice": f"Say whether “{dep.deliverable}” is still on track.",
+                    },
                 )
                 self.fields[f"dep_{dep.pk}_note"] = forms.CharField(
-                    label="What is wrong", required=False, max_length=300
+                    label="What is wrong",
+                    required=False,
+                    max_length=300,
+                    # The row shows no label of its own: say what the box is for.
+                    widget=forms.TextInput(
+                        attrs={
+                            "placeholder": "If not on track: what is wrong?",
+                            "aria-label": f"What is wrong with “{dep.deliverable}”",
+                        }
+                    ),
                 )
                 self.review_fields.append((dep, self[f"dep_{dep.pk}"], self[f"dep_{dep.pk}_note"]))
 

@@ -21,16 +21,17 @@ class WeekCard:
 
 
 def my_week(user: Any, quarter: Quarter, week: int) -> list[WeekCard]:
-    """The user's key results with this week's check-in and their dependencies: 3 queries."""
+    """The user's key results with this week's check-in (and its dependency reviews) and
+    their dependencies: 4 queries."""
     key_results = (
         KeyResult.objects.filter(owner=user, objective__quarter=quarter)
         .select_related("objective__team", "owner")
         .prefetch_related(
             Prefetch(
                 "checkins",
-                queryset=CheckIn.objects.filter(week=week).select_related(
-                    "need_person", "need_dependency"
-                ),
+                queryset=CheckIn.objects.filter(week=week)
+                .select_related("need_person", "need_dependency")
+                .prefetch_related("dependency_reviews"),
                 to_attr="this_week",
             ),
             Prefetch(

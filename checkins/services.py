@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -350,13 +350,16 @@ def _due_zones(
     quarter: Quarter, zones: list[str], now: datetime
 ) -> dict[str, tuple[int, datetime]]:
     """For each time zone whose check-in moment has come within the grace period: the week
-    of the quarter it is for and the moment itself."""
+    of the quarter it is for (from the moment's local date) and the moment itself."""
     grace = timedelta(hours=settings.CHECKIN_PROMPT_GRACE_HOURS)
     due: dict[str, tuple[int, datetime]] = {}
     for zone in zones:
         local_now = now.astimezone(ZoneInfo(zone))
         moment = _prompt_moment(local_now, quarter.checkin_weekday, quarter.checkin_hour)
-        if local_now - moment >= grace:
+        # Real hours, in UTC: two datetimes in the same zone subtract as wall-clock times,
+        # an hour off when the clocks changed in between. Missed by *more* than the grace:
+        # not sent.
+        if now.astimezone(UTC) - moment.astimezone(UTC) > grace:
             continue
         day = moment.date()
         if quarter.start <= day <= quarter.end:
@@ -371,10 +374,11 @@ def checkins_send_prompts(*, now: datetime | None = None, batch_size: int = 500)
        check-in moment has come (within CHECKIN_PROMPT_GRACE_HOURS) are due, each for a week.
     2. Per due zone, owners not out of office and without a prompt row for that week are read
        in batches (an anti-join on the unique (owner, quarter, week) index).
-    3. Per batch: insert the prompt rows (conflicts ignored), claim the unsent ones with a
-       token in one UPDATE, write the in-app notifications in one INSERT, and queue their
-       e-mails as one task that sends over one connection. A second run or a second worker
-       finds the rows claimed and sends nothing.
+    3. Per batch, in one transaction: insert the prompt rows (conflicts ignored), claim the
+       unsent ones with a token in one UPDATE, write the in-app notifications in one INSERT,
+       and queue their e-mails (after commit) as tasks that each send over one connection.
+       A second run or a second worker finds the rows claimed and sends nothing; a batch
+       that fails leaves no prompt row behind, so the next run sends it.
     """
     now = now or timezone.now()
     run = PromptRun()
@@ -412,21 +416,27 @@ def _prompt_batch(
     quarter: Quarter, week: int, moment: datetime, owner_ids: list[int], now: datetime
 ) -> int:
     delays = settings.CHECKIN_MISSED_RUNG_HOURS
-    CheckInPrompt.objects.bulk_create(
-        [
-            CheckInPrompt(
-                owner_id=pk,
-                quarter=quarter,
-                week=week,
-                due_at=moment,
-                next_escalation_at=moment + timedelta(hours=delays[0]),
-            )
-            for pk in owner_ids
-        ],
-        ignore_conflicts=True,
-    )
+    # In UTC: adding hours to a local time adds wall-clock hours, and the rungs are real
+    # hours after the moment (the ladder adds the later ones to the stored, UTC, due_at).
+    due_at = moment.astimezone(UTC)
     token = uuid.uuid4()
+    # One transaction for the rows and the notifications: a prompt row committed without its
+    # notification would hide the owner from every later run (the anti-join), unprompted
+    # but still on the missed-check-in ladder.
     with transaction.atomic():
+        CheckInPrompt.objects.bulk_create(
+            [
+                CheckInPrompt(
+                    owner_id=pk,
+                    quarter=quarter,
+                    week=week,
+                    due_at=due_at,
+                    next_escalation_at=due_at + timedelta(hours=delays[0]),
+                )
+                for pk in owner_ids
+            ],
+            ignore_conflicts=True,
+        )
         CheckInPrompt.objects.filter(
             quarter=quarter, week=week, owner_id__in=owner_ids, claim__isnull=True
         ).update(claim=token, sent_at=now)
@@ -490,8 +500,10 @@ def checkins_escalate_missed(*, now: datetime | None = None, limit: int = 500) -
     notification_ids: list[int] = []
     for pk in due:
         with transaction.atomic():
+            # Lock the prompt row only: the manager is a nullable join, and PostgreSQL
+            # refuses FOR UPDATE on the nullable side of an outer join.
             prompt = (
-                CheckInPrompt.objects.select_for_update()
+                CheckInPrompt.objects.select_for_update(of=("self",))
                 .select_related("owner__profile__manager", "quarter")
                 .get(pk=pk)
             )

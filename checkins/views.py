@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from checkins import selectors, services
 from checkins.charts import ChartPoint, progress_svg
-from checkins.forms import CheckInForm
+from checkins.forms import CheckInForm, person_choices
 from checkins.models import CheckIn
 from objectives.models import KeyResult
 from okrly.errors import OKRlyError, PermissionDenied
@@ -22,7 +22,12 @@ from okrly.forms import add_service_error
 from okrly.models import Quarter
 
 
-def _form(card: selectors.WeekCard, week: int, data: Any = None) -> CheckInForm:
+def _form(
+    card: selectors.WeekCard,
+    week: int,
+    people: list[tuple[Any, str]],
+    data: Any = None,
+) -> CheckInForm:
     check_in = card.check_in
     initial: dict[str, Any] = {"value": card.key_result.current_value.normalize()}
     if check_in is not None:
@@ -35,12 +40,17 @@ def _form(card: selectors.WeekCard, week: int, data: Any = None) -> CheckInForm:
             "need_dependency": check_in.need_dependency_id,
             "value": check_in.value.normalize(),
         }
+        # Weeks 1-2: an edit starts from the answers given, not from "still on track".
+        for review in check_in.dependency_reviews.all():
+            initial[f"dep_{review.dependency_id}"] = "yes" if review.on_track else "no"
+            initial[f"dep_{review.dependency_id}_note"] = review.note
     return CheckInForm(
         data,
         initial=initial,
         key_result=card.key_result,
         dependencies=card.dependencies,
         review=week <= services.REVIEW_WEEKS,
+        people=people,
     )
 
 
@@ -49,7 +59,7 @@ def _card_html(
     card: selectors.WeekCard,
     quarter: Quarter,
     week: int,
-    form: CheckInForm | None = None,
+    form: CheckInForm,
     saved: bool = False,
 ) -> str:
     return render_to_string(
@@ -57,7 +67,7 @@ def _card_html(
         {
             "card": card,
             "kr": card.key_result,
-            "form": form or _form(card, week),
+            "form": form,
             "week": week,
             "quarter": quarter,
             "saved": saved,
@@ -71,12 +81,15 @@ def render_my_week(request: HttpRequest) -> str:
     quarter = Quarter.objects.current(timezone.localdate())
     week = services.current_week(quarter, request.user) if quarter else None
     cards = selectors.my_week(request.user, quarter, week) if quarter and week else []
+    people = person_choices() if cards else []
     return render_to_string(
         "checkins/my_week.html",
         {
             "quarter": quarter,
             "week": week,
-            "cards_html": [_card_html(request, c, quarter, week) for c in cards]
+            "cards_html": [
+                _card_html(request, c, quarter, week, _form(c, week, people)) for c in cards
+            ]
             if quarter and week
             else [],
             "done": sum(1 for c in cards if c.check_in),
@@ -86,12 +99,13 @@ def render_my_week(request: HttpRequest) -> str:
     )
 
 
-def _card_for(user: Any, quarter: Quarter, week: int, key_result: KeyResult) -> Any:
-    """The user's My-week card for this key result, or None if it is not theirs."""
-    return next(
-        (c for c in selectors.my_week(user, quarter, week) if c.key_result.pk == key_result.pk),
-        None,
-    )
+def _card_for(
+    user: Any, quarter: Quarter, week: int, key_result: KeyResult
+) -> tuple[selectors.WeekCard | None, list[selectors.WeekCard]]:
+    """The user's My-week card for this key result (None if it is not theirs), and all of
+    their cards (for the "N of M done" summary)."""
+    cards = selectors.my_week(user, quarter, week)
+    return next((c for c in cards if c.key_result.pk == key_result.pk), None), cards
 
 
 @login_required
@@ -104,13 +118,14 @@ def submit(request: HttpRequest, key_result_pk: int) -> HttpResponse:
     week = services.current_week(quarter, request.user)
     if week is None:
         raise Http404("This key result's quarter is not running.")
-    card = _card_for(request.user, quarter, week, key_result)
+    card, cards = _card_for(request.user, quarter, week, key_result)
     if card is None:
         raise HttpForbidden(
             f"Only {key_result.owner.get_full_name() or key_result.owner}, the owner, checks in "
             "for this key result."
         )
-    form = _form(card, week, request.POST)
+    people = person_choices()
+    form = _form(card, week, people, request.POST)
     saved = False
     if form.is_valid():
         try:
@@ -123,11 +138,24 @@ def submit(request: HttpRequest, key_result_pk: int) -> HttpResponse:
             add_service_error(form, error)
         else:
             saved = True
-            card = _card_for(request.user, quarter, week, key_result)
-            form = _form(card, week)
+            fresh, cards = _card_for(request.user, quarter, week, key_result)
+            card = fresh or card
+            form = _form(card, week, people)
     if getattr(request, "htmx", False):
-        # 200 either way so htmx swaps the card: saved, or the form with its messages.
-        return HttpResponse(_card_html(request, card, quarter, week, form, saved))
+        # 200 either way so htmx swaps the card: saved, or the form with its messages. The
+        # summary above the cards ("N of M done") is swapped out of band.
+        summary = render_to_string(
+            "checkins/my_week.html#checkin-summary",
+            {
+                "week": week,
+                "quarter": quarter,
+                "done": sum(1 for c in cards if c.check_in),
+                "total": len(cards),
+                "oob": True,
+            },
+            request=request,
+        )
+        return HttpResponse(_card_html(request, card, quarter, week, form, saved) + summary)
     if saved:
         messages.success(request, f"Week {week} check-in saved for “{key_result.title}”.")
     else:

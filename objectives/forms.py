@@ -65,3 +65,14 @@ class KeyResultForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["current_value"].required = False
+
+
+class KeyResultEditForm(KeyResultForm):
+    """Editing keeps the owner: a handover (with acceptance) changes it."""
+
+    class Meta(KeyResultForm.Meta):
+        fields = ["title", "direction", "start_value", "target_value", "current_value", "unit"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields.pop("owner", None)

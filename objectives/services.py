@@ -161,7 +161,14 @@ def key_result_update(*, user: Any, key_result: KeyResult, **changes: Any) -> Ke
     unknown = set(changes) - set(KEY_RESULT_FIELDS)
     if unknown:
         raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
-    previous_owner_id = key_result.owner_id
+    owner = changes.pop("owner", key_result.owner)
+    if owner is not None and owner.pk != key_result.owner_id:
+        # Rule 2: ownership changes hands only when the new owner accepts (ownership app).
+        raise ValidationError(
+            "Hand the key result over from its page instead: the new owner must accept, and "
+            "until then the current owner stays accountable.",
+            field="owner",
+        )
     for name, value in changes.items():
         setattr(key_result, name, value)
     if not key_result.title.strip():
@@ -173,6 +180,4 @@ def key_result_update(*, user: Any, key_result: KeyResult, **changes: Any) -> Ke
         direction=key_result.direction,
     )
     key_result.save()
-    if key_result.owner_id != previous_owner_id and key_result.owner_id != user.pk:
-        _notify_owner(key_result, user)
     return key_result

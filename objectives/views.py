@@ -10,13 +10,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from objectives import selectors, services
-from objectives.forms import KeyResultForm, ObjectiveEditForm, ObjectiveForm
+from objectives.forms import KeyResultEditForm, KeyResultForm, ObjectiveEditForm, ObjectiveForm
 from objectives.models import KeyResult, Objective
 from okrly.access import can_manage_objectives
 from okrly.errors import OKRlyError, PermissionDenied
 from okrly.forms import add_service_error
 from okrly.models import Quarter, Team
-from okrly.registry import key_result_panels
+from okrly.registry import key_result_badges, key_result_panels
 
 
 @login_required
@@ -26,6 +26,11 @@ def objective_list(request: HttpRequest) -> HttpResponse:
     if quarter is None and request.GET.get("quarter"):
         raise Http404("No such quarter.")
     groups = selectors.objectives_grouped_by_team(quarter) if quarter else []
+    key_results = [kr for g in groups for o in g.objectives for kr in o.key_results.all()]
+    # Badges (the Accountability Test) come from a higher app, for all rows at once.
+    badges = key_result_badges(request, key_results)
+    for kr in key_results:
+        kr.badge = badges.get(kr.pk, "")  # type: ignore[attr-defined]
     return render(
         request,
         "objectives/objective_list.html",
@@ -157,7 +162,7 @@ def key_result_edit(request: HttpRequest, pk: int) -> HttpResponse:
     objective = key_result.objective
     if not can_manage_objectives(request.user, objective.team):
         raise HttpForbidden(f"Only a lead of {objective.team.name} can edit its key results.")
-    form = KeyResultForm(request.POST or None, instance=key_result)
+    form = KeyResultEditForm(request.POST or None, instance=key_result)
     if request.method == "POST" and form.is_valid():
         changes = dict(form.cleaned_data)
         if changes.get("current_value") is None:

@@ -82,6 +82,24 @@ def my_week_panels(request: HttpRequest) -> list[str]:
     return [panel(request) for _, panel in sorted(_my_week_panels.values(), key=lambda p: p[0])]
 
 
+# Badges on key results in lists: one provider renders badges for many key results at once.
+BadgeProvider = Callable[[HttpRequest, list[Any]], dict[int, str]]
+_badges: dict[str, BadgeProvider] = {}
+
+
+def register_key_result_badges(name: str, provider: BadgeProvider) -> None:
+    _badges[name] = provider
+
+
+def key_result_badges(request: HttpRequest, key_results: list[Any]) -> dict[int, str]:
+    """HTML badges by key result id, from every provider, in a fixed number of queries."""
+    merged: dict[int, str] = {}
+    for provider in _badges.values():
+        for pk, html in provider(request, key_results).items():
+            merged[pk] = merged.get(pk, "") + html
+    return merged
+
+
 def register_team_panel(name: str, panel: Panel, *, order: int = 50) -> None:
     _team_panels[name] = (order, panel)
 

@@ -6,15 +6,17 @@ from rest_framework.routers import DefaultRouter
 
 from checkins.api import CheckInViewSet
 from dependencies.api import DependencyViewSet
-from objectives.api import KeyResultViewSet, ObjectiveViewSet
+from objectives.api import ObjectiveViewSet
 from okrly import views
 from okrly.api import QuarterViewSet, TeamViewSet
+from ownership.api import KeyResultAccountabilityViewSet
 
 router = DefaultRouter()
 router.register("quarters", QuarterViewSet)
 router.register("teams", TeamViewSet)
 router.register("objectives", ObjectiveViewSet, basename="objective")
-router.register("key-results", KeyResultViewSet, basename="keyresult")
+# Key results carry the Accountability Test, computed by the ownership app for each page.
+router.register("key-results", KeyResultAccountabilityViewSet, basename="keyresult")
 router.register("dependencies", DependencyViewSet, basename="dependency")
 router.register("checkins", CheckInViewSet, basename="checkin")
 
@@ -33,6 +35,7 @@ urlpatterns = [
     path("objectives/", include("objectives.urls")),
     path("dependencies/", include("dependencies.urls")),
     path("checkins/", include("checkins.urls")),
+    path("ownership/", include("ownership.urls")),
     path("dashboard/", include("reviews.urls")),
     path("ping/", views.ping, name="ping"),
     path("healthz/", views.healthz, name="healthz"),

@@ -5,3 +5,12 @@ class OwnershipConfig(AppConfig):
     name = "ownership"
     verbose_name = "Ownership and authority"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from okrly import registry
+        from ownership import asked, demo, views
+
+        registry.register_asked("ownership", asked.asked_of)
+        registry.register_key_result_panel("ownership", views.render_key_result_panel, order=5)
+        registry.register_key_result_badges("accountability", views.render_badges)
+        registry.register_demo_seeder("ownership", demo.seed, order=40)

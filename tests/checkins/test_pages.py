@@ -18,7 +18,7 @@ from checkins import services
 from checkins.models import CheckIn, CheckInRevision
 from dependencies import services as dependency_services
 from dependencies.models import Dependency
-from tests.factories import KeyResultFactory, MembershipFactory, ObjectiveFactory, UserFactory
+from tests.factories import KeyResultFactory, ObjectiveFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -95,7 +95,7 @@ def submit(owner: Any, key_result: Any, **overrides: Any) -> CheckIn:
 def test_my_week_shows_a_form_per_owned_key_result_and_the_summary(
     client_for: Any, owner: Any, objective: Any, key_result: Any
 ) -> None:
-    second = KeyResultFactory(objective=objective, owner=owner, title="Cut churn in month one")
+    second: Any = KeyResultFactory(objective=objective, owner=owner, title="Cut churn in month one")
     submit(owner, second)
 
     html = client_for(owner).get(reverse("home")).content.decode()
@@ -120,17 +120,23 @@ def test_my_week_of_a_non_owner_shows_nobody_elses_key_results(
     assert "Nothing owned this quarter" in html
 
 
-def test_htmx_submit_returns_the_saved_card(
-    client_for: Any, owner: Any, key_result: Any
-) -> None:
+def test_htmx_submit_returns_the_saved_card(client_for: Any, owner: Any, key_result: Any) -> None:
     response = client_for(owner).post(submit_url(key_result), answers(key_result), **HTMX)
 
     html = response.content.decode()
     assert response.status_code == 200
     assert "<html" not in html  # a fragment: htmx swaps the card in place
-    assert html.lstrip().startswith(f'<article class="checkin-card is-done" id="checkin-{key_result.pk}"')
+    assert html.lstrip().startswith(
+        f'<article class="checkin-card is-done" id="checkin-{key_result.pk}"'
+    )
     assert "Saved." in html
     assert '<span class="pill pill-at_risk">At risk · 6/10</span>' in html
+    # The "N of M done" line above the cards follows, out of band.
+    summary = re.search(
+        r'<p class="checkin-summary" id="checkin-summary" hx-swap-oob="true">.*?</p>', html
+    )
+    assert summary is not None
+    assert "<strong>1 of 1</strong> check-ins done" in summary.group()
     check_in = CheckIn.objects.get()
     assert (check_in.key_result, check_in.week, check_in.author) == (key_result, WEEK, owner)
     assert check_in.value == Decimal("18.50")
@@ -198,11 +204,12 @@ def test_bad_answer_is_refused_beside_its_field_with_the_typing_kept(
     assert html.count('class="field-error"') == 1
     assert "Design review from the brand team</textarea>" in html
     if field == "biggest_risk":
-        assert 'value="6"' in html and 'value="18.5"' in html
+        assert 'value="6"' in html
+        assert 'value="18.5"' in html
     else:
         assert f'value="{typed}"' in html
         assert "Pricing page redesign slips past December</textarea>" in html
-    assert 'value="at_risk" checked' in html or 'checked value="at_risk"' in html
+    assert re.search(r'value="at_risk"[^>]*\bchecked\b', html)
     assert "Saved." not in html
     assert not CheckIn.objects.exists()
 
@@ -244,6 +251,30 @@ def test_need_for_a_person_without_saying_what_is_refused_beside_the_need(
     assert error_beside(html, key_result, "need", "Say what you need from Pia Provider.")
     assert f'<option value="{provider.pk}" selected>' in html
     assert not CheckIn.objects.exists()
+
+
+def test_an_unknown_person_is_refused_beside_from_whom(
+    client_for: Any, owner: Any, key_result: Any
+) -> None:
+    data = answers(key_result, need="A review", need_person="999999")
+
+    html = client_for(owner).post(submit_url(key_result), data, **HTMX).content.decode()
+
+    assert error_beside(html, key_result, "need_person", "Select a valid choice.")
+    assert not CheckIn.objects.exists()
+
+
+def test_field_errors_are_what_the_inputs_aria_describedby_names(
+    client_for: Any, owner: Any, key_result: Any
+) -> None:
+    data = answers(key_result, confidence="abc", biggest_risk="", value="x", need_person="999999")
+
+    html = client_for(owner).post(submit_url(key_result), data, **HTMX).content.decode()
+
+    described = re.findall(r'aria-describedby="([^"]+)"', html)
+    assert len(described) == 4
+    for error_id in described:
+        assert f'<small class="field-error" id="{error_id}">' in html
 
 
 # --- access ----------------------------------------------------------------------------------
@@ -303,6 +334,42 @@ def test_week_one_form_reviews_open_dependencies_and_a_no_flags_it_at_risk(
     assert (review.dependency, review.on_track) == (dep, False)
 
 
+def test_the_saved_card_keeps_the_dependency_answer_given(
+    frozen_now: Any, client_for: Any, owner: Any, key_result: Any, commit_dependency: Any
+) -> None:
+    frozen_now.move_to(WEEK_1)
+    dep = commit_dependency()
+    client = client_for(owner)
+    data = answers(key_result)
+    data[f"kr{key_result.pk}-dep_{dep.pk}"] = "no"
+    data[f"kr{key_result.pk}-dep_{dep.pk}_note"] = "No owner for the webhook part"
+
+    html = client.post(submit_url(key_result), data, **HTMX).content.decode()
+
+    # Re-submitting the card as shown (say, to fix the value) must not turn it back to "yes".
+    page = client.get(reverse("home")).content.decode()
+    for shown in (html, page):
+        assert re.search(rf'name="kr{key_result.pk}-dep_{dep.pk}" value="no"[^>]*\bchecked', shown)
+        assert 'value="No owner for the webhook part"' in shown
+
+
+def test_a_missing_dependency_answer_is_refused_beside_it(
+    frozen_now: Any, client_for: Any, owner: Any, key_result: Any, commit_dependency: Any
+) -> None:
+    frozen_now.move_to(WEEK_1)
+    dep = commit_dependency()
+
+    html = (
+        client_for(owner).post(submit_url(key_result), answers(key_result), **HTMX).content.decode()
+    )
+
+    row = html[html.find('<div class="dep-review-row">') :]
+    assert "Say whether “Billing API v2” is still on track." in row[: row.find("</div>")]
+    assert not CheckIn.objects.exists()
+    dep.refresh_from_db()
+    assert dep.status == Dependency.Status.COMMITTED
+
+
 def test_still_on_track_leaves_the_dependency_committed(
     frozen_now: Any, client_for: Any, owner: Any, key_result: Any, commit_dependency: Any
 ) -> None:
@@ -352,7 +419,9 @@ def test_a_need_naming_a_person_reaches_their_asked_of_me_until_they_handle_it(
     )
     check_in = CheckIn.objects.get()
     notification = provider.notifications.get(kind="need")
-    assert notification.subject == "Olga Owner needs something from you for “Raise trial conversion”"
+    assert (
+        notification.subject == "Olga Owner needs something from you for “Raise trial conversion”"
+    )
     assert (notification.body, notification.link) == (need, reverse("asked_of_me"))
 
     client = client_for(provider)
@@ -434,8 +503,9 @@ def test_key_result_page_shows_the_timeline_and_the_chart(
 
     html = client_for(outsider).get(key_result.get_absolute_url()).content.decode()
 
-    panel = html[html.rfind('<section class="panel" id="checkin-timeline">') :]
-    assert panel.index("Week 7") < panel.index("Week 5")  # newest first
+    panel = html[html.find('<section class="panel" id="checkin-timeline">') :]
+    weeks = re.findall(r'<div class="timeline-week">(Week \d+)</div>', panel)
+    assert weeks == ["Week 7", "Week 5"]  # newest first
     assert '<span class="pill pill-off_track">Off track</span> <strong>3/10</strong>' in panel
     assert '<span class="pill pill-at_risk">At risk</span> <strong>6/10</strong>' in panel
     assert "Checkout bug blocks the trial upgrade" in panel
@@ -443,7 +513,7 @@ def test_key_result_page_shows_the_timeline_and_the_chart(
     assert "value 17 %" in panel
     svg = re.search(r"<svg class=\"progress-chart\".*?</svg>", panel, re.DOTALL)
     assert svg is not None
-    assert 'aria-label="Progress over 2 check-ins, target 30.00"' in svg.group()
+    assert 'aria-label="Progress over 2 check-ins, target 30"' in svg.group()
     assert svg.group().count('class="chart-dot risky"') == 2
     assert "stated vs. forecast" not in panel
 
@@ -463,7 +533,7 @@ def test_on_track_that_the_trend_contradicts_is_flagged_stated_vs_forecast(
     page = client_for(owner).get(key_result.get_absolute_url()).content.decode()
 
     assert "stated vs. forecast" in my_week
-    panel = page[page.rfind('<section class="panel" id="checkin-timeline">') :]
+    panel = page[page.find('<section class="panel" id="checkin-timeline">') :]
     assert '<span class="pill pill-on_track">On track</span>' in panel
     assert "stated vs. forecast" in panel
     assert "projects <strong>12 %</strong> at quarter end (target 30)" in panel
@@ -480,6 +550,19 @@ def test_on_track_with_a_trend_that_reaches_the_target_is_not_flagged(
     assert CheckIn.objects.get().forecast_flag is False
     page = client_for(owner).get(key_result.get_absolute_url()).content.decode()
     assert "stated vs. forecast" not in page
+
+
+def test_key_result_page_renders_the_timeline_once_and_not_in_the_title(
+    client_for: Any, owner: Any, key_result: Any
+) -> None:
+    submit(owner, key_result)
+
+    html = client_for(owner).get(key_result.get_absolute_url()).content.decode()
+
+    title = re.search(r"<title>(.*?)</title>", html, re.DOTALL)
+    assert title is not None
+    assert title.group(1).strip() == "Raise trial conversion · OKRly"
+    assert html.count('id="checkin-timeline"') == 1
 
 
 def test_key_result_page_without_check_ins_says_so(
@@ -578,9 +661,7 @@ class TestApi:
         data.update(overrides)
         return data
 
-    def test_owner_creates_then_edits_the_weeks_check_in(
-        self, owner: Any, key_result: Any
-    ) -> None:
+    def test_owner_creates_then_edits_the_weeks_check_in(self, owner: Any, key_result: Any) -> None:
         api = self.api(owner)
         created = api.post("/api/checkins/", self.payload(key_result, week=WEEK))
         assert created.status_code == 201

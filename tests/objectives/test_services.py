@@ -87,11 +87,15 @@ def test_new_owner_is_notified(lead: Any, owner: Any, objective: Any) -> None:
     assert note.link == key_result.get_absolute_url()
 
 
-def test_reassigning_notifies_only_the_new_owner(
+def test_editing_cannot_change_the_owner_a_handover_must_be_accepted(
     lead: Any, owner: Any, teammate: Any, key_result: Any
 ) -> None:
-    services.key_result_update(user=lead, key_result=key_result, owner=teammate)
-    assert list(Notification.objects.values_list("recipient__username", flat=True)) == ["tim"]
+    with pytest.raises(ValidationError) as excinfo:
+        services.key_result_update(user=lead, key_result=key_result, owner=teammate)
+    assert excinfo.value.field == "owner"
+    assert "new owner must accept" in excinfo.value.message
+    key_result.refresh_from_db()
+    assert key_result.owner == owner
 
 
 @pytest.mark.parametrize(

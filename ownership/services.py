@@ -1,0 +1,305 @@
+"""Ownership changes with their rules: accept, decline, hand over, grant and revoke authority,
+declare that no dependencies are needed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from dependencies.models import Dependency
+from objectives.models import KeyResult
+from okrly.access import is_leadership, leads_team, team_leads
+from okrly.errors import PermissionDenied, ValidationError
+from okrly.models import Membership
+from okrly.services import notification_create
+from ownership.models import AuthorityGrant, DecisionRight, NoDependencies, OwnershipNomination
+
+N = OwnershipNomination.Status
+
+
+def _name(user: Any) -> str:
+    return str(user.get_full_name() or user.get_username())
+
+
+def _locked(key_result: KeyResult) -> KeyResult:
+    return (
+        KeyResult.objects.select_for_update()
+        .select_related("owner__profile", "objective__team")
+        .get(pk=key_result.pk)
+    )
+
+
+def _pending(key_result: KeyResult) -> OwnershipNomination | None:
+    return OwnershipNomination.objects.filter(key_result=key_result, status=N.PENDING).first()
+
+
+def has_accepted(key_result: KeyResult) -> bool:
+    return OwnershipNomination.objects.filter(
+        key_result=key_result, nominee_id=key_result.owner_id, status=N.ACCEPTED
+    ).exists()
+
+
+# --- acceptance ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def ownership_accept(*, key_result: KeyResult, user: Any) -> OwnershipNomination:
+    """The nominee accepts: either the current owner confirming the key result they were
+    given, or the person a handover names, who then becomes the owner."""
+    kr = _locked(key_result)
+    pending = _pending(kr)
+    now = timezone.now()
+    if pending is not None and pending.nominee_id == user.pk:
+        previous = kr.owner
+        pending.status = N.ACCEPTED
+        pending.answered_at = now
+        pending.save(update_fields=["status", "answered_at"])
+        kr.owner = user
+        kr.save(update_fields=["owner", "updated_at"])
+        if previous.pk != user.pk:
+            notification_create(
+                recipient=previous,
+                kind="ownership_handed_over",
+                subject=f"{_name(user)} accepted “{kr.title}”; you are no longer its owner",
+                body=pending.reason,
+                link=kr.get_absolute_url(),
+            )
+        return pending
+    if kr.owner_id == user.pk and pending is None:
+        if has_accepted(kr):
+            raise ValidationError("You have already accepted ownership of this key result.")
+        return OwnershipNomination.objects.create(
+            key_result=kr, nominee=user, status=N.ACCEPTED, answered_at=now
+        )
+    raise PermissionDenied("Only the person nominated as owner can accept this key result.")
+
+
+@transaction.atomic
+def ownership_decline(*, key_result: KeyResult, user: Any, reason: str) -> OwnershipNomination:
+    """The nominee declines with a reason; the objective's team leads are asked to nominate
+    someone else. An owner who declines stays on record (a key result always has an owner)
+    and the Accountability Test fails until someone accepts."""
+    kr = _locked(key_result)
+    pending = _pending(kr)
+    is_nominee = pending is not None and pending.nominee_id == user.pk
+    is_unanswered_owner = pending is None and kr.owner_id == user.pk and not has_accepted(kr)
+    if not (is_nominee or is_unanswered_owner):
+        raise PermissionDenied("Only the person nominated as owner can decline this key result.")
+    if not reason.strip():
+        raise ValidationError(
+            "Say why you decline, so the team lead can find the right owner.", field="reason"
+        )
+    now = timezone.now()
+    if pending is not None:
+        nomination = pending
+        nomination.status = N.DECLINED
+        nomination.decline_reason = reason.strip()
+        nomination.answered_at = now
+        nomination.save(update_fields=["status", "decline_reason", "answered_at"])
+    else:
+        nomination = OwnershipNomination.objects.create(
+            key_result=kr,
+            nominee=user,
+            status=N.DECLINED,
+            decline_reason=reason.strip(),
+            answered_at=now,
+        )
+    for lead in team_leads(kr.objective.team):
+        notification_create(
+            recipient=lead,
+            kind="ownership_declined",
+            subject=f"{_name(user)} declined ownership of “{kr.title}”: nominate someone else",
+            body=reason.strip(),
+            link=kr.get_absolute_url(),
+        )
+    return nomination
+
+
+# --- handover ------------------------------------------------------------------------------
+
+
+def can_nominate(user: Any, key_result: KeyResult) -> bool:
+    team = key_result.objective.team
+    return bool(user.is_authenticated and (user.is_staff or leads_team(user, team)))
+
+
+@transaction.atomic
+def ownership_handover(
+    *, key_result: KeyResult, user: Any, new_owner: Any, reason: str
+) -> OwnershipNomination:
+    """A lead nominates a new owner. Nothing changes hands until they accept: the current
+    owner stays accountable. A newer nomination replaces one still waiting."""
+    kr = _locked(key_result)
+    if not can_nominate(user, kr):
+        raise PermissionDenied(
+            f"Only a lead of {kr.objective.team.name} (or an administrator) nominates owners."
+        )
+    if new_owner is None or not new_owner.is_active:
+        raise ValidationError("Choose an active person as the new owner.", field="new_owner")
+    if not Membership.objects.filter(user=new_owner).exists():
+        raise ValidationError(
+            f"{_name(new_owner)} is not a member of any team; add them to a team first, so "
+            "someone leads and backs them.",
+            field="new_owner",
+        )
+    if not reason.strip():
+        raise ValidationError(
+            "Give the reason for the handover; it stays in the history.", field="reason"
+        )
+    if new_owner.pk == kr.owner_id and has_accepted(kr):
+        raise ValidationError(
+            f"{_name(new_owner)} already owns this key result.", field="new_owner"
+        )
+    OwnershipNomination.objects.filter(key_result=kr, status=N.PENDING).update(
+        status=N.SUPERSEDED, answered_at=timezone.now()
+    )
+    nomination = OwnershipNomination.objects.create(
+        key_result=kr,
+        nominee=new_owner,
+        previous_owner=kr.owner,
+        nominated_by=user,
+        reason=reason.strip(),
+    )
+    notification_create(
+        recipient=new_owner,
+        kind="ownership_nominated",
+        subject=f"{_name(user)} nominates you as owner of “{kr.title}”",
+        body=(
+            f"{reason.strip()}\n\nAccept or decline; until you accept, {_name(kr.owner)} "
+            "stays accountable."
+        ),
+        link=kr.get_absolute_url(),
+    )
+    return nomination
+
+
+def inherited_commitments(key_result: KeyResult) -> dict[str, list[Any]]:
+    """What a new owner takes over: open dependencies (requested by the key result, or
+    promised to it), their open escalations, and needs from check-ins still unanswered."""
+    from checkins.models import CheckIn
+    from dependencies.models import Escalation
+
+    open_deps = list(
+        Dependency.objects.filter(key_result=key_result, status__in=Dependency.OPEN_STATUSES)
+        .select_related("responsible", "provider_team")
+        .order_by("rank")
+    )
+    return {
+        "requested": [d for d in open_deps if d.status not in Dependency.PROMISED_STATUSES],
+        "promised": [d for d in open_deps if d.status in Dependency.PROMISED_STATUSES],
+        "escalations": list(
+            Escalation.objects.filter(dependency__in=open_deps)
+            .select_related("dependency")
+            .order_by("-sent_at")
+        ),
+        "needs": list(
+            CheckIn.objects.filter(
+                key_result=key_result, need_person__isnull=False, need_handled_at__isnull=True
+            ).select_related("need_person")
+        ),
+    }
+
+
+# --- authority -----------------------------------------------------------------------------
+
+
+def can_grant(user: Any, key_result: KeyResult) -> bool:
+    """The owner's manager, a lead of the key result's team, or the leadership group; never
+    the owner themselves."""
+    if not user.is_authenticated or user.pk == key_result.owner_id:
+        return False
+    manager_id = getattr(getattr(key_result.owner, "profile", None), "manager_id", None)
+    return bool(
+        manager_id == user.pk or leads_team(user, key_result.objective.team) or is_leadership(user)
+    )
+
+
+@transaction.atomic
+def authority_grant(
+    *, key_result: KeyResult, user: Any, rights: list[DecisionRight], scope: str
+) -> AuthorityGrant:
+    kr = _locked(key_result)
+    if not can_grant(user, kr):
+        raise PermissionDenied(
+            "Authority is granted by the owner's manager, a lead of the key result's team or "
+            "the leadership group — not by the owner, and not by you."
+        )
+    if not rights:
+        raise ValidationError("Choose at least one decision right.", field="rights")
+    if any(not r.active for r in rights):
+        raise ValidationError("One of these rights is no longer offered.", field="rights")
+    if not scope.strip():
+        raise ValidationError(
+            "Describe the scope: what may the owner decide, up to what limit?", field="scope"
+        )
+    now = timezone.now()
+    # A new grant replaces the one in force, which stays in the record as revoked.
+    AuthorityGrant.objects.filter(key_result=kr, grantee=kr.owner, revoked_at__isnull=True).update(
+        revoked_at=now, revoked_by=user, revoke_reason="Replaced by a new grant."
+    )
+    grant = AuthorityGrant.objects.create(
+        key_result=kr, grantee=kr.owner, scope=scope.strip(), granted_by=user, granted_at=now
+    )
+    grant.rights.set(rights)
+    notification_create(
+        recipient=kr.owner,
+        kind="authority_granted",
+        subject=f"{_name(user)} granted you authority for “{kr.title}”",
+        body=f"{', '.join(r.name for r in rights)}. Scope: {scope.strip()}",
+        link=kr.get_absolute_url(),
+    )
+    return grant
+
+
+@transaction.atomic
+def authority_revoke(*, grant: AuthorityGrant, user: Any, reason: str) -> AuthorityGrant:
+    kr = _locked(grant.key_result)
+    if not can_grant(user, kr):
+        raise PermissionDenied(
+            "Authority is revoked by the owner's manager, a lead of the key result's team or "
+            "the leadership group."
+        )
+    if grant.revoked_at is not None:
+        raise ValidationError("This authority was already revoked.")
+    if not reason.strip():
+        raise ValidationError("Say why the authority is revoked.", field="reason")
+    grant.revoked_at = timezone.now()
+    grant.revoked_by = user
+    grant.revoke_reason = reason.strip()
+    grant.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
+    notification_create(
+        recipient=grant.grantee,
+        kind="authority_revoked",
+        subject=f"{_name(user)} revoked your authority for “{kr.title}”",
+        body=reason.strip(),
+        link=kr.get_absolute_url(),
+    )
+    return grant
+
+
+# --- no dependencies -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def dependencies_declare_none(
+    *, key_result: KeyResult, user: Any, note: str = ""
+) -> NoDependencies:
+    kr = _locked(key_result)
+    if kr.owner_id != user.pk:
+        raise PermissionDenied("Only the key result's owner declares that it needs no other team.")
+    if Dependency.objects.filter(key_result=kr).exclude(status=Dependency.Status.DECLINED).exists():
+        raise ValidationError("This key result has dependencies; it cannot also need none.")
+    declaration, _ = NoDependencies.objects.update_or_create(
+        key_result=kr,
+        defaults={"declared_by": user, "declared_at": timezone.now(), "note": note.strip()},
+    )
+    return declaration
+
+
+@transaction.atomic
+def dependencies_withdraw_none(*, key_result: KeyResult, user: Any) -> None:
+    if key_result.owner_id != user.pk:
+        raise PermissionDenied("Only the key result's owner changes this.")
+    NoDependencies.objects.filter(key_result=key_result).delete()

@@ -1,0 +1,272 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as HttpForbidden
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from objectives.models import KeyResult
+from okrly.errors import OKRlyError, PermissionDenied
+from okrly.forms import add_service_error
+from okrly.models import Quarter
+from ownership import services
+from ownership.accountability import AccountabilityResult, accountability, accountability_for
+from ownership.forms import GrantForm, HandoverForm, ReasonForm
+from ownership.models import AuthorityGrant, OwnershipNomination
+
+
+def _key_result(pk: int) -> KeyResult:
+    try:
+        return KeyResult.objects.select_related(
+            "owner__profile", "objective__team", "objective__quarter"
+        ).get(pk=pk)
+    except KeyResult.DoesNotExist as exc:
+        raise Http404("No such key result.") from exc
+
+
+def badge_html(result: AccountabilityResult, *, compact: bool = True) -> str:
+    return render_to_string("ownership/badge.html", {"result": result, "compact": compact})
+
+
+def render_badges(request: HttpRequest, key_results: list[Any]) -> dict[int, str]:
+    return {pk: badge_html(r) for pk, r in accountability_for(key_results).items()}
+
+
+def render_key_result_panel(request: HttpRequest, key_result: KeyResult) -> str:
+    kr = key_result
+    user = request.user
+    pending = services._pending(kr)
+    result = accountability(kr)
+    grants = list(
+        AuthorityGrant.objects.filter(key_result=kr)
+        .select_related("grantee", "granted_by", "revoked_by")
+        .prefetch_related("rights")[:10]
+    )
+    history = list(
+        OwnershipNomination.objects.filter(key_result=kr)
+        .exclude(status=OwnershipNomination.Status.PENDING)
+        .select_related("nominee", "previous_owner", "nominated_by")[:20]
+    )
+    owner_check = result.checks[0]
+    return render_to_string(
+        "ownership/panel.html",
+        {
+            "kr": kr,
+            "result": result,
+            "badge": badge_html(result, compact=False),
+            "pending": pending,
+            "can_answer": (pending is not None and pending.nominee_id == user.pk)
+            or (
+                pending is None
+                and kr.owner_id == user.pk
+                and not owner_check.passed
+                and "declined" not in owner_check.reason
+            ),
+            "can_nominate": services.can_nominate(user, kr),
+            "can_grant": services.can_grant(user, kr),
+            "is_owner": kr.owner_id == user.pk,
+            "grant_in_force": next(
+                (g for g in grants if g.in_force and g.grantee_id == kr.owner_id), None
+            ),
+            "grants": grants,
+            "history": history,
+            "decline_form": ReasonForm(prefix="decline"),
+            "revoke_form": ReasonForm(prefix="revoke"),
+            "none_declared": hasattr(kr, "no_dependencies"),
+        },
+        request=request,
+    )
+
+
+def _fail(request: HttpRequest, kr: KeyResult, error: OKRlyError) -> HttpResponse:
+    messages.error(request, error.message)
+    return redirect(kr.get_absolute_url() + "#ownership-panel")
+
+
+@login_required
+@require_http_methods(["POST"])
+def accept(request: HttpRequest, pk: int) -> HttpResponse:
+    kr = _key_result(pk)
+    was_handover = (p := services._pending(kr)) is not None and p.nominee_id == request.user.pk
+    try:
+        services.ownership_accept(key_result=kr, user=request.user)
+    except PermissionDenied as error:
+        raise HttpForbidden(error.message) from error
+    except OKRlyError as error:
+        return _fail(request, kr, error)
+    if getattr(request, "htmx", False) and request.POST.get("from") == "asked":
+        return HttpResponse(
+            '<li class="asked-item answered"><span>✓ Accepted: you are the owner.</span></li>'
+        )
+    messages.success(request, f"You are the owner of “{kr.title}”.")
+    if was_handover:
+        return redirect("ownership:inherited", pk=kr.pk)
+    return redirect(kr.get_absolute_url())
+
+
+@login_required
+@require_http_methods(["POST"])
+def decline(request: HttpRequest, pk: int) -> HttpResponse:
+    kr = _key_result(pk)
+    form = ReasonForm(request.POST, prefix="decline")
+    form.is_valid()
+    try:
+        services.ownership_decline(
+            key_result=kr, user=request.user, reason=form.cleaned_data.get("reason", "")
+        )
+    except PermissionDenied as error:
+        raise HttpForbidden(error.message) from error
+    except OKRlyError as error:
+        return _fail(request, kr, error)
+    messages.success(request, "Declined; the team lead has been asked to nominate someone else.")
+    return redirect(kr.get_absolute_url())
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def handover(request: HttpRequest, pk: int) -> HttpResponse:
+    kr = _key_result(pk)
+    if not services.can_nominate(request.user, kr):
+        raise HttpForbidden(f"Only a lead of {kr.objective.team.name} nominates owners.")
+    form = HandoverForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.ownership_handover(
+                key_result=kr,
+                user=request.user,
+                new_owner=form.cleaned_data["new_owner"],
+                reason=form.cleaned_data["reason"],
+            )
+        except PermissionDenied as error:
+            raise HttpForbidden(error.message) from error
+        except OKRlyError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(
+                request, "Nominated. Until they accept, the current owner stays accountable."
+            )
+            return redirect(kr.get_absolute_url())
+    return render(request, "ownership/handover.html", {"kr": kr, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def grant(request: HttpRequest, pk: int) -> HttpResponse:
+    kr = _key_result(pk)
+    if not services.can_grant(request.user, kr):
+        raise HttpForbidden(
+            "Authority is granted by the owner's manager, a lead of the key result's team or "
+            "the leadership group."
+        )
+    form = GrantForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.authority_grant(
+                key_result=kr,
+                user=request.user,
+                rights=list(form.cleaned_data["rights"]),
+                scope=form.cleaned_data["scope"],
+            )
+        except PermissionDenied as error:
+            raise HttpForbidden(error.message) from error
+        except OKRlyError as error:
+            add_service_error(form, error)
+        else:
+            messages.success(request, "Authority granted and documented.")
+            return redirect(kr.get_absolute_url())
+    return render(request, "ownership/grant.html", {"kr": kr, "form": form})
+
+
+@login_required
+@require_http_methods(["POST"])
+def revoke(request: HttpRequest, pk: int, grant_pk: int) -> HttpResponse:
+    kr = _key_result(pk)
+    authority = get_object_or_404(AuthorityGrant, pk=grant_pk, key_result=kr)
+    form = ReasonForm(request.POST, prefix="revoke")
+    form.is_valid()
+    try:
+        services.authority_revoke(
+            grant=authority, user=request.user, reason=form.cleaned_data.get("reason", "")
+        )
+    except PermissionDenied as error:
+        raise HttpForbidden(error.message) from error
+    except OKRlyError as error:
+        return _fail(request, kr, error)
+    messages.success(request, "Authority revoked.")
+    return redirect(kr.get_absolute_url())
+
+
+@login_required
+@require_http_methods(["POST"])
+def no_dependencies(request: HttpRequest, pk: int) -> HttpResponse:
+    kr = _key_result(pk)
+    try:
+        if request.POST.get("withdraw"):
+            services.dependencies_withdraw_none(key_result=kr, user=request.user)
+        else:
+            services.dependencies_declare_none(
+                key_result=kr, user=request.user, note=request.POST.get("note", "")
+            )
+    except PermissionDenied as error:
+        raise HttpForbidden(error.message) from error
+    except OKRlyError as error:
+        return _fail(request, kr, error)
+    return redirect(kr.get_absolute_url())
+
+
+@login_required
+@require_http_methods(["GET"])
+def inherited(request: HttpRequest, pk: int) -> HttpResponse:
+    kr = _key_result(pk)
+    return render(
+        request,
+        "ownership/inherited.html",
+        {"kr": kr, "inherited": services.inherited_commitments(kr)},
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def accountability_test(request: HttpRequest) -> HttpResponse:
+    """The leader picks the key results that matter most and reads the three answers."""
+    quarter_id = request.GET.get("quarter")
+    quarter = (
+        Quarter.objects.filter(pk=quarter_id).first()
+        if quarter_id and quarter_id.isdigit()
+        else Quarter.objects.current(timezone.localdate())
+    )
+    if quarter is None:
+        raise Http404("No such quarter.")
+    all_krs = (
+        KeyResult.objects.filter(objective__quarter=quarter)
+        .select_related("owner", "objective__team")
+        .order_by("objective__team__name", "objective__rank", "pk")
+    )
+    picked = [int(v) for v in request.GET.getlist("kr") if v.isdigit()]
+    chosen = all_krs.filter(pk__in=picked) if picked else all_krs
+    page = Paginator(chosen, 25).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    results = accountability_for(rows)
+    table = sorted(
+        ((kr, results[kr.pk]) for kr in rows), key=lambda pair: (pair[1].passed, pair[0].pk)
+    )
+    return render(
+        request,
+        "ownership/accountability_test.html",
+        {
+            "quarter": quarter,
+            "quarters": Quarter.objects.all(),
+            "choices": all_krs,
+            "picked": set(picked),
+            "table": table,
+            "page": page,
+            "failing": sum(1 for _, r in table if not r.passed),
+        },
+    )
