@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -158,13 +158,19 @@ def submit(request: HttpRequest, key_result_pk: int) -> HttpResponse:
         return HttpResponse(_card_html(request, card, quarter, week, form, saved) + summary)
     if saved:
         messages.success(request, f"Week {week} check-in saved for “{key_result.title}”.")
-    else:
-        messages.error(
-            request,
-            "The check-in was not saved: "
-            + "; ".join(str(e) for errors in form.errors.values() for e in errors),
-        )
-    return redirect(reverse("home") + f"#checkin-{key_result.pk}")
+        return redirect(reverse("home") + f"#checkin-{key_result.pk}")
+    # Without JavaScript: the card alone on a page, each message beside its field and what
+    # was typed kept (a redirect to My week would lose both).
+    return render(
+        request,
+        "checkins/submit_page.html",
+        {
+            "kr": key_result,
+            "week": week,
+            "card_html": _card_html(request, card, quarter, week, form),
+        },
+        status=400,
+    )
 
 
 @login_required

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.safestring import SafeString
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,8 @@ def key_result_badges(request: HttpRequest, key_results: list[Any]) -> dict[int,
     merged: dict[int, str] = {}
     for provider in _badges.values():
         for pk, html in provider(request, key_results).items():
-            merged[pk] = merged.get(pk, "") + html
+            # Both sides are rendered templates (safe); keep the sum marked safe too.
+            merged[pk] = SafeString(merged.get(pk, SafeString()) + html)
     return merged
 
 

@@ -55,8 +55,10 @@ def error_beside(html: str, key_result: Any, field: str, message: str) -> bool:
         return False
     after = html[start:]
     next_label = after.find("<label", len(name))
-    error = after.find('class="field-error"')
-    return 0 <= error < (next_label if next_label >= 0 else len(after)) and message in after[error:]
+    error = after.find('<small class="field-error"')
+    if not 0 <= error < (next_label if next_label >= 0 else len(after)):
+        return False
+    return message in after[error : after.find("</small>", error)]
 
 
 @pytest.fixture
@@ -110,14 +112,26 @@ def test_my_week_shows_a_form_per_owned_key_result_and_the_summary(
     assert "Update week 7 check-in" in html  # the second one, done
 
 
-def test_my_week_of_a_non_owner_shows_nobody_elses_key_results(
-    client_for: Any, teammate: Any, key_result: Any
+def test_my_week_shows_only_ones_own_key_results(
+    client_for: Any, teammate: Any, objective: Any, key_result: Any
 ) -> None:
+    own: Any = KeyResultFactory(objective=objective, owner=teammate, title="Cut churn in month one")
+
     html = client_for(teammate).get(reverse("home")).content.decode()
 
+    assert f'id="checkin-{own.pk}"' in html
+    assert "<strong>0 of 1</strong> check-ins done" in html
     assert "Raise trial conversion" not in html
     assert f'id="checkin-{key_result.pk}"' not in html
+
+
+def test_my_week_of_someone_owning_nothing_says_so(
+    client_for: Any, outsider: Any, key_result: Any
+) -> None:
+    html = client_for(outsider).get(reverse("home")).content.decode()
+
     assert "Nothing owned this quarter" in html
+    assert "Raise trial conversion" not in html
 
 
 def test_htmx_submit_returns_the_saved_card(client_for: Any, owner: Any, key_result: Any) -> None:
@@ -177,6 +191,22 @@ def test_plain_post_without_htmx_redirects_back_to_the_card(
     assert response.redirect_chain == [(f"/#checkin-{key_result.pk}", 302)]
     assert "Week 7 check-in saved for “Raise trial conversion”." in response.content.decode()
     assert CheckIn.objects.count() == 1
+
+
+def test_plain_post_with_bad_input_shows_the_card_with_its_messages(
+    client_for: Any, owner: Any, key_result: Any
+) -> None:
+    data = answers(key_result, confidence="abc", need="Design review from the brand team")
+
+    response = client_for(owner).post(submit_url(key_result), data)
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "<h1>Week 7 check-in</h1>" in html
+    assert error_beside(html, key_result, "confidence", "(you gave “abc”)")
+    assert 'value="abc"' in html
+    assert "Design review from the brand team</textarea>" in html
+    assert not CheckIn.objects.exists()
 
 
 # --- bad input -------------------------------------------------------------------------------
