@@ -509,6 +509,13 @@ def checkins_escalate_missed(*, now: datetime | None = None, limit: int = 500) -
             )
             if prompt.next_escalation_at is None or prompt.next_escalation_at > now:
                 continue
+            owner_away = prompt.owner.profile.is_out_of_office(local_today(prompt.owner, now))
+            if prompt.quarter.status == Quarter.Status.CLOSED or owner_away:
+                # Nobody can check in for a closed quarter, and an owner who went out of
+                # office after the prompt is not chased: the ladder stops here.
+                prompt.next_escalation_at = None
+                prompt.save(update_fields=["next_escalation_at"])
+                continue
             missing = list(
                 KeyResult.objects.filter(owner=prompt.owner, objective__quarter=prompt.quarter)
                 .exclude(checkins__week=prompt.week)

@@ -263,3 +263,38 @@ def test_rungs_are_real_hours_after_the_prompt_when_the_clocks_go_back(
     assert run_at(travel, due + timedelta(hours=48) - MINUTE).escalated == 0
     assert run_at(travel, due + timedelta(hours=48)).escalated == 1
     assert missed_notes() == [("olga", "checkin_missed_1"), ("max", "checkin_missed_2")]
+
+
+# --- Added by the lead: the ladder stops for closed quarters and absent owners -------------
+
+
+@pytest.mark.django_db
+def test_ladder_stops_when_the_quarter_closes_or_the_owner_goes_away() -> None:
+    """Nobody can check in for a closed quarter, and an owner who went out of office after
+    the prompt is not chased."""
+    from tests.factories import ObjectiveFactory, QuarterFactory
+
+    quarter = QuarterFactory(
+        name="Q",
+        start=date(2026, 10, 1),
+        end=date(2026, 12, 31),
+        checkin_weekday=0,
+        checkin_hour=9,
+    )
+    away, closed_out = UserFactory(), UserFactory()
+    for user in (away, closed_out):
+        KeyResultFactory(objective=ObjectiveFactory(quarter=quarter), owner=user)
+    with time_machine.travel("2026-11-16 09:00:00+00:00", tick=False) as traveller:
+        services.checkins_send_prompts()
+        assert CheckInPrompt.objects.count() == 2
+        away.profile.out_of_office_until = date(2026, 11, 30)
+        away.profile.save()
+        traveller.move_to("2026-11-17 09:00:00+00:00")
+        services.checkins_escalate_missed()
+        assert CheckInPrompt.objects.get(owner=away).next_escalation_at is None
+        assert CheckInPrompt.objects.get(owner=closed_out).escalation_rung == 1
+        Quarter.objects.filter(pk=quarter.pk).update(status=Quarter.Status.CLOSED)
+        traveller.move_to("2026-11-18 09:00:00+00:00")
+        services.checkins_escalate_missed()
+        prompt = CheckInPrompt.objects.get(owner=closed_out)
+        assert (prompt.escalation_rung, prompt.next_escalation_at) == (1, None)

@@ -17,7 +17,7 @@ from objectives.models import KeyResult
 from ownership import services
 from ownership.accountability import accountability, accountability_for
 from ownership.models import DecisionRight
-from tests.factories import KeyResultFactory, ObjectiveFactory, TeamFactory, UserFactory
+from tests.factories import ObjectiveFactory, TeamFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]  # 17 Nov 2026
 DUE = date(2026, 12, 1)
