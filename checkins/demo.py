@@ -4,7 +4,7 @@ The current week is left for the demo users to fill in themselves."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from checkins import services
@@ -41,7 +41,7 @@ def seed(today: date) -> None:
             status = (
                 "on_track" if progress >= 45 else ("at_risk" if progress >= 25 else "off_track")
             )
-            services.checkin_submit(
+            check_in = services.checkin_submit(
                 user=kr.owner,
                 key_result=kr,
                 week=week,
@@ -49,6 +49,13 @@ def seed(today: date) -> None:
                 confidence=max(2, min(9, progress // 10 + (index % 3))),
                 biggest_risk=RISKS[(index + week) % len(RISKS)],
                 value=str(value.quantize(Decimal("0.01"))),
+            )
+            # Dated as if written in its own week (on the check-in weekday), for the timeline.
+            written = services.week_start(quarter, week) + timedelta(
+                days=quarter.checkin_weekday % 7
+            )
+            CheckIn.objects.filter(pk=check_in.pk).update(
+                submitted_at=datetime.combine(written, time(9, 30 + index % 30), tzinfo=UTC)
             )
         # The seeded history must not move the key result off its demo value.
         KeyResult.objects.filter(pk=kr.pk).update(current_value=kr.current_value)
