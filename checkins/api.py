@@ -92,9 +92,10 @@ class CheckInViewSet(
         body = CheckInSubmitSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
-        existed = CheckIn.objects.filter(key_result=data["key_result"], week=data["week"]).exists()
         check_in = services.checkin_submit(user=request.user, **data)
+        # A first submission creates the week's check-in; any later one edits it.
+        edited = check_in.edited_at is not None
         return Response(
             CheckInSerializer(check_in).data,
-            status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
+            status=status.HTTP_200_OK if edited else status.HTTP_201_CREATED,
         )

@@ -105,7 +105,11 @@ def checkin_problems(
         problems["status"] = "Answer “Are you on track?” with on track, at risk or off track."
     text = str(confidence if confidence is not None else "").strip()
     if not (text.isdigit() and 0 <= int(text) <= 10):
-        problems["confidence"] = f"Confidence is a whole number from 0 to 10 (you gave “{text}”)."
+        problems["confidence"] = (
+            f"Confidence is a whole number from 0 to 10 (you gave “{text}”)."
+            if text
+            else "Give your confidence: a whole number from 0 to 10."
+        )
     if not str(biggest_risk or "").strip():
         problems["biggest_risk"] = (
             "Name the biggest risk: what could stop this key result? “None” is rarely true."

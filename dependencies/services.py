@@ -90,7 +90,7 @@ def _locked(dep: Dependency) -> Dependency:
     """Re-read the row under a lock so two answers at once cannot both apply (PostgreSQL
     row lock; SQLite serialises writers anyway)."""
     return (
-        Dependency.objects.select_for_update()
+        Dependency.objects.select_for_update(of=("self",))
         .select_related(
             "key_result__owner",
             "key_result__objective__quarter",

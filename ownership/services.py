@@ -25,7 +25,9 @@ def _name(user: Any) -> str:
 
 def _locked(key_result: KeyResult) -> KeyResult:
     return (
-        KeyResult.objects.select_for_update()
+        # Lock the key result's row only: PostgreSQL refuses FOR UPDATE on the nullable side
+        # of the outer join to the profile.
+        KeyResult.objects.select_for_update(of=("self",))
         .select_related("owner__profile", "objective__team")
         .get(pk=key_result.pk)
     )

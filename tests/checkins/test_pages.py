@@ -706,11 +706,6 @@ class TestApi:
         assert CheckIn.objects.count() == 1
         assert CheckInRevision.objects.count() == 1
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="checkins/api.py looks up the existing row with week=None when the week is "
-        "left out (the service defaults it), so the edit answers 201 instead of 200.",
-    )
     def test_second_post_without_a_week_is_an_edit_answered_200(
         self, owner: Any, key_result: Any
     ) -> None:

@@ -167,9 +167,12 @@ def test_lead_edits_a_key_result_but_not_its_owner(
     client_for: Any, lead: Any, owner: Any, teammate: Any, key_result: Any
 ) -> None:
     client = client_for(lead)
-    assert 'name="owner"' not in client.get(
-        reverse("objectives:key_result_edit", args=[key_result.pk])
-    ).content.decode()
+    assert (
+        'name="owner"'
+        not in client.get(
+            reverse("objectives:key_result_edit", args=[key_result.pk])
+        ).content.decode()
+    )
     response = client.post(
         reverse("objectives:key_result_edit", args=[key_result.pk]),
         {
