@@ -23,6 +23,7 @@ def seed(today: date) -> None:
     del today
     users = {u.username: u for u in get_user_model().objects.all()}
     granter = users.get("maya")
+    services.decision_rights_ensure_defaults()
     rights = list(DecisionRight.objects.filter(active=True)[:3])
     for index, kr in enumerate(
         KeyResult.objects.select_related("owner__profile", "objective__team").order_by("pk")

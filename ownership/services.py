@@ -206,6 +206,28 @@ def inherited_commitments(key_result: KeyResult) -> dict[str, list[Any]]:
 
 # --- authority -----------------------------------------------------------------------------
 
+DEFAULT_RIGHTS = [
+    (
+        "Reprioritise the team's backlog",
+        "Reorder and drop the team's work to serve the key result.",
+    ),
+    ("Spend up to an amount", "Commit budget up to the amount written in the scope."),
+    ("Change initiatives", "Start, stop or replace the initiatives behind the key result."),
+    ("Ask other teams directly", "Request work from other teams without going through leads."),
+    ("Make hiring decisions", "Open roles or pick contractors within the scope."),
+]
+
+
+def decision_rights_ensure_defaults() -> list[DecisionRight]:
+    """The starting catalogue (also written by migration 0002); admins edit it afterwards.
+    Used by the demo, and after a test database flush removed the migration's rows."""
+    return [
+        DecisionRight.objects.get_or_create(
+            name=name, defaults={"description": description, "position": position}
+        )[0]
+        for position, (name, description) in enumerate(DEFAULT_RIGHTS)
+    ]
+
 
 def can_grant(user: Any, key_result: KeyResult) -> bool:
     """The owner's manager, a lead of the key result's team, or the leadership group; never

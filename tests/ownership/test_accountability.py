@@ -16,7 +16,6 @@ from dependencies import services as dep_services
 from objectives.models import KeyResult
 from ownership import services
 from ownership.accountability import accountability, accountability_for
-from ownership.models import DecisionRight
 from tests.factories import ObjectiveFactory, TeamFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]  # 17 Nov 2026
@@ -29,7 +28,10 @@ def accept(kr: Any) -> None:
 
 def grant(kr: Any, by: Any) -> None:
     services.authority_grant(
-        key_result=kr, user=by, rights=list(DecisionRight.objects.all()[:1]), scope="Backlog"
+        key_result=kr,
+        user=by,
+        rights=services.decision_rights_ensure_defaults()[:1],
+        scope="Backlog",
     )
 
 
