@@ -19,7 +19,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -80,9 +90,47 @@ class AccountabilityResult:
         }
 
 
-def annotate(queryset: QuerySet[KeyResult]) -> QuerySet[KeyResult]:
-    """Add what checks (a), (b) and the check-in signal need, as columns of one query."""
+# A top-two dependency that is not kept: waiting for an answer, at risk, broken, or
+# committed and past its due date (a delivered one is kept).
+NOT_KEPT = (
+    Dependency.Status.REQUESTED,
+    Dependency.Status.COUNTERED,
+    Dependency.Status.AT_RISK,
+    Dependency.Status.BROKEN,
+)
+
+
+def _counting_dependencies() -> QuerySet[Dependency]:
+    """Dependencies that count for the test: every one but declined requests."""
+    return Dependency.objects.exclude(status=Dependency.Status.DECLINED)
+
+
+def annotate(queryset: QuerySet[KeyResult], today: date | None = None) -> QuerySet[KeyResult]:
+    """Add the test's answers as columns of one SQL query, so that lists and the dashboard's
+    aggregates (COUNT ... FILTER) compute it in the database for any number of key results.
+
+    ``acct_ok`` is the verdict: accepted AND authority AND (top-two dependencies all kept,
+    or none named and "needs no other team" declared).
+    """
+    today = today or timezone.localdate()
     latest = CheckIn.objects.filter(key_result=OuterRef("pk")).order_by("-week")
+    # How many counting dependencies of the same key result rank above this one: a
+    # dependency is in the top two when fewer than two do.
+    above = (
+        _counting_dependencies()
+        .filter(key_result=OuterRef("key_result"), rank__lt=OuterRef("rank"))
+        .order_by()
+        .values("key_result")
+        .annotate(n=Count("pk"))
+        .values("n")[:1]
+    )
+    bad_top = (
+        _counting_dependencies()
+        .filter(key_result=OuterRef("pk"))
+        .annotate(above=Coalesce(Subquery(above), 0))
+        .filter(above__lt=TOP)
+        .filter(Q(status__in=NOT_KEPT) | Q(status=Dependency.Status.COMMITTED, due_date__lt=today))
+    )
     return queryset.annotate(
         acct_accepted=Exists(
             OwnershipNomination.objects.filter(
@@ -109,8 +157,24 @@ def annotate(queryset: QuerySet[KeyResult]) -> QuerySet[KeyResult]:
             )
         ),
         acct_none_needed=Exists(NoDependencies.objects.filter(key_result=OuterRef("pk"))),
+        acct_has_deps=Exists(_counting_dependencies().filter(key_result=OuterRef("pk"))),
+        acct_bad_top=Exists(bad_top),
         acct_checkin_status=Subquery(latest.values("status")[:1]),
         acct_forecast_flag=Subquery(latest.values("forecast_flag")[:1]),
+    ).annotate(
+        acct_deps_ok=ExpressionWrapper(
+            Q(acct_has_deps=True, acct_bad_top=False)
+            | Q(acct_has_deps=False, acct_none_needed=True),
+            output_field=BooleanField(),
+        ),
+        acct_ok=ExpressionWrapper(
+            Q(acct_accepted=True, acct_authority=True)
+            & (
+                Q(acct_has_deps=True, acct_bad_top=False)
+                | Q(acct_has_deps=False, acct_none_needed=True)
+            ),
+            output_field=BooleanField(),
+        ),
     )
 
 
@@ -174,8 +238,16 @@ def _authority_check(kr: Any) -> Check:
 
 
 def _dependency_check(kr: Any, top: list[Dependency], today: date) -> Check:
+    """The verdict is the database's (``acct_deps_ok``); the dependencies read here only
+    explain it in words."""
     label = "Top dependencies committed"
     page = reverse("objectives:key_result", args=[kr.pk])
+    if kr.acct_deps_ok:
+        if not top:
+            return Check(
+                "dependencies", label, True, "The owner declared that no other team is needed."
+            )
+        return Check("dependencies", label, True, "Top dependencies are committed and on time.")
     if not top:
         if kr.acct_none_needed:
             return Check(
@@ -212,7 +284,8 @@ def _dependency_check(kr: Any, top: list[Dependency], today: date) -> Check:
             "Chase the dependency",
             reverse("dependencies:detail", args=[first.pk]),
         )
-    return Check("dependencies", label, True, "Top dependencies are committed and on time.")
+    # Only reached if the words and the database's verdict disagree: the verdict wins.
+    return Check("dependencies", label, False, "The top dependencies are not all kept.")
 
 
 def accountability_for(
@@ -222,7 +295,7 @@ def accountability_for(
     annotated key results, one for their top dependencies)."""
     today = today or timezone.localdate()
     ids = [kr.pk for kr in key_results]
-    rows = list(annotate(KeyResult.objects.filter(pk__in=ids).select_related("owner")))
+    rows = list(annotate(KeyResult.objects.filter(pk__in=ids).select_related("owner"), today))
     top = _top_dependencies(ids)
     results = {}
     for kr in rows:
