@@ -1,70 +1,430 @@
-"""Dashboard reads: aggregated in the database, one query for every team at once."""
+"""Dashboard reads. Every figure is aggregated in the database (COUNT ... FILTER over
+annotated key results and dependencies); Python only adds up per-team rows into their
+department and shapes them for the page. Each function costs a fixed number of queries."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import (
-    Case,
+    Avg,
     Count,
-    ExpressionWrapper,
-    F,
-    FloatField,
+    Exists,
+    IntegerField,
+    OuterRef,
     Q,
     QuerySet,
-    Sum,
+    Subquery,
     Value,
-    When,
 )
-from django.db.models.functions import Cast, Greatest, Least
+from django.db.models.functions import Coalesce
 
+from checkins.models import CheckIn, CheckInPrompt, MissedCheckIn
+from checkins.services import quarter_week
+from dependencies.models import Dependency, Escalation
+from objectives.models import KeyResult
 from okrly.models import Quarter, Team
+from ownership.accountability import annotate as annotate_accountability
+from ownership.models import OwnershipNomination
+
+RISKY = [CheckIn.Status.AT_RISK, CheckIn.Status.OFF_TRACK]
+SIGNALS = ["failing", "at_risk", "overdue", "escalations", "missed", "completion"]
 
 
-def _kr_progress(prefix: str) -> Any:
-    """Progress 0..1 of one key result row, clamped, computed in SQL."""
-    start = F(f"{prefix}start_value")
-    span = F(f"{prefix}target_value") - start
-    done = ExpressionWrapper(
-        Cast(F(f"{prefix}current_value") - start, FloatField()) / Cast(span, FloatField()),
-        output_field=FloatField(),
-    )
-    return Case(
-        When(**{f"{prefix}target_value": start}, then=Value(0.0)),
-        default=Greatest(Value(0.0), Least(Value(1.0), done)),
-        output_field=FloatField(),
-    )
-
-
-def team_progress(quarter: Quarter) -> QuerySet[Team]:
-    in_quarter = Q(objectives__quarter=quarter)
-    return (
-        Team.objects.select_related("lead")
-        .annotate(
-            objective_count=Count("objectives", filter=in_quarter, distinct=True),
-            key_result_count=Count("objectives__key_results", filter=in_quarter),
-            progress_sum=Sum(_kr_progress("objectives__key_results__"), filter=in_quarter),
-        )
-        .filter(objective_count__gt=0)
-        .order_by("name")
+def dashboard_week(quarter: Quarter, today: date) -> int:
+    """The quarter week the dashboard reports on (clamped to the quarter)."""
+    return max(
+        1, min(quarter_week(quarter, min(max(today, quarter.start), quarter.end)), quarter.weeks)
     )
 
 
 @dataclass
-class Totals:
-    teams: int
-    objectives: int
-    key_results: int
-    progress: int
+class Signals:
+    key_results: int = 0
+    failing: int = 0  # fail the Accountability Test
+    at_risk: int = 0  # latest check-in at risk or off track
+    checked_in: int = 0  # have this week's check-in
+    missed: int = 0  # prompted this week, no check-in yet
+    overdue: int = 0  # dependencies owed, committed and past due
+    escalations: int = 0  # open dependencies on the escalation ladder
+
+    @property
+    def completion(self) -> int:
+        return round(100 * self.checked_in / self.key_results) if self.key_results else 0
+
+    def add(self, other: Signals) -> None:
+        for name in (
+            "key_results",
+            "failing",
+            "at_risk",
+            "checked_in",
+            "missed",
+            "overdue",
+            "escalations",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "key_results": self.key_results,
+            "failing_accountability_test": self.failing,
+            "at_risk_by_checkin": self.at_risk,
+            "overdue_dependencies": self.overdue,
+            "open_escalations": self.escalations,
+            "missed_checkins_this_week": self.missed,
+            "checkin_completion_percent": self.completion,
+        }
 
 
-def totals(rows: list[Any]) -> Totals:
-    key_results = sum(r.key_result_count for r in rows)
-    progress_sum = sum(r.progress_sum or 0 for r in rows)
-    return Totals(
-        teams=len(rows),
-        objectives=sum(r.objective_count for r in rows),
-        key_results=key_results,
-        progress=round(100 * progress_sum / key_results) if key_results else 0,
+@dataclass
+class Row:
+    team: Any  # Team, or a department (a top-level team)
+    signals: Signals
+    children: int = 0
+    depth: int = 0
+
+
+@dataclass
+class OrgView:
+    quarter: Quarter
+    week: int
+    today: date
+    headline: Signals
+    departments: list[Row] = field(default_factory=list)
+    teams_by_department: dict[int, list[Row]] = field(default_factory=dict)
+
+
+def _key_results(quarter: Quarter, today: date, week: int) -> QuerySet[KeyResult]:
+    prompted = CheckInPrompt.objects.filter(
+        owner=OuterRef("owner"), quarter=quarter, week=week, sent_at__isnull=False
     )
+    return annotate_accountability(
+        KeyResult.objects.filter(objective__quarter=quarter), today
+    ).annotate(
+        checked=Exists(CheckIn.objects.filter(key_result=OuterRef("pk"), week=week)),
+        prompted=Exists(prompted),
+    )
+
+
+def _team_signals(
+    quarter: Quarter, today: date, week: int, teams: list[int] | None
+) -> dict[int, Signals]:
+    """Two grouped queries: key-result signals by team, dependency signals by provider."""
+    krs = _key_results(quarter, today, week)
+    deps = Dependency.objects.filter(key_result__objective__quarter=quarter)
+    if teams is not None:
+        krs = krs.filter(objective__team_id__in=teams)
+        deps = deps.filter(provider_team_id__in=teams)
+    found: dict[int, Signals] = {}
+    for row in (
+        krs.order_by()
+        .values("objective__team_id")
+        .annotate(
+            n=Count("pk"),
+            failing=Count("pk", filter=Q(acct_ok=False)),
+            at_risk=Count("pk", filter=Q(acct_checkin_status__in=RISKY)),
+            checked_in=Count("pk", filter=Q(checked=True)),
+            missed=Count("pk", filter=Q(checked=False, prompted=True)),
+        )
+    ):
+        found[row["objective__team_id"]] = Signals(
+            key_results=row["n"],
+            failing=row["failing"],
+            at_risk=row["at_risk"],
+            checked_in=row["checked_in"],
+            missed=row["missed"],
+        )
+    for row in (
+        deps.order_by()
+        .values("provider_team_id")
+        .annotate(
+            overdue=Count(
+                "pk", filter=Q(status__in=Dependency.PROMISED_STATUSES, due_date__lt=today)
+            ),
+            escalated=Count(
+                "pk", filter=Q(status__in=Dependency.OPEN_STATUSES, escalation_rung__gt=0)
+            ),
+        )
+    ):
+        signals = found.setdefault(row["provider_team_id"], Signals())
+        signals.overdue = row["overdue"]
+        signals.escalations = row["escalated"]
+    return found
+
+
+def _roots(teams: list[Team]) -> dict[int, int]:
+    """Each team's department: its top-level ancestor (the tree is read once, in memory)."""
+    parent = {t.pk: t.parent_id for t in teams}
+    roots: dict[int, int] = {}
+    for pk in parent:
+        node, seen = pk, set()
+        while parent.get(node) is not None and node not in seen:
+            seen.add(node)
+            node = parent[node]  # type: ignore[assignment]
+        roots[pk] = node
+    return roots
+
+
+def org_view(quarter: Quarter, today: date, *, sort: str = "") -> OrgView:
+    """Headline figures and one row per department (4 queries whatever the size)."""
+    week = dashboard_week(quarter, today)
+    teams = list(Team.objects.only("pk", "name", "slug", "parent_id").order_by("name"))
+    by_pk = {t.pk: t for t in teams}
+    roots = _roots(teams)
+    per_team = _team_signals(quarter, today, week, None)
+    view = OrgView(quarter=quarter, week=week, today=today, headline=Signals())
+    departments: dict[int, Row] = {}
+    for team_pk, signals in per_team.items():
+        view.headline.add(signals)
+        root = roots.get(team_pk, team_pk)
+        row = departments.setdefault(root, Row(team=by_pk[root], signals=Signals()))
+        row.signals.add(signals)
+    for team in teams:
+        if team.parent_id is not None:
+            root = roots[team.pk]
+            if root in departments:
+                departments[root].children += 1
+    view.departments = sort_rows(list(departments.values()), sort)
+    return view
+
+
+def department_teams(
+    quarter: Quarter, today: date, department: Team, *, sort: str = ""
+) -> list[Row]:
+    """The teams under one department, for the htmx expand (3 queries)."""
+    week = dashboard_week(quarter, today)
+    teams = list(Team.objects.only("pk", "name", "slug", "parent_id"))
+    roots = _roots(teams)
+    members = [t for t in teams if roots[t.pk] == department.pk]
+    per_team = _team_signals(quarter, today, week, [t.pk for t in members])
+    rows = [Row(team=t, signals=per_team.get(t.pk, Signals()), depth=1) for t in members]
+    return sort_rows([r for r in rows if r.signals.key_results or r.signals.overdue], sort)
+
+
+def sort_rows(rows: list[Row], sort: str) -> list[Row]:
+    key = sort.lstrip("-")
+    if key in SIGNALS:
+        return sorted(
+            rows,
+            key=lambda r: (getattr(r.signals, key), r.team.name),
+            reverse=not sort.startswith("-"),
+        )
+    return sorted(rows, key=lambda r: r.team.name)
+
+
+# --- team view ---------------------------------------------------------------------------------
+
+
+def team_key_results(quarter: Quarter, team: Team, today: date) -> QuerySet[KeyResult]:
+    """The team's key results with every per-row figure as a column (one query per page)."""
+    week = dashboard_week(quarter, today)
+    latest = CheckIn.objects.filter(key_result=OuterRef("pk")).order_by("-week")
+
+    def count(qs: QuerySet[Any]) -> Any:
+        return Coalesce(
+            Subquery(
+                qs.order_by().values("key_result").annotate(n=Count("pk")).values("n")[:1],
+                output_field=IntegerField(),
+            ),
+            Value(0),
+        )
+
+    deps = Dependency.objects.filter(key_result=OuterRef("pk"))
+    return (
+        _key_results(quarter, today, week)
+        .filter(objective__team=team)
+        .select_related("owner", "objective")
+        .annotate(
+            latest_confidence=Subquery(latest.values("confidence")[:1]),
+            deps_open=count(deps.filter(status__in=Dependency.OPEN_STATUSES)),
+            deps_committed=count(deps.filter(status__in=Dependency.PROMISED_STATUSES)),
+            deps_escalated=count(
+                deps.filter(status__in=Dependency.OPEN_STATUSES, escalation_rung__gt=0)
+            ),
+            open_needs=count(
+                CheckIn.objects.filter(
+                    key_result=OuterRef("pk"),
+                    need_person__isnull=False,
+                    need_handled_at__isnull=True,
+                )
+            ),
+        )
+        .order_by("objective__rank", "pk")
+    )
+
+
+def team_promises(quarter: Quarter, team: Team) -> list[Dependency]:
+    """Dependencies the team owes other teams, open ones, soonest due first (one query)."""
+    return list(
+        Dependency.objects.filter(
+            provider_team=team,
+            key_result__objective__quarter=quarter,
+            status__in=Dependency.OPEN_STATUSES,
+        )
+        .select_related("responsible", "requesting_team", "key_result")
+        .order_by("due_date", "pk")[:25]
+    )
+
+
+@dataclass
+class TrendPoint:
+    week: int
+    completion: int
+    confidence: float | None
+
+
+def team_trend(quarter: Quarter, team: Team, today: date, key_results: int) -> list[TrendPoint]:
+    """Check-in completion and average confidence per week so far (one grouped query)."""
+    week = dashboard_week(quarter, today)
+    rows = {
+        r["week"]: r
+        for r in CheckIn.objects.filter(
+            key_result__objective__quarter=quarter, key_result__objective__team=team
+        )
+        .order_by()
+        .values("week")
+        .annotate(n=Count("pk"), confidence=Avg("confidence"))
+    }
+    points = []
+    for w in range(1, week + 1):
+        row = rows.get(w)
+        n = row["n"] if row else 0
+        points.append(
+            TrendPoint(
+                week=w,
+                completion=round(100 * n / key_results) if key_results else 0,
+                confidence=round(float(row["confidence"]), 1) if row else None,
+            )
+        )
+    return points
+
+
+# --- people view -------------------------------------------------------------------------------
+
+
+def people(quarter: Quarter, today: date, *, team: Team | None = None) -> QuerySet[Any]:
+    """Who owes what: one row per person with every count as a column (one query per page)."""
+    week = dashboard_week(quarter, today)
+    User = get_user_model()
+
+    def count(qs: QuerySet[Any], by: str) -> Any:
+        return Coalesce(
+            Subquery(
+                qs.order_by().values(by).annotate(n=Count("pk")).values("n")[:1],
+                output_field=IntegerField(),
+            ),
+            Value(0),
+        )
+
+    in_quarter = Q(key_result__objective__quarter=quarter)
+    deps = Dependency.objects.filter(in_quarter)
+    owned = KeyResult.objects.filter(owner=OuterRef("pk"), objective__quarter=quarter)
+    accepted = OwnershipNomination.objects.filter(
+        key_result=OuterRef("pk"),
+        nominee=OuterRef("owner"),
+        status=OwnershipNomination.Status.ACCEPTED,
+    )
+    queryset = (
+        User.objects.filter(is_active=True)
+        .annotate(
+            owes_dependencies=count(
+                deps.filter(responsible=OuterRef("pk"), status__in=Dependency.OPEN_STATUSES),
+                "responsible",
+            ),
+            owes_needs=count(
+                CheckIn.objects.filter(
+                    in_quarter, need_person=OuterRef("pk"), need_handled_at__isnull=True
+                ),
+                "need_person",
+            ),
+            owes_nominations=count(
+                OwnershipNomination.objects.filter(
+                    nominee=OuterRef("pk"), status=OwnershipNomination.Status.PENDING
+                ),
+                "nominee",
+            ),
+            owns_key_results=count(owned, "owner"),
+            missing_checkins=count(owned.exclude(checkins__week=week), "owner"),
+            missing_acceptances=count(owned.exclude(Exists(accepted)), "owner"),
+            owed_dependencies=count(
+                deps.filter(key_result__owner=OuterRef("pk"), status__in=Dependency.OPEN_STATUSES),
+                "key_result__owner",
+            ),
+            owed_needs=count(
+                CheckIn.objects.filter(
+                    in_quarter,
+                    key_result__owner=OuterRef("pk"),
+                    need_person__isnull=False,
+                    need_handled_at__isnull=True,
+                ),
+                "key_result__owner",
+            ),
+        )
+        .filter(
+            Q(owns_key_results__gt=0)
+            | Q(owes_dependencies__gt=0)
+            | Q(owes_needs__gt=0)
+            | Q(owes_nominations__gt=0)
+        )
+        .order_by("first_name", "last_name", "username")
+    )
+    if team is not None:
+        queryset = queryset.filter(memberships__team=team)
+    return queryset
+
+
+# --- risk feed ---------------------------------------------------------------------------------
+
+
+@dataclass
+class FeedItem:
+    kind: str  # checkin | escalation | missed
+    at: Any
+    obj: Any
+
+
+def risk_feed(quarter: Quarter, *, offset: int, limit: int) -> tuple[list[FeedItem], int]:
+    """Risky check-ins and escalations, newest first: one UNION query for the page's ids and
+    times, one count, then one query per kind for the details of that page only."""
+    risky = (
+        CheckIn.objects.filter(key_result__objective__quarter=quarter)
+        .filter(Q(status__in=RISKY) | Q(forecast_flag=True))
+        .annotate(kind=Value("checkin"))
+        .order_by()
+        .values_list("kind", "pk", "submitted_at")
+    )
+    escalations = (
+        Escalation.objects.filter(dependency__key_result__objective__quarter=quarter)
+        .annotate(kind=Value("escalation"))
+        .order_by()
+        .values_list("kind", "pk", "sent_at")
+    )
+    missed = (
+        MissedCheckIn.objects.filter(prompt__quarter=quarter)
+        .annotate(kind=Value("missed"))
+        .order_by()
+        .values_list("kind", "pk", "sent_at")
+    )
+    union = risky.union(escalations, missed, all=True)
+    total = union.count()
+    page = list(union.order_by("-submitted_at", "-pk")[offset : offset + limit])
+    ids: dict[str, list[int]] = {"checkin": [], "escalation": [], "missed": []}
+    for kind, pk, _ in page:
+        ids[kind].append(pk)
+    objects: dict[tuple[str, int], Any] = {}
+    for c in (
+        CheckIn.objects.filter(pk__in=ids["checkin"])
+        .select_related("key_result__owner", "key_result__objective__team", "need_person")
+        .prefetch_related("acknowledgements__leader")
+    ):
+        objects[("checkin", c.pk)] = c
+    for e in Escalation.objects.filter(pk__in=ids["escalation"]).select_related(
+        "dependency__responsible", "dependency__provider_team", "dependency__key_result"
+    ):
+        objects[("escalation", e.pk)] = e
+    for m in MissedCheckIn.objects.filter(pk__in=ids["missed"]).select_related("prompt__owner"):
+        objects[("missed", m.pk)] = m
+    return [FeedItem(kind, at, objects[(kind, pk)]) for kind, pk, at in page], total

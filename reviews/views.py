@@ -1,23 +1,292 @@
+"""The leaders' accountability dashboard: organisation, team, people, risk feed."""
+
 from __future__ import annotations
 
+import csv
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied as HttpForbidden
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from okrly.models import Quarter
-from reviews import selectors
+from checkins.models import CheckIn
+from okrly.errors import OKRlyError, PermissionDenied
+from okrly.models import Quarter, Team
+from ownership.accountability import accountability_for
+from ownership.views import badge_html
+from reviews import selectors, services
+from reviews.charts import trend_svg
+from reviews.models import CheckInAcknowledgement, Nudge
+
+
+def _quarter(request: HttpRequest) -> Quarter:
+    value = request.GET.get("quarter", "")
+    if value:
+        quarter = Quarter.objects.filter(pk=int(value)).first() if value.isdigit() else None
+        if quarter is None:
+            raise Http404("No such quarter.")
+        return quarter
+    quarter = Quarter.objects.current(timezone.localdate())
+    if quarter is None:
+        raise Http404("No quarter has been set up yet.")
+    return quarter
+
+
+def _base(request: HttpRequest, quarter: Quarter, tab: str) -> dict[str, Any]:
+    return {
+        "quarter": quarter,
+        "quarters": Quarter.objects.all(),
+        "tab": tab,
+        "sort": request.GET.get("sort", ""),
+    }
+
+
+def _csv(filename: str, header: list[str], rows: list[list[Any]]) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return response
 
 
 @login_required
 @require_http_methods(["GET"])
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """First version of the leaders' dashboard: per team, objectives, key results, progress."""
-    quarter = Quarter.objects.current(timezone.localdate())
-    rows = list(selectors.team_progress(quarter)) if quarter else []
+    quarter = _quarter(request)
+    view = selectors.org_view(quarter, timezone.localdate(), sort=request.GET.get("sort", ""))
+    return render(
+        request, "reviews/dashboard.html", {**_base(request, quarter, "org"), "view": view}
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def department(request: HttpRequest, pk: int) -> HttpResponse:
+    """The teams under a department, loaded when a leader expands its row (htmx)."""
+    quarter = _quarter(request)
+    dept = get_object_or_404(Team, pk=pk)
+    rows = selectors.department_teams(
+        quarter, timezone.localdate(), dept, sort=request.GET.get("sort", "")
+    )
     return render(
         request,
-        "reviews/dashboard.html",
-        {"quarter": quarter, "rows": rows, "totals": selectors.totals(rows)},
+        "reviews/dashboard.html#team-rows",
+        {**_base(request, quarter, "org"), "rows": rows, "department": dept},
     )
+
+
+TEAM_HEADER = [
+    "key result",
+    "owner",
+    "progress %",
+    "latest check-in",
+    "confidence",
+    "accountability",
+    "failing checks",
+    "dependencies open",
+    "dependencies committed",
+    "escalated",
+    "open needs",
+]
+
+
+@login_required
+@require_http_methods(["GET"])
+def team(request: HttpRequest, pk: int) -> HttpResponse:
+    quarter = _quarter(request)
+    today = timezone.localdate()
+    team_obj = get_object_or_404(Team.objects.select_related("lead", "parent"), pk=pk)
+    key_results = selectors.team_key_results(quarter, team_obj, today)
+    export = request.GET.get("format") == "csv"
+    page = Paginator(key_results, 10_000 if export else 50).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    results = accountability_for(rows, today=today)
+    table = [(kr, results[kr.pk]) for kr in rows]
+    if export:
+        return _csv(
+            f"okrly-{team_obj.slug}-{quarter.name}.csv".replace(" ", "-"),
+            TEAM_HEADER,
+            [_team_csv_row(kr, r) for kr, r in table],
+        )
+    total = page.paginator.count
+    trend = selectors.team_trend(quarter, team_obj, today, total)
+    return render(
+        request,
+        "reviews/team.html",
+        {
+            **_base(request, quarter, "team"),
+            "team": team_obj,
+            "table": [(kr, r, badge_html(r)) for kr, r in table],
+            "page": page,
+            "promises": selectors.team_promises(quarter, team_obj),
+            "trend": trend_svg(trend, quarter.weeks),
+            "trend_points": trend,
+        },
+    )
+
+
+def _team_csv_row(kr: Any, result: Any) -> list[Any]:
+    status = CheckIn.Status(kr.acct_checkin_status).label if kr.acct_checkin_status else ""
+    return [
+        kr.title,
+        kr.owner.get_full_name() or kr.owner.username,
+        kr.progress,
+        status,
+        kr.latest_confidence if kr.latest_confidence is not None else "",
+        "pass" if result.passed else "at risk",
+        " ".join(result.failing),
+        kr.deps_open,
+        kr.deps_committed,
+        kr.deps_escalated,
+        kr.open_needs,
+    ]
+
+
+PEOPLE_HEADER = [
+    "person",
+    "owes dependencies",
+    "owes needs",
+    "nominations to answer",
+    "missing check-ins",
+    "missing acceptances",
+    "owed dependencies",
+    "owed needs",
+]
+
+
+@login_required
+@require_http_methods(["GET"])
+def people(request: HttpRequest) -> HttpResponse:
+    quarter = _quarter(request)
+    team_value = request.GET.get("team", "")
+    team_obj = Team.objects.filter(pk=int(team_value)).first() if team_value.isdigit() else None
+    queryset = selectors.people(quarter, timezone.localdate(), team=team_obj)
+    if request.GET.get("format") == "csv":
+        return _csv(
+            f"okrly-people-{quarter.name}.csv".replace(" ", "-"),
+            PEOPLE_HEADER,
+            [
+                [
+                    p.get_full_name() or p.username,
+                    p.owes_dependencies,
+                    p.owes_needs,
+                    p.owes_nominations,
+                    p.missing_checkins,
+                    p.missing_acceptances,
+                    p.owed_dependencies,
+                    p.owed_needs,
+                ]
+                for p in queryset
+            ],
+        )
+    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "reviews/people.html",
+        {
+            **_base(request, quarter, "people"),
+            "page": page,
+            "team": team_obj,
+            "teams": Team.objects.only("pk", "name").order_by("name"),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def risks(request: HttpRequest) -> HttpResponse:
+    quarter = _quarter(request)
+    per_page = 25
+    try:
+        number = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        number = 1
+    items, total = selectors.risk_feed(quarter, offset=(number - 1) * per_page, limit=per_page)
+    pages = max(1, (total + per_page - 1) // per_page)
+    return render(
+        request,
+        "reviews/risks.html",
+        {
+            **_base(request, quarter, "risks"),
+            "items": items,
+            "number": number,
+            "pages": pages,
+            "total": total,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def nudge(request: HttpRequest) -> HttpResponse:
+    User = get_user_model()
+    recipient = get_object_or_404(
+        User.objects.select_related("profile"), pk=request.POST.get("person") or 0
+    )
+    kind = request.POST.get("kind", Nudge.Item.PERSON)
+    if kind not in Nudge.Item.values:
+        raise Http404("No such item.")
+    item_id = int(request.POST.get("item") or recipient.pk)
+    try:
+        services.nudge_send(
+            user=request.user,
+            recipient=recipient,
+            item_kind=kind,
+            item_id=item_id,
+            message=request.POST.get("message") or "please look at what you owe",
+        )
+    except PermissionDenied as error:
+        raise HttpForbidden(error.message) from error
+    except OKRlyError as error:
+        if getattr(request, "htmx", False):
+            return HttpResponse(f'<span class="nudged muted">{error.message}</span>')
+        messages.error(request, error.message)
+        return redirect(request.POST.get("next") or reverse("reviews:people"))
+    if getattr(request, "htmx", False):
+        return HttpResponse('<span class="nudged">✓ Nudged</span>')
+    messages.success(request, "Nudge sent.")
+    return redirect(request.POST.get("next") or reverse("reviews:people"))
+
+
+@login_required
+@require_http_methods(["POST"])
+def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    check_in = get_object_or_404(
+        CheckIn.objects.select_related("key_result__owner__profile"), pk=pk
+    )
+    try:
+        ack = services.checkin_acknowledge(
+            user=request.user, check_in=check_in, reply=request.POST.get("reply", "")
+        )
+    except PermissionDenied as error:
+        raise HttpForbidden(error.message) from error
+    except OKRlyError as error:
+        if getattr(request, "htmx", False):
+            return HttpResponse(f'<p class="field-error">{error.message}</p>', status=200)
+        messages.error(request, error.message)
+        return redirect("reviews:risks")
+    if getattr(request, "htmx", False):
+        return render(request, "reviews/risks.html#ack", {"ack": ack})
+    messages.success(request, "Reply sent to the owner.")
+    return redirect("reviews:risks")
+
+
+def render_key_result_panel(request: HttpRequest, key_result: Any) -> str:
+    """Leaders' replies to this key result's check-ins, for its owner and everyone."""
+    acks = list(
+        CheckInAcknowledgement.objects.filter(check_in__key_result=key_result)
+        .select_related("leader", "check_in")
+        .order_by("-created_at")[:20]
+    )
+    if not acks:
+        return ""
+    return render_to_string("reviews/kr_replies.html", {"acks": acks}, request=request)

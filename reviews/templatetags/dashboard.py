@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def heat(value: int, total: int) -> str:
+    """Colour class for a bad-signal count relative to the team's key results."""
+    if not value:
+        return "heat-0"
+    share = value / total if total else 1
+    return "heat-1" if share < 0.1 else ("heat-2" if share < 0.25 else "heat-3")
+
+
+@register.filter
+def completion_heat(percent: int) -> str:
+    return (
+        "heat-0"
+        if percent >= 80
+        else ("heat-1" if percent >= 60 else ("heat-2" if percent >= 30 else "heat-3"))
+    )
+
+
+@register.simple_tag(takes_context=True)
+def sort_link(context: Any, column: str) -> str:
+    """The same page sorted by this column (descending first, then ascending)."""
+    current = context.get("sort", "")
+    target = f"-{column}" if current == column else column
+    query = context["request"].GET.copy()
+    query["sort"] = target
+    return "?" + query.urlencode()
