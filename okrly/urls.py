@@ -10,6 +10,7 @@ from objectives.api import ObjectiveViewSet
 from okrly import views
 from okrly.api import QuarterViewSet, TeamViewSet
 from ownership.api import KeyResultAccountabilityViewSet
+from reviews import api as reviews_api
 
 router = DefaultRouter()
 router.register("quarters", QuarterViewSet)
@@ -46,6 +47,20 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
+    path("api/dashboard/org/", reviews_api.OrgDashboard.as_view(), name="api_dashboard_org"),
+    path(
+        "api/dashboard/departments/<int:pk>/",
+        reviews_api.DepartmentDashboard.as_view(),
+        name="api_dashboard_department",
+    ),
+    path(
+        "api/dashboard/teams/<int:pk>/",
+        reviews_api.TeamDashboard.as_view(),
+        name="api_dashboard_team",
+    ),
+    path(
+        "api/dashboard/people/", reviews_api.PeopleDashboard.as_view(), name="api_dashboard_people"
+    ),
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="schema"), name="api_docs"),

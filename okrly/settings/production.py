@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 
+import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from okrly.envcheck import bool_value, env_value
@@ -40,6 +41,10 @@ if CELERY_BROKER_URL.startswith(("okrlyfs://", "memory://")):
 if bool_value("DEBUG", default=False):
     raise ImproperlyConfigured("DEBUG must be false in production.")
 DEBUG = False
+
+if not os.environ.get("CACHE_URL"):
+    # The broker's Redis serves as the cache too (Django prefixes its keys; no clash).
+    CACHES = {"default": environ.Env.cache_url_config(CELERY_BROKER_URL)}
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = bool_value("SECURE_SSL_REDIRECT", default=True)

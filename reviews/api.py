@@ -1,0 +1,140 @@
+"""The dashboard's figures over the API, from the same selectors as the pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from okrly.models import Quarter, Team
+from ownership.accountability import accountability_for
+from reviews import selectors
+
+QUARTER = OpenApiParameter("quarter", int, description="Quarter id (default: the active one).")
+
+
+def _quarter(request: Request) -> Quarter:
+    value = request.query_params.get("quarter", "")
+    if value:
+        if not value.isdigit():
+            raise serializers.ValidationError({"quarter": ["quarter must be a number (an id)."]})
+        return get_object_or_404(Quarter, pk=int(value))
+    quarter = Quarter.objects.current(timezone.localdate())
+    if quarter is None:
+        raise serializers.ValidationError({"quarter": ["No quarter has been set up yet."]})
+    return quarter
+
+
+def _row(row: selectors.Row) -> dict[str, Any]:
+    return {
+        "team": {"id": row.team.pk, "name": row.team.name, "slug": row.team.slug},
+        "teams_under": row.children,
+        **row.signals.as_dict(),
+    }
+
+
+class OrgDashboard(APIView):
+    @extend_schema(parameters=[QUARTER], responses=dict)
+    def get(self, request: Request) -> Response:
+        quarter = _quarter(request)
+        view = selectors.org_view(
+            quarter, timezone.localdate(), sort=request.query_params.get("sort", "")
+        )
+        return Response(
+            {
+                "quarter": {"id": quarter.pk, "name": quarter.name},
+                "week": view.week,
+                "headline": view.headline.as_dict(),
+                "departments": [_row(r) for r in view.departments],
+            }
+        )
+
+
+class DepartmentDashboard(APIView):
+    @extend_schema(parameters=[QUARTER], responses=dict)
+    def get(self, request: Request, pk: int) -> Response:
+        quarter = _quarter(request)
+        department = get_object_or_404(Team, pk=pk)
+        rows = selectors.department_teams(quarter, timezone.localdate(), department)
+        return Response({"department": department.name, "teams": [_row(r) for r in rows]})
+
+
+class TeamDashboard(APIView):
+    @extend_schema(parameters=[QUARTER], responses=dict)
+    def get(self, request: Request, pk: int) -> Response:
+        quarter = _quarter(request)
+        today = timezone.localdate()
+        team = get_object_or_404(Team, pk=pk)
+        paginator = PageNumberPagination()
+        # Annotated rows (figures as columns); typed loosely for the extra attributes.
+        rows: list[Any] = (
+            paginator.paginate_queryset(
+                selectors.team_key_results(quarter, team, today), request, view=self
+            )
+            or []
+        )
+        results = accountability_for(rows, today=today)
+        data = [
+            {
+                "id": kr.pk,
+                "title": kr.title,
+                "owner": kr.owner.get_username(),
+                "progress": kr.progress,
+                "latest_checkin": kr.acct_checkin_status or None,
+                "confidence": kr.latest_confidence,
+                "accountability": results[kr.pk].as_dict(),
+                "dependencies_open": kr.deps_open,
+                "dependencies_committed": kr.deps_committed,
+                "dependencies_escalated": kr.deps_escalated,
+                "open_needs": kr.open_needs,
+            }
+            for kr in rows
+        ]
+        return paginator.get_paginated_response(data)
+
+
+PEOPLE_FIELDS = [
+    "owes_dependencies",
+    "owes_needs",
+    "owes_nominations",
+    "missing_checkins",
+    "missing_acceptances",
+    "owed_dependencies",
+    "owed_needs",
+]
+
+
+class PeopleDashboard(APIView):
+    @extend_schema(
+        parameters=[QUARTER, OpenApiParameter("team", int, description="Only this team's people.")],
+        responses=dict,
+    )
+    def get(self, request: Request) -> Response:
+        quarter = _quarter(request)
+        value = request.query_params.get("team", "")
+        team = get_object_or_404(Team, pk=int(value)) if value.isdigit() else None
+        paginator = PageNumberPagination()
+        rows = (
+            paginator.paginate_queryset(
+                selectors.people(quarter, timezone.localdate(), team=team), request, view=self
+            )
+            or []
+        )
+        return paginator.get_paginated_response(
+            [
+                {
+                    "id": p.pk,
+                    "username": p.username,
+                    "name": p.get_full_name(),
+                    **{name: getattr(p, name) for name in PEOPLE_FIELDS},
+                }
+                for p in rows
+            ]
+        )
