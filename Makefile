@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install run test lint format chromium migrate seed worker beat clean
+.PHONY: install run test lint format chromium migrate seed worker beat clean bench
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found); set PYTHON=..."; exit 1; }
@@ -25,6 +25,11 @@ run: install
 ## The whole test suite (browser tests included; installs Debian's Chromium if missing).
 test: install chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## The dashboard against a trivial page, over HTTP on gunicorn with a large seeded organisation
+## (recreates the PostgreSQL database okrly_bench; needs PostgreSQL and Redis on 127.0.0.1).
+bench: install
+	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

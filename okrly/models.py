@@ -156,10 +156,12 @@ class Quarter(TimeStampedModel):
     start = models.DateField()
     end = models.DateField()
     checkin_weekday = models.PositiveSmallIntegerField(
-        choices=Weekday.choices, default=Weekday.MONDAY
+        "check-in weekday", choices=Weekday.choices, default=Weekday.MONDAY
     )
     checkin_hour = models.PositiveSmallIntegerField(
-        default=9, help_text="Hour of the day (0-23) in each owner's own time zone."
+        "check-in hour",
+        default=9,
+        help_text="Hour of the day (0-23) in each owner's own time zone.",
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PLANNING)
 

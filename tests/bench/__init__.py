@@ -1,0 +1,1 @@
+"""The dashboard benchmark (``make bench``): a large seeded organisation served by gunicorn."""

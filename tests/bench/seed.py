@@ -1,0 +1,675 @@
+"""A large organisation for the benchmark, written with ``bulk_create`` in a few seconds.
+
+Deterministic (a seeded ``random.Random``), so two runs measure the same data. The shape:
+
+1. 30 departments (top-level teams), each with 9 child teams: 300 teams, one lead each.
+2. 2,000 people plus the bench user: a membership each (some in two teams), a profile with
+   an IANA time zone and a manager (member → team lead → department lead → the bench user).
+   Profiles are bulk-created too: ``bulk_create`` skips the post_save signal that makes them.
+3. One active quarter of 14 weeks whose 14th week contains today, and an older closed one.
+4. Objectives and 3,000 key results; one busy team has 80 (two pages in the team view).
+5. 6,000 dependencies between teams in a realistic mix of statuses, some overdue, some on
+   the escalation ladder with their ``Escalation`` rows, and their events.
+6. 40,000 check-ins: weeks 1..13 nearly complete, about half of this week so far.
+7. Ownership nominations (most accepted, some pending or declined, some handovers),
+   authority grants with their rights, "needs no other team" declarations, this week's
+   check-in prompts (and last week's for owners who missed, with their ladder rows), and a
+   few notifications for the bench user.
+
+Nothing here goes through the services: the point is volume, fast. The rows respect every
+database constraint, so the pages read them exactly as they would read real data.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
+from django.db import connection, transaction
+from django.utils.text import slugify
+
+from checkins.models import CheckIn, CheckInPrompt, CheckInRevision, MissedCheckIn
+from dependencies.models import Dependency, DependencyEvent, Escalation
+from objectives.models import KeyResult, Objective
+from okrly.models import Membership, Notification, Profile, Quarter, Team
+from ownership.models import AuthorityGrant, DecisionRight, NoDependencies, OwnershipNomination
+
+BENCH_USERNAME = "bench"
+BENCH_PASSWORD = "okrly-bench"
+BATCH = 2000
+
+DEPARTMENTS = 30
+CHILDREN = 9
+PEOPLE = 2000
+KEY_RESULTS = 3000
+BUSY_KEY_RESULTS = 80
+DEPENDENCIES = 6000
+CHECKINS = 40_000
+QUARTER_WEEKS = 14
+
+DEPARTMENT_NAMES = [
+    "Payments", "Identity", "Search", "Marketplace", "Logistics", "Billing", "Messaging",
+    "Analytics", "Security", "Infrastructure", "Mobile Apps", "Web Experience", "Growth",
+    "Partnerships", "Customer Success", "Sales", "Marketing", "Finance", "People",
+    "Legal", "Support", "Data Platform", "Machine Learning", "Trust & Safety", "Design",
+    "Research", "Developer Tools", "Content", "Operations", "Enterprise",
+]  # fmt: skip
+CHILD_NAMES = ["Core", "Platform", "Growth", "Mobile", "Data", "Web", "Ops", "Quality", "Insights"]
+FIRST_NAMES = [
+    "Ana", "Ben", "Chloe", "David", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jonas",
+    "Kenji", "Lena", "Maya", "Noah", "Olivia", "Priya", "Quentin", "Rosa", "Sam", "Tariq",
+    "Uma", "Victor", "Wen", "Ximena", "Yusuf", "Zoe", "Aisha", "Bruno", "Carmen", "Dmitri",
+    "Emeka", "Fatima", "Goran", "Hana", "Ivan", "Julia", "Kwame", "Lucia", "Mateo", "Nadia",
+]  # fmt: skip
+LAST_NAMES = [
+    "Okafor", "Reyes", "Natarajan", "Fischer", "Carter", "Silva", "Watanabe", "Brown",
+    "Schmidt", "Haddad", "O'Connor", "Martin", "Petrov", "Kim", "Levi", "Dubois", "García",
+    "Bello", "Wright", "Rossi", "Novak", "Singh", "Chen", "Nguyen", "Kowalski", "Andersen",
+    "Mensah", "Costa", "Yamamoto", "Ibrahim",
+]  # fmt: skip
+TIMEZONES = [
+    "Europe/London", "Europe/Paris", "Europe/Berlin", "Europe/Madrid", "Europe/Warsaw",
+    "Europe/Dublin", "America/New_York", "America/Chicago", "America/Denver",
+    "America/Los_Angeles", "America/Sao_Paulo", "America/Toronto", "America/St_Johns",
+    "Asia/Kolkata", "Asia/Kathmandu", "Asia/Tokyo", "Asia/Singapore", "Asia/Dubai",
+    "Asia/Seoul", "Asia/Jerusalem", "Australia/Sydney", "Australia/Adelaide",
+    "Pacific/Auckland", "Africa/Lagos", "Africa/Nairobi", "UTC",
+]  # fmt: skip
+VERBS = ["Raise", "Cut", "Ship", "Grow", "Reduce", "Launch", "Double", "Halve", "Improve"]
+THINGS = [
+    "activation", "retention", "latency", "conversion", "NPS", "uptime", "throughput",
+    "onboarding time", "support tickets", "revenue per account", "test coverage",
+    "release frequency", "churn", "cost per order", "time to resolution",
+]  # fmt: skip
+RISKS = [
+    "Hiring is behind plan.",
+    "The provider team has not confirmed the date.",
+    "Scope keeps growing.",
+    "Data quality is unknown.",
+    "Vendor contract still unsigned.",
+    "Two engineers are on leave.",
+    "The migration may slip a week.",
+    "Nothing new this week.",
+]
+STATUS_MIX = [
+    (Dependency.Status.REQUESTED, 14),
+    (Dependency.Status.COUNTERED, 4),
+    (Dependency.Status.COMMITTED, 42),
+    (Dependency.Status.AT_RISK, 8),
+    (Dependency.Status.DELIVERED, 20),
+    (Dependency.Status.DECLINED, 8),
+    (Dependency.Status.BROKEN, 4),
+]
+
+
+@dataclass
+class Seeded:
+    counts: dict[str, int]
+    seconds: float
+    quarter_id: int
+    week: int
+    busy_team_id: int
+
+
+def _at(day: date, hour: int = 9, minute: int = 0) -> datetime:
+    return datetime.combine(day, dtime(hour, minute), tzinfo=UTC)
+
+
+def seed(today: date, *, rng_seed: int = 2026) -> Seeded:
+    """Fill an empty (freshly migrated) database; returns the counts and the time it took."""
+    started = time.perf_counter()
+    with transaction.atomic():
+        ids = _seed(today, random.Random(rng_seed))
+    with connection.cursor() as cursor:
+        # Fresh planner statistics, as autovacuum would gather within a minute in production.
+        cursor.execute("ANALYZE")
+    seconds = time.perf_counter() - started
+    return Seeded(counts=_counts(), seconds=seconds, **ids)
+
+
+def _counts() -> dict[str, int]:
+    User = get_user_model()
+    models: list[Any] = [
+        Team, User, Profile, Membership, Quarter, Objective, KeyResult, Dependency,
+        DependencyEvent, Escalation, CheckIn, CheckInRevision, CheckInPrompt, MissedCheckIn,
+        OwnershipNomination, AuthorityGrant, AuthorityGrant.rights.through, NoDependencies,
+        Notification,
+    ]  # fmt: skip
+    counts = {m._meta.label: m.objects.count() for m in models}
+    counts["departments"] = Team.objects.filter(parent=None).count()
+    counts["teams with a lead"] = Team.objects.exclude(lead=None).count()
+    counts["profiles with a manager"] = Profile.objects.exclude(manager=None).count()
+    return counts
+
+
+def _seed(today: date, rng: random.Random) -> dict[str, int]:
+    User = get_user_model()
+    now = _at(today, 15)
+    password = make_password(BENCH_PASSWORD)  # hashed once, shared: hashing is slow on purpose
+
+    # 1-2. People and teams. Users 0..299 lead teams 0..299 (0..29 are the departments).
+    bench = User.objects.create(
+        username=BENCH_USERNAME,
+        first_name="Bench",
+        last_name="Leader",
+        email="bench@example.com",
+        password=password,
+    )
+    users = User.objects.bulk_create(
+        [
+            User(
+                username=f"p{i:04d}",
+                first_name=rng.choice(FIRST_NAMES),
+                last_name=rng.choice(LAST_NAMES),
+                email=f"p{i:04d}@example.com",
+                password=password,
+            )
+            for i in range(PEOPLE)
+        ],
+        batch_size=BATCH,
+    )
+    departments = Team.objects.bulk_create(
+        [
+            Team(name=name, slug=slugify(name), lead=users[d])
+            for d, name in enumerate(DEPARTMENT_NAMES[:DEPARTMENTS])
+        ]
+    )
+    children = Team.objects.bulk_create(
+        [
+            Team(
+                name=f"{dept.name} {child}",
+                slug=slugify(f"{dept.name} {child}"),
+                parent=dept,
+                lead=users[DEPARTMENTS + d * CHILDREN + c],
+            )
+            for d, dept in enumerate(departments)
+            for c, child in enumerate(CHILD_NAMES[:CHILDREN])
+        ]
+    )
+    teams = departments + children
+    busy = children[0]
+    team_of_lead = {users[t].pk: teams[t] for t in range(len(teams))}
+    members: dict[int, list[Any]] = {t.pk: [users[i]] for i, t in enumerate(teams)}
+    rest = users[len(teams) :]
+    rng.shuffle(rest)
+    # Departments keep a small staff; the busy team is big; the others vary in size.
+    cursor = 0
+    for dept in departments:
+        members[dept.pk] += rest[cursor : cursor + 2]
+        cursor += 2
+    members[busy.pk] += rest[cursor : cursor + 30]
+    cursor += 30
+    others = children[1:]
+    weights = [rng.uniform(0.5, 1.5) for _ in others]
+    for user in rest[cursor:]:
+        members[rng.choices(others, weights)[0].pk].append(user)
+    home: dict[int, Team] = {}
+    memberships = []
+    for team in teams:
+        for user in members[team.pk]:
+            home[user.pk] = team
+            role = Membership.Role.LEAD if team.lead_id == user.pk else Membership.Role.MEMBER
+            memberships.append(Membership(user=user, team=team, role=role))
+    # Some people also belong to a sibling team of their department.
+    by_parent: dict[int, list[Team]] = defaultdict(list)
+    for team in children:
+        by_parent[team.parent_id].append(team)  # type: ignore[index]
+    for user in rng.sample(rest, 120):
+        team = home[user.pk]
+        if team.parent_id is None:
+            continue
+        sibling = rng.choice([t for t in by_parent[team.parent_id] if t.pk != team.pk])
+        memberships.append(Membership(user=user, team=sibling))
+        members[sibling.pk].append(user)
+    Membership.objects.bulk_create(memberships, batch_size=BATCH)
+
+    def manager_of(user: Any) -> Any:
+        led = team_of_lead.get(user.pk)
+        if led is None:
+            return home[user.pk].lead
+        if led.parent_id is None:
+            return bench
+        return next(t for t in departments if t.pk == led.parent_id).lead
+
+    Profile.objects.bulk_create(
+        [Profile(user=bench, display_name="Bench Leader", timezone="Europe/London")]
+        + [
+            Profile(
+                user=user,
+                display_name=f"{user.first_name} {user.last_name}",
+                timezone=rng.choice(TIMEZONES),
+                manager=manager_of(user),
+                out_of_office_until=today + timedelta(days=rng.randint(1, 10))
+                if rng.random() < 0.03
+                else None,
+            )
+            for user in users
+        ],
+        batch_size=BATCH,
+    )
+    leadership, _ = Group.objects.get_or_create(name=settings.LEADERSHIP_GROUP)
+    User.groups.through.objects.bulk_create(
+        [User.groups.through(user_id=u.pk, group_id=leadership.pk) for u in [bench, *users[:30]]]
+    )
+
+    # 3. Quarters: week 14 of the active one contains today.
+    start = today - timedelta(days=(QUARTER_WEEKS - 1) * 7 + today.weekday())
+    quarter = Quarter.objects.create(
+        name=f"Bench {today.year} Q",
+        start=start,
+        end=start + timedelta(days=QUARTER_WEEKS * 7 - 1),
+        status=Quarter.Status.ACTIVE,
+        checkin_weekday=Quarter.Weekday.MONDAY,
+        checkin_hour=9,
+    )
+    Quarter.objects.create(
+        name=f"Bench {today.year} Q-previous",
+        start=start - timedelta(days=91),
+        end=start - timedelta(days=1),
+        status=Quarter.Status.CLOSED,
+    )
+    week = (today - start).days // 7 + 1
+
+    # 4. Objectives and key results.
+    per_team: defaultdict[int, int] = defaultdict(int)
+    per_team[busy.pk] = BUSY_KEY_RESULTS
+    pool = [t for t in teams if t.pk != busy.pk]
+    team_weights = [0.4 if t.parent_id is None else rng.uniform(0.3, 1.7) for t in pool]
+    for team in rng.choices(pool, team_weights, k=KEY_RESULTS - BUSY_KEY_RESULTS):
+        per_team[team.pk] += 1
+    objectives = []
+    for team in teams:
+        for rank in range(1, (per_team[team.pk] + 2) // 3 + 1):
+            objectives.append(
+                Objective(
+                    quarter=quarter,
+                    team=team,
+                    title=f"{rng.choice(VERBS)} {rng.choice(THINGS)} for {team.name}",
+                    means="Customers notice the difference.",
+                    does_not_mean="Busywork that moves no number.",
+                    rank=rank,
+                )
+            )
+    objectives = Objective.objects.bulk_create(objectives, batch_size=BATCH)
+    objectives_of: dict[int, list[Objective]] = defaultdict(list)
+    for objective in objectives:
+        objectives_of[objective.team_id].append(objective)
+    key_results = []
+    for team in teams:
+        for n in range(per_team[team.pk]):
+            increase = rng.random() < 0.8
+            start_value = Decimal(rng.randint(0, 200))
+            span = Decimal(rng.randint(10, 300))
+            target = start_value + span if increase else start_value + span / 2 - span
+            if not increase:
+                start_value = target + span
+            progress = Decimal(str(round(rng.uniform(0, 1.1), 2)))
+            key_results.append(
+                KeyResult(
+                    objective=objectives_of[team.pk][n % len(objectives_of[team.pk])],
+                    title=f"{rng.choice(VERBS)} {rng.choice(THINGS)} #{n + 1}",
+                    start_value=start_value,
+                    target_value=target,
+                    current_value=(start_value + (target - start_value) * progress).quantize(
+                        Decimal("0.01")
+                    ),
+                    unit=rng.choice(["%", "ms", "users", "€k", "tickets", ""]),
+                    direction=KeyResult.Direction.INCREASE
+                    if increase
+                    else KeyResult.Direction.DECREASE,
+                    owner=rng.choice(members[team.pk][1:] or members[team.pk])
+                    if rng.random() < 0.85
+                    else team.lead,
+                )
+            )
+    key_results = KeyResult.objects.bulk_create(key_results, batch_size=BATCH)
+    team_of_kr = {kr.pk: kr.objective.team for kr in key_results}
+
+    # 6 (first, for the owners' habits): nominations, authority, declarations below.
+    nominations = []
+    for kr in key_results:
+        roll = rng.random()
+        answer = OwnershipNomination.Status
+        if roll < 0.84:
+            nominations.append(_nomination(kr, kr.owner, answer.ACCEPTED, now, rng))
+        elif roll < 0.92:
+            nominations.append(_nomination(kr, kr.owner, answer.PENDING, now, rng))
+        elif roll < 0.95:
+            nominations.append(_nomination(kr, kr.owner, answer.DECLINED, now, rng))
+        else:
+            # Accepted, then handed over to a teammate who has not answered yet.
+            nominations.append(_nomination(kr, kr.owner, answer.ACCEPTED, now, rng))
+            nominee = rng.choice(members[team_of_kr[kr.pk].pk])
+            if nominee.pk != kr.owner_id:
+                handover = _nomination(kr, nominee, answer.PENDING, now, rng)
+                handover.previous_owner = kr.owner
+                handover.nominated_by = team_of_kr[kr.pk].lead
+                handover.reason = "Moving to another team next quarter."
+                nominations.append(handover)
+    OwnershipNomination.objects.bulk_create(nominations, batch_size=BATCH)
+
+    rights = list(DecisionRight.objects.all())
+    grants = []
+    for kr in key_results:
+        roll = rng.random()
+        if roll < 0.12:
+            continue
+        by = team_of_kr[kr.pk].lead if team_of_kr[kr.pk].lead_id != kr.owner_id else bench
+        granted_at = _at(start + timedelta(days=rng.randint(0, 30)), rng.randint(8, 18))
+        if roll < 0.17:
+            grants.append(
+                AuthorityGrant(
+                    key_result=kr,
+                    grantee=kr.owner,
+                    scope="Up to €10k and the team's backlog.",
+                    granted_by=by,
+                    granted_at=granted_at,
+                    revoked_at=granted_at + timedelta(days=rng.randint(5, 40)),
+                    revoked_by=by,
+                    revoke_reason="Scope changed after the budget review.",
+                )
+            )
+            continue
+        grants.append(
+            AuthorityGrant(
+                key_result=kr,
+                grantee=kr.owner,
+                scope="Reorder the backlog; spend up to €5k.",
+                granted_by=by,
+                granted_at=granted_at,
+            )
+        )
+    grants = AuthorityGrant.objects.bulk_create(grants, batch_size=BATCH)
+    Through = AuthorityGrant.rights.through
+    Through.objects.bulk_create(
+        [
+            Through(authoritygrant_id=g.pk, decisionright_id=r.pk)
+            for g in grants
+            for r in rng.sample(rights, rng.randint(1, min(3, len(rights))))
+        ],
+        batch_size=BATCH,
+    )
+
+    # 5. Dependencies: how many each key result has, topped up to exactly DEPENDENCIES.
+    n_deps = {kr.pk: rng.choices([0, 1, 2, 3, 4], [18, 17, 30, 22, 13])[0] for kr in key_results}
+    while (total := sum(n_deps.values())) != DEPENDENCIES:
+        kr = rng.choice(key_results)
+        if total < DEPENDENCIES and 0 < n_deps[kr.pk] < 5:
+            n_deps[kr.pk] += 1
+        elif total > DEPENDENCIES and n_deps[kr.pk] > 1:
+            n_deps[kr.pk] -= 1
+    statuses, status_weights = zip(*STATUS_MIX, strict=True)
+    provider_weights = [6.0 if t.pk == busy.pk else 1.0 for t in teams]
+    dependencies = []
+    for kr in key_results:
+        requester = team_of_kr[kr.pk]
+        for rank in range(1, n_deps[kr.pk] + 1):
+            provider = requester
+            while provider.pk == requester.pk:
+                if requester.parent_id and rng.random() < 0.5:
+                    provider = rng.choice(by_parent[requester.parent_id])
+                else:
+                    provider = rng.choices(teams, provider_weights)[0]
+            dependencies.append(
+                _dependency(kr, rank, requester, provider, members, rng, statuses, status_weights)
+            )
+    for dep in dependencies:
+        _lifecycle(dep, start, today, now, rng)
+    dependencies = Dependency.objects.bulk_create(dependencies, batch_size=BATCH)
+    escalations, events = [], []
+    for dep in dependencies:
+        events.append(
+            DependencyEvent(
+                dependency=dep,
+                actor=dep.requested_by,
+                action="request",
+                to_status=Dependency.Status.REQUESTED,
+            )
+        )
+        if dep.status != Dependency.Status.REQUESTED:
+            events.append(
+                DependencyEvent(
+                    dependency=dep,
+                    actor=dep.responsible,
+                    action=str(dep.status),
+                    from_status=Dependency.Status.REQUESTED,
+                    to_status=dep.status,
+                )
+            )
+        for rung in range(1, dep.escalation_rung + 1):
+            escalations.append(
+                Escalation(
+                    dependency=dep,
+                    trigger=dep.escalation_trigger,
+                    rung=rung,
+                    sent_at=now - timedelta(hours=48 * (dep.escalation_rung - rung) + 3),
+                    recipients=rung,
+                )
+            )
+    DependencyEvent.objects.bulk_create(events, batch_size=BATCH)
+    Escalation.objects.bulk_create(escalations, batch_size=BATCH)
+    NoDependencies.objects.bulk_create(
+        [
+            NoDependencies(
+                key_result=kr,
+                declared_by=kr.owner,
+                declared_at=_at(start + timedelta(days=rng.randint(0, 20))),
+                note="Everything is inside the team.",
+            )
+            for kr in key_results
+            if n_deps[kr.pk] == 0 and rng.random() < 0.6
+        ],
+        batch_size=BATCH,
+    )
+    deps_of: dict[int, list[Dependency]] = defaultdict(list)
+    for dep in dependencies:
+        deps_of[dep.key_result_id].append(dep)
+
+    # 6. Check-ins: every (key result, week) slot of weeks 1..week-1 but a few, and about
+    # half of this week, exactly CHECKINS in all.
+    this_week = rng.sample(key_results, k=min(len(key_results), 1400))
+    earlier = [(kr, w) for kr in key_results for w in range(1, week)]
+    keep = CHECKINS - len(this_week)
+    if keep < len(earlier):
+        earlier = rng.sample(earlier, keep)
+    slots = sorted(earlier + [(kr, week) for kr in this_week], key=lambda s: (s[0].pk, s[1]))
+    people = users
+    mood = {kr.pk: rng.choices([0, 1, 2], [65, 25, 10])[0] for kr in key_results}
+    checkins = []
+    for kr, w in slots:
+        drift = mood[kr.pk] if rng.random() < 0.75 else rng.choice([0, 1, 2])
+        status = [CheckIn.Status.ON_TRACK, CheckIn.Status.AT_RISK, CheckIn.Status.OFF_TRACK][drift]
+        confidence = [rng.randint(6, 10), rng.randint(3, 7), rng.randint(0, 4)][drift]
+        share = Decimal(w) / Decimal(QUARTER_WEEKS) * Decimal(str(rng.uniform(0.6, 1.1)))
+        value = (kr.start_value + (kr.target_value - kr.start_value) * share).quantize(
+            Decimal("0.01")
+        )
+        check_in = CheckIn(
+            key_result=kr,
+            week=w,
+            author=kr.owner,
+            status=status,
+            confidence=confidence,
+            biggest_risk=rng.choice(RISKS),
+            value=value,
+            forecast_value=value + (kr.target_value - kr.start_value) / 10,
+            forecast_flag=status == CheckIn.Status.ON_TRACK and rng.random() < 0.06,
+            submitted_at=_at(start + timedelta(days=7 * (w - 1)), rng.randint(8, 18)),
+        )
+        if rng.random() < 0.12:
+            check_in.need = "A decision on the API contract."
+            if rng.random() < 0.5:
+                check_in.need_person = rng.choice(people)
+                if deps_of[kr.pk] and rng.random() < 0.5:
+                    check_in.need_dependency = rng.choice(deps_of[kr.pk])
+                if w < week - 2 or rng.random() < 0.4:
+                    check_in.need_handled_at = check_in.submitted_at + timedelta(days=1)
+        if rng.random() < 0.05:
+            check_in.edited_at = check_in.submitted_at + timedelta(hours=3)
+        checkins.append(check_in)
+    checkins = CheckIn.objects.bulk_create(checkins, batch_size=BATCH)
+    CheckInRevision.objects.bulk_create(
+        [
+            CheckInRevision(
+                check_in=c,
+                status=CheckIn.Status.ON_TRACK,
+                confidence=min(10, c.confidence + 1),
+                biggest_risk="First draft.",
+                value=c.value,
+                written_at=c.submitted_at,
+            )
+            for c in checkins
+            if c.edited_at
+        ],
+        batch_size=BATCH,
+    )
+
+    # 7. Prompts: this week's for every owner, sent once their 9:00 has come in their zone;
+    # last week's for owners who missed a check-in then, with their ladder rows.
+    owners: dict[int, Any] = {}
+    for kr in key_results:
+        owners.setdefault(kr.owner_id, kr.owner)
+    tz_of = dict(Profile.objects.values_list("user_id", "timezone"))
+    checked = {(c.key_result_id, c.week) for c in checkins}
+    krs_of: dict[int, list[int]] = defaultdict(list)
+    for kr in key_results:
+        krs_of[kr.owner_id].append(kr.pk)
+    prompts = []
+    for owner_id, owner in owners.items():
+        for w in (week - 1, week):
+            done = all((k, w) in checked for k in krs_of[owner_id])
+            if w < week and done:
+                continue
+            day = start + timedelta(days=7 * (w - 1))
+            due = datetime.combine(day, dtime(9), tzinfo=ZoneInfo(tz_of[owner_id]))
+            sent = due.astimezone(UTC) if due <= now else None
+            missed_rung = 0 if done or sent is None else min(3, (now - due).days)
+            prompts.append(
+                CheckInPrompt(
+                    owner=owner,
+                    quarter=quarter,
+                    week=w,
+                    due_at=due,
+                    sent_at=sent,
+                    escalation_rung=missed_rung,
+                    next_escalation_at=None
+                    if done or sent is None or missed_rung == 3
+                    else due + timedelta(hours=24 * (missed_rung + 1)),
+                    completed_at=now if done else None,
+                )
+            )
+    prompts = CheckInPrompt.objects.bulk_create(prompts, batch_size=BATCH)
+    MissedCheckIn.objects.bulk_create(
+        [
+            MissedCheckIn(prompt=p, rung=r, sent_at=p.due_at + timedelta(hours=24 * r))
+            for p in prompts
+            for r in range(1, p.escalation_rung + 1)
+        ],
+        batch_size=BATCH,
+    )
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                recipient=bench,
+                kind="escalation",
+                subject=f"Escalation {i}: a dependency is overdue",
+                link="/dashboard/risks/",
+                read_at=None if i % 4 == 0 else now,
+                email_status=Notification.EmailStatus.SENT,
+                emailed_at=now,
+            )
+            for i in range(40)
+        ]
+    )
+    return {"quarter_id": quarter.pk, "week": week, "busy_team_id": busy.pk}
+
+
+def _nomination(kr: Any, nominee: Any, status: str, now: datetime, rng: random.Random) -> Any:
+    answered = status != OwnershipNomination.Status.PENDING
+    return OwnershipNomination(
+        key_result=kr,
+        nominee=nominee,
+        status=status,
+        decline_reason="I cannot own this with my current load."
+        if status == OwnershipNomination.Status.DECLINED
+        else "",
+        answered_at=now - timedelta(days=rng.randint(20, 80)) if answered else None,
+    )
+
+
+def _dependency(
+    kr: Any,
+    rank: int,
+    requester: Team,
+    provider: Team,
+    members: dict[int, list[Any]],
+    rng: random.Random,
+    statuses: tuple[str, ...],
+    weights: tuple[int, ...],
+) -> Dependency:
+    return Dependency(
+        key_result=kr,
+        requesting_team=requester,
+        provider_team=provider,
+        deliverable=f"{rng.choice(['API', 'Dataset', 'Review', 'Design', 'Migration'])} "
+        f"for {kr.title}",
+        due_date=date.min,  # set by _lifecycle
+        responsible=rng.choice(members[provider.pk]),
+        requested_by=kr.owner,
+        rank=rank,
+        status=rng.choices(statuses, weights)[0],
+        requested_at=datetime.min.replace(tzinfo=UTC),  # set by _lifecycle
+    )
+
+
+def _lifecycle(
+    dep: Dependency, start: date, today: date, now: datetime, rng: random.Random
+) -> None:
+    """Dates, answers and the escalation ladder consistent with the dependency's status."""
+    S = Dependency.Status
+    requested = _at(start + timedelta(days=rng.randint(0, (today - start).days - 1)), 10)
+    dep.requested_at = requested
+    overdue = rng.random() < 0.25
+    dep.due_date = (
+        today - timedelta(days=rng.randint(1, 30))
+        if overdue
+        else today + timedelta(days=rng.randint(0, 45))
+    )
+    if dep.status in (S.REQUESTED, S.COUNTERED):
+        dep.awaiting = dep.responsible if dep.status == S.REQUESTED else dep.requested_by
+        dep.awaiting_since = requested
+        if dep.status == S.COUNTERED:
+            dep.proposed_due_date = dep.due_date + timedelta(days=14)
+            dep.proposed_deliverable = "A smaller first version."
+        waited = (now - requested).days
+        if waited > 3 and rng.random() < 0.4:
+            dep.escalation_trigger = Dependency.Trigger.UNANSWERED
+            dep.escalation_rung = rng.randint(1, 3)
+    if dep.status in (S.COMMITTED, S.AT_RISK, S.DELIVERED, S.BROKEN):
+        dep.committed_at = requested + timedelta(days=rng.randint(0, 3))
+    if dep.status in (S.COMMITTED, S.AT_RISK) and overdue and rng.random() < 0.6:
+        dep.escalation_trigger = Dependency.Trigger.OVERDUE
+        dep.escalation_rung = rng.randint(1, 3)
+    if dep.status == S.DELIVERED:
+        dep.due_date = today - timedelta(days=rng.randint(0, 40))
+        dep.delivered_at = _at(dep.due_date - timedelta(days=rng.randint(0, 5)), 16)
+        if rng.random() < 0.7:
+            dep.confirmed_at = dep.delivered_at + timedelta(days=1)
+        if rng.random() < 0.1:
+            dep.escalation_trigger = Dependency.Trigger.OVERDUE
+            dep.escalation_rung = 1
+    if dep.status in (S.DECLINED, S.AT_RISK, S.BROKEN):
+        dep.reason = "The team's capacity went to an incident."
+    if dep.escalation_rung and dep.escalation_rung < 3 and dep.status in Dependency.OPEN_STATUSES:
+        dep.next_escalation_at = now + timedelta(hours=rng.randint(1, 48))
