@@ -15,6 +15,7 @@ from django.db.models import (
     Exists,
     IntegerField,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -29,6 +30,7 @@ from objectives.models import KeyResult
 from okrly.models import Quarter, Team
 from ownership.accountability import annotate as annotate_accountability
 from ownership.models import OwnershipNomination
+from reviews.models import CheckInAcknowledgement
 
 RISKY = [CheckIn.Status.AT_RISK, CheckIn.Status.OFF_TRACK]
 SIGNALS = ["failing", "at_risk", "overdue", "escalations", "missed", "completion"]
@@ -201,17 +203,19 @@ def department_teams(
     members = [t for t in teams if roots[t.pk] == department.pk]
     per_team = _team_signals(quarter, today, week, [t.pk for t in members])
     rows = [Row(team=t, signals=per_team.get(t.pk, Signals()), depth=1) for t in members]
-    return sort_rows([r for r in rows if r.signals.key_results or r.signals.overdue], sort)
+    # A team without key results still shows when it owes something overdue or escalated:
+    # its figures are in the department's row, so the expanded rows must add up to it.
+    shown = [r for r in rows if r.signals.key_results or r.signals.overdue or r.signals.escalations]
+    return sort_rows(shown, sort)
 
 
 def sort_rows(rows: list[Row], sort: str) -> list[Row]:
+    """By a signal, largest first (``-signal``: smallest first); ties, and no sort, in name
+    order either way (reversing the whole tuple would list ties Z to A)."""
     key = sort.lstrip("-")
     if key in SIGNALS:
-        return sorted(
-            rows,
-            key=lambda r: (getattr(r.signals, key), r.team.name),
-            reverse=not sort.startswith("-"),
-        )
+        sign = 1 if sort.startswith("-") else -1
+        return sorted(rows, key=lambda r: (sign * getattr(r.signals, key), r.team.name))
     return sorted(rows, key=lambda r: r.team.name)
 
 
@@ -219,8 +223,11 @@ def sort_rows(rows: list[Row], sort: str) -> list[Row]:
 
 
 def team_key_results(quarter: Quarter, team: Team, today: date) -> QuerySet[KeyResult]:
-    """The team's key results with every per-row figure as a column (one query per page)."""
-    week = dashboard_week(quarter, today)
+    """The team's key results with every per-row figure as a column (one query per page).
+
+    The Accountability Test is not among the columns: the page and the API run
+    ``accountability_for`` on the page's rows anyway (its badges need the reasons), and
+    annotating it here as well doubled the cost of the page's slowest query."""
     latest = CheckIn.objects.filter(key_result=OuterRef("pk")).order_by("-week")
 
     def count(qs: QuerySet[Any]) -> Any:
@@ -234,10 +241,11 @@ def team_key_results(quarter: Quarter, team: Team, today: date) -> QuerySet[KeyR
 
     deps = Dependency.objects.filter(key_result=OuterRef("pk"))
     return (
-        _key_results(quarter, today, week)
-        .filter(objective__team=team)
+        KeyResult.objects.filter(objective__quarter=quarter, objective__team=team)
         .select_related("owner", "objective")
         .annotate(
+            # The latest check-in's status, as ownership.accountability.annotate() names it.
+            acct_checkin_status=Subquery(latest.values("status")[:1]),
             latest_confidence=Subquery(latest.values("confidence")[:1]),
             deps_open=count(deps.filter(status__in=Dependency.OPEN_STATUSES)),
             deps_committed=count(deps.filter(status__in=Dependency.PROMISED_STATUSES)),
@@ -321,31 +329,40 @@ def people(quarter: Quarter, today: date, *, team: Team | None = None) -> QueryS
 
     in_quarter = Q(key_result__objective__quarter=quarter)
     deps = Dependency.objects.filter(in_quarter)
-    owned = KeyResult.objects.filter(owner=OuterRef("pk"), objective__quarter=quarter)
+    owned_in_quarter = KeyResult.objects.filter(objective__quarter=quarter)
+    owned = owned_in_quarter.filter(owner=OuterRef("pk"))
     accepted = OwnershipNomination.objects.filter(
         key_result=OuterRef("pk"),
         nominee=OuterRef("owner"),
         status=OwnershipNomination.Status.ACCEPTED,
     )
+    owes_dependencies = deps.filter(status__in=Dependency.OPEN_STATUSES)
+    # need_person IS NOT NULL is implied by the match on a person; said, it lets the database
+    # use the partial index of open needs.
+    owes_needs = CheckIn.objects.filter(
+        in_quarter, need_person__isnull=False, need_handled_at__isnull=True
+    )
+    # This quarter's key results only, like every other column.
+    owes_nominations = OwnershipNomination.objects.filter(
+        in_quarter, status=OwnershipNomination.Status.PENDING
+    )
     queryset = (
         User.objects.filter(is_active=True)
+        # Who is listed: "id IN (...)" rather than "count > 0" (the same people), so the
+        # database finds them with one pass over each table, and computes the counts below
+        # only for the rows of the page; filtering on the counts computed them for everyone.
+        .filter(
+            Q(pk__in=owned_in_quarter.values("owner"))
+            | Q(pk__in=owes_dependencies.values("responsible"))
+            | Q(pk__in=owes_needs.values("need_person"))
+            | Q(pk__in=owes_nominations.values("nominee"))
+        )
         .annotate(
             owes_dependencies=count(
-                deps.filter(responsible=OuterRef("pk"), status__in=Dependency.OPEN_STATUSES),
-                "responsible",
+                owes_dependencies.filter(responsible=OuterRef("pk")), "responsible"
             ),
-            owes_needs=count(
-                CheckIn.objects.filter(
-                    in_quarter, need_person=OuterRef("pk"), need_handled_at__isnull=True
-                ),
-                "need_person",
-            ),
-            owes_nominations=count(
-                OwnershipNomination.objects.filter(
-                    nominee=OuterRef("pk"), status=OwnershipNomination.Status.PENDING
-                ),
-                "nominee",
-            ),
+            owes_needs=count(owes_needs.filter(need_person=OuterRef("pk")), "need_person"),
+            owes_nominations=count(owes_nominations.filter(nominee=OuterRef("pk")), "nominee"),
             owns_key_results=count(owned, "owner"),
             missing_checkins=count(owned.exclude(checkins__week=week), "owner"),
             missing_acceptances=count(owned.exclude(Exists(accepted)), "owner"),
@@ -362,12 +379,6 @@ def people(quarter: Quarter, today: date, *, team: Team | None = None) -> QueryS
                 ),
                 "key_result__owner",
             ),
-        )
-        .filter(
-            Q(owns_key_results__gt=0)
-            | Q(owes_dependencies__gt=0)
-            | Q(owes_needs__gt=0)
-            | Q(owes_nominations__gt=0)
         )
         .order_by("first_name", "last_name", "username")
     )
@@ -418,7 +429,14 @@ def risk_feed(quarter: Quarter, *, offset: int, limit: int) -> tuple[list[FeedIt
     for c in (
         CheckIn.objects.filter(pk__in=ids["checkin"])
         .select_related("key_result__owner", "key_result__objective__team", "need_person")
-        .prefetch_related("acknowledgements__leader")
+        # One query for the replies with their leaders (a two-step prefetch would skip its
+        # second query on a page without replies: a count that depends on the data).
+        .prefetch_related(
+            Prefetch(
+                "acknowledgements",
+                queryset=CheckInAcknowledgement.objects.select_related("leader"),
+            )
+        )
     ):
         objects[("checkin", c.pk)] = c
     for e in Escalation.objects.filter(pk__in=ids["escalation"]).select_related(

@@ -15,6 +15,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from checkins.models import CheckIn
@@ -225,17 +227,37 @@ def risks(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _back(request: HttpRequest) -> str:
+    """Where a form posted from the dashboard returns: ``next`` when it is a page of this
+    site (never another host: an open redirect), else the people view."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("reviews:people")
+
+
+def _post_id(request: HttpRequest, name: str, default: int = 0) -> int:
+    value = request.POST.get(name, "")
+    if not value:
+        return default
+    if not value.isdigit():
+        raise Http404(f"No such {name}.")
+    return int(value)
+
+
 @login_required
 @require_http_methods(["POST"])
 def nudge(request: HttpRequest) -> HttpResponse:
     User = get_user_model()
     recipient = get_object_or_404(
-        User.objects.select_related("profile"), pk=request.POST.get("person") or 0
+        User.objects.select_related("profile"), pk=_post_id(request, "person")
     )
     kind = request.POST.get("kind", Nudge.Item.PERSON)
     if kind not in Nudge.Item.values:
         raise Http404("No such item.")
-    item_id = int(request.POST.get("item") or recipient.pk)
+    item_id = _post_id(request, "item", default=recipient.pk)
     try:
         services.nudge_send(
             user=request.user,
@@ -248,13 +270,14 @@ def nudge(request: HttpRequest) -> HttpResponse:
         raise HttpForbidden(error.message) from error
     except OKRlyError as error:
         if getattr(request, "htmx", False):
-            return HttpResponse(f'<span class="nudged muted">{error.message}</span>')
+            # The message carries people's names: escaped like any other text.
+            return HttpResponse(format_html('<span class="nudged muted">{}</span>', error.message))
         messages.error(request, error.message)
-        return redirect(request.POST.get("next") or reverse("reviews:people"))
+        return redirect(_back(request))
     if getattr(request, "htmx", False):
         return HttpResponse('<span class="nudged">✓ Nudged</span>')
     messages.success(request, "Nudge sent.")
-    return redirect(request.POST.get("next") or reverse("reviews:people"))
+    return redirect(_back(request))
 
 
 @login_required
@@ -271,7 +294,7 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
         raise HttpForbidden(error.message) from error
     except OKRlyError as error:
         if getattr(request, "htmx", False):
-            return HttpResponse(f'<p class="field-error">{error.message}</p>', status=200)
+            return HttpResponse(format_html('<p class="field-error">{}</p>', error.message))
         messages.error(request, error.message)
         return redirect("reviews:risks")
     if getattr(request, "htmx", False):

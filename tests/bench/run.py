@@ -1,7 +1,8 @@
 """``make bench``: how much slower the leaders' dashboard is than a trivial signed-in page.
 
-1. Recreates the PostgreSQL database ``okrly_bench`` (dropped first), migrates it, collects
-   the static files and seeds a large organisation (``tests/bench/seed.py``).
+1. Recreates the PostgreSQL database ``okrly_bench`` (dropped first; ``BENCH_DATABASE_URL``
+   names another, whose name must contain "bench"), migrates it, collects the static files
+   and seeds a large organisation (``tests/bench/seed.py``).
 2. Starts gunicorn (``okrly.wsgi:application``, settings ``okrly.settings.bench``: the
    production settings on localhost) on a free port with sync workers; waits for /healthz/.
 3. Signs in as the bench user through the login form (CSRF token and all), then counts

@@ -37,6 +37,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
+from django.db.models import Count
 from django.utils.text import slugify
 
 from checkins.models import CheckIn, CheckInPrompt, CheckInRevision, MissedCheckIn
@@ -135,10 +136,10 @@ def seed(today: date, *, rng_seed: int = 2026) -> Seeded:
         # Fresh planner statistics, as autovacuum would gather within a minute in production.
         cursor.execute("ANALYZE")
     seconds = time.perf_counter() - started
-    return Seeded(counts=_counts(), seconds=seconds, **ids)
+    return Seeded(counts=_counts(today), seconds=seconds, **ids)
 
 
-def _counts() -> dict[str, int]:
+def _counts(today: date) -> dict[str, int]:
     User = get_user_model()
     models: list[Any] = [
         Team, User, Profile, Membership, Quarter, Objective, KeyResult, Dependency,
@@ -150,6 +151,17 @@ def _counts() -> dict[str, int]:
     counts["departments"] = Team.objects.filter(parent=None).count()
     counts["teams with a lead"] = Team.objects.exclude(lead=None).count()
     counts["profiles with a manager"] = Profile.objects.exclude(manager=None).count()
+    counts["time zones"] = Profile.objects.values("timezone").distinct().count()
+    mixes: list[Any] = [Dependency, CheckIn, OwnershipNomination]
+    for model in mixes:
+        for row in model.objects.values("status").annotate(n=Count("pk")).order_by("status"):
+            counts[f"  {model.__name__} {row['status']}"] = row["n"]
+    promised = Dependency.objects.filter(status__in=Dependency.PROMISED_STATUSES)
+    counts["  Dependency overdue"] = promised.filter(due_date__lt=today).count()
+    counts["  Dependency escalation_rung > 0"] = Dependency.objects.exclude(
+        escalation_rung=0
+    ).count()
+    counts["  CheckIn forecast_flag"] = CheckIn.objects.filter(forecast_flag=True).count()
     return counts
 
 
@@ -159,12 +171,17 @@ def _seed(today: date, rng: random.Random) -> dict[str, int]:
     password = make_password(BENCH_PASSWORD)  # hashed once, shared: hashing is slow on purpose
 
     # 1-2. People and teams. Users 0..299 lead teams 0..299 (0..29 are the departments).
-    bench = User.objects.create(
-        username=BENCH_USERNAME,
-        first_name="Bench",
-        last_name="Leader",
-        email="bench@example.com",
-        password=password,
+    # bulk_create even for one: create() would fire the signal that makes its profile.
+    (bench,) = User.objects.bulk_create(
+        [
+            User(
+                username=BENCH_USERNAME,
+                first_name="Bench",
+                last_name="Leader",
+                email="bench@example.com",
+                password=password,
+            )
+        ]
     )
     users = User.objects.bulk_create(
         [

@@ -1,0 +1,303 @@
+"""Leaders act from the dashboard: nudge someone about what they owe, and reply to a risky
+check-in. Both are for the person's manager (Mia), a lead of one of their teams (Lena) and
+the leadership group (Lea); a teammate (Tim), someone on another team (Pia) and a user with
+no rights (Otto) are refused, and then the allowed request goes through, to show that the
+refusal was about rights.
+
+Olga (Growth) owns "Raise trial conversion". Time is frozen on Tuesday 17 November 2026.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from html import unescape
+from typing import Any
+
+import pytest
+from django.contrib.messages import get_messages
+
+from checkins import services as checkins
+from dependencies import services as dependencies
+from okrly.errors import PermissionDenied, ValidationError
+from okrly.models import Notification
+from reviews import services
+from reviews.models import CheckInAcknowledgement, Nudge
+from tests.reviews.conftest import HTMX, page
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
+
+ALLOWED = ["manager", "lead", "leader"]
+REFUSED = ["teammate", "provider", "outsider"]
+NUDGE_URL = "/dashboard/nudge/"
+NUDGE_REFUSED = (
+    "Only Olga Owner's manager, a lead of their team or the leadership group can nudge them."
+)
+ONCE_A_DAY = "Olga Owner was already nudged about this today; once a day is enough."
+REPLY_REFUSED = (
+    "Only Olga Owner's manager, a lead of their team or the leadership group can reply to "
+    "this check-in."
+)
+EMPTY_REPLY = "Write a short reply: what will you do about it?"
+
+
+def nudges_to(user: Any) -> list[str]:
+    return list(
+        Notification.objects.filter(recipient=user, kind="nudge")
+        .order_by("pk")
+        .values_list("subject", flat=True)
+    )
+
+
+def flashed(response: Any) -> str:
+    """The message this request added (earlier ones wait unread: redirects aren't followed)."""
+    return [str(m) for m in get_messages(response.wsgi_request)][-1]
+
+
+@pytest.fixture
+def nudge_olga(client: Any, owner: Any) -> Any:
+    """``nudge_olga(as_user, **more)``: POST the people view's nudge form about Olga."""
+
+    def post(user: Any, **more: Any) -> Any:
+        client.force_login(user)
+        data = {"person": owner.pk, "kind": "person", "next": "/dashboard/people/", **more}
+        return client.post(NUDGE_URL, data)
+
+    return post
+
+
+# --- nudge ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("refused", REFUSED)
+@pytest.mark.parametrize("allowed", ALLOWED)
+def test_only_a_persons_leaders_can_nudge_them(
+    request: pytest.FixtureRequest, nudge_olga: Any, owner: Any, allowed: str, refused: str
+) -> None:
+    peer, leader = request.getfixturevalue(refused), request.getfixturevalue(allowed)
+
+    response = nudge_olga(peer)
+    assert response.status_code == 403
+    assert NUDGE_REFUSED in unescape(response.content.decode())
+    assert not Nudge.objects.exists()
+    assert nudges_to(owner) == []
+
+    response = nudge_olga(leader)
+    assert response.status_code == 302
+    assert response["Location"] == "/dashboard/people/"
+    assert flashed(response) == "Nudge sent."
+    assert nudges_to(owner) == [f"{leader.get_full_name()} nudges you: please look at what you owe"]
+    nudge = Nudge.objects.get()
+    assert (nudge.sender, nudge.recipient, nudge.day) == (leader, owner, date(2026, 11, 17))
+
+
+def test_the_service_refuses_a_peer_and_accepts_the_lead(
+    owner: Any, teammate: Any, lead: Any
+) -> None:
+    kwargs = {"recipient": owner, "item_kind": "person", "item_id": owner.pk, "message": "Hi"}
+    with pytest.raises(PermissionDenied, match="can nudge them"):
+        services.nudge_send(user=teammate, **kwargs)
+    with pytest.raises(PermissionDenied):
+        services.nudge_send(user=lead, **{**kwargs, "recipient": lead, "item_id": lead.pk})
+    assert services.nudge_send(user=lead, **kwargs).sender == lead
+    assert nudges_to(owner) == ["Lena Lead nudges you: Hi"]
+
+
+def test_a_second_nudge_about_the_same_item_waits_for_the_next_day(
+    nudge_olga: Any, owner: Any, lead: Any, leader: Any, frozen_now: Any
+) -> None:
+    assert nudge_olga(lead).status_code == 302
+
+    # Another leader, the same item, the same day: refused, and Olga hears nothing more.
+    response = nudge_olga(leader)
+    assert response.status_code == 302
+    assert flashed(response) == ONCE_A_DAY
+    assert len(nudges_to(owner)) == 1
+    with pytest.raises(ValidationError, match="once a day is enough"):
+        services.nudge_send(
+            user=leader, recipient=owner, item_kind="person", item_id=owner.pk, message="Hi"
+        )
+    assert len(nudges_to(owner)) == 1
+
+    frozen_now.move_to("2026-11-18 09:30:00+00:00")
+    response = nudge_olga(leader)
+    assert flashed(response) == "Nudge sent."
+    assert len(nudges_to(owner)) == 2
+    assert list(Nudge.objects.order_by("day").values_list("day", flat=True)) == [
+        date(2026, 11, 17),
+        date(2026, 11, 18),
+    ]
+
+
+def test_the_limit_is_per_item(
+    nudge_olga: Any, owner: Any, lead: Any, key_result: Any, platform: Any, provider: Any
+) -> None:
+    """A nudge about everything Olga owes does not use up today's nudge about one thing."""
+    dep = dependencies.dependency_request(
+        user=owner,
+        key_result=key_result,
+        provider_team=platform,
+        responsible=provider,
+        deliverable="Billing API",
+        due_date=date(2026, 12, 1),
+    )
+    assert flashed(nudge_olga(lead)) == "Nudge sent."
+    assert flashed(nudge_olga(lead, kind="dependency", item=dep.pk)) == "Nudge sent."
+    assert flashed(nudge_olga(lead, kind="dependency", item=dep.pk)) == ONCE_A_DAY
+    assert len(nudges_to(owner)) == 2
+
+
+def test_htmx_nudge_answers_with_a_small_fragment(
+    client: Any, owner: Any, lead: Any, leader: Any
+) -> None:
+    data = {"person": owner.pk, "kind": "person"}
+    client.force_login(lead)
+    response = client.post(NUDGE_URL, data, **HTMX)
+    assert response.status_code == 200
+    assert response.content.decode() == '<span class="nudged">✓ Nudged</span>'
+
+    client.force_login(leader)
+    response = client.post(NUDGE_URL, data, **HTMX)
+    assert response.status_code == 200
+    assert response.content.decode() == f'<span class="nudged muted">{ONCE_A_DAY}</span>'
+    assert len(nudges_to(owner)) == 1
+
+
+def test_htmx_refusal_escapes_the_persons_name(client: Any, owner: Any, lead: Any) -> None:
+    owner.first_name = '<img src=x onerror="alert(1)">'
+    owner.save()
+    client.force_login(lead)
+    client.post(NUDGE_URL, {"person": owner.pk}, **HTMX)
+    body = client.post(NUDGE_URL, {"person": owner.pk}, **HTMX).content.decode()
+    assert "<img" not in body
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; Owner was already nudged" in body
+
+
+def test_nudge_returns_only_to_a_page_of_this_site(nudge_olga: Any, lead: Any) -> None:
+    response = nudge_olga(lead, next="https://evil.example/phish")
+    assert response["Location"] == "/dashboard/people/"
+    response = nudge_olga(lead, next="/dashboard/people/?team=1")  # refused: same item, day
+    assert response["Location"] == "/dashboard/people/?team=1"
+
+
+def test_nudge_with_a_malformed_item_is_not_found(nudge_olga: Any, owner: Any, lead: Any) -> None:
+    assert nudge_olga(lead, item="not-a-number").status_code == 404
+    assert nudge_olga(lead, person="x").status_code == 404
+    assert nudge_olga(lead, kind="everything").status_code == 404
+    assert nudges_to(owner) == []
+
+
+def test_nudge_needs_a_signed_in_user_and_a_post(client: Any, owner: Any, lead: Any) -> None:
+    response = client.post(NUDGE_URL, {"person": owner.pk})
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+    client.force_login(lead)
+    assert client.get(NUDGE_URL).status_code == 405
+
+
+# --- acknowledge a risky check-in ----------------------------------------------------------
+
+
+@pytest.fixture
+def risky(owner: Any, key_result: Any) -> Any:
+    """Olga's week 7 check-in: at risk."""
+    return checkins.checkin_submit(
+        user=owner,
+        key_result=key_result,
+        status="at_risk",
+        confidence=4,
+        biggest_risk="Pricing page redesign slips",
+        value="14",
+    )
+
+
+def ack_url(check_in: Any) -> str:
+    return f"/dashboard/risks/{check_in.pk}/acknowledge/"
+
+
+def acks_to(user: Any) -> list[tuple[str, str, str]]:
+    return list(
+        Notification.objects.filter(recipient=user, kind="checkin_ack")
+        .order_by("pk")
+        .values_list("subject", "body", "link")
+    )
+
+
+@pytest.mark.parametrize("refused", REFUSED)
+@pytest.mark.parametrize("allowed", ALLOWED)
+def test_only_the_owners_leaders_can_reply_to_a_risky_checkin(
+    request: pytest.FixtureRequest,
+    client: Any,
+    owner: Any,
+    key_result: Any,
+    risky: Any,
+    allowed: str,
+    refused: str,
+) -> None:
+    peer, leader = request.getfixturevalue(refused), request.getfixturevalue(allowed)
+    reply = {"reply": "  Let's cut scope on Thursday  "}
+
+    client.force_login(peer)
+    response = client.post(ack_url(risky), reply)
+    assert response.status_code == 403
+    assert REPLY_REFUSED in unescape(response.content.decode())
+    assert not CheckInAcknowledgement.objects.exists()
+
+    client.force_login(leader)
+    response = client.post(ack_url(risky), reply)
+    assert response.status_code == 302
+    assert response["Location"] == "/dashboard/risks/"
+    assert flashed(response) == "Reply sent to the owner."
+    ack = CheckInAcknowledgement.objects.get()
+    assert (ack.check_in, ack.leader, ack.reply) == (risky, leader, "Let's cut scope on Thursday")
+    name = leader.get_full_name()
+    assert acks_to(owner) == [
+        (
+            f"{name} replied to your week 7 check-in",
+            "Let's cut scope on Thursday",
+            f"/objectives/key-results/{key_result.pk}/",
+        )
+    ]
+
+    # Olga sees it on her key result's page, in the leaders' replies.
+    client.force_login(owner)
+    html = page(client.get(f"/objectives/key-results/{key_result.pk}/"))
+    panel = html.by_id("leader-replies")
+    assert "Leaders' replies" in panel.text
+    assert f"{name} on week 7: Let's cut scope on Thursday" in panel.text
+
+
+def test_the_service_refuses_a_peer_and_accepts_the_manager(
+    manager: Any, teammate: Any, risky: Any
+) -> None:
+    with pytest.raises(PermissionDenied, match="can reply to this check-in"):
+        services.checkin_acknowledge(user=teammate, check_in=risky, reply="On it")
+    assert services.checkin_acknowledge(user=manager, check_in=risky, reply="On it").pk
+
+
+def test_an_empty_reply_is_refused(client: Any, owner: Any, lead: Any, risky: Any) -> None:
+    client.force_login(lead)
+    response = client.post(ack_url(risky), {"reply": "   "})
+    assert response.status_code == 302
+    assert flashed(response) == EMPTY_REPLY
+    response = client.post(ack_url(risky), {"reply": ""}, **HTMX)
+    assert response.content.decode() == f'<p class="field-error">{EMPTY_REPLY}</p>'
+    with pytest.raises(ValidationError, match="Write a short reply") as error:
+        services.checkin_acknowledge(user=lead, check_in=risky, reply=" ")
+    assert error.value.field == "reply"
+    assert not CheckInAcknowledgement.objects.exists()
+    assert acks_to(owner) == []
+
+
+def test_htmx_reply_answers_with_the_reply_fragment(
+    client: Any, owner: Any, lead: Any, risky: Any
+) -> None:
+    client.force_login(lead)
+    response = client.post(ack_url(risky), {"reply": "I'll call <Platform>"}, **HTMX)
+    assert response.status_code == 200
+    body = response.content.decode().strip()
+    assert body == '<p class="ack"><strong>Lena Lead:</strong> I&#x27;ll call &lt;Platform&gt;</p>'
+    assert len(acks_to(owner)) == 1
+
+    # The risk feed shows it under the check-in it answers.
+    html = page(client.get("/dashboard/risks/"))
+    assert html.by_id(f"acks-{risky.pk}").text == "Lena Lead: I'll call <Platform>"
