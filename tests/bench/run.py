@@ -127,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         _migrate_and_seed()
     quarter_id, busy_team_id = _bench_targets()
     connection.close()
+    # The manifest storage cannot render a page without its manifest: collect every time.
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
 
     pages = [
         Page("ping", "ping", "/ping/", "ok ", None),
@@ -177,8 +181,7 @@ def _migrate_and_seed() -> None:
 
     started = time.perf_counter()
     call_command("migrate", interactive=False, verbosity=0)
-    call_command("collectstatic", interactive=False, verbosity=0)
-    print(f"Migrated and collected static files ({time.perf_counter() - started:.1f} s).")
+    print(f"Migrated ({time.perf_counter() - started:.1f} s).")
     seeded = seed(timezone.localdate())
     print(f"\nSeeded in {seeded.seconds:.1f} s (week {seeded.week} of the active quarter):")
     width = max(len(name) for name in seeded.counts)
@@ -346,7 +349,9 @@ def _measure(
         started = time.perf_counter()
         results = [r for part in pool.map(run, [schedule[i::n] for i in range(n)]) for r in part]
     wall = time.perf_counter() - started
-    print(f"Measured in {wall:.1f} s ({len(results) / wall:.0f} requests/s).")
+    print(f"Measured in {wall:.1f} s ({len(results) / wall:.0f} requests/s).", end=" ")
+    # Other work on this machine slows the long requests most: say how busy it was.
+    print("Load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}.".format(*os.getloadavg()))
     timings: dict[str, list[float]] = defaultdict(list)
     for key, elapsed in results:
         timings[key].append(elapsed * 1000)
