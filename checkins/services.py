@@ -249,9 +249,7 @@ def checkin_submit(
         .order_by("-week")
         .values_list("week", flat=True)
     ).first()
-    if latest_week is None or week >= latest_week:
-        key_result.current_value = number
-        key_result.save(update_fields=["current_value", "updated_at"])
+    is_latest = latest_week is None or week >= latest_week
     points = [
         (w, v if w != week else number)
         for w, v in CheckIn.objects.filter(key_result=key_result).values_list("week", "value")
@@ -268,6 +266,19 @@ def checkin_submit(
         and misses_target(key_result, projected)
     )
     check_in.save()
+    if is_latest:
+        # The key result carries its latest answers (and value) for lists and the dashboard.
+        key_result.current_value = number
+        key_result.latest_checkin_week = week
+        key_result.latest_checkin_status = status
+        key_result.latest_checkin_confidence = confidence_int
+        key_result.latest_forecast_flag = check_in.forecast_flag
+        key_result.save(
+            update_fields=[
+                "current_value", "latest_checkin_week", "latest_checkin_status",
+                "latest_checkin_confidence", "latest_forecast_flag", "updated_at",
+            ]
+        )
 
     if week <= REVIEW_WEEKS and dependency_reviews:
         _review_dependencies(check_in, key_result, user, dependency_reviews)

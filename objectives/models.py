@@ -58,6 +58,12 @@ class KeyResult(TimeStampedModel):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_key_results"
     )
+    # The latest check-in's answers, kept on the row by the check-in service (like
+    # current_value) so that lists and the dashboard read them without scanning check-ins.
+    latest_checkin_week = models.PositiveSmallIntegerField(null=True, blank=True)
+    latest_checkin_status = models.CharField(max_length=10, blank=True)
+    latest_checkin_confidence = models.PositiveSmallIntegerField(null=True, blank=True)
+    latest_forecast_flag = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["objective", "pk"]

@@ -19,17 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from django.db.models import (
-    BooleanField,
-    Count,
-    Exists,
-    ExpressionWrapper,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-)
-from django.db.models.functions import Coalesce
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -100,82 +90,173 @@ NOT_KEPT = (
 )
 
 
-def _counting_dependencies() -> QuerySet[Dependency]:
-    """Dependencies that count for the test: every one but declined requests."""
-    return Dependency.objects.exclude(status=Dependency.Status.DECLINED)
+@dataclass(frozen=True)
+class Flags:
+    """The test's inputs for one key result, as the database computed them."""
+
+    key_result_id: int
+    team_id: int
+    owner_id: int
+    owner_name: str
+    accepted: bool
+    declined: bool
+    pending_to: int | None
+    authority: bool
+    none_needed: bool
+    has_deps: bool
+    deps_ok: bool
+    ok: bool
+    checkin_status: str
+    forecast_flag: bool
 
 
-def annotate(queryset: QuerySet[KeyResult], today: date | None = None) -> QuerySet[KeyResult]:
-    """Add the test's answers as columns of one SQL query, so that lists and the dashboard's
-    aggregates (COUNT ... FILTER) compute it in the database for any number of key results.
+def flags_cte(scope: str) -> str:
+    """SQL (a WITH clause ending in the ``flags`` table) that computes the test for every key
+    result matching ``scope`` (a condition on ``k``, the key results, and ``o``, their
+    objectives) in one pass of joins, the single definition of the verdict (``ok``):
 
-    ``acct_ok`` is the verdict: accepted AND authority AND (top-two dependencies all kept,
-    or none named and "needs no other team" declared).
+    accepted AND authority AND (top two counting dependencies all kept, or none counting and
+    "needs no other team" declared).
+
+    Every table is read once and joined; nothing runs per row, so the cost stays flat as the
+    organisation grows. The latest check-in comes from the key result's own columns.
+    Parameters: today, and the status names (see ``flags_params``).
     """
-    today = today or timezone.localdate()
-    latest = CheckIn.objects.filter(key_result=OuterRef("pk")).order_by("-week")
-    # How many counting dependencies of the same key result rank above this one: a
-    # dependency is in the top two when fewer than two do.
-    above = (
-        _counting_dependencies()
-        .filter(key_result=OuterRef("key_result"), rank__lt=OuterRef("rank"))
-        .order_by()
-        .values("key_result")
-        .annotate(n=Count("pk"))
-        .values("n")[:1]
+    kr, obj, user = KeyResult._meta.db_table, "objectives_objective", "auth_user"
+    dep, nom = Dependency._meta.db_table, OwnershipNomination._meta.db_table
+    grant, nodeps = AuthorityGrant._meta.db_table, NoDependencies._meta.db_table
+    return f"""
+WITH kr AS (
+    SELECT k.id, k.owner_id, o.team_id, k.latest_checkin_status, k.latest_forecast_flag,
+           u.first_name, u.last_name, u.username
+    FROM {kr} k
+    JOIN {obj} o ON o.id = k.objective_id
+    JOIN {user} u ON u.id = k.owner_id
+    WHERE {scope}
+),
+answers AS (
+    SELECT n.key_result_id,
+           MAX(CASE WHEN n.status = %(accepted)s AND n.nominee_id = kr.owner_id
+                    THEN 1 ELSE 0 END) AS accepted,
+           MAX(CASE WHEN n.status = %(declined)s AND n.nominee_id = kr.owner_id
+                    THEN 1 ELSE 0 END) AS declined,
+           MAX(CASE WHEN n.status = %(pending)s THEN n.nominee_id END) AS pending_to
+    FROM {nom} n JOIN kr ON kr.id = n.key_result_id
+    GROUP BY n.key_result_id
+),
+authority AS (
+    SELECT DISTINCT g.key_result_id
+    FROM {grant} g JOIN kr ON kr.id = g.key_result_id AND g.grantee_id = kr.owner_id
+    WHERE g.revoked_at IS NULL
+),
+ranked AS (
+    SELECT d.key_result_id, d.status, d.due_date,
+           ROW_NUMBER() OVER (PARTITION BY d.key_result_id ORDER BY d.rank) AS position
+    FROM {dep} d JOIN kr ON kr.id = d.key_result_id
+    WHERE d.status <> %(dep_declined)s
+),
+deps AS (
+    SELECT key_result_id,
+           MAX(CASE WHEN position <= {TOP} AND (
+                   status IN (%(requested)s, %(countered)s, %(at_risk)s, %(broken)s)
+                   OR (status = %(committed)s AND due_date < %(today)s)
+               ) THEN 1 ELSE 0 END) AS bad_top
+    FROM ranked GROUP BY key_result_id
+),
+flags AS (
+    SELECT kr.id, kr.team_id, kr.owner_id, kr.first_name, kr.last_name, kr.username,
+           kr.latest_checkin_status, kr.latest_forecast_flag,
+           COALESCE(a.accepted, 0) AS accepted,
+           COALESCE(a.declined, 0) AS declined,
+           a.pending_to,
+           CASE WHEN au.key_result_id IS NULL THEN 0 ELSE 1 END AS authority,
+           CASE WHEN nd.key_result_id IS NULL THEN 0 ELSE 1 END AS none_needed,
+           CASE WHEN d.key_result_id IS NULL THEN 0 ELSE 1 END AS has_deps,
+           CASE WHEN (d.key_result_id IS NOT NULL AND d.bad_top = 0)
+                  OR (d.key_result_id IS NULL AND nd.key_result_id IS NOT NULL)
+                THEN 1 ELSE 0 END AS deps_ok,
+           CASE WHEN COALESCE(a.accepted, 0) = 1 AND au.key_result_id IS NOT NULL
+                 AND ((d.key_result_id IS NOT NULL AND d.bad_top = 0)
+                   OR (d.key_result_id IS NULL AND nd.key_result_id IS NOT NULL))
+                THEN 1 ELSE 0 END AS ok
+    FROM kr
+    LEFT JOIN answers a ON a.key_result_id = kr.id
+    LEFT JOIN authority au ON au.key_result_id = kr.id
+    LEFT JOIN {nodeps} nd ON nd.key_result_id = kr.id
+    LEFT JOIN deps d ON d.key_result_id = kr.id
+)
+"""
+
+
+def flags_params(today: date) -> dict[str, Any]:
+    S, N = Dependency.Status, OwnershipNomination.Status
+    return {
+        "today": today,
+        "accepted": N.ACCEPTED,
+        "declined": N.DECLINED,
+        "pending": N.PENDING,
+        "dep_declined": S.DECLINED,
+        "requested": S.REQUESTED,
+        "countered": S.COUNTERED,
+        "at_risk": S.AT_RISK,
+        "broken": S.BROKEN,
+        "committed": S.COMMITTED,
+    }
+
+
+def key_result_flags(ids: list[int], today: date) -> dict[int, Flags]:
+    """The test's inputs for these key results: one query."""
+    if not ids:
+        return {}
+    placeholders = ", ".join(f"%(id{i})s" for i in range(len(ids)))
+    params = {**flags_params(today), **{f"id{i}": pk for i, pk in enumerate(ids)}}
+    sql = (
+        flags_cte(f"k.id IN ({placeholders})")
+        + """
+SELECT id, team_id, owner_id, first_name, last_name, username, accepted, declined,
+       pending_to, authority, none_needed, has_deps, deps_ok, ok, latest_checkin_status,
+       latest_forecast_flag
+FROM flags"""
     )
-    bad_top = (
-        _counting_dependencies()
-        .filter(key_result=OuterRef("pk"))
-        .annotate(above=Coalesce(Subquery(above), 0))
-        .filter(above__lt=TOP)
-        .filter(Q(status__in=NOT_KEPT) | Q(status=Dependency.Status.COMMITTED, due_date__lt=today))
-    )
-    return queryset.annotate(
-        acct_accepted=Exists(
-            OwnershipNomination.objects.filter(
-                key_result=OuterRef("pk"),
-                nominee=OuterRef("owner"),
-                status=OwnershipNomination.Status.ACCEPTED,
-            )
-        ),
-        acct_declined=Exists(
-            OwnershipNomination.objects.filter(
-                key_result=OuterRef("pk"),
-                nominee=OuterRef("owner"),
-                status=OwnershipNomination.Status.DECLINED,
-            )
-        ),
-        acct_pending_to=Subquery(
-            OwnershipNomination.objects.filter(
-                key_result=OuterRef("pk"), status=OwnershipNomination.Status.PENDING
-            ).values("nominee_id")[:1]
-        ),
-        acct_authority=Exists(
-            AuthorityGrant.objects.filter(
-                key_result=OuterRef("pk"), grantee=OuterRef("owner"), revoked_at__isnull=True
-            )
-        ),
-        acct_none_needed=Exists(NoDependencies.objects.filter(key_result=OuterRef("pk"))),
-        acct_has_deps=Exists(_counting_dependencies().filter(key_result=OuterRef("pk"))),
-        acct_bad_top=Exists(bad_top),
-        acct_checkin_status=Subquery(latest.values("status")[:1]),
-        acct_forecast_flag=Subquery(latest.values("forecast_flag")[:1]),
-    ).annotate(
-        acct_deps_ok=ExpressionWrapper(
-            Q(acct_has_deps=True, acct_bad_top=False)
-            | Q(acct_has_deps=False, acct_none_needed=True),
-            output_field=BooleanField(),
-        ),
-        acct_ok=ExpressionWrapper(
-            Q(acct_accepted=True, acct_authority=True)
-            & (
-                Q(acct_has_deps=True, acct_bad_top=False)
-                | Q(acct_has_deps=False, acct_none_needed=True)
-            ),
-            output_field=BooleanField(),
-        ),
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    found = {}
+    for (
+        pk,
+        team_id,
+        owner_id,
+        first,
+        last,
+        username,
+        accepted,
+        declined,
+        pending_to,
+        authority,
+        none_needed,
+        has_deps,
+        deps_ok,
+        ok,
+        status,
+        forecast,
+    ) in rows:
+        found[pk] = Flags(
+            key_result_id=pk,
+            team_id=team_id,
+            owner_id=owner_id,
+            owner_name=f"{first} {last}".strip() or username,
+            accepted=bool(accepted),
+            declined=bool(declined),
+            pending_to=pending_to,
+            authority=bool(authority),
+            none_needed=bool(none_needed),
+            has_deps=bool(has_deps),
+            deps_ok=bool(deps_ok),
+            ok=bool(ok),
+            checkin_status=status or "",
+            forecast_flag=bool(forecast),
+        )
+    return found
 
 
 def _top_dependencies(ids: list[int]) -> dict[int, list[Dependency]]:
@@ -194,17 +275,17 @@ def _top_dependencies(ids: list[int]) -> dict[int, list[Dependency]]:
     return found
 
 
-def _owner_check(kr: Any) -> Check:
-    name = kr.owner.get_full_name() or kr.owner.get_username()
+def _owner_check(kr: Flags) -> Check:
+    name = kr.owner_name
     label = "Owner accepted"
-    handover = reverse("ownership:handover", args=[kr.pk])
-    if kr.acct_accepted:
-        if kr.acct_pending_to:
+    handover = reverse("ownership:handover", args=[kr.key_result_id])
+    if kr.accepted:
+        if kr.pending_to:
             return Check(
                 "owner", label, True, f"{name} accepted; a handover is waiting for an answer."
             )
         return Check("owner", label, True, f"{name} accepted ownership.")
-    if kr.acct_declined:
+    if kr.declined:
         return Check(
             "owner",
             label,
@@ -219,13 +300,13 @@ def _owner_check(kr: Any) -> Check:
         False,
         f"{name} has not accepted ownership yet.",
         "Ask them to accept",
-        reverse("objectives:key_result", args=[kr.pk]),
+        reverse("objectives:key_result", args=[kr.key_result_id]),
     )
 
 
-def _authority_check(kr: Any) -> Check:
+def _authority_check(kr: Flags) -> Check:
     label = "Authority documented"
-    if kr.acct_authority:
+    if kr.authority:
         return Check("authority", label, True, "The owner has documented decision authority.")
     return Check(
         "authority",
@@ -233,23 +314,23 @@ def _authority_check(kr: Any) -> Check:
         False,
         "No documented decision authority for the owner.",
         "Grant authority",
-        reverse("ownership:grant", args=[kr.pk]),
+        reverse("ownership:grant", args=[kr.key_result_id]),
     )
 
 
-def _dependency_check(kr: Any, top: list[Dependency], today: date) -> Check:
-    """The verdict is the database's (``acct_deps_ok``); the dependencies read here only
-    explain it in words."""
+def _dependency_check(kr: Flags, top: list[Dependency], today: date) -> Check:
+    """The verdict is the database's (``deps_ok``); the dependencies read here only explain
+    it in words."""
     label = "Top dependencies committed"
-    page = reverse("objectives:key_result", args=[kr.pk])
-    if kr.acct_deps_ok:
+    page = reverse("objectives:key_result", args=[kr.key_result_id])
+    if kr.deps_ok:
         if not top:
             return Check(
                 "dependencies", label, True, "The owner declared that no other team is needed."
             )
         return Check("dependencies", label, True, "Top dependencies are committed and on time.")
     if not top:
-        if kr.acct_none_needed:
+        if kr.none_needed:
             return Check(
                 "dependencies", label, True, "The owner declared that no other team is needed."
             )
@@ -291,20 +372,20 @@ def _dependency_check(kr: Any, top: list[Dependency], today: date) -> Check:
 def accountability_for(
     key_results: Iterable[KeyResult], *, today: date | None = None
 ) -> dict[int, AccountabilityResult]:
-    """Run the test for many key results: two queries whatever their number (one for the
-    annotated key results, one for their top dependencies)."""
+    """Run the test for many key results: two queries whatever their number (the flags, and
+    the top dependencies that explain a failing third check)."""
     today = today or timezone.localdate()
     ids = [kr.pk for kr in key_results]
-    rows = list(annotate(KeyResult.objects.filter(pk__in=ids).select_related("owner"), today))
+    flags = key_result_flags(ids, today)
     top = _top_dependencies(ids)
     results = {}
-    for kr in rows:
-        checks = [_owner_check(kr), _authority_check(kr), _dependency_check(kr, top[kr.pk], today)]
-        results[kr.pk] = AccountabilityResult(
-            key_result_id=kr.pk,
+    for pk, f in flags.items():
+        checks = [_owner_check(f), _authority_check(f), _dependency_check(f, top[pk], today)]
+        results[pk] = AccountabilityResult(
+            key_result_id=pk,
             checks=checks,
-            checkin_status=kr.acct_checkin_status or "",  # type: ignore[attr-defined]
-            forecast_flag=bool(kr.acct_forecast_flag),  # type: ignore[attr-defined]
+            checkin_status=f.checkin_status,
+            forecast_flag=f.forecast_flag,
             failing=[c.name for c in checks if not c.passed],
         )
     return results

@@ -9,10 +9,12 @@ from datetime import date
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import (
     Avg,
     Count,
     Exists,
+    F,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -28,7 +30,7 @@ from checkins.services import quarter_week
 from dependencies.models import Dependency, Escalation
 from objectives.models import KeyResult
 from okrly.models import Quarter, Team
-from ownership.accountability import annotate as annotate_accountability
+from ownership.accountability import flags_cte, flags_params
 from ownership.models import OwnershipNomination
 from reviews.models import CheckInAcknowledgement
 
@@ -99,46 +101,59 @@ class OrgView:
     teams_by_department: dict[int, list[Row]] = field(default_factory=dict)
 
 
-def _key_results(quarter: Quarter, today: date, week: int) -> QuerySet[KeyResult]:
-    prompted = CheckInPrompt.objects.filter(
-        owner=OuterRef("owner"), quarter=quarter, week=week, sent_at__isnull=False
-    )
-    return annotate_accountability(
-        KeyResult.objects.filter(objective__quarter=quarter), today
-    ).annotate(
-        checked=Exists(CheckIn.objects.filter(key_result=OuterRef("pk"), week=week)),
-        prompted=Exists(prompted),
-    )
-
-
 def _team_signals(
     quarter: Quarter, today: date, week: int, teams: list[int] | None
 ) -> dict[int, Signals]:
-    """Two grouped queries: key-result signals by team, dependency signals by provider."""
-    krs = _key_results(quarter, today, week)
+    """Two grouped queries: key-result signals by team (over the Accountability Test's
+    ``flags``, computed once per key result by joins), dependency signals by provider."""
+    prompt, checkin = CheckInPrompt._meta.db_table, CheckIn._meta.db_table
+    params = {
+        **flags_params(today),
+        "quarter": quarter.pk,
+        "week": week,
+        "risk_a": CheckIn.Status.AT_RISK,
+        "risk_b": CheckIn.Status.OFF_TRACK,
+    }
+    scope = "o.quarter_id = %(quarter)s"
+    if teams is not None:
+        scope += " AND o.team_id IN (" + ", ".join(f"%(t{i})s" for i in range(len(teams))) + ")"
+        params.update({f"t{i}": pk for i, pk in enumerate(teams)})
+    sql = (
+        flags_cte(scope)
+        + f"""
+, checked AS (
+    SELECT DISTINCT c.key_result_id FROM {checkin} c JOIN kr ON kr.id = c.key_result_id
+    WHERE c.week = %(week)s
+),
+prompted AS (
+    SELECT DISTINCT p.owner_id FROM {prompt} p
+    WHERE p.quarter_id = %(quarter)s AND p.week = %(week)s AND p.sent_at IS NOT NULL
+)
+SELECT f.team_id,
+       COUNT(*),
+       SUM(1 - f.ok),
+       SUM(CASE WHEN f.latest_checkin_status IN (%(risk_a)s, %(risk_b)s) THEN 1 ELSE 0 END),
+       SUM(CASE WHEN c.key_result_id IS NULL THEN 0 ELSE 1 END),
+       SUM(CASE WHEN c.key_result_id IS NULL AND p.owner_id IS NOT NULL THEN 1 ELSE 0 END)
+FROM flags f
+LEFT JOIN checked c ON c.key_result_id = f.id
+LEFT JOIN prompted p ON p.owner_id = f.owner_id
+GROUP BY f.team_id"""
+    )
+    found: dict[int, Signals] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for team_id, n, failing, at_risk, checked_in, missed in cursor.fetchall():
+            found[team_id] = Signals(
+                key_results=n,
+                failing=int(failing),
+                at_risk=int(at_risk),
+                checked_in=int(checked_in),
+                missed=int(missed),
+            )
     deps = Dependency.objects.filter(key_result__objective__quarter=quarter)
     if teams is not None:
-        krs = krs.filter(objective__team_id__in=teams)
         deps = deps.filter(provider_team_id__in=teams)
-    found: dict[int, Signals] = {}
-    for row in (
-        krs.order_by()
-        .values("objective__team_id")
-        .annotate(
-            n=Count("pk"),
-            failing=Count("pk", filter=Q(acct_ok=False)),
-            at_risk=Count("pk", filter=Q(acct_checkin_status__in=RISKY)),
-            checked_in=Count("pk", filter=Q(checked=True)),
-            missed=Count("pk", filter=Q(checked=False, prompted=True)),
-        )
-    ):
-        found[row["objective__team_id"]] = Signals(
-            key_results=row["n"],
-            failing=row["failing"],
-            at_risk=row["at_risk"],
-            checked_in=row["checked_in"],
-            missed=row["missed"],
-        )
     for row in (
         deps.order_by()
         .values("provider_team_id")
@@ -228,7 +243,6 @@ def team_key_results(quarter: Quarter, team: Team, today: date) -> QuerySet[KeyR
     The Accountability Test is not among the columns: the page and the API run
     ``accountability_for`` on the page's rows anyway (its badges need the reasons), and
     annotating it here as well doubled the cost of the page's slowest query."""
-    latest = CheckIn.objects.filter(key_result=OuterRef("pk")).order_by("-week")
 
     def count(qs: QuerySet[Any]) -> Any:
         return Coalesce(
@@ -244,9 +258,9 @@ def team_key_results(quarter: Quarter, team: Team, today: date) -> QuerySet[KeyR
         KeyResult.objects.filter(objective__quarter=quarter, objective__team=team)
         .select_related("owner", "objective")
         .annotate(
-            # The latest check-in's status, as ownership.accountability.annotate() names it.
-            acct_checkin_status=Subquery(latest.values("status")[:1]),
-            latest_confidence=Subquery(latest.values("confidence")[:1]),
+            # The latest check-in, kept on the key result by the check-in service.
+            acct_checkin_status=F("latest_checkin_status"),
+            latest_confidence=F("latest_checkin_confidence"),
             deps_open=count(deps.filter(status__in=Dependency.OPEN_STATUSES)),
             deps_committed=count(deps.filter(status__in=Dependency.PROMISED_STATUSES)),
             deps_escalated=count(

@@ -536,6 +536,29 @@ def _seed(today: date, rng: random.Random) -> dict[str, int]:
             check_in.edited_at = check_in.submitted_at + timedelta(hours=3)
         checkins.append(check_in)
     checkins = CheckIn.objects.bulk_create(checkins, batch_size=BATCH)
+    # The check-in service keeps each key result's latest answers on the key result; a bulk
+    # insert bypasses it, so copy them here.
+    latest: dict[int, CheckIn] = {}
+    for c in checkins:
+        if c.key_result_id not in latest or c.week > latest[c.key_result_id].week:
+            latest[c.key_result_id] = c
+    for kr in key_results:
+        c = latest.get(kr.pk)
+        if c is not None:
+            kr.latest_checkin_week = c.week
+            kr.latest_checkin_status = c.status
+            kr.latest_checkin_confidence = c.confidence
+            kr.latest_forecast_flag = c.forecast_flag
+    KeyResult.objects.bulk_update(
+        key_results,
+        [
+            "latest_checkin_week",
+            "latest_checkin_status",
+            "latest_checkin_confidence",
+            "latest_forecast_flag",
+        ],
+        batch_size=BATCH,
+    )
     CheckInRevision.objects.bulk_create(
         [
             CheckInRevision(
