@@ -20,6 +20,7 @@ from checkins.models import CheckIn, CheckInPrompt, CheckInRevision, DependencyR
 from dependencies.models import Dependency
 from dependencies.services import dependency_flag_risk
 from objectives.models import KeyResult
+from okrly import dashcache
 from okrly.access import leadership_members, team_leads
 from okrly.errors import PermissionDenied, ValidationError
 from okrly.models import Notification, Profile, Quarter
@@ -275,8 +276,12 @@ def checkin_submit(
         key_result.latest_forecast_flag = check_in.forecast_flag
         key_result.save(
             update_fields=[
-                "current_value", "latest_checkin_week", "latest_checkin_status",
-                "latest_checkin_confidence", "latest_forecast_flag", "updated_at",
+                "current_value",
+                "latest_checkin_week",
+                "latest_checkin_status",
+                "latest_checkin_confidence",
+                "latest_forecast_flag",
+                "updated_at",
             ]
         )
 
@@ -473,6 +478,8 @@ def _prompt_batch(
             ]
         )
         notifications_queue_email([n.pk for n in notifications if n.pk is not None])
+    # Prompts are bulk-inserted (no model signals): tell the dashboard its figures moved.
+    dashcache.bump()
     return len(claimed)
 
 

@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_http_methods
 
 from objectives.models import KeyResult
@@ -32,7 +33,32 @@ def _key_result(pk: int) -> KeyResult:
 
 
 def badge_html(result: AccountabilityResult, *, compact: bool = True) -> str:
-    return render_to_string("ownership/badge.html", {"result": result, "compact": compact})
+    """The three-check badge. Built in Python, not a template: lists show one per row."""
+    dots = format_html_join(
+        "",
+        '<span class="acct-dot {}" aria-label="{}: {}">{}{}</span>',
+        (
+            (
+                "ok" if c.passed else "no",
+                c.label,
+                "yes" if c.passed else "no",
+                "✓" if c.passed else "✗",
+                "" if compact else f" {c.label}",
+            )
+            for c in result.checks
+        ),
+    )
+    title = "all three checks pass" if result.passed else " ".join(result.reasons)
+    return format_html(
+        '<span class="acct-badge {}{}" title="The Accountability Test: {}" '
+        'data-accountability="{}">{}{}</span>',
+        "acct-pass" if result.passed else "acct-fail",
+        "" if compact else " acct-large",
+        title,
+        "pass" if result.passed else "fail",
+        dots,
+        format_html('<span class="acct-word">at risk</span>') if not result.passed else "",
+    )
 
 
 def render_badges(request: HttpRequest, key_results: list[Any]) -> dict[int, str]:

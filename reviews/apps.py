@@ -11,3 +11,42 @@ class ReviewsConfig(AppConfig):
         from reviews import views
 
         registry.register_key_result_panel("reviews", views.render_key_result_panel, order=15)
+        self._invalidate_dashboard_on_writes()
+
+    def _invalidate_dashboard_on_writes(self) -> None:
+        """Any saved or deleted row the dashboard aggregates bumps its cache version."""
+        from django.contrib.auth import get_user_model
+        from django.db.models import Model
+        from django.db.models.signals import m2m_changed, post_delete, post_save
+
+        from checkins.models import CheckIn, CheckInPrompt, MissedCheckIn
+        from dependencies.models import Dependency, Escalation
+        from objectives.models import KeyResult, Objective
+        from okrly.dashcache import bump
+        from okrly.models import Membership, Profile, Quarter, Team
+        from ownership.models import AuthorityGrant, NoDependencies, OwnershipNomination
+
+        models: list[type[Model]] = [
+            get_user_model(),
+            Team,
+            Membership,
+            Profile,
+            Quarter,
+            Objective,
+            KeyResult,
+            OwnershipNomination,
+            AuthorityGrant,
+            NoDependencies,
+            Dependency,
+            Escalation,
+            CheckIn,
+            CheckInPrompt,
+            MissedCheckIn,
+        ]
+        for model in models:
+            uid = f"okrly_dashboard_{model._meta.label_lower}"
+            post_save.connect(bump, sender=model, dispatch_uid=uid + "_save")
+            post_delete.connect(bump, sender=model, dispatch_uid=uid + "_delete")
+        m2m_changed.connect(
+            bump, sender=AuthorityGrant.rights.through, dispatch_uid="okrly_dashboard_rights"
+        )

@@ -29,6 +29,7 @@ from checkins.models import CheckIn, CheckInPrompt, MissedCheckIn
 from checkins.services import quarter_week
 from dependencies.models import Dependency, Escalation
 from objectives.models import KeyResult
+from okrly import dashcache
 from okrly.models import Quarter, Team
 from ownership.accountability import flags_cte, flags_params
 from ownership.models import OwnershipNomination
@@ -102,6 +103,17 @@ class OrgView:
 
 
 def _team_signals(
+    quarter: Quarter, today: date, week: int, teams: list[int] | None
+) -> dict[int, Signals]:
+    """Cached by the dashboard version (see okrly/dashcache.py): recomputed after any change."""
+    scope = "all" if teams is None else ",".join(map(str, sorted(teams)))
+    return dashcache.cached(
+        ("signals", quarter.pk, today, week, scope),
+        lambda: _compute_team_signals(quarter, today, week, teams),
+    )
+
+
+def _compute_team_signals(
     quarter: Quarter, today: date, week: int, teams: list[int] | None
 ) -> dict[int, Signals]:
     """Two grouped queries: key-result signals by team (over the Accountability Test's

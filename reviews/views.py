@@ -15,11 +15,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
 from checkins.models import CheckIn
+from okrly import dashcache
 from okrly.errors import OKRlyError, PermissionDenied
 from okrly.models import Quarter, Team
 from ownership.accountability import accountability_for
@@ -107,29 +109,46 @@ def team(request: HttpRequest, pk: int) -> HttpResponse:
     quarter = _quarter(request)
     today = timezone.localdate()
     team_obj = get_object_or_404(Team.objects.select_related("lead", "parent"), pk=pk)
-    key_results = selectors.team_key_results(quarter, team_obj, today)
     export = request.GET.get("format") == "csv"
-    page = Paginator(key_results, 10_000 if export else 50).get_page(request.GET.get("page"))
-    rows = list(page.object_list)
-    results = accountability_for(rows, today=today)
-    table = [(kr, results[kr.pk]) for kr in rows]
+    per_page = 10_000 if export else 50
+
+    def compute(number: Any) -> tuple[Any, ...]:
+        page = Paginator(selectors.team_key_results(quarter, team_obj, today), per_page).get_page(
+            number
+        )
+        rows = list(page.object_list)
+        results = accountability_for(rows, today=today)
+        total = page.paginator.count
+        return (
+            page.number,
+            total,
+            [(kr, results[kr.pk], badge_html(results[kr.pk])) for kr in rows],
+            selectors.team_trend(quarter, team_obj, today, total),
+            selectors.team_promises(quarter, team_obj),
+        )
+
+    # Cached by the dashboard version: recomputed after any change (okrly/dashcache.py).
+    number, total, rows_with_badges, trend, promises = dashcache.cached(
+        ("team", quarter.pk, today, team_obj.pk, per_page, request.GET.get("page", "1")),
+        lambda: compute(request.GET.get("page")),
+    )
+    page = Paginator(range(total), per_page).get_page(number)
+    table = [(kr, r) for kr, r, _ in rows_with_badges]
     if export:
         return _csv(
             f"okrly-{team_obj.slug}-{quarter.name}.csv".replace(" ", "-"),
             TEAM_HEADER,
             [_team_csv_row(kr, r) for kr, r in table],
         )
-    total = page.paginator.count
-    trend = selectors.team_trend(quarter, team_obj, today, total)
     return render(
         request,
         "reviews/team.html",
         {
             **_base(request, quarter, "team"),
             "team": team_obj,
-            "table": [(kr, r, badge_html(r)) for kr, r in table],
+            "table": rows_with_badges,
             "page": page,
-            "promises": selectors.team_promises(quarter, team_obj),
+            "promises": promises,
             "trend": trend_svg(trend, quarter.weeks),
             "trend_points": trend,
         },
@@ -190,15 +209,34 @@ def people(request: HttpRequest) -> HttpResponse:
                 for p in queryset
             ],
         )
-    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+
+    def compute() -> tuple[int, int, list[Any], str]:
+        page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+        teams = Team.objects.only("pk", "name").order_by("name")
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (t.pk, " selected" if team_obj and t.pk == team_obj.pk else "", t.name)
+                for t in teams
+            ),
+        )
+        return page.number, page.paginator.count, list(page.object_list), str(options)
+
+    # Cached by the dashboard version: recomputed after any change (okrly/dashcache.py).
+    number, total, rows, team_options = dashcache.cached(
+        ("people", quarter.pk, timezone.localdate(), team_value, request.GET.get("page", "1")),
+        compute,
+    )
     return render(
         request,
         "reviews/people.html",
         {
             **_base(request, quarter, "people"),
-            "page": page,
+            "page": Paginator(range(total), 50).get_page(number),
+            "rows": rows,
             "team": team_obj,
-            "teams": Team.objects.only("pk", "name").order_by("name"),
+            "team_options": mark_safe(team_options),
         },
     )
 

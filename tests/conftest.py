@@ -126,3 +126,14 @@ def client_for(client: Any) -> Any:
         return client
 
     return sign_in
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Any:
+    """Each test starts with an empty cache: cached dashboard figures from an earlier test's
+    database must never answer for this one's (the in-memory cache outlives databases)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

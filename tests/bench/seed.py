@@ -543,8 +543,9 @@ def _seed(today: date, rng: random.Random) -> dict[str, int]:
         if c.key_result_id not in latest or c.week > latest[c.key_result_id].week:
             latest[c.key_result_id] = c
     for kr in key_results:
-        c = latest.get(kr.pk)
-        if c is not None:
+        found = latest.get(kr.pk)
+        if found is not None:
+            c = found
             kr.latest_checkin_week = c.week
             kr.latest_checkin_status = c.status
             kr.latest_checkin_confidence = c.confidence

@@ -1,0 +1,119 @@
+"""The dashboard's figures are cached by a version every relevant write bumps: each kind of
+change shows on the very next read, and an unchanged organisation is not recomputed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from checkins import services as checkins
+from dependencies import services as dependencies
+from okrly import dashcache
+from ownership import services as ownership
+from reviews import selectors
+from tests.reviews.conftest import Org
+
+pytestmark = pytest.mark.django_db
+
+
+def headline(org: Org) -> Any:
+    return selectors.org_view(org.quarter, timezone.localdate()).headline
+
+
+def test_an_unchanged_organisation_is_read_from_the_cache(org: Org) -> None:
+    headline(org)
+    with CaptureQueriesContext(connection) as ctx:
+        again = headline(org)
+    assert again.failing == 6
+    assert not [q for q in ctx.captured_queries if "WITH kr AS" in q["sql"]]
+
+
+def test_accepting_and_granting_authority_show_at_once(org: Org) -> None:
+    """G3 fails (not accepted, no authority, nothing named); fixing all three passes it."""
+    assert headline(org).failing == 6
+    kr, gina = org.krs["G3"], org.person("Gina")
+    ownership.ownership_accept(key_result=kr, user=gina)
+    assert headline(org).failing == 6  # still no authority
+    ownership.authority_grant(
+        key_result=kr,
+        user=org.person("Gus"),
+        rights=ownership.decision_rights_ensure_defaults()[:1],
+        scope="Backlog",
+    )
+    ownership.dependencies_declare_none(key_result=kr, user=gina)
+    assert headline(org).failing == 5
+
+
+def test_revoking_authority_shows_at_once(org: Org) -> None:
+    """G1 passes; revoking its owner's authority makes it fail (a bulk-free, save path)."""
+    from ownership.models import AuthorityGrant
+
+    assert headline(org).failing == 6
+    grant = AuthorityGrant.objects.get(key_result=org.krs["G1"], revoked_at__isnull=True)
+    ownership.authority_revoke(grant=grant, user=org.person("Gus"), reason="Reorg")
+    assert headline(org).failing == 7
+
+
+def test_a_check_in_shows_at_once(org: Org) -> None:
+    before = headline(org)
+    checkins.checkin_submit(
+        user=org.krs["G3"].owner,
+        key_result=org.krs["G3"],
+        status="at_risk",
+        confidence=4,
+        biggest_risk="Late",
+        value="30",
+    )
+    after = headline(org)
+    assert (after.missed, after.at_risk, after.checked_in) == (
+        before.missed - 1,
+        before.at_risk + 1,
+        before.checked_in + 1,
+    )
+
+
+def test_a_dependency_answer_shows_at_once(org: Org) -> None:
+    """D4 (Data owes Support) was never answered: committing it takes U1 off the failing
+    list, but it stays escalated until delivered."""
+    before = headline(org)
+    dependencies.dependency_commit(dependency=org.deps["D4"], user=org.person("Dana"))
+    after = headline(org)
+    assert after.failing == before.failing - 1
+
+
+def test_prompts_sent_in_bulk_show_at_once(org: Org) -> None:
+    """The prompt job bulk-inserts (no model signals) and bumps the version itself."""
+    version = dashcache.version()
+    checkins.checkins_send_prompts(now=timezone.now() + timedelta(days=6))
+    assert dashcache.version() > version
+
+
+def test_a_new_day_is_a_new_computation(org: Org, clock: Any) -> None:
+    """Overdue depends on the date: tomorrow's figures are computed, not read from today's."""
+    today = headline(org)
+    clock.shift(timedelta(days=15))  # 2 December: D1 (due 1 Dec) is now overdue too
+    later = selectors.org_view(org.quarter, timezone.localdate()).headline
+    assert later.overdue == today.overdue + 1
+
+
+def test_team_and_people_views_follow_changes(org: Org, reader: Any) -> None:
+    team = org.teams["Growth"]
+    page = reader.get(f"/dashboard/teams/{team.pk}/").content.decode()
+    assert page.count('data-accountability="fail"') == 1
+    ownership.ownership_accept(key_result=org.krs["G3"], user=org.person("Gina"))
+    page = reader.get("/dashboard/people/").content.decode()
+    assert "Gina" in page
+    ownership.authority_grant(
+        key_result=org.krs["G3"],
+        user=org.person("Gus"),
+        rights=ownership.decision_rights_ensure_defaults()[:1],
+        scope="Backlog",
+    )
+    ownership.dependencies_declare_none(key_result=org.krs["G3"], user=org.person("Gina"))
+    page = reader.get(f"/dashboard/teams/{team.pk}/").content.decode()
+    assert page.count('data-accountability="fail"') == 0
