@@ -27,8 +27,11 @@ class Nudge(models.Model):
 
     class Meta:
         constraints = [
+            # Per recipient too: nudging one person about an item never uses up the day's
+            # nudge to someone else about it.
             models.UniqueConstraint(
-                fields=["item_kind", "item_id", "day"], name="nudge_once_per_item_per_day"
+                fields=["recipient", "item_kind", "item_id", "day"],
+                name="nudge_once_per_item_per_day",
             ),
         ]
 

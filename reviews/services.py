@@ -36,6 +36,11 @@ def can_lead(user: Any, person: Any) -> bool:
     return bool(manager_id == user.pk or is_leadership(user) or _leads_any_team_of(user, person))
 
 
+def _check_item(recipient: Any, item_kind: str, item_id: int) -> None:
+    if item_kind == Nudge.Item.PERSON and item_id != recipient.pk:
+        raise ValidationError("A nudge about a person goes to that person.")
+
+
 @transaction.atomic
 def nudge_send(*, user: Any, recipient: Any, item_kind: str, item_id: int, message: str) -> Nudge:
     """One notification per item per day, whoever sends it (a unique row is the limit)."""
@@ -44,6 +49,7 @@ def nudge_send(*, user: Any, recipient: Any, item_kind: str, item_id: int, messa
             f"Only {_name(recipient)}'s manager, a lead of their team or the leadership group "
             "can nudge them."
         )
+    _check_item(recipient, item_kind, item_id)
     today = timezone.localdate()
     try:
         with transaction.atomic():

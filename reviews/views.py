@@ -189,7 +189,9 @@ PEOPLE_HEADER = [
 def people(request: HttpRequest) -> HttpResponse:
     quarter = _quarter(request)
     team_value = request.GET.get("team", "")
-    team_obj = Team.objects.filter(pk=int(team_value)).first() if team_value.isdigit() else None
+    team_obj = get_object_or_404(Team, pk=int(team_value)) if team_value.isdigit() else None
+    if team_value and team_obj is None:
+        raise Http404("No such team.")
     queryset = selectors.people(quarter, timezone.localdate(), team=team_obj)
     if request.GET.get("format") == "csv":
         return _csv(
@@ -252,6 +254,9 @@ def risks(request: HttpRequest) -> HttpResponse:
         number = 1
     items, total = selectors.risk_feed(quarter, offset=(number - 1) * per_page, limit=per_page)
     pages = max(1, (total + per_page - 1) // per_page)
+    if number > pages:  # past the end (the feed shrank, or a typed URL): show the last page
+        number = pages
+        items, total = selectors.risk_feed(quarter, offset=(number - 1) * per_page, limit=per_page)
     return render(
         request,
         "reviews/risks.html",
