@@ -198,7 +198,14 @@ def _roots(teams: list[Team]) -> dict[int, int]:
 
 
 def org_view(quarter: Quarter, today: date, *, sort: str = "") -> OrgView:
-    """Headline figures and one row per department (4 queries whatever the size)."""
+    """Headline figures and one row per department (4 queries whatever the size), cached
+    whole by the dashboard version; only the sort is applied per request."""
+    view = dashcache.cached(("org", quarter.pk, today), lambda: _compute_org_view(quarter, today))
+    view.departments = sort_rows(view.departments, sort)
+    return view
+
+
+def _compute_org_view(quarter: Quarter, today: date) -> OrgView:
     week = dashboard_week(quarter, today)
     teams = list(Team.objects.only("pk", "name", "slug", "parent_id").order_by("name"))
     by_pk = {t.pk: t for t in teams}
@@ -216,7 +223,7 @@ def org_view(quarter: Quarter, today: date, *, sort: str = "") -> OrgView:
             root = roots[team.pk]
             if root in departments:
                 departments[root].children += 1
-    view.departments = sort_rows(list(departments.values()), sort)
+    view.departments = list(departments.values())
     return view
 
 

@@ -119,16 +119,20 @@ def team(request: HttpRequest, pk: int) -> HttpResponse:
         rows = list(page.object_list)
         results = accountability_for(rows, today=today)
         total = page.paginator.count
+        table = [(kr, results[kr.pk], badge_html(results[kr.pk])) for kr in rows]
+        # The table is the same for every reader: rendered here, once per version.
+        html = render_to_string("reviews/team.html#team-table", {"table": table})
         return (
             page.number,
             total,
-            [(kr, results[kr.pk], badge_html(results[kr.pk])) for kr in rows],
+            table,
+            html,
             selectors.team_trend(quarter, team_obj, today, total),
             selectors.team_promises(quarter, team_obj),
         )
 
     # Cached by the dashboard version: recomputed after any change (okrly/dashcache.py).
-    number, total, rows_with_badges, trend, promises = dashcache.cached(
+    number, total, rows_with_badges, table_html, trend, promises = dashcache.cached(
         ("team", quarter.pk, today, team_obj.pk, per_page, request.GET.get("page", "1")),
         lambda: compute(request.GET.get("page")),
     )
@@ -146,7 +150,7 @@ def team(request: HttpRequest, pk: int) -> HttpResponse:
         {
             **_base(request, quarter, "team"),
             "team": team_obj,
-            "table": rows_with_badges,
+            "table_html": mark_safe(table_html),
             "page": page,
             "promises": promises,
             "trend": trend_svg(trend, quarter.weeks),
@@ -212,8 +216,11 @@ def people(request: HttpRequest) -> HttpResponse:
             ],
         )
 
-    def compute() -> tuple[int, int, list[Any], str]:
+    def compute() -> tuple[int, int, str, str]:
         page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+        rows = list(page.object_list)
+        # The table is the same for every reader: rendered here, once per version.
+        table_html = render_to_string("reviews/people.html#people-table", {"rows": rows})
         teams = Team.objects.only("pk", "name").order_by("name")
         options = format_html_join(
             "",
@@ -223,10 +230,10 @@ def people(request: HttpRequest) -> HttpResponse:
                 for t in teams
             ),
         )
-        return page.number, page.paginator.count, list(page.object_list), str(options)
+        return page.number, page.paginator.count, table_html, str(options)
 
     # Cached by the dashboard version: recomputed after any change (okrly/dashcache.py).
-    number, total, rows, team_options = dashcache.cached(
+    number, total, table_html, team_options = dashcache.cached(
         ("people", quarter.pk, timezone.localdate(), team_value, request.GET.get("page", "1")),
         compute,
     )
@@ -236,7 +243,7 @@ def people(request: HttpRequest) -> HttpResponse:
         {
             **_base(request, quarter, "people"),
             "page": Paginator(range(total), 50).get_page(number),
-            "rows": rows,
+            "table_html": mark_safe(table_html),
             "team": team_obj,
             "team_options": mark_safe(team_options),
         },
