@@ -109,52 +109,51 @@ def team(request: HttpRequest, pk: int) -> HttpResponse:
     quarter = _quarter(request)
     today = timezone.localdate()
     team_obj = get_object_or_404(Team.objects.select_related("lead", "parent"), pk=pk)
-    export = request.GET.get("format") == "csv"
-    per_page = 10_000 if export else 50
+    page_number = request.GET.get("page")
 
-    def compute(number: Any) -> tuple[Any, ...]:
+    def rows(per_page: int, number: Any) -> tuple[Any, list[tuple[Any, Any]]]:
         page = Paginator(selectors.team_key_results(quarter, team_obj, today), per_page).get_page(
             number
         )
-        rows = list(page.object_list)
-        results = accountability_for(rows, today=today)
-        total = page.paginator.count
-        table = [(kr, results[kr.pk], badge_html(results[kr.pk])) for kr in rows]
-        # The table is the same for every reader: rendered here, once per version.
-        html = render_to_string("reviews/team.html#team-table", {"table": table})
-        return (
-            page.number,
-            total,
-            table,
-            html,
-            selectors.team_trend(quarter, team_obj, today, total),
-            selectors.team_promises(quarter, team_obj),
-        )
+        found = list(page.object_list)
+        results = accountability_for(found, today=today)
+        return page, [(kr, results[kr.pk]) for kr in found]
 
-    # Cached by the dashboard version: recomputed after any change (okrly/dashcache.py).
-    number, total, rows_with_badges, table_html, trend, promises = dashcache.cached(
-        ("team", quarter.pk, today, team_obj.pk, per_page, request.GET.get("page", "1")),
-        lambda: compute(request.GET.get("page")),
-    )
-    page = Paginator(range(total), per_page).get_page(number)
-    table = [(kr, r) for kr, r, _ in rows_with_badges]
-    if export:
+    if request.GET.get("format") == "csv":
+        _, table = rows(10_000, 1)
         return _csv(
             f"okrly-{team_obj.slug}-{quarter.name}.csv".replace(" ", "-"),
             TEAM_HEADER,
             [_team_csv_row(kr, r) for kr, r in table],
         )
+
+    def compute() -> tuple[int, int, str, str]:
+        page, table = rows(50, page_number)
+        total = page.paginator.count
+        trend = selectors.team_trend(quarter, team_obj, today, total)
+        # What every reader sees the same: rendered here, once per dashboard version.
+        html = render_to_string(
+            "reviews/team.html#team-body",
+            {
+                "table": [(kr, r, badge_html(r)) for kr, r in table],
+                "promises": selectors.team_promises(quarter, team_obj),
+                "trend": trend_svg(trend, quarter.weeks),
+            },
+        )
+        return page.number, total, html, ""
+
+    # Cached by the dashboard version: recomputed after any change (okrly/dashcache.py).
+    number, total, body_html, _ = dashcache.cached(
+        ("team", quarter.pk, today, team_obj.pk, page_number or "1"), compute
+    )
     return render(
         request,
         "reviews/team.html",
         {
             **_base(request, quarter, "team"),
             "team": team_obj,
-            "table_html": mark_safe(table_html),
-            "page": page,
-            "promises": promises,
-            "trend": trend_svg(trend, quarter.weeks),
-            "trend_points": trend,
+            "body_html": mark_safe(body_html),
+            "page": Paginator(range(total), 50).get_page(number),
         },
     )
 
