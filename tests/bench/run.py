@@ -328,13 +328,18 @@ def _measure(
 
     by_key = {p.key: p for p in pages}
     rng = random.Random(7)
-    warmup = [p.key for p in pages for _ in range(args.warmup)]
+    warmup = [p.key for p in pages if not p.key.endswith("_cold") for _ in range(args.warmup)]
     rng.shuffle(warmup)
+    warm = [p.key for p in pages if p.key != "ping" and not p.key.endswith("_cold")]
+    cold = [p.key for p in pages if p.key.endswith("_cold")]
     schedule: list[str] = []
     for _ in range(args.rounds):
-        one = ["ping"] * args.pings_per_round + [p.key for p in pages if p.key != "ping"]
+        one = ["ping"] * args.pings_per_round + warm
         rng.shuffle(one)
         schedule += one
+    # Cold pages last: each bumps the version, which would turn the warm pages cold too.
+    cold_schedule = [key for _ in range(args.rounds) for key in cold]
+    rng.shuffle(cold_schedule)
 
     def run(keys: list[str]) -> list[tuple[str, float]]:
         session = HttpSession(port, cookies=dict(cookies))
@@ -357,6 +362,7 @@ def _measure(
         list(pool.map(run, [warmup[i::n] for i in range(n)]))
         started = time.perf_counter()
         results = [r for part in pool.map(run, [schedule[i::n] for i in range(n)]) for r in part]
+        results += run(cold_schedule)
     wall = time.perf_counter() - started
     print(f"Measured in {wall:.1f} s ({len(results) / wall:.0f} requests/s).", end=" ")
     # Other work on this machine slows the long requests most: say how busy it was.
