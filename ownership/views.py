@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
 from objectives.models import KeyResult
@@ -57,7 +58,7 @@ def badge_html(result: AccountabilityResult, *, compact: bool = True) -> str:
         title,
         "pass" if result.passed else "fail",
         dots,
-        format_html('<span class="acct-word">at risk</span>') if not result.passed else "",
+        mark_safe('<span class="acct-word">at risk</span>') if not result.passed else "",
     )
 
 

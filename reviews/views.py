@@ -31,6 +31,24 @@ from reviews.charts import trend_svg
 from reviews.models import CheckInAcknowledgement, Nudge
 
 
+class NoQuarter(Exception):
+    """No quarter has been set up: the dashboard says so instead of failing."""
+
+
+def no_quarter_page(view: Any) -> Any:
+    """Render a friendly empty state when there is no quarter yet (a new installation)."""
+    from functools import wraps
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NoQuarter:
+            return render(request, "reviews/no_quarter.html", {"tab": "org"})
+
+    return wrapper
+
+
 def _quarter(request: HttpRequest) -> Quarter:
     value = request.GET.get("quarter", "")
     if value:
@@ -40,7 +58,7 @@ def _quarter(request: HttpRequest) -> Quarter:
         return quarter
     quarter = Quarter.objects.current(timezone.localdate())
     if quarter is None:
-        raise Http404("No quarter has been set up yet.")
+        raise NoQuarter
     return quarter
 
 
@@ -64,6 +82,7 @@ def _csv(filename: str, header: list[str], rows: list[list[Any]]) -> HttpRespons
 
 @login_required
 @require_http_methods(["GET"])
+@no_quarter_page
 def dashboard(request: HttpRequest) -> HttpResponse:
     quarter = _quarter(request)
     view = selectors.org_view(quarter, timezone.localdate(), sort=request.GET.get("sort", ""))
@@ -105,6 +124,7 @@ TEAM_HEADER = [
 
 @login_required
 @require_http_methods(["GET"])
+@no_quarter_page
 def team(request: HttpRequest, pk: int) -> HttpResponse:
     quarter = _quarter(request)
     today = timezone.localdate()
@@ -189,6 +209,7 @@ PEOPLE_HEADER = [
 
 @login_required
 @require_http_methods(["GET"])
+@no_quarter_page
 def people(request: HttpRequest) -> HttpResponse:
     quarter = _quarter(request)
     team_value = request.GET.get("team", "")
@@ -251,6 +272,7 @@ def people(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET"])
+@no_quarter_page
 def risks(request: HttpRequest) -> HttpResponse:
     quarter = _quarter(request)
     per_page = 25
