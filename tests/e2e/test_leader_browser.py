@@ -9,17 +9,14 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from okrly.management.commands.seed_demo import DEMO_PASSWORD
 from okrly.models import Notification
+from tests.e2e.journeys import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("demo_org")]
 
 
 def test_leader_reads_the_dashboard_and_acts(page: Page, traffic: Any) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill("maya")  # CEO, leadership group
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, "maya")  # CEO, leadership group
     page.get_by_role("link", name="Dashboard").click()
 
     expect(page.get_by_role("heading", name="Accountability dashboard")).to_be_visible()

@@ -8,17 +8,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from objectives.models import KeyResult
-from okrly.management.commands.seed_demo import DEMO_PASSWORD
+from tests.e2e.journeys import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("demo_org")]
-
-
-def sign_in(page: Page, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="My week")).to_be_visible()
 
 
 def test_accept_grant_and_the_badge_passes(
