@@ -19,7 +19,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("OKRLY_VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# OKRLY_DOTENV=0 ignores the file: the settings tests build exact environments.
+if environ.Env().str("OKRLY_DOTENV", default="1") != "0":
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env_value(env.bool, "DEBUG", default=False)
 SECRET_KEY = env_value(env.str, "SECRET_KEY", default="")

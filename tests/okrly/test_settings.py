@@ -17,11 +17,6 @@ import pytest
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
-# base.py reads a .env file in the project folder into the environment; a developer's .env
-# would leak into the "clean" environment these tests build.
-pytestmark = pytest.mark.skipif(
-    (BASE_DIR / ".env").exists(), reason="a .env file in the project folder overrides the tests"
-)
 
 SHOW_SETTINGS = """
 import json
@@ -58,7 +53,9 @@ def valid_production_env() -> dict[str, str]:
 
 def load_settings(env: dict[str, str], var_dir: Path) -> subprocess.CompletedProcess[str]:
     """Start Django with only ``env`` (plus PATH and a private var folder)."""
-    clean = {"PATH": "/usr/bin:/bin", "OKRLY_VAR_DIR": str(var_dir), **env}
+    # OKRLY_DOTENV=0: a developer's .env in the project folder must not fill in what a test
+    # deliberately left out.
+    clean = {"PATH": "/usr/bin:/bin", "OKRLY_VAR_DIR": str(var_dir), "OKRLY_DOTENV": "0", **env}
     return subprocess.run(
         [sys.executable, "-c", SHOW_SETTINGS],
         cwd=BASE_DIR,
