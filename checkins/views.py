@@ -17,7 +17,7 @@ from checkins.charts import ChartPoint, progress_svg
 from checkins.forms import CheckInForm, person_choices
 from checkins.models import CheckIn
 from objectives.models import KeyResult
-from okrly.errors import OKRlyError, PermissionDenied
+from okrly.errors import ValidationError
 from okrly.forms import add_service_error
 from okrly.models import Quarter
 
@@ -132,9 +132,7 @@ def submit(request: HttpRequest, key_result_pk: int) -> HttpResponse:
             card.check_in = services.checkin_submit(
                 user=request.user, key_result=key_result, week=week, **form.service_kwargs()
             )
-        except PermissionDenied as error:
-            raise HttpForbidden(error.message) from error
-        except OKRlyError as error:
+        except ValidationError as error:
             add_service_error(form, error)
         else:
             saved = True
@@ -177,10 +175,8 @@ def submit(request: HttpRequest, key_result_pk: int) -> HttpResponse:
 @require_http_methods(["POST"])
 def need_handled(request: HttpRequest, pk: int) -> HttpResponse:
     check_in = get_object_or_404(CheckIn.objects.select_related("key_result__owner"), pk=pk)
-    try:
-        services.checkin_need_handle(check_in=check_in, user=request.user)
-    except PermissionDenied as error:
-        raise HttpForbidden(error.message) from error
+    # Someone else's need: PermissionDenied, which Django answers with a 403.
+    services.checkin_need_handle(check_in=check_in, user=request.user)
     if getattr(request, "htmx", False):
         return HttpResponse(
             '<li class="asked-item answered">'

@@ -5,7 +5,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,7 +18,7 @@ from dependencies.models import Dependency
 from objectives.models import KeyResult
 from objectives.selectors import key_result_detail
 from okrly.access import leads_team
-from okrly.errors import OKRlyError, PermissionDenied
+from okrly.errors import ValidationError
 from okrly.forms import add_service_error
 
 
@@ -92,9 +91,7 @@ def request_dependency(request: HttpRequest, key_result_pk: int) -> HttpResponse
             created = services.dependency_request(
                 user=request.user, key_result=key_result, **form.cleaned_data
             )
-        except PermissionDenied as error:
-            raise HttpForbidden(error.message) from error
-        except OKRlyError as error:
+        except ValidationError as error:
             add_service_error(form, error)
     if getattr(request, "htmx", False):
         # The panel re-renders in place: the list with the new row and an empty form, or the
@@ -212,9 +209,7 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         data = dict(form.cleaned_data)
     try:
         dep = call(dep, request.user, data)
-    except PermissionDenied as error:
-        raise HttpForbidden(error.message) from error
-    except OKRlyError as error:
+    except ValidationError as error:
         if form is None:
             messages.error(request, error.message)
             return redirect(dep.get_absolute_url())

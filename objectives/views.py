@@ -13,7 +13,7 @@ from objectives import selectors, services
 from objectives.forms import KeyResultEditForm, KeyResultForm, ObjectiveEditForm, ObjectiveForm
 from objectives.models import KeyResult, Objective
 from okrly.access import can_manage_objectives
-from okrly.errors import OKRlyError, PermissionDenied
+from okrly.errors import ValidationError
 from okrly.forms import add_service_error
 from okrly.models import Quarter, Team
 from okrly.registry import key_result_badges, key_result_panels
@@ -73,10 +73,6 @@ def _teams_user_manages(request: HttpRequest) -> QuerySet[Team]:
     ).distinct()
 
 
-def _forbidden(error: PermissionDenied) -> HttpForbidden:
-    return HttpForbidden(error.message)
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def objective_create(request: HttpRequest) -> HttpResponse:
@@ -90,9 +86,7 @@ def objective_create(request: HttpRequest) -> HttpResponse:
     elif form.is_valid():
         try:
             objective = services.objective_create(user=request.user, **form.cleaned_data)
-        except PermissionDenied as error:
-            raise _forbidden(error) from error
-        except OKRlyError as error:
+        except ValidationError as error:
             add_service_error(form, error)
         else:
             messages.success(request, f"Objective “{objective.title}” created.")
@@ -114,9 +108,7 @@ def objective_edit(request: HttpRequest, pk: int) -> HttpResponse:
         objective.refresh_from_db()
         try:
             services.objective_update(user=request.user, objective=objective, **changes)
-        except PermissionDenied as error:
-            raise _forbidden(error) from error
-        except OKRlyError as error:
+        except ValidationError as error:
             add_service_error(form, error)
         else:
             messages.success(request, "Objective saved.")
@@ -138,9 +130,7 @@ def key_result_create(request: HttpRequest, objective_pk: int) -> HttpResponse:
             key_result = services.key_result_create(
                 user=request.user, objective=objective, **form.cleaned_data
             )
-        except PermissionDenied as error:
-            raise _forbidden(error) from error
-        except OKRlyError as error:
+        except ValidationError as error:
             add_service_error(form, error)
         else:
             messages.success(request, f"Key result “{key_result.title}” added.")
@@ -170,9 +160,7 @@ def key_result_edit(request: HttpRequest, pk: int) -> HttpResponse:
         key_result.refresh_from_db()
         try:
             services.key_result_update(user=request.user, key_result=key_result, **changes)
-        except PermissionDenied as error:
-            raise _forbidden(error) from error
-        except OKRlyError as error:
+        except ValidationError as error:
             add_service_error(form, error)
         else:
             messages.success(request, "Key result saved.")

@@ -3,6 +3,8 @@ next to the form, the API returns it with status 400 (or 403 for ``PermissionDen
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+
 
 class OKRlyError(Exception):
     """A rule was broken; ``message`` says what to change. ``field`` names the form field."""
@@ -17,5 +19,9 @@ class ValidationError(OKRlyError):
     """The input breaks a rule of the product."""
 
 
-class PermissionDenied(OKRlyError):
-    """The signed-in user may not do this; the message says who may."""
+class PermissionDenied(OKRlyError, DjangoPermissionDenied):
+    """The signed-in user may not do this; the message says who may.
+
+    Also Django's PermissionDenied, so a view lets it through and Django answers 403 with
+    the message on the 403 page; the API's exception handler answers 403 with it too.
+    """

@@ -15,7 +15,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
 from objectives.models import KeyResult
-from okrly.errors import OKRlyError, PermissionDenied
+from okrly.errors import ValidationError
 from okrly.forms import add_service_error
 from okrly.models import Quarter
 from ownership import services
@@ -112,7 +112,7 @@ def render_key_result_panel(request: HttpRequest, key_result: KeyResult) -> str:
     )
 
 
-def _fail(request: HttpRequest, kr: KeyResult, error: OKRlyError) -> HttpResponse:
+def _fail(request: HttpRequest, kr: KeyResult, error: ValidationError) -> HttpResponse:
     messages.error(request, error.message)
     return redirect(kr.get_absolute_url() + "#ownership-panel")
 
@@ -124,9 +124,7 @@ def accept(request: HttpRequest, pk: int) -> HttpResponse:
     was_handover = (p := services._pending(kr)) is not None and p.nominee_id == request.user.pk
     try:
         services.ownership_accept(key_result=kr, user=request.user)
-    except PermissionDenied as error:
-        raise HttpForbidden(error.message) from error
-    except OKRlyError as error:
+    except ValidationError as error:
         return _fail(request, kr, error)
     if getattr(request, "htmx", False) and request.POST.get("from") == "asked":
         return HttpResponse(
@@ -148,9 +146,7 @@ def decline(request: HttpRequest, pk: int) -> HttpResponse:
         services.ownership_decline(
             key_result=kr, user=request.user, reason=form.cleaned_data.get("reason", "")
         )
-    except PermissionDenied as error:
-        raise HttpForbidden(error.message) from error
-    except OKRlyError as error:
+    except ValidationError as error:
         return _fail(request, kr, error)
     messages.success(request, "Declined; the team lead has been asked to nominate someone else.")
     return redirect(kr.get_absolute_url())
@@ -171,9 +167,7 @@ def handover(request: HttpRequest, pk: int) -> HttpResponse:
                 new_owner=form.cleaned_data["new_owner"],
                 reason=form.cleaned_data["reason"],
             )
-        except PermissionDenied as error:
-            raise HttpForbidden(error.message) from error
-        except OKRlyError as error:
+        except ValidationError as error:
             add_service_error(form, error)
         else:
             messages.success(
@@ -201,9 +195,7 @@ def grant(request: HttpRequest, pk: int) -> HttpResponse:
                 rights=list(form.cleaned_data["rights"]),
                 scope=form.cleaned_data["scope"],
             )
-        except PermissionDenied as error:
-            raise HttpForbidden(error.message) from error
-        except OKRlyError as error:
+        except ValidationError as error:
             add_service_error(form, error)
         else:
             messages.success(request, "Authority granted and documented.")
@@ -222,9 +214,7 @@ def revoke(request: HttpRequest, pk: int, grant_pk: int) -> HttpResponse:
         services.authority_revoke(
             grant=authority, user=request.user, reason=form.cleaned_data.get("reason", "")
         )
-    except PermissionDenied as error:
-        raise HttpForbidden(error.message) from error
-    except OKRlyError as error:
+    except ValidationError as error:
         return _fail(request, kr, error)
     messages.success(request, "Authority revoked.")
     return redirect(kr.get_absolute_url())
@@ -241,9 +231,7 @@ def no_dependencies(request: HttpRequest, pk: int) -> HttpResponse:
             services.dependencies_declare_none(
                 key_result=kr, user=request.user, note=request.POST.get("note", "")
             )
-    except PermissionDenied as error:
-        raise HttpForbidden(error.message) from error
-    except OKRlyError as error:
+    except ValidationError as error:
         return _fail(request, kr, error)
     return redirect(kr.get_absolute_url())
 

@@ -8,7 +8,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,7 +21,7 @@ from django.views.decorators.http import require_http_methods
 
 from checkins.models import CheckIn
 from okrly import dashcache
-from okrly.errors import OKRlyError, PermissionDenied
+from okrly.errors import ValidationError
 from okrly.models import Quarter, Team
 from ownership.accountability import accountability_for
 from ownership.views import badge_html
@@ -337,9 +336,7 @@ def nudge(request: HttpRequest) -> HttpResponse:
             item_id=item_id,
             message=request.POST.get("message") or "please look at what you owe",
         )
-    except PermissionDenied as error:
-        raise HttpForbidden(error.message) from error
-    except OKRlyError as error:
+    except ValidationError as error:
         if getattr(request, "htmx", False):
             # The message carries people's names: escaped like any other text.
             return HttpResponse(format_html('<span class="nudged muted">{}</span>', error.message))
@@ -361,9 +358,7 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
         ack = services.checkin_acknowledge(
             user=request.user, check_in=check_in, reply=request.POST.get("reply", "")
         )
-    except PermissionDenied as error:
-        raise HttpForbidden(error.message) from error
-    except OKRlyError as error:
+    except ValidationError as error:
         if getattr(request, "htmx", False):
             return HttpResponse(format_html('<p class="field-error">{}</p>', error.message))
         messages.error(request, error.message)
