@@ -23,14 +23,10 @@ from objectives.models import KeyResult
 from okrly import dashcache
 from okrly.access import leadership_members, team_leads
 from okrly.errors import PermissionDenied, ValidationError
-from okrly.models import Notification, Profile, Quarter
+from okrly.models import Notification, Profile, Quarter, display_name
 from okrly.services import notification_create, notifications_queue_email
 
 REVIEW_WEEKS = 2  # rule 4: dependencies are reviewed in the first two weekly check-ins
-
-
-def _name(user: Any) -> str:
-    return str(user.get_full_name() or user.get_username())
 
 
 # --- weeks -----------------------------------------------------------------------------------
@@ -184,7 +180,7 @@ def checkin_submit(
     quarter = key_result.objective.quarter
     if key_result.owner_id != user.pk:
         raise PermissionDenied(
-            f"Only {_name(key_result.owner)}, the key result's owner, checks in for it."
+            f"Only {display_name(key_result.owner)}, the key result's owner, checks in for it."
         )
     if quarter.status == Quarter.Status.CLOSED:
         raise ValidationError(f"{quarter.name} is closed; check-ins are over.")
@@ -211,7 +207,7 @@ def checkin_submit(
     if need_person is None and need_dependency is not None:
         need_person = need_dependency.responsible
     if need_person is not None and not need.strip():
-        raise ValidationError(f"Say what you need from {_name(need_person)}.", field="need")
+        raise ValidationError(f"Say what you need from {display_name(need_person)}.", field="need")
 
     now = timezone.now()
     fields = {
@@ -291,7 +287,7 @@ def checkin_submit(
         notification_create(
             recipient=check_in.need_person,
             kind="need",
-            subject=f"{_name(user)} needs something from you for “{key_result.title}”",
+            subject=f"{display_name(user)} needs something from you for “{key_result.title}”",
             body=check_in.need,
             link=reverse("asked_of_me"),
         )
@@ -339,7 +335,7 @@ def checkin_need_handle(*, check_in: CheckIn, user: Any) -> CheckIn:
         notification_create(
             recipient=check_in.key_result.owner,
             kind="need_handled",
-            subject=f"{_name(user)} handled your need for “{check_in.key_result.title}”",
+            subject=f"{display_name(user)} handled your need for “{check_in.key_result.title}”",
             body=check_in.need,
             link=check_in.key_result.get_absolute_url(),
         )
@@ -556,7 +552,7 @@ def checkins_escalate_missed(*, now: datetime | None = None, limit: int = 500) -
             except IntegrityError:
                 continue
             titles = ", ".join(f"“{kr.title}”" for kr in missing)
-            owner = _name(prompt.owner)
+            owner = display_name(prompt.owner)
             subjects = {
                 1: f"Reminder: your week {prompt.week} check-in is missing",
                 2: f"{owner} has not checked in for week {prompt.week}",

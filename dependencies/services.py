@@ -16,15 +16,11 @@ from dependencies.models import Dependency, DependencyEvent, Escalation
 from objectives.models import KeyResult
 from okrly.access import is_team_member, leadership_members, leads_team, team_leads
 from okrly.errors import PermissionDenied, ValidationError
-from okrly.models import Team
+from okrly.models import Team, display_name
 from okrly.services import notification_create, notifications_queue_email
 
 S = Dependency.Status
 T = Dependency.Trigger
-
-
-def _name(user: Any) -> str:
-    return str(user.get_full_name() or user.get_username())
 
 
 # --- the escalation schedule -------------------------------------------------------------------
@@ -121,7 +117,8 @@ def dependency_request(
     objective = key_result.objective
     if key_result.owner_id != user.pk:
         raise PermissionDenied(
-            f"Only the key result's owner ({_name(key_result.owner)}) requests its dependencies."
+            f"Only the key result's owner ({display_name(key_result.owner)}) requests its "
+            "dependencies."
         )
     if provider_team.pk == objective.team_id:
         raise ValidationError(
@@ -130,14 +127,14 @@ def dependency_request(
             field="provider_team",
         )
     if responsible is None or not is_team_member(responsible, provider_team):
-        who = _name(responsible) if responsible is not None else "Nobody"
+        who = display_name(responsible) if responsible is not None else "Nobody"
         raise ValidationError(
             f"{who} is not on {provider_team.name}; choose the person on that team who will "
             "deliver (ask its lead if you don't know who).",
             field="responsible",
         )
     if not responsible.is_active:
-        raise ValidationError(f"{_name(responsible)} is deactivated.", field="responsible")
+        raise ValidationError(f"{display_name(responsible)} is deactivated.", field="responsible")
     if not deliverable.strip():
         raise ValidationError("Say what must be delivered.", field="deliverable")
     today = timezone.localdate()
@@ -182,7 +179,7 @@ def dependency_request(
     _notify(
         dep,
         responsible,
-        f"{_name(user)} asks you for “{dep.deliverable}” by {due_date:%d %b}",
+        f"{display_name(user)} asks you for “{dep.deliverable}” by {due_date:%d %b}",
         f"For the key result “{key_result.title}” ({objective.team.name}). Commit, counter with "
         "another date or deliverable, or decline with a reason.",
     )
@@ -199,7 +196,7 @@ def _require_awaiting(dep: Dependency, user: Any) -> None:
             "to answer."
         )
     if dep.awaiting_id != user.pk:
-        waiting = _name(dep.awaiting) if dep.awaiting else "nobody"
+        waiting = display_name(dep.awaiting) if dep.awaiting else "nobody"
         raise PermissionDenied(f"This request is waiting on {waiting}, not on you.")
 
 
@@ -211,7 +208,7 @@ def dependency_commit(*, dependency: Dependency, user: Any) -> Dependency:
         raise ValidationError("You have already committed to this dependency.")
     if user.pk != dep.responsible_id:
         raise PermissionDenied(
-            f"Only {_name(dep.responsible)}, the person responsible, can commit to this."
+            f"Only {display_name(dep.responsible)}, the person responsible, can commit to this."
         )
     _require_awaiting(dep, user)
     before = dep.status
@@ -225,7 +222,7 @@ def dependency_commit(*, dependency: Dependency, user: Any) -> Dependency:
     _notify(
         dep,
         dep.key_result.owner,
-        f"{_name(user)} committed to “{dep.deliverable}” by {dep.due_date:%d %b}",
+        f"{display_name(user)} committed to “{dep.deliverable}” by {dep.due_date:%d %b}",
     )
     return dep
 
@@ -278,7 +275,7 @@ def dependency_counter(
     _notify(
         dep,
         other,
-        f"{_name(user)} proposes {what} by {due_date:%d %b} instead",
+        f"{display_name(user)} proposes {what} by {due_date:%d %b} instead",
         note or f"Asked: “{dep.deliverable}” by {dep.due_date:%d %b}.",
     )
     return dep
@@ -304,7 +301,7 @@ def dependency_accept_counter(*, dependency: Dependency, user: Any) -> Dependenc
     _notify(
         dep,
         dep.responsible,
-        f"{_name(user)} accepted your proposal: “{dep.deliverable}” by {dep.due_date:%d %b}",
+        f"{display_name(user)} accepted your proposal: “{dep.deliverable}” by {dep.due_date:%d %b}",
         "It is now your commitment.",
     )
     return dep
@@ -314,7 +311,7 @@ def dependency_accept_counter(*, dependency: Dependency, user: Any) -> Dependenc
 def dependency_decline(*, dependency: Dependency, user: Any, reason: str) -> Dependency:
     dep = _locked(dependency)
     if user.pk != dep.responsible_id:
-        raise PermissionDenied(f"Only {_name(dep.responsible)} can decline this request.")
+        raise PermissionDenied(f"Only {display_name(dep.responsible)} can decline this request.")
     _require_awaiting(dep, user)
     if not reason.strip():
         raise ValidationError(
@@ -326,7 +323,9 @@ def dependency_decline(*, dependency: Dependency, user: Any, reason: str) -> Dep
     dep.awaiting = None
     dep.awaiting_since = None
     _save(dep, actor=user, action="decline", from_status=before, note=dep.reason)
-    _notify(dep, dep.key_result.owner, f"{_name(user)} declined “{dep.deliverable}”", dep.reason)
+    _notify(
+        dep, dep.key_result.owner, f"{display_name(user)} declined “{dep.deliverable}”", dep.reason
+    )
     return dep
 
 
@@ -343,7 +342,9 @@ def dependency_reassign(
     if responsible is None or not is_team_member(responsible, dep.provider_team):
         raise ValidationError(f"Choose someone on {dep.provider_team.name}.", field="responsible")
     if responsible.pk == dep.responsible_id:
-        raise ValidationError(f"{_name(responsible)} is already responsible.", field="responsible")
+        raise ValidationError(
+            f"{display_name(responsible)} is already responsible.", field="responsible"
+        )
     previous = dep.responsible
     if dep.awaiting_id == previous.pk:
         dep.awaiting = responsible
@@ -353,10 +354,13 @@ def dependency_reassign(
     _notify(
         dep,
         responsible,
-        f"{_name(user)} made you responsible for “{dep.deliverable}” by {dep.due_date:%d %b}",
-        note or f"Previously {_name(previous)}.",
+        f"{display_name(user)} made you responsible for “{dep.deliverable}” by "
+        f"{dep.due_date:%d %b}",
+        note or f"Previously {display_name(previous)}.",
     )
-    _notify(dep, dep.key_result.owner, f"“{dep.deliverable}” is now with {_name(responsible)}")
+    _notify(
+        dep, dep.key_result.owner, f"“{dep.deliverable}” is now with {display_name(responsible)}"
+    )
     return dep
 
 
@@ -367,7 +371,7 @@ def dependency_reassign(
 def dependency_deliver(*, dependency: Dependency, user: Any, note: str = "") -> Dependency:
     dep = _locked(dependency)
     if user.pk != dep.responsible_id:
-        raise PermissionDenied(f"Only {_name(dep.responsible)} marks this delivered.")
+        raise PermissionDenied(f"Only {display_name(dep.responsible)} marks this delivered.")
     if dep.status not in Dependency.PROMISED_STATUSES:
         raise ValidationError(
             f"Only a committed dependency is delivered; this one is "
@@ -382,7 +386,7 @@ def dependency_deliver(*, dependency: Dependency, user: Any, note: str = "") -> 
     _notify(
         dep,
         dep.key_result.owner,
-        f"{_name(user)} delivered “{dep.deliverable}”",
+        f"{display_name(user)} delivered “{dep.deliverable}”",
         note or "Confirm it, or reopen it if it is not what was promised.",
     )
     return dep
@@ -403,7 +407,9 @@ def dependency_confirm(*, dependency: Dependency, user: Any) -> Dependency:
     dep.awaiting = None
     dep.awaiting_since = None
     _save(dep, actor=user, action="confirm", from_status=S.DELIVERED)
-    _notify(dep, dep.responsible, f"{_name(user)} confirmed the delivery of “{dep.deliverable}”")
+    _notify(
+        dep, dep.responsible, f"{display_name(user)} confirmed the delivery of “{dep.deliverable}”"
+    )
     return dep
 
 
@@ -420,7 +426,9 @@ def dependency_reopen(*, dependency: Dependency, user: Any, reason: str) -> Depe
     dep.awaiting = None
     dep.awaiting_since = None
     _save(dep, actor=user, action="reopen", from_status=S.DELIVERED, note=reason.strip())
-    _notify(dep, dep.responsible, f"{_name(user)} reopened “{dep.deliverable}”", reason.strip())
+    _notify(
+        dep, dep.responsible, f"{display_name(user)} reopened “{dep.deliverable}”", reason.strip()
+    )
     return dep
 
 
@@ -441,7 +449,7 @@ def dependency_flag_risk(*, dependency: Dependency, user: Any, reason: str) -> D
     dep.reason = reason.strip()
     _save(dep, actor=user, action="flag_risk", from_status=S.COMMITTED, note=dep.reason)
     other = dep.responsible if user.pk == owner.pk else owner
-    _notify(dep, other, f"{_name(user)} flagged “{dep.deliverable}” at risk", dep.reason)
+    _notify(dep, other, f"{display_name(user)} flagged “{dep.deliverable}” at risk", dep.reason)
     return dep
 
 
@@ -458,7 +466,9 @@ def dependency_break(*, dependency: Dependency, user: Any, reason: str) -> Depen
     dep.status = S.BROKEN
     dep.reason = reason.strip()
     _save(dep, actor=user, action="break", from_status=before, note=dep.reason)
-    _notify(dep, dep.responsible, f"{_name(user)} marked “{dep.deliverable}” broken", dep.reason)
+    _notify(
+        dep, dep.responsible, f"{display_name(user)} marked “{dep.deliverable}” broken", dep.reason
+    )
     return dep
 
 
@@ -477,7 +487,7 @@ def _rung_recipients(dep: Dependency, rung: int) -> list[Any]:
 
 
 def _escalation_message(dep: Dependency, rung: int, now: datetime) -> tuple[str, str]:
-    who = _name(dep.responsible)
+    who = display_name(dep.responsible)
     if dep.escalation_trigger == T.UNANSWERED:
         waited = (now - dep.awaiting_since).days if dep.awaiting_since else 0
         problem = f"“{dep.deliverable}” has waited {waited} days for an answer from {who}"
@@ -493,7 +503,7 @@ def _escalation_message(dep: Dependency, rung: int, now: datetime) -> tuple[str,
         subject = f"Escalation to leadership: {problem}"
     body = (
         f"{dep.provider_team.name} → {dep.requesting_team.name}, for the key result "
-        f"“{dep.key_result.title}” owned by {_name(dep.key_result.owner)}. Rung {rung} of 3."
+        f"“{dep.key_result.title}” owned by {display_name(dep.key_result.owner)}. Rung {rung} of 3."
     )
     return subject, body
 

@@ -11,7 +11,7 @@ from django.db import transaction
 from objectives.models import KeyResult, Objective
 from okrly.access import require_manage_objectives
 from okrly.errors import ValidationError
-from okrly.models import Quarter, Team
+from okrly.models import Quarter, Team, display_name
 from okrly.services import notification_create
 
 OBJECTIVE_FIELDS = ("title", "means", "does_not_mean", "rank")
@@ -112,7 +112,7 @@ def _notify_owner(key_result: KeyResult, by: Any) -> None:
         kind="kr_assigned",
         subject=f"You are the owner of “{key_result.title}”",
         body=(
-            f"{by.get_full_name() or by.get_username()} made you the one person accountable for "
+            f"{display_name(by)} made you the one person accountable for "
             f"this key result of “{key_result.objective.title}”."
         ),
         link=key_result.get_absolute_url(),

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from okrly.errors import OKRlyError, PermissionDenied
-from okrly.models import Quarter, Team
+from okrly.models import Quarter, Team, display_name
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -31,7 +31,7 @@ class PersonSerializer(serializers.ModelSerializer):
         fields = ["id", "username", "display_name"]
 
     def get_display_name(self, obj: Any) -> str:
-        return str(obj.get_full_name() or obj.get_username())
+        return display_name(obj)
 
 
 class QuarterSerializer(serializers.ModelSerializer):

@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from okrly.errors import OKRlyError
+from okrly.models import display_name
 
 
 def add_service_error(form: forms.BaseForm, error: OKRlyError) -> None:
@@ -32,5 +33,5 @@ class PersonChoiceField(forms.ModelChoiceField):
         super().__init__(queryset=queryset, **kwargs)
 
     def label_from_instance(self, obj: Any) -> str:
-        name = obj.get_full_name() or obj.get_username()
+        name = display_name(obj)
         return f"{name} ({obj.get_username()})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import zoneinfo
 from datetime import date
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -19,6 +20,11 @@ class TimeStampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+def display_name(user: Any) -> str:
+    """How a person is named everywhere: full name, else username."""
+    return str(user.get_full_name() or user.get_username())
 
 
 @cache

@@ -12,15 +12,11 @@ from dependencies.models import Dependency
 from objectives.models import KeyResult
 from okrly.access import is_leadership, leads_team, team_leads
 from okrly.errors import PermissionDenied, ValidationError
-from okrly.models import Membership
+from okrly.models import Membership, display_name
 from okrly.services import notification_create
 from ownership.models import AuthorityGrant, DecisionRight, NoDependencies, OwnershipNomination
 
 N = OwnershipNomination.Status
-
-
-def _name(user: Any) -> str:
-    return str(user.get_full_name() or user.get_username())
 
 
 def _locked(key_result: KeyResult) -> KeyResult:
@@ -64,7 +60,7 @@ def ownership_accept(*, key_result: KeyResult, user: Any) -> OwnershipNomination
             notification_create(
                 recipient=previous,
                 kind="ownership_handed_over",
-                subject=f"{_name(user)} accepted “{kr.title}”; you are no longer its owner",
+                subject=f"{display_name(user)} accepted “{kr.title}”; you are no longer its owner",
                 body=pending.reason,
                 link=kr.get_absolute_url(),
             )
@@ -112,7 +108,9 @@ def ownership_decline(*, key_result: KeyResult, user: Any, reason: str) -> Owner
         notification_create(
             recipient=lead,
             kind="ownership_declined",
-            subject=f"{_name(user)} declined ownership of “{kr.title}”: nominate someone else",
+            subject=(
+                f"{display_name(user)} declined ownership of “{kr.title}”: nominate someone else"
+            ),
             body=reason.strip(),
             link=kr.get_absolute_url(),
         )
@@ -142,7 +140,7 @@ def ownership_handover(
         raise ValidationError("Choose an active person as the new owner.", field="new_owner")
     if not Membership.objects.filter(user=new_owner).exists():
         raise ValidationError(
-            f"{_name(new_owner)} is not a member of any team; add them to a team first, so "
+            f"{display_name(new_owner)} is not a member of any team; add them to a team first, so "
             "someone leads and backs them.",
             field="new_owner",
         )
@@ -152,7 +150,7 @@ def ownership_handover(
         )
     if new_owner.pk == kr.owner_id and has_accepted(kr):
         raise ValidationError(
-            f"{_name(new_owner)} already owns this key result.", field="new_owner"
+            f"{display_name(new_owner)} already owns this key result.", field="new_owner"
         )
     OwnershipNomination.objects.filter(key_result=kr, status=N.PENDING).update(
         status=N.SUPERSEDED, answered_at=timezone.now()
@@ -167,9 +165,9 @@ def ownership_handover(
     notification_create(
         recipient=new_owner,
         kind="ownership_nominated",
-        subject=f"{_name(user)} nominates you as owner of “{kr.title}”",
+        subject=f"{display_name(user)} nominates you as owner of “{kr.title}”",
         body=(
-            f"{reason.strip()}\n\nAccept or decline; until you accept, {_name(kr.owner)} "
+            f"{reason.strip()}\n\nAccept or decline; until you accept, {display_name(kr.owner)} "
             "stays accountable."
         ),
         link=kr.get_absolute_url(),
@@ -270,7 +268,7 @@ def authority_grant(
     notification_create(
         recipient=kr.owner,
         kind="authority_granted",
-        subject=f"{_name(user)} granted you authority for “{kr.title}”",
+        subject=f"{display_name(user)} granted you authority for “{kr.title}”",
         body=f"{', '.join(r.name for r in rights)}. Scope: {scope.strip()}",
         link=kr.get_absolute_url(),
     )
@@ -296,7 +294,7 @@ def authority_revoke(*, grant: AuthorityGrant, user: Any, reason: str) -> Author
     notification_create(
         recipient=grant.grantee,
         kind="authority_revoked",
-        subject=f"{_name(user)} revoked your authority for “{kr.title}”",
+        subject=f"{display_name(user)} revoked your authority for “{kr.title}”",
         body=reason.strip(),
         link=kr.get_absolute_url(),
     )

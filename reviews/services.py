@@ -11,13 +11,9 @@ from django.utils import timezone
 from checkins.models import CheckIn
 from okrly.access import is_leadership
 from okrly.errors import PermissionDenied, ValidationError
-from okrly.models import Membership, Team
+from okrly.models import Membership, Team, display_name
 from okrly.services import notification_create
 from reviews.models import CheckInAcknowledgement, Nudge
-
-
-def _name(user: Any) -> str:
-    return str(user.get_full_name() or user.get_username())
 
 
 def _leads_any_team_of(user: Any, person: Any) -> bool:
@@ -46,8 +42,8 @@ def nudge_send(*, user: Any, recipient: Any, item_kind: str, item_id: int, messa
     """One notification per item per day, whoever sends it (a unique row is the limit)."""
     if not can_lead(user, recipient):
         raise PermissionDenied(
-            f"Only {_name(recipient)}'s manager, a lead of their team or the leadership group "
-            "can nudge them."
+            f"Only {display_name(recipient)}'s manager, a lead of their team or the leadership "
+            "group can nudge them."
         )
     _check_item(recipient, item_kind, item_id)
     today = timezone.localdate()
@@ -58,12 +54,12 @@ def nudge_send(*, user: Any, recipient: Any, item_kind: str, item_id: int, messa
             )
     except IntegrityError as exc:
         raise ValidationError(
-            f"{_name(recipient)} was already nudged about this today; once a day is enough."
+            f"{display_name(recipient)} was already nudged about this today; once a day is enough."
         ) from exc
     notification_create(
         recipient=recipient,
         kind="nudge",
-        subject=f"{_name(user)} nudges you: {message}",
+        subject=f"{display_name(user)} nudges you: {message}",
         body="From the accountability dashboard. Open “Asked of me” to answer.",
         link="/asked/",
     )
@@ -76,8 +72,8 @@ def checkin_acknowledge(*, user: Any, check_in: CheckIn, reply: str) -> CheckInA
     owner = check_in.key_result.owner
     if not can_lead(user, owner):
         raise PermissionDenied(
-            f"Only {_name(owner)}'s manager, a lead of their team or the leadership group can "
-            "reply to this check-in."
+            f"Only {display_name(owner)}'s manager, a lead of their team or the leadership "
+            "group can reply to this check-in."
         )
     if not reply.strip():
         raise ValidationError("Write a short reply: what will you do about it?", field="reply")
@@ -85,7 +81,7 @@ def checkin_acknowledge(*, user: Any, check_in: CheckIn, reply: str) -> CheckInA
     notification_create(
         recipient=owner,
         kind="checkin_ack",
-        subject=f"{_name(user)} replied to your week {check_in.week} check-in",
+        subject=f"{display_name(user)} replied to your week {check_in.week} check-in",
         body=ack.reply,
         link=check_in.key_result.get_absolute_url(),
     )

@@ -7,6 +7,8 @@ from typing import Any
 from django import template
 from django.utils.html import format_html
 
+from okrly.models import display_name
+
 register = template.Library()
 
 
@@ -33,4 +35,4 @@ def person_name(user: Any, missing: str = "—") -> str:
     """
     if user is None:
         return missing
-    return str(user.get_full_name() or user.get_username())
+    return display_name(user)
