@@ -4,6 +4,9 @@
 - ``owner``: a Growth member who owns a key result
 - ``teammate``: another Growth member, no special rights
 - ``provider``: a member of another team (Platform)
+- ``platform_lead``: lead of Platform
+- ``manager``: Olga's manager, who leads no team
+- ``leader``: a member of the leadership group
 - ``admin_user``: staff, configures the organisation
 - ``outsider``: signed-in user with no team and no rights
 """
@@ -98,6 +101,34 @@ def admin_user(db: Any) -> Any:
 @pytest.fixture
 def outsider(db: Any) -> Any:
     return UserFactory(username="otto", first_name="Otto", last_name="Outsider")
+
+
+@pytest.fixture
+def platform_lead(platform: Any) -> Any:
+    user = UserFactory(username="paul", first_name="Paul", last_name="Platformlead")
+    platform.lead = user
+    platform.save()
+    MembershipFactory(user=user, team=platform, role=Membership.Role.LEAD)
+    return user
+
+
+@pytest.fixture
+def manager(owner: Any) -> Any:
+    """Olga's manager, who leads no team."""
+    user = UserFactory(username="mia", first_name="Mia", last_name="Manager")
+    owner.profile.manager = user
+    owner.profile.save()
+    return user
+
+
+@pytest.fixture
+def leader(db: Any) -> Any:
+    """A member of the leadership group."""
+    from django.contrib.auth.models import Group
+
+    user = UserFactory(username="lea", first_name="Lea", last_name="Leader")
+    Group.objects.get_or_create(name="Leadership")[0].user_set.add(user)
+    return user
 
 
 @pytest.fixture

@@ -4,33 +4,15 @@ from datetime import date
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
 
 from dependencies import services
-from okrly.models import Membership
 from tests.factories import MembershipFactory, UserFactory
-
-
-@pytest.fixture
-def platform_lead(platform: Any) -> Any:
-    user = UserFactory(username="paul", first_name="Paul", last_name="Platformlead")
-    platform.lead = user
-    platform.save()
-    MembershipFactory(user=user, team=platform, role=Membership.Role.LEAD)
-    return user
 
 
 @pytest.fixture
 def platform_peer(platform: Any) -> Any:
     user = UserFactory(username="pete", first_name="Pete", last_name="Peer")
     MembershipFactory(user=user, team=platform)
-    return user
-
-
-@pytest.fixture
-def leader(db: Any) -> Any:
-    user = UserFactory(username="lea", first_name="Lea", last_name="Leader")
-    Group.objects.get_or_create(name="Leadership")[0].user_set.add(user)
     return user
 
 

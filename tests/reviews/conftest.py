@@ -78,23 +78,6 @@ WEEK = 7
 # --- people with fixed roles (for the actions) -------------------------------------------------
 
 
-@pytest.fixture
-def manager(owner: Any) -> Any:
-    """Olga's manager, who leads no team."""
-    user = UserFactory(username="mia", first_name="Mia", last_name="Manager")
-    Profile.objects.filter(user=owner).update(manager=user)
-    owner.refresh_from_db()
-    return user
-
-
-@pytest.fixture
-def leader(db: Any) -> Any:
-    """A member of the leadership group."""
-    user = UserFactory(username="lea", first_name="Lea", last_name="Leader")
-    Group.objects.get_or_create(name="Leadership")[0].user_set.add(user)
-    return user
-
-
 # --- the organisation --------------------------------------------------------------------------
 
 
