@@ -39,6 +39,17 @@ RISKY = [CheckIn.Status.AT_RISK, CheckIn.Status.OFF_TRACK]
 SIGNALS = ["failing", "at_risk", "overdue", "escalations", "missed", "completion"]
 
 
+def count(qs: QuerySet[Any], by: str) -> Any:
+    """A correlated COUNT of ``qs`` grouped by ``by`` (0 when there are none), as a column."""
+    return Coalesce(
+        Subquery(
+            qs.order_by().values(by).annotate(n=Count("pk")).values("n")[:1],
+            output_field=IntegerField(),
+        ),
+        Value(0),
+    )
+
+
 def dashboard_week(quarter: Quarter, today: date) -> int:
     """The quarter week the dashboard reports on (clamped to the quarter)."""
     return max(
@@ -263,15 +274,6 @@ def team_key_results(quarter: Quarter, team: Team, today: date) -> QuerySet[KeyR
     ``accountability_for`` on the page's rows anyway (its badges need the reasons), and
     annotating it here as well doubled the cost of the page's slowest query."""
 
-    def count(qs: QuerySet[Any]) -> Any:
-        return Coalesce(
-            Subquery(
-                qs.order_by().values("key_result").annotate(n=Count("pk")).values("n")[:1],
-                output_field=IntegerField(),
-            ),
-            Value(0),
-        )
-
     deps = Dependency.objects.filter(key_result=OuterRef("pk"))
     return (
         KeyResult.objects.filter(objective__quarter=quarter, objective__team=team)
@@ -280,17 +282,21 @@ def team_key_results(quarter: Quarter, team: Team, today: date) -> QuerySet[KeyR
             # The latest check-in, kept on the key result by the check-in service.
             acct_checkin_status=F("latest_checkin_status"),
             latest_confidence=F("latest_checkin_confidence"),
-            deps_open=count(deps.filter(status__in=Dependency.OPEN_STATUSES)),
-            deps_committed=count(deps.filter(status__in=Dependency.PROMISED_STATUSES)),
+            deps_open=count(deps.filter(status__in=Dependency.OPEN_STATUSES), "key_result"),
+            deps_committed=count(
+                deps.filter(status__in=Dependency.PROMISED_STATUSES), "key_result"
+            ),
             deps_escalated=count(
-                deps.filter(status__in=Dependency.OPEN_STATUSES, escalation_rung__gt=0)
+                deps.filter(status__in=Dependency.OPEN_STATUSES, escalation_rung__gt=0),
+                "key_result",
             ),
             open_needs=count(
                 CheckIn.objects.filter(
                     key_result=OuterRef("pk"),
                     need_person__isnull=False,
                     need_handled_at__isnull=True,
-                )
+                ),
+                "key_result",
             ),
         )
         .order_by("objective__rank", "pk")
@@ -350,15 +356,6 @@ def people(quarter: Quarter, today: date, *, team: Team | None = None) -> QueryS
     """Who owes what: one row per person with every count as a column (one query per page)."""
     week = dashboard_week(quarter, today)
     User = get_user_model()
-
-    def count(qs: QuerySet[Any], by: str) -> Any:
-        return Coalesce(
-            Subquery(
-                qs.order_by().values(by).annotate(n=Count("pk")).values("n")[:1],
-                output_field=IntegerField(),
-            ),
-            Value(0),
-        )
 
     in_quarter = Q(key_result__objective__quarter=quarter)
     deps = Dependency.objects.filter(in_quarter)
