@@ -170,7 +170,8 @@ def checkin_submit(
     4. The key result's current value follows its latest check-in; the forecast and the
        stated-vs-forecast flag are recomputed.
     5. In weeks 1-2, each reviewed dependency said to be off track is flagged at risk.
-    6. A need that names a person (or a dependency's responsible person) notifies them.
+    6. A new or changed need that names a person (or a dependency's responsible person)
+       notifies them; a change also clears an earlier handled mark.
     7. If every key result of the owner is now checked in for the week, the missed-check-in
        ladder for that week stops.
     """
@@ -227,17 +228,19 @@ def checkin_submit(
                 check_in = CheckIn.objects.create(
                     key_result=key_result, week=week, submitted_at=now, **fields
                 )
-            previous_need_person_id = None
+            previous_need = None
         except IntegrityError:
             # Another submission for this week won the insert: edit it instead.
             existing = CheckIn.objects.select_for_update().get(key_result=key_result, week=week)
     if existing is not None:
-        previous_need_person_id = existing.need_person_id
+        previous_need = _need_of(existing)
         _snapshot(existing)
         for name, value_ in fields.items():
             setattr(existing, name, value_)
         existing.edited_at = now
-        if existing.need_person_id != previous_need_person_id:
+        if _need_of(existing) != previous_need:
+            # A handled mark belongs to the need that was handled: a new request (even to
+            # the same person) must reach them again, or it is silently lost.
             existing.need_handled_at = None
         check_in = existing
 
@@ -283,7 +286,7 @@ def checkin_submit(
 
     if week <= REVIEW_WEEKS and dependency_reviews:
         _review_dependencies(check_in, key_result, user, dependency_reviews)
-    if check_in.need_person_id and check_in.need_person_id != previous_need_person_id:
+    if check_in.need_person_id and _need_of(check_in) != previous_need:
         notification_create(
             recipient=check_in.need_person,
             kind="need",
@@ -293,6 +296,11 @@ def checkin_submit(
         )
     _complete_prompt_if_done(user, quarter, week)
     return check_in
+
+
+def _need_of(check_in: CheckIn) -> tuple[str, int | None, int | None]:
+    """What a need asks and of whom: a change in any part is a new need to handle."""
+    return (check_in.need, check_in.need_person_id, check_in.need_dependency_id)
 
 
 def _review_dependencies(
