@@ -5,11 +5,11 @@ from typing import Any
 from django import forms
 
 from objectives.models import KeyResult, Objective
-from okrly.forms import PersonChoiceField
+from okrly.forms import PersonChoiceField, SingleValuedFields
 from okrly.models import Quarter, Team
 
 
-class ObjectiveForm(forms.ModelForm):
+class ObjectiveForm(SingleValuedFields, forms.ModelForm):
     class Meta:
         model = Objective
         fields = ["quarter", "team", "title", "means", "does_not_mean", "rank"]
@@ -43,7 +43,7 @@ class ObjectiveEditForm(ObjectiveForm):
         self.fields["rank"].required = True
 
 
-class KeyResultForm(forms.ModelForm):
+class KeyResultForm(SingleValuedFields, forms.ModelForm):
     owner = PersonChoiceField(
         help_text="The one person accountable for this key result; not a team, not two people."
     )

@@ -20,6 +20,27 @@ def add_service_error(form: forms.BaseForm, error: OKRlyError) -> None:
     form.add_error(field, error.message)
 
 
+class SingleValuedFields(forms.BaseForm):
+    """Refuse a POST that sends two values for a field that takes one.
+
+    A QueryDict answers ``get()`` with the last value, so ``owner=3&owner=7`` would silently
+    keep 7; for a key result's single accountable owner that is exactly the ambiguity rule 1
+    forbids. Mix in before the form class: ``class F(SingleValuedFields, forms.ModelForm)``.
+    """
+
+    def clean(self) -> dict[str, Any] | None:
+        getlist = getattr(self.data, "getlist", None)
+        if getlist is not None:
+            for name, field in self.fields.items():
+                if getattr(field.widget, "allow_multiple_selected", False):
+                    continue  # a multiple choice takes many values by design
+                count = len(getlist(self.add_prefix(name)))
+                if count > 1:
+                    label = str(field.label or name.replace("_", " ")).lower()
+                    self.add_error(name, f"Choose one {label}, not {count}.")
+        return super().clean()
+
+
 class PersonChoiceField(forms.ModelChoiceField):
     """Active people, labelled by their display name and username."""
 

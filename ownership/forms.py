@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from django import forms
 
-from okrly.forms import PersonChoiceField
+from okrly.forms import PersonChoiceField, SingleValuedFields
 from ownership.models import DecisionRight
 
 
-class HandoverForm(forms.Form):
+class HandoverForm(SingleValuedFields, forms.Form):
     new_owner = PersonChoiceField(label="New owner")
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -135,6 +136,12 @@ def ownership_handover(
     if not can_nominate(user, kr):
         raise PermissionDenied(
             f"Only a lead of {kr.objective.team.name} (or an administrator) nominates owners."
+        )
+    if new_owner is not None and not isinstance(new_owner, get_user_model()):
+        # Rule 1: one accountable person. A team (or anything else) is refused, not crashed on.
+        raise ValidationError(
+            "The new owner must be a person, not a team: choose the one person accountable.",
+            field="new_owner",
         )
     if new_owner is None or not new_owner.is_active:
         raise ValidationError("Choose an active person as the new owner.", field="new_owner")

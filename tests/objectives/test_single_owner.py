@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
+from django.urls import reverse
 
 from objectives import services
 from objectives.models import KeyResult
@@ -95,3 +96,55 @@ def test_deleting_an_owner_is_refused_while_they_own_key_results(key_result: Any
 
     with pytest.raises(ProtectedError):
         key_result.owner.delete()
+
+
+def key_result_post(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "title": "Paying SMB teams",
+        "direction": "increase",
+        "start_value": "0",
+        "target_value": "50",
+        "current_value": "",
+        "unit": "teams",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_the_form_refuses_two_owners_instead_of_keeping_the_last(
+    client_for: Any, lead: Any, owner: Any, teammate: Any, objective: Any
+) -> None:
+    url = reverse("objectives:key_result_create", args=[objective.pk])
+    client = client_for(lead)
+
+    response = client.post(url, key_result_post(owner=[owner.pk, teammate.pk]))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Choose one owner, not 2." in html
+    assert 'value="Paying SMB teams"' in html
+    assert not KeyResult.objects.filter(title="Paying SMB teams").exists()
+
+    response = client.post(url, key_result_post(owner=teammate.pk))
+    assert response.status_code == 302
+    assert KeyResult.objects.get(title="Paying SMB teams").owner == teammate
+
+
+def test_the_forms_refuse_two_values_for_any_single_valued_field(
+    client_for: Any, lead: Any, owner: Any, objective: Any, key_result: Any
+) -> None:
+    client = client_for(lead)
+    response = client.post(
+        reverse("objectives:key_result_create", args=[objective.pk]),
+        key_result_post(owner=owner.pk, target_value=["50", "80"]),
+    )
+    assert "Choose one target, not 2." in response.content.decode()
+    assert not KeyResult.objects.filter(title="Paying SMB teams").exists()
+
+    response = client.post(
+        reverse("objectives:key_result_edit", args=[key_result.pk]),
+        key_result_post(title=["Raise trial conversion", "Something else"]),
+    )
+    assert "Choose one title, not 2." in response.content.decode()
+    key_result.refresh_from_db()
+    assert key_result.title == "Raise trial conversion"

@@ -163,6 +163,19 @@ class TestHandover:
             )
         assert not OwnershipNomination.objects.exists()
 
+    def test_a_team_as_new_owner_is_refused_with_a_message(
+        self, key_result: Any, lead: Any, growth: Any
+    ) -> None:
+        # Rule 1: a key result's owner is one person; a team (with no is_active) used to
+        # crash the service with an AttributeError.
+        with pytest.raises(ValidationError) as excinfo:
+            services.ownership_handover(
+                key_result=key_result, user=lead, new_owner=growth, reason="Growth owns it now"
+            )
+        assert excinfo.value.field == "new_owner"
+        assert "a person, not a team" in excinfo.value.message
+        assert not OwnershipNomination.objects.exists()
+
     def test_the_new_owner_sees_what_they_inherit(
         self,
         key_result: Any,
@@ -302,6 +315,24 @@ class TestPages:
         html = response.content.decode()
         assert "not a member of any team" in html
         assert "Restructure</textarea>" in html
+
+    def test_handover_form_with_two_new_owners_is_refused_then_one_succeeds(
+        self, client_for: Any, key_result: Any, lead: Any, teammate: Any, provider: Any
+    ) -> None:
+        url = f"/ownership/{key_result.pk}/handover/"
+        client = client_for(lead)
+        response = client.post(
+            url, {"new_owner": [teammate.pk, provider.pk], "reason": "Olga moves to Sales"}
+        )
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "Choose one new owner, not 2." in html
+        assert "Olga moves to Sales</textarea>" in html
+        assert not OwnershipNomination.objects.exists()
+
+        response = client.post(url, {"new_owner": teammate.pk, "reason": "Olga moves to Sales"})
+        assert response.status_code == 302
+        assert OwnershipNomination.objects.get().nominee == teammate
 
     def test_grant_page_is_refused_to_others(
         self, client_for: Any, key_result: Any, teammate: Any, lead: Any
