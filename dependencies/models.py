@@ -21,7 +21,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 
 from objectives.models import KeyResult
-from okrly.models import Team, TimeStampedModel
+from okrly.models import Quarter, Team, TimeStampedModel
 
 
 class DependencyQuerySet(models.QuerySet["Dependency"]):
@@ -29,7 +29,18 @@ class DependencyQuerySet(models.QuerySet["Dependency"]):
         return self.filter(status__in=Dependency.OPEN_STATUSES)
 
     def due_for_escalation(self, now: datetime) -> DependencyQuerySet:
-        return self.filter(next_escalation_at__lte=now)
+        """Next rung due by ``now``, outside closed quarters (a closed quarter ends every
+        ladder, as it ends the missed-check-in one)."""
+        return self.filter(next_escalation_at__lte=now).exclude(
+            key_result__objective__quarter__status=Quarter.Status.CLOSED
+        )
+
+    def due_in_closed_quarters(self, now: datetime) -> DependencyQuerySet:
+        """Next rung due by ``now`` but the quarter is closed: the job clears these."""
+        return self.filter(
+            next_escalation_at__lte=now,
+            key_result__objective__quarter__status=Quarter.Status.CLOSED,
+        )
 
 
 class Dependency(TimeStampedModel):

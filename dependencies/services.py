@@ -16,7 +16,7 @@ from dependencies.models import Dependency, DependencyEvent, Escalation
 from objectives.models import KeyResult
 from okrly.access import is_team_member, leadership_members, leads_team, team_leads
 from okrly.errors import PermissionDenied, ValidationError
-from okrly.models import Team, display_name
+from okrly.models import Quarter, Team, display_name
 from okrly.services import notification_create, notifications_queue_email
 
 S = Dependency.Status
@@ -524,9 +524,16 @@ def dependencies_escalate(*, now: datetime | None = None, limit: int = 500) -> E
        inserted it first, the insert fails and this run sends nothing.
     4. Notify the rung's recipients, advance the rung and schedule the next one.
     5. After all, queue the e-mails in batches (one connection per batch).
+
+    A closed quarter ends the ladder, as it ends the missed-check-in one: its due rows are
+    cleared in one statement and never listed, so nothing climbs to leadership for a quarter
+    that is over, and the job's cost does not grow with them. (What was delivered late or
+    broken in a closed quarter belongs to the missed-commitment responses, rule 10, which do
+    not exist yet; they are to pick these dependencies up by their status, not from here.)
     """
     now = now or timezone.now()
     run = EscalationRun()
+    Dependency.objects.due_in_closed_quarters(now).update(next_escalation_at=None)
     due_ids = list(
         Dependency.objects.due_for_escalation(now)
         .order_by("next_escalation_at")
@@ -537,6 +544,11 @@ def dependencies_escalate(*, now: datetime | None = None, limit: int = 500) -> E
         with transaction.atomic():
             dep = _locked(Dependency(pk=pk))
             if dep.next_escalation_at is None or dep.next_escalation_at > now:
+                continue
+            if dep.key_result.objective.quarter.status == Quarter.Status.CLOSED:
+                # Closed after the ids were listed: stop here, like the rows cleared above.
+                dep.next_escalation_at = None
+                dep.save(update_fields=["next_escalation_at", "updated_at"])
                 continue
             rung = dep.escalation_rung + 1
             try:
