@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -64,6 +65,52 @@ def leadership_members() -> list[Any]:
     return list(
         get_user_model().objects.filter(groups__name=leadership_group_name(), is_active=True)
     )
+
+
+@dataclass(frozen=True)
+class PeopleLed:
+    """The people a user leads (see ``can_lead``), asked once per page: ``person_id in led``."""
+
+    everyone_but: int | None = None  # leadership leads everyone except themselves
+    ids: frozenset[int] = frozenset()
+
+    def __contains__(self, person_id: object) -> bool:
+        if self.everyone_but is not None:
+            return person_id != self.everyone_but
+        return person_id in self.ids
+
+
+def people_led_by(user: Any) -> PeopleLed:
+    """Everyone ``user`` may nudge and reply to: the people they manage, the members of every
+    team they lead, or everyone when they are in the leadership group; never themselves.
+
+    Two queries at most, whatever the page shows, so a list can ask it of every row.
+    """
+    from django.db.models import Q
+
+    from okrly.models import Membership, Profile, Team
+
+    if not user.is_authenticated:
+        return PeopleLed()
+    if is_leadership(user):
+        return PeopleLed(everyone_but=user.pk)
+    led_teams = Team.objects.filter(
+        Q(lead=user) | Q(memberships__user=user, memberships__role=Membership.Role.LEAD)
+    ).values("pk")
+    ids = set(
+        Membership.objects.filter(team__in=led_teams).values_list("user_id", flat=True)
+    ).union(Profile.objects.filter(manager=user).values_list("user_id", flat=True))
+    ids.discard(user.pk)
+    return PeopleLed(ids=frozenset(ids))
+
+
+def can_lead(user: Any, person: Any) -> bool:
+    """A leader for this person: their manager, a lead of one of their teams, or leadership.
+
+    The services that nudge and reply enforce it; pages ask ``people_led_by`` (the same rule)
+    to offer those actions only where they will be accepted.
+    """
+    return person.pk in people_led_by(user)
 
 
 def is_team_member(user: Any, team: Team) -> bool:

@@ -9,27 +9,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from checkins.models import CheckIn
-from okrly.access import is_leadership
+from okrly.access import can_lead
 from okrly.errors import PermissionDenied, ValidationError
-from okrly.models import Membership, Team, display_name
+from okrly.models import display_name
 from okrly.services import notification_create
 from reviews.models import CheckInAcknowledgement, Nudge
-
-
-def _leads_any_team_of(user: Any, person: Any) -> bool:
-    teams = Membership.objects.filter(user=person).values("team")
-    return bool(
-        Team.objects.filter(pk__in=teams, lead=user).exists()
-        or Membership.objects.filter(team__in=teams, user=user, role="lead").exists()
-    )
-
-
-def can_lead(user: Any, person: Any) -> bool:
-    """A leader for this person: their manager, a lead of one of their teams, or leadership."""
-    if not user.is_authenticated or user.pk == person.pk:
-        return False
-    manager_id = getattr(getattr(person, "profile", None), "manager_id", None)
-    return bool(manager_id == user.pk or is_leadership(user) or _leads_any_team_of(user, person))
 
 
 def _check_item(recipient: Any, item_kind: str, item_id: int) -> None:

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -34,6 +35,29 @@ from tests.factories import (
 # Playwright runs an event loop in the test thread; Django's ORM refuses to run there
 # unless told it is safe (the live server is in another thread, the test only sets up data).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+# The day every test runs on, whatever the calendar says: CI runs on any day of the year, and
+# a test that read the real date passed when written and failed weeks later. CI reruns the
+# browser and dashboard tests with OKRLY_TEST_TODAY set to the quarter's first day, a Monday in
+# mid-quarter and its last day (.ci/run). 2026-11-30 is the Monday the old suite broke on.
+TEST_TODAY = date.fromisoformat(os.environ.get("OKRLY_TEST_TODAY") or "2026-11-30")
+TEST_NOW = datetime.combine(TEST_TODAY, time(10, 0), tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _pinned_clock(request: pytest.FixtureRequest) -> Any:
+    """Every test starts at TEST_NOW (the clock ticks on from there, so timeouts still work).
+
+    Tests that pin their own moment travel again inside this one (time-machine nests).
+    Integration tests are left on the real clock: their workers are other processes, which
+    can't be moved, and a test and its worker must agree on the time.
+    """
+    if request.node.get_closest_marker("integration"):
+        yield None
+        return
+    with time_machine.travel(TEST_NOW, tick=True) as traveller:
+        yield traveller
 
 
 @pytest.fixture

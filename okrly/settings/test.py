@@ -36,3 +36,9 @@ if _email_file_path := env_value(env.str, "OKRLY_TEST_EMAIL_FILE_PATH", default=
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not the in-memory default, so that a worker subprocess sees the same data.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-okrly.sqlite3")}
+
+# Tests run on a pinned day (tests/conftest.py), but the browser in the e2e tests keeps the
+# real calendar: a cookie that expires two weeks after the pinned day would already be expired
+# for it. Browser-session cookies carry no date; the server still expires sessions by its clock.
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+CSRF_COOKIE_AGE = None

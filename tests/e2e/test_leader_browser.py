@@ -7,9 +7,10 @@ import re
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
-from okrly.models import Notification
+from okrly.models import Membership, Notification, Profile
 from tests.e2e.journeys import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("demo_org")]
@@ -44,7 +45,10 @@ def test_leader_reads_the_dashboard_and_acts(page: Page, traffic: Any) -> None:
     page.screenshot(path="/tmp/okrly-dashboard-people.png", full_page=True)
 
     page.get_by_role("link", name="Risk feed").click()
-    first = page.locator(".feed-checkin").first
+    # Maya's own check-ins are in the feed too, but nobody replies to themselves: no form.
+    own = page.locator(".feed-checkin", has_text="— Maya Okafor,")
+    expect(own.get_by_label("Reply")).to_have_count(0)
+    first = page.locator(".feed-checkin", has=page.get_by_label("Reply")).first
     first.get_by_label("Reply").fill("Let's cut scope on Thursday")
     first.get_by_role("button", name="Acknowledge").click()
     expect(first.locator(".ack")).to_have_text(
@@ -53,3 +57,27 @@ def test_leader_reads_the_dashboard_and_acts(page: Page, traffic: Any) -> None:
     page.screenshot(path="/tmp/okrly-dashboard-risks.png", full_page=True)
     assert not traffic.failures
     assert not traffic.external()
+
+
+def test_a_refused_htmx_action_is_announced_not_silent(page: Page, traffic: Any) -> None:
+    """The page offered Reply while Maya could use it; she leaves the leadership group in
+    another tab, then presses it: the 403 and its reason are shown and announced."""
+    sign_in(page, "maya")
+    page.goto("/dashboard/risks/")
+    item = page.locator(".feed-checkin", has=page.get_by_label("Reply")).first
+    owner = item.locator(".feed-head small").inner_text().split(",")[0].lstrip("— ")
+    maya = get_user_model().objects.get(username="maya")
+    maya.groups.clear()  # no longer leadership
+    Membership.objects.filter(user=maya).delete()  # nor a lead of any team
+    Profile.objects.filter(manager=maya).update(manager=None)  # nor anyone's manager
+
+    item.get_by_label("Reply").fill("On it")
+    item.get_by_role("button", name="Acknowledge").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_be_visible()
+    expect(alert).to_contain_text(f"Only {owner}'s manager, a lead of their team")
+    expect(item.locator(".ack")).to_have_count(0)
+    assert any(f.startswith("403 ") for f in traffic.failures)
+    # The next action clears the message: it always belongs to the last request.
+    page.goto("/dashboard/risks/")
+    expect(page.get_by_role("alert")).to_be_hidden()

@@ -301,3 +301,60 @@ def test_htmx_reply_answers_with_the_reply_fragment(
     # The risk feed shows it under the check-in it answers.
     html = page(client.get("/dashboard/risks/"))
     assert html.by_id(f"acks-{risky.pk}").text == "Lena Lead: I'll call <Platform>"
+
+
+# --- only actions the reader can take are offered ------------------------------------------
+# The page asks access.people_led_by, the service asks access.can_lead: these tests hold the
+# two to the same answer, so a button is never offered that answers 403 when pressed.
+
+EVERYONE = [*ALLOWED, *REFUSED, "owner"]
+
+
+@pytest.mark.parametrize("reader", EVERYONE)
+def test_reply_is_offered_exactly_where_the_service_accepts_it(
+    request: pytest.FixtureRequest, client: Any, owner: Any, risky: Any, reader: str
+) -> None:
+    user = request.getfixturevalue(reader)
+    client.force_login(user)
+    html = page(client.get("/dashboard/risks/"))
+    (item,) = html.find_all("li", "feed-checkin")
+    offered = bool(item.find_all("form", "ack-form"))
+    assert offered == (reader in ALLOWED)
+
+    response = client.post(ack_url(risky), {"reply": "On it"})
+    assert response.status_code == (302 if offered else 403)
+
+
+@pytest.mark.parametrize("reader", EVERYONE)
+def test_nudge_is_offered_exactly_where_the_service_accepts_it(
+    request: pytest.FixtureRequest,
+    client: Any,
+    nudge_olga: Any,
+    owner: Any,
+    key_result: Any,
+    reader: str,
+) -> None:
+    user = request.getfixturevalue(reader)
+    client.force_login(user)
+    html = page(client.get("/dashboard/people/"))
+    olga_row = html.by_id(f"person-{owner.pk}")
+    offered = any(b.attrs.get("value") == str(owner.pk) for b in olga_row.find_all("button"))
+    assert offered == (reader in ALLOWED)
+    # Nobody is offered a nudge to themselves.
+    own_row = [n for n in html.find_all("tr") if n.attrs.get("id") == f"person-{user.pk}"]
+    assert all(not row.find_all("button") for row in own_row)
+
+    assert nudge_olga(user).status_code == (302 if offered else 403)
+
+
+@pytest.mark.parametrize("reader", EVERYONE)
+def test_people_led_by_agrees_with_can_lead(
+    request: pytest.FixtureRequest, owner: Any, reader: str
+) -> None:
+    from okrly.access import can_lead, people_led_by
+
+    user = request.getfixturevalue(reader)
+    others = [request.getfixturevalue(name) for name in EVERYONE]
+    led = people_led_by(user)
+    assert [p.pk in led for p in others] == [can_lead(user, p) for p in others]
+    assert user.pk not in led
