@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from typing import Any
 
 from django.contrib import messages
@@ -21,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from checkins.models import CheckIn
 from okrly import dashcache
+from okrly.csvexport import csv_response
 from okrly.errors import ValidationError
 from okrly.models import Quarter, Team
 from ownership.accountability import accountability_for
@@ -68,15 +68,6 @@ def _base(request: HttpRequest, quarter: Quarter, tab: str) -> dict[str, Any]:
         "tab": tab,
         "sort": request.GET.get("sort", ""),
     }
-
-
-def _csv(filename: str, header: list[str], rows: list[list[Any]]) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return response
 
 
 @login_required
@@ -140,7 +131,7 @@ def team(request: HttpRequest, pk: int) -> HttpResponse:
 
     if request.GET.get("format") == "csv":
         _, table = rows(10_000, 1)
-        return _csv(
+        return csv_response(
             f"okrly-{team_obj.slug}-{quarter.name}.csv".replace(" ", "-"),
             TEAM_HEADER,
             [_team_csv_row(kr, r) for kr, r in table],
@@ -217,7 +208,7 @@ def people(request: HttpRequest) -> HttpResponse:
         raise Http404("No such team.")
     queryset = selectors.people(quarter, timezone.localdate(), team=team_obj)
     if request.GET.get("format") == "csv":
-        return _csv(
+        return csv_response(
             f"okrly-people-{quarter.name}.csv".replace(" ", "-"),
             PEOPLE_HEADER,
             [
