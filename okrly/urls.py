@@ -25,6 +25,9 @@ admin.site.site_header = "OKRly administration"
 admin.site.site_title = "OKRly admin"
 admin.site.index_title = "Organisation set-up"
 
+# An outage answers 503 with a page of its own, not 500 (okrly/views.py).
+handler500 = "okrly.views.server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("asked/", views.asked_of_me, name="asked_of_me"),

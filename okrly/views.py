@@ -1,15 +1,19 @@
 from __future__ import annotations
 
+import sys
+
 from django.contrib.auth.decorators import login_not_required, login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import loader
 from django.utils import timezone
+from django.views import defaults
 from django.views.decorators.http import require_http_methods
 from django_htmx.middleware import HtmxDetails
 
 from objectives.selectors import my_key_results
-from okrly import selectors, services
+from okrly import health, selectors, services
 from okrly.models import Notification, Quarter, Team
 from okrly.registry import my_week_panels, team_panels
 
@@ -99,11 +103,36 @@ def ping(request: HttpRequest) -> HttpResponse:
 @login_not_required
 @require_http_methods(["GET"])
 def healthz(request: HttpRequest) -> JsonResponse:
-    from django.db import connection
+    """Database, cache and broker, each reported; 503 only when requests can't be served."""
+    status, body = health.report()
+    response = JsonResponse(body, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: an outage (database, cache or broker unreachable) is a 503 with a page
+    that says so and needs none of them; any other error stays Django's 500.
+
+    A handler rather than a middleware: it also sees errors raised by middleware (a session
+    saved to an unreachable database), and Django calls it inside the except block, so the
+    exception is at hand.
+    """
+    part = health.outage_of(sys.exc_info()[1])
+    if part is None:
+        return defaults.server_error(request)
+    message = "OKRly can't reach its {} just now. Nothing you saved before is lost.".format(
+        {"database": "database", "cache": "cache", "broker": "task queue"}[part]
+    )
+    response: HttpResponse
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"detail": f"{message} Try again in a minute."}, status=503)
+    else:
+        # Rendered without the request: no context processor (they read the database).
+        page = loader.get_template("503.html").render({"message": message})
+        response = HttpResponse(page, status=503)
+    response["Retry-After"] = "60"
+    return response
 
 
 @login_required

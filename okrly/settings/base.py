@@ -8,6 +8,7 @@ embedded Celery broker on the file system and console e-mail.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import environ
 from celery.schedules import crontab
@@ -123,6 +124,17 @@ AUTH_PASSWORD_VALIDATORS = [
 CACHES = {"default": env_value(env.cache_url, "CACHE_URL", default="locmemcache://")}
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
+
+def fail_soft_cache(config: dict[str, Any]) -> dict[str, Any]:
+    """Django's Redis cache becomes okrly/cache.py's: a Redis outage is then a cache miss, so
+    sessions fall back to the database and pages stay up."""
+    if config.get("BACKEND") == "django.core.cache.backends.redis.RedisCache":
+        return {**config, "BACKEND": "okrly.cache.FailSoftRedisCache"}
+    return config
+
+
+CACHES["default"] = fail_soft_cache(CACHES["default"])
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -159,6 +171,10 @@ if CELERY_BROKER_URL.startswith("okrlyfs://"):
         "data_folder_out": str(VAR_DIR / "broker" / "queue"),
         "control_folder": str(VAR_DIR / "broker" / "control"),
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A Redis that hangs instead of refusing must not hold a request that queues a task on
+    # commit: each publish attempt gives up after this many seconds (the sweep sends later).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

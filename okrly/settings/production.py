@@ -12,7 +12,13 @@ from django.core.exceptions import ImproperlyConfigured
 
 from okrly.envcheck import bool_value, env_value
 from okrly.settings.base import *  # noqa: F403
-from okrly.settings.base import CELERY_BROKER_URL, DATABASES, SECRET_KEY, env
+from okrly.settings.base import (
+    CELERY_BROKER_URL,
+    DATABASES,
+    SECRET_KEY,
+    env,
+    fail_soft_cache,
+)
 
 _REQUIRED = {
     "SECRET_KEY": (
@@ -44,7 +50,7 @@ DEBUG = False
 
 if not os.environ.get("CACHE_URL"):
     # The broker's Redis serves as the cache too (Django prefixes its keys; no clash).
-    CACHES = {"default": environ.Env.cache_url_config(CELERY_BROKER_URL)}
+    CACHES = {"default": fail_soft_cache(environ.Env.cache_url_config(CELERY_BROKER_URL))}
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = bool_value("SECURE_SSL_REDIRECT", default=True)

@@ -16,6 +16,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -153,6 +154,14 @@ class Worker:
 @pytest.fixture
 def celery_worker(broker: Broker, transactional_db: Any, tmp_path: Path) -> Iterator[Worker]:
     """A started worker consuming only ``broker.queue``; stopped when the test ends."""
+    with running_worker(broker, tmp_path) as worker:
+        yield worker
+
+
+@contextmanager
+def running_worker(broker: Broker, tmp_path: Path) -> Iterator[Worker]:
+    """Start a worker on ``broker.queue`` now (a test that must start it later calls this
+    itself); it is stopped when the block ends."""
     mail_dir = tmp_path / "mail"
     log = tmp_path / "worker.log"
     env = {

@@ -1,5 +1,8 @@
 """The dashboard's figures are cached by a version every relevant write bumps: each kind of
-change shows on the very next read, and an unchanged organisation is not recomputed."""
+change shows on the very next read, and an unchanged organisation is not recomputed.
+
+Transactional: the version is bumped when a write commits (never before, or a reader could
+cache old figures under the new version), so these tests let each write really commit."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from ownership import services as ownership
 from reviews import selectors
 from tests.reviews.conftest import Org
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def headline(org: Org) -> Any:
