@@ -15,6 +15,7 @@ from checkins import services
 from checkins.models import CheckIn
 from dependencies.models import Dependency
 from objectives.models import KeyResult
+from okrly.params import column_range, id_param, int_param
 
 
 class CheckInSerializer(serializers.ModelSerializer):
@@ -79,12 +80,13 @@ class CheckInViewSet(
 
     def get_queryset(self) -> QuerySet[CheckIn]:
         queryset = CheckIn.objects.order_by("key_result_id", "week")
-        for name in ("key_result", "week"):
-            value = self.request.query_params.get(name)
-            if value:
-                if not value.isdigit():
-                    raise serializers.ValidationError({name: [f"{name} must be a number."]})
-                queryset = queryset.filter(**{name: int(value)})
+        params = self.request.query_params
+        key_result = id_param(params, "key_result")
+        if key_result is not None:
+            queryset = queryset.filter(key_result=key_result)
+        week = int_param(params, "week", min_value=1, max_value=column_range(CheckIn, "week")[1])
+        if week is not None:
+            queryset = queryset.filter(week=week)
         return queryset
 
     @extend_schema(request=CheckInSubmitSerializer, responses=CheckInSerializer)

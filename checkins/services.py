@@ -24,6 +24,7 @@ from okrly import dashcache
 from okrly.access import leadership_members, team_leads
 from okrly.errors import PermissionDenied, ValidationError
 from okrly.models import Notification, Profile, Quarter, display_name
+from okrly.params import BadParameter, decimal_limits, int_param
 from okrly.services import notification_create, notifications_queue_email
 
 REVIEW_WEEKS = 2  # rule 4: dependencies are reviewed in the first two weekly check-ins
@@ -80,6 +81,18 @@ def forecast_value(
     return projected.quantize(Decimal("0.01"))
 
 
+def storable_forecast(projected: Decimal | None) -> Decimal | None:
+    """The projection as the check-in stores it: None when beyond what its column holds.
+
+    Values that fit can still project past numeric(14,2) (7e11 in week 7 heads for 1.3e12).
+    Such a line is no forecast anyone can use, and storing it would fail the whole check-in;
+    the stated-vs-forecast flag still compares the exact projection with the target.
+    """
+    if projected is None or projected.copy_abs() > FORECAST_MAX:
+        return None
+    return projected
+
+
 def misses_target(key_result: KeyResult, projected: Decimal) -> bool:
     """Whether the projection falls short of the target by more than the margin, a share of
     the distance from start to target (CHECKIN_FORECAST_MARGIN)."""
@@ -93,6 +106,50 @@ def misses_target(key_result: KeyResult, projected: Decimal) -> bool:
 # --- submit ----------------------------------------------------------------------------------
 
 
+# What a check-in's value column holds: numeric(14, 2).
+VALUE_MAX, VALUE_PLACES = decimal_limits(CheckIn, "value")
+FORECAST_MAX, _ = decimal_limits(CheckIn, "forecast_value")
+
+
+def _confidence(confidence: Any) -> int | None:
+    """The confidence as a whole number from 0 to 10, or None (the one integer parser)."""
+    try:
+        return int_param({"confidence": confidence}, "confidence", min_value=0, max_value=10)
+    except BadParameter:
+        return None
+
+
+def value_problem(value: Any) -> str | None:
+    """Why ``value`` can't be stored exactly as typed, or None.
+
+    The column holds up to 999,999,999,999.99 in hundredths: a larger number would fail in
+    the database, and more decimals would be rounded away silently (12.345 stored as 12.34,
+    1e-10 as 0.00). Both are refused with a message; what was typed is never changed.
+    """
+    text = str(value if value is not None else "").strip()
+    try:
+        number = Decimal(text)
+    except (InvalidOperation, ValueError):
+        number = Decimal("NaN")
+    if not number.is_finite():
+        return f"The current value must be a number (you typed “{value}”)."
+    # copy_abs and the digit tuple, not abs() or quantize(): no arithmetic context, so
+    # 1e99999999999 or 1e-99999999999 can't overflow while being checked.
+    if number.copy_abs() > VALUE_MAX:
+        return (
+            f"The current value must be between {-VALUE_MAX:,} and {VALUE_MAX:,} "
+            f"(you typed “{text}”)."
+        )
+    _, digits, exponent = number.as_tuple()
+    extra = -VALUE_PLACES - int(exponent)  # digits after the places the column holds
+    if extra > 0 and any(digits[-extra:]):
+        return (
+            f"The current value can have at most {VALUE_PLACES} decimal places (you typed "
+            f"“{text}”); round it as you mean it."
+        )
+    return None
+
+
 def checkin_problems(
     *, status: Any, confidence: Any, biggest_risk: Any, value: Any
 ) -> dict[str, str]:
@@ -101,7 +158,7 @@ def checkin_problems(
     if status not in CheckIn.Status.values:
         problems["status"] = "Answer “Are you on track?” with on track, at risk or off track."
     text = str(confidence if confidence is not None else "").strip()
-    if not (text.isdigit() and 0 <= int(text) <= 10):
+    if _confidence(text) is None:
         problems["confidence"] = (
             f"Confidence is a whole number from 0 to 10 (you gave “{text}”)."
             if text
@@ -111,12 +168,9 @@ def checkin_problems(
         problems["biggest_risk"] = (
             "Name the biggest risk: what could stop this key result? “None” is rarely true."
         )
-    try:
-        number = Decimal(str(value if value is not None else "").strip())
-        if not number.is_finite():
-            raise InvalidOperation
-    except (InvalidOperation, ValueError):
-        problems["value"] = f"The current value must be a number (you typed “{value}”)."
+    problem = value_problem(value)
+    if problem:
+        problems["value"] = problem
     return problems
 
 
@@ -129,8 +183,10 @@ def _clean_inputs(
     if problems:
         name, message = next(iter(problems.items()))
         raise ValidationError(message, field=name)
-    number = Decimal(str(value).strip()).quantize(Decimal("0.01"))
-    return status, int(str(confidence).strip()), str(biggest_risk).strip(), number
+    number = Decimal(str(value).strip())  # exact: value_problem refused extra decimals
+    confidence_int = _confidence(confidence)
+    assert confidence_int is not None  # checked by checkin_problems
+    return status, confidence_int, str(biggest_risk).strip(), number
 
 
 def _snapshot(check_in: CheckIn) -> None:
@@ -259,7 +315,7 @@ def checkin_submit(
     projected = forecast_value(
         start_value=key_result.start_value, points=points, last_week=quarter.weeks
     )
-    check_in.forecast_value = projected
+    check_in.forecast_value = storable_forecast(projected)
     check_in.forecast_flag = bool(
         status == CheckIn.Status.ON_TRACK
         and projected is not None

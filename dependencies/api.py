@@ -17,6 +17,7 @@ from dependencies.models import Dependency
 from objectives.models import KeyResult
 from okrly.api import PersonSerializer
 from okrly.models import Team
+from okrly.params import id_param
 
 
 class DependencySerializer(serializers.ModelSerializer):
@@ -60,7 +61,7 @@ class DependencyRequestSerializer(serializers.Serializer):
     responsible = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all())
     deliverable = serializers.CharField(max_length=300)
     due_date = serializers.DateField()
-    rank = serializers.IntegerField(required=False, min_value=1)
+    rank = serializers.IntegerField(required=False, min_value=1, max_value=services.RANK_MAX)
     confirm_outside_quarter = serializers.BooleanField(required=False, default=False)
 
 
@@ -89,11 +90,9 @@ class DependencyViewSet(
             ("key_result", "key_result_id"),
             ("responsible", "responsible_id"),
         ]:
-            value = params.get(name)
-            if value:
-                if not value.isdigit():
-                    raise serializers.ValidationError({name: [f"{name} must be a number (an id)."]})
-                queryset = queryset.filter(**{lookup: int(value)})
+            pk = id_param(params, name)
+            if pk is not None:
+                queryset = queryset.filter(**{lookup: pk})
         if params.get("status"):
             queryset = queryset.filter(status=params["status"])
         return queryset

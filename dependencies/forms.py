@@ -4,8 +4,10 @@ from typing import Any
 
 from django import forms
 
+from dependencies.models import Dependency
 from okrly.forms import PersonChoiceField
 from okrly.models import Team
+from okrly.params import column_range
 
 
 class DateInput(forms.DateInput):
@@ -22,7 +24,10 @@ class DependencyRequestForm(forms.Form):
     )
     due_date = forms.DateField(label="By when", widget=DateInput)
     rank = forms.IntegerField(
-        required=False, min_value=1, help_text="1 and 2 are the key result's top two."
+        required=False,
+        min_value=1,
+        max_value=column_range(Dependency, "rank")[1],
+        help_text="1 and 2 are the key result's top two.",
     )
     confirm_outside_quarter = forms.BooleanField(
         required=False, label="Yes, this date is outside the quarter"

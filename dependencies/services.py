@@ -17,18 +17,40 @@ from objectives.models import KeyResult
 from okrly.access import is_team_member, leadership_members, leads_team, team_leads
 from okrly.errors import PermissionDenied, ValidationError
 from okrly.models import Quarter, Team, display_name
+from okrly.params import column_range
 from okrly.services import notification_create, notifications_queue_email
 
 S = Dependency.Status
 T = Dependency.Trigger
+# The rank column is a smallint: a larger rank cannot be stored (PostgreSQL refuses it).
+RANK_MAX = column_range(Dependency, "rank")[1]
 
 
 # --- the escalation schedule -------------------------------------------------------------------
 
 
-def _end_of(day: date) -> datetime:
-    """The first instant after ``day`` in the server's time zone: a date is due all day."""
+# How far past its quarter's end a due date may be: further off is no commitment to track.
+FARTHEST_DUE = timedelta(days=366)
+
+
+def _end_of(day: date) -> datetime | None:
+    """The first instant after ``day`` in the server's time zone: a date is due all day.
+    None for the last day a date can hold (9999-12-31): it has no day after, and is never
+    overdue."""
+    if day >= date.max:
+        return None
     return datetime.combine(day + timedelta(days=1), time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+def _check_due(due_date: date, quarter: Any) -> None:
+    """Refuse a due date more than a year after the quarter ends (9999-12-31 was accepted
+    once, and such a dependency could never be committed)."""
+    if due_date - quarter.end > FARTHEST_DUE:
+        raise ValidationError(
+            f"{due_date:%d %b %Y} is more than a year after {quarter.name} ends "
+            f"({quarter.end:%d %b %Y}); choose a date someone can commit to.",
+            field="due_date",
+        )
 
 
 def _ladder_start(dep: Dependency) -> tuple[str, datetime | None]:
@@ -56,7 +78,10 @@ def _reschedule(dep: Dependency) -> None:
     if start is None or dep.escalation_rung >= len(delays):
         dep.next_escalation_at = None
     else:
-        dep.next_escalation_at = start + timedelta(hours=delays[dep.escalation_rung])
+        try:
+            dep.next_escalation_at = start + timedelta(hours=delays[dep.escalation_rung])
+        except OverflowError:  # a due date at the end of the calendar: never escalates
+            dep.next_escalation_at = None
 
 
 def _save(dep: Dependency, *, actor: Any, action: str, from_status: str, note: str = "") -> None:
@@ -143,6 +168,7 @@ def dependency_request(
             f"{due_date:%d %b %Y} is in the past; choose a date from today on.", field="due_date"
         )
     quarter = objective.quarter
+    _check_due(due_date, quarter)
     if not (quarter.start <= due_date <= quarter.end) and not confirm_outside_quarter:
         raise ValidationError(
             f"{due_date:%d %b %Y} is outside {quarter.name} ({quarter.start:%d %b} – "
@@ -156,6 +182,8 @@ def dependency_request(
         rank = (max(taken) if taken else 0) + 1
     elif rank < 1:
         raise ValidationError("Rank starts at 1 (the most important).", field="rank")
+    elif rank > RANK_MAX:
+        raise ValidationError(f"Rank goes up to {RANK_MAX}; choose a smaller rank.", field="rank")
     elif rank in taken:
         raise ValidationError(
             f"Rank {rank} is already “{taken[rank]}”; choose another rank.", field="rank"
@@ -257,6 +285,7 @@ def dependency_counter(
         raise ValidationError(
             f"{due_date:%d %b %Y} is in the past; propose a date from today on.", field="due_date"
         )
+    _check_due(due_date, dep.key_result.objective.quarter)
     if due_date == dep.due_date and (not deliverable.strip() or deliverable == dep.deliverable):
         raise ValidationError(
             "That is what was asked; commit instead, or propose another date or deliverable.",

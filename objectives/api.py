@@ -9,6 +9,7 @@ from rest_framework import serializers, viewsets
 from objectives.models import KeyResult, Objective
 from objectives.selectors import key_results_with_owner
 from okrly.api import PersonSerializer
+from okrly.params import id_param
 
 
 class KeyResultSerializer(serializers.ModelSerializer):
@@ -40,12 +41,8 @@ class ObjectiveSerializer(serializers.ModelSerializer):
 
 
 def _filter_int(queryset: QuerySet[Any], params: Any, name: str, lookup: str) -> QuerySet[Any]:
-    value = params.get(name)
-    if value in (None, ""):
-        return queryset
-    if not str(value).isdigit():
-        raise serializers.ValidationError({name: [f"{name} must be a number (an id)."]})
-    return queryset.filter(**{lookup: int(value)})
+    pk = id_param(params, name)
+    return queryset if pk is None else queryset.filter(**{lookup: pk})
 
 
 filters = [

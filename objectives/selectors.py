@@ -10,6 +10,7 @@ from django.db.models import Prefetch, QuerySet
 
 from objectives.models import KeyResult, Objective
 from okrly.models import Quarter, Team
+from okrly.params import BadParameter, id_param
 
 
 def key_results_with_owner() -> QuerySet[KeyResult]:
@@ -46,9 +47,10 @@ def quarter_for_request(quarter_id: Any, today: date) -> Quarter | None:
     """The quarter asked for (``?quarter=``), else the active one, else the newest."""
     if quarter_id:
         try:
-            return Quarter.objects.get(pk=int(quarter_id))
-        except (Quarter.DoesNotExist, ValueError, TypeError):
+            pk = id_param({"quarter": quarter_id}, "quarter")
+        except BadParameter:
             return None
+        return Quarter.objects.filter(pk=pk).first() if pk is not None else None
     return Quarter.objects.current(today) or Quarter.objects.order_by("-start").first()
 
 

@@ -18,6 +18,7 @@ from objectives.models import KeyResult
 from okrly.errors import ValidationError
 from okrly.forms import add_service_error
 from okrly.models import Quarter
+from okrly.params import id_list_param, id_param
 from ownership import services
 from ownership.accountability import AccountabilityResult, accountability, accountability_for
 from ownership.forms import GrantForm, HandoverForm, ReasonForm
@@ -251,10 +252,10 @@ def inherited(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET"])
 def accountability_test(request: HttpRequest) -> HttpResponse:
     """The leader picks the key results that matter most and reads the three answers."""
-    quarter_id = request.GET.get("quarter")
+    quarter_id = id_param(request.GET, "quarter", not_found=True)
     quarter = (
         Quarter.objects.filter(pk=quarter_id).first()
-        if quarter_id and quarter_id.isdigit()
+        if quarter_id is not None
         else Quarter.objects.current(timezone.localdate())
     )
     if quarter is None:
@@ -264,7 +265,7 @@ def accountability_test(request: HttpRequest) -> HttpResponse:
         .select_related("owner", "objective__team")
         .order_by("objective__team__name", "objective__rank", "pk")
     )
-    picked = [int(v) for v in request.GET.getlist("kr") if v.isdigit()]
+    picked = id_list_param(request.GET, "kr", label="key result")
     chosen = all_krs.filter(pk__in=picked) if picked else all_krs
     page = Paginator(chosen, 25).get_page(request.GET.get("page"))
     rows = list(page.object_list)

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from okrly.models import Quarter, Team
+from okrly.params import id_param
 from ownership.accountability import accountability_for
 from reviews import selectors
 
@@ -21,11 +22,9 @@ QUARTER = OpenApiParameter("quarter", int, description="Quarter id (default: the
 
 
 def _quarter(request: Request) -> Quarter:
-    value = request.query_params.get("quarter", "")
-    if value:
-        if not value.isdigit():
-            raise serializers.ValidationError({"quarter": ["quarter must be a number (an id)."]})
-        return get_object_or_404(Quarter, pk=int(value))
+    pk = id_param(request.query_params, "quarter")
+    if pk is not None:
+        return get_object_or_404(Quarter, pk=pk)
     quarter = Quarter.objects.current(timezone.localdate())
     if quarter is None:
         raise serializers.ValidationError({"quarter": ["No quarter has been set up yet."]})
@@ -118,8 +117,8 @@ class PeopleDashboard(APIView):
     )
     def get(self, request: Request) -> Response:
         quarter = _quarter(request)
-        value = request.query_params.get("team", "")
-        team = get_object_or_404(Team, pk=int(value)) if value.isdigit() else None
+        team_pk = id_param(request.query_params, "team")
+        team = get_object_or_404(Team, pk=team_pk) if team_pk is not None else None
         paginator = PageNumberPagination()
         rows = (
             paginator.paginate_queryset(

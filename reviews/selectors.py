@@ -129,6 +129,9 @@ def _compute_team_signals(
 ) -> dict[int, Signals]:
     """Two grouped queries: key-result signals by team (over the Accountability Test's
     ``flags``, computed once per key result by joins), dependency signals by provider."""
+    if teams is not None and not teams:
+        # No team asked for: no figures, and no "IN ()", which is a syntax error in SQL.
+        return {}
     prompt, checkin = CheckInPrompt._meta.db_table, CheckIn._meta.db_table
     params = {
         **flags_params(today),
@@ -195,6 +198,16 @@ GROUP BY f.team_id"""
     return found
 
 
+def _ancestry(parent: dict[int, int | None], pk: int) -> set[int]:
+    """The team and its ancestors, up to its department (a loop in the tree stops the walk)."""
+    node: int | None = pk
+    seen: set[int] = set()
+    while node is not None and node not in seen:
+        seen.add(node)
+        node = parent.get(node)
+    return seen
+
+
 def _roots(teams: list[Team]) -> dict[int, int]:
     """Each team's department: its top-level ancestor (the tree is read once, in memory)."""
     parent = {t.pk: t.parent_id for t in teams}
@@ -244,8 +257,10 @@ def department_teams(
     """The teams under one department, for the htmx expand (3 queries)."""
     week = dashboard_week(quarter, today)
     teams = list(Team.objects.only("pk", "name", "slug", "parent_id"))
-    roots = _roots(teams)
-    members = [t for t in teams if roots[t.pk] == department.pk]
+    # The department and every team below it. A top-level team's are its department's
+    # teams; a sub-team's id (a link or an API call) gives its own subtree, not nothing.
+    parent = {t.pk: t.parent_id for t in teams}
+    members = [t for t in teams if department.pk in _ancestry(parent, t.pk)]
     per_team = _team_signals(quarter, today, week, [t.pk for t in members])
     rows = [Row(team=t, signals=per_team.get(t.pk, Signals()), depth=1) for t in members]
     # A team without key results still shows when it owes something overdue or escalated:

@@ -23,6 +23,7 @@ from okrly import dashcache
 from okrly.csvexport import csv_response
 from okrly.errors import ValidationError
 from okrly.models import Quarter, Team
+from okrly.params import BadParameter, id_param, int_param
 from ownership.accountability import accountability_for
 from ownership.views import badge_html
 from reviews import selectors, services
@@ -51,7 +52,8 @@ def no_quarter_page(view: Any) -> Any:
 def _quarter(request: HttpRequest) -> Quarter:
     value = request.GET.get("quarter", "")
     if value:
-        quarter = Quarter.objects.filter(pk=int(value)).first() if value.isdigit() else None
+        pk = id_param(request.GET, "quarter", not_found=True)
+        quarter = Quarter.objects.filter(pk=pk).first()
         if quarter is None:
             raise Http404("No such quarter.")
         return quarter
@@ -203,9 +205,8 @@ PEOPLE_HEADER = [
 def people(request: HttpRequest) -> HttpResponse:
     quarter = _quarter(request)
     team_value = request.GET.get("team", "")
-    team_obj = get_object_or_404(Team, pk=int(team_value)) if team_value.isdigit() else None
-    if team_value and team_obj is None:
-        raise Http404("No such team.")
+    team_pk = id_param(request.GET, "team", not_found=True)
+    team_obj = get_object_or_404(Team, pk=team_pk) if team_pk is not None else None
     queryset = selectors.people(quarter, timezone.localdate(), team=team_obj)
     if request.GET.get("format") == "csv":
         return csv_response(
@@ -267,8 +268,9 @@ def risks(request: HttpRequest) -> HttpResponse:
     quarter = _quarter(request)
     per_page = 25
     try:
-        number = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
+        # Bounded: a 20-digit page would overflow the query's OFFSET (bigint).
+        number = int_param(request.GET, "page", min_value=1, max_value=10**9) or 1
+    except BadParameter:
         number = 1
     items, total = selectors.risk_feed(quarter, offset=(number - 1) * per_page, limit=per_page)
     pages = max(1, (total + per_page - 1) // per_page)
@@ -300,12 +302,9 @@ def _back(request: HttpRequest) -> str:
 
 
 def _post_id(request: HttpRequest, name: str, default: int = 0) -> int:
-    value = request.POST.get(name, "")
-    if not value:
-        return default
-    if not value.isdigit():
-        raise Http404(f"No such {name}.")
-    return int(value)
+    """A posted id; malformed or beyond any id (``item=99999999999999999999``): 404."""
+    pk = id_param(request.POST, name, not_found=True)
+    return default if pk is None else pk
 
 
 @login_required
