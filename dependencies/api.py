@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from dependencies import selectors, services
 from dependencies.models import Dependency
 from objectives.models import KeyResult
-from okrly.api import PersonSerializer
+from okrly.api import PersonSerializer, SlugRelatedField
 from okrly.models import Team
 from okrly.params import id_param
 
@@ -57,7 +57,7 @@ class DependencyRequestSerializer(serializers.Serializer):
     key_result = serializers.PrimaryKeyRelatedField(
         queryset=KeyResult.objects.select_related("objective__team", "objective__quarter", "owner")
     )
-    provider_team = serializers.SlugRelatedField(queryset=Team.objects.all(), slug_field="slug")
+    provider_team = SlugRelatedField(queryset=Team.objects.all(), slug_field="slug")
     responsible = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all())
     deliverable = serializers.CharField(max_length=300)
     due_date = serializers.DateField()

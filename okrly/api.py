@@ -23,6 +23,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return drf_exception_handler(exc, context)
 
 
+class SlugRelatedField(serializers.SlugRelatedField):
+    """DRF's, refusing a NUL character before the lookup: PostgreSQL can't compare text
+    with NUL and would fail the request with 500 (a CharField refuses NUL already)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and "\x00" in data:
+            raise serializers.ValidationError("Null characters are not allowed.")
+        return super().to_internal_value(data)
+
+
 class PersonSerializer(serializers.ModelSerializer):
     display_name = serializers.SerializerMethodField()
 

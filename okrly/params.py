@@ -90,7 +90,9 @@ def id_param(
     if raw is None or str(raw).strip() == "":
         return None
     try:
-        return int_param(params, name, min_value=1, max_value=ID_MAX, not_found=not_found)
+        return int_param(
+            params, name, min_value=1, max_value=ID_MAX, label=label, not_found=not_found
+        )
     except BadParameter:
         raise BadParameter(f"{label or name} must be a number (an id).", field=name) from None
 
