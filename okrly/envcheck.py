@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -66,3 +67,20 @@ def bool_value(name: str, *, default: bool) -> bool:
     if raw not in _TRUE | _FALSE:
         raise ImproperlyConfigured(f"{name} is malformed ({raw!r}); use true or false.")
     return raw in _TRUE
+
+
+_RATE = re.compile(r"^[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def rate_value(env: environ.Env, name: str, *, default: str) -> str:
+    """Read a rate such as ``600/min`` (DRF's format: calls per s, min, hour or day).
+
+    DRF parses a rate only when the first call is throttled, so a typo would surface as a 500
+    on every API call instead of at start-up.
+    """
+    raw = env_value(env.str, name, default=default).strip()
+    if not _RATE.match(raw):
+        raise ImproperlyConfigured(
+            f"{name} is malformed ({raw!r}); use calls per period, e.g. 600/min or 10000/day."
+        )
+    return raw

@@ -1,3 +1,5 @@
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -48,6 +50,12 @@ urlpatterns = [
         auth_views.PasswordChangeView.as_view(),
         name="password_change",
     ),
+    # Django's reset page with a limit on the e-mails it sends (okrly/throttling.py).
+    path(
+        "accounts/password_reset/",
+        views.LimitedPasswordResetView.as_view(),
+        name="password_reset",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/dashboard/org/", reviews_api.OrgDashboard.as_view(), name="api_dashboard_org"),
@@ -66,5 +74,13 @@ urlpatterns = [
     ),
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularRedocView.as_view(url_name="schema"), name="api_docs"),
+    # Redoc styles itself with injected <style> elements and searches in a blob: worker: this
+    # page alone allows those. Scripts stay this site's own files (no inline script).
+    path(
+        "api/docs/",
+        csp_update({"style-src": [UNSAFE_INLINE], "worker-src": ["blob:"]})(
+            SpectacularRedocView.as_view(url_name="schema")
+        ),
+        name="api_docs",
+    ),
 ]

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import logging
 import sys
+from typing import Any
 
 from django.contrib.auth.decorators import login_not_required, login_required
+from django.contrib.auth.views import PasswordResetView
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.utils import timezone
@@ -16,6 +19,9 @@ from objectives.selectors import my_key_results
 from okrly import health, selectors, services
 from okrly.models import Notification, Quarter, Team
 from okrly.registry import my_week_panels, team_panels
+from okrly.throttling import password_reset_allowed
+
+logger = logging.getLogger(__name__)
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -142,3 +148,15 @@ def asked_of_me(request: HttpRequest) -> HttpResponse:
     from okrly.registry import asked_of
 
     return render(request, "okrly/asked.html", {"items": asked_of(request.user)})
+
+
+class LimitedPasswordResetView(PasswordResetView):
+    """Django's reset page, sending at most ``PASSWORD_RESET_LIMIT`` e-mails an hour to one
+    address and for one client. Past the limit the answer is the same page and nothing is
+    sent: it never says whether an account uses the address (okrly/throttling.py)."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        if not password_reset_allowed(self.request, form.cleaned_data["email"]):
+            logger.warning("Password reset e-mail not sent: the hourly limit was reached.")
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)

@@ -7,13 +7,16 @@ embedded Celery broker on the file system and console e-mail.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
-from okrly.envcheck import db_url_value, env_value
+from okrly.envcheck import db_url_value, env_value, rate_value
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Runtime state of the embedded mode (SQLite file, broker folders, beat schedule) lives here.
@@ -45,6 +48,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
+    "axes",
+    "csp",
     "okrly",
     "objectives",
     "dependencies",
@@ -67,6 +72,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # The Content-Security-Policy header on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
+    # Turns django-axes' lockout of a sign-in into its page; last, as axes requires.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "okrly.urls"
@@ -119,6 +128,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# django-axes first: it refuses a locked-out sign-in before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 # Sessions are read from the cache and written through to the database: a signed-in page
 # costs no SQL query for its session. The cache is Redis in production (CACHE_URL, by default
@@ -252,6 +266,10 @@ NOTIFICATION_EMAIL_BATCH_SIZE = 100
 # notification stays. Seven task attempts (six retries) plus one sweep.
 NOTIFICATION_EMAIL_MAX_ATTEMPTS = env_value(env.int, "NOTIFICATION_EMAIL_MAX_ATTEMPTS", default=8)
 
+# How many proxies in front of the app append to X-Forwarded-For (0: clients connect directly,
+# or the proxy's own address stands for every client). Used for every per-address limit.
+TRUSTED_PROXY_COUNT = env_value(env.int, "TRUSTED_PROXY_COUNT", default=0)
+
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header turns a refused call into a 401, not a 403.
@@ -264,6 +282,18 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "okrly.api.exception_handler",
+    # Calls per client (okrly/throttling.py: a failing cache lets calls through, never a 500).
+    "DEFAULT_THROTTLE_CLASSES": [
+        "okrly.throttling.UserRateThrottle",
+        "okrly.throttling.AnonRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": rate_value(env, "API_THROTTLE_USER", default="600/min"),
+        "anon": rate_value(env, "API_THROTTLE_ANON", default="60/min"),
+    },
+    # A client's address is REMOTE_ADDR unless proxies are trusted to set X-Forwarded-For;
+    # without this DRF would believe any X-Forwarded-For, so a client could pick its own.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     # JSON too deeply nested is a 400 like any malformed body (okrly/inputguard.py).
     "DEFAULT_PARSER_CLASSES": [
         "okrly.inputguard.SafeJSONParser",
@@ -283,6 +313,47 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Like every page, the schema and its docs are for signed-in users (session or token).
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Every operation documents its refusals (400/401/403/404/429), not only its success.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "okrly.api.document_error_responses",
+    ],
+}
+
+# --- Limits on repeated attempts ------------------------------------------------------------
+# Sign-in lockout (django-axes): this many wrong passwords for one user name from one address
+# lock that pair out for AXES_COOLOFF_MINUTES; a right password resets the count. Attempts are
+# kept in the database, so a cache outage neither unlocks nor breaks sign-in.
+AXES_FAILURE_LIMIT = env_value(env.int, "AXES_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_value(env.int, "AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "okrly.throttling.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "okrly.throttling.client_address"
+# Failures are what the lockout needs; a row for every successful sign-in is not.
+AXES_DISABLE_ACCESS_LOG = True
+# Password-reset e-mails: at most this many an hour for one e-mail address, and as many for
+# one client address. Requests past the limit get the same page and send nothing, so the
+# page never tells whether an account uses the address (okrly/throttling.py).
+PASSWORD_RESET_LIMIT = env_value(env.int, "PASSWORD_RESET_LIMIT", default=5)
+if PASSWORD_RESET_LIMIT < 1:
+    raise ImproperlyConfigured("PASSWORD_RESET_LIMIT must be 1 or more (e-mails an hour).")
+
+# --- Content Security Policy (django-csp 4) --------------------------------------------------
+# Scripts and styles come from this site's own static files only: no inline script, no inline
+# handler, no eval (htmx runs with allowEval false, templates/base.html). Pico's icons are
+# data: images. The API docs page alone adds what Redoc needs (okrly/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
 }
 
 LOGGING = {

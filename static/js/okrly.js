@@ -56,3 +56,34 @@
     if (region && !region.hidden) { region.hidden = true; region.textContent = ""; }
   });
 })();
+
+/* --- Behaviour declared by data-attributes (instead of inline handlers) -------------------
+   The Content-Security-Policy allows no inline script, so templates say what they need with
+   an attribute and these listeners do it:
+   - data-autosubmit on a <select>: choosing an option submits its form (the quarter and
+     team pickers).
+   - data-remove-on-success: the element goes once its htmx request succeeded (the expand
+     button of a department, whose teams are now shown below it).
+   - data-reset-on-success: the form is emptied once its htmx request succeeded (an
+     acknowledgement, now listed); after a failure what was typed stays. */
+(function () {
+  "use strict";
+
+  document.addEventListener("change", function (event) {
+    var field = event.target;
+    if (field instanceof HTMLSelectElement && field.hasAttribute("data-autosubmit") && field.form) {
+      field.form.submit();
+    }
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var element = event.detail.elt;
+    if (!event.detail.successful || !(element instanceof HTMLElement)) return;
+    if (element.hasAttribute("data-reset-on-success") && element instanceof HTMLFormElement) {
+      element.reset();
+    }
+    if (element.hasAttribute("data-remove-on-success")) {
+      element.remove();
+    }
+  });
+})();
