@@ -8,10 +8,12 @@ from decimal import Decimal
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from okrly.numbers import plain_number
+
 
 def _number(value: Decimal) -> str:
     """60.00 → "60", 49.50 → "49.5": as the pages show numbers."""
-    return format(value.normalize(), "f")
+    return plain_number(value)
 
 
 @dataclass(frozen=True)

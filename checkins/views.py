@@ -20,6 +20,7 @@ from objectives.models import KeyResult
 from okrly.errors import ValidationError
 from okrly.forms import add_service_error
 from okrly.models import Quarter
+from okrly.numbers import plain_number
 
 
 def _form(
@@ -29,7 +30,7 @@ def _form(
     data: Any = None,
 ) -> CheckInForm:
     check_in = card.check_in
-    initial: dict[str, Any] = {"value": card.key_result.current_value.normalize()}
+    initial: dict[str, Any] = {"value": plain_number(card.key_result.current_value)}
     if check_in is not None:
         initial = {
             "status": check_in.status,
@@ -38,7 +39,7 @@ def _form(
             "need": check_in.need,
             "need_person": check_in.need_person_id,
             "need_dependency": check_in.need_dependency_id,
-            "value": check_in.value.normalize(),
+            "value": plain_number(check_in.value),
         }
         # Weeks 1-2: an edit starts from the answers given, not from "still on track".
         for review in check_in.dependency_reviews.all():

@@ -8,6 +8,7 @@ from django import template
 from django.utils.html import format_html
 
 from okrly.models import display_name
+from okrly.numbers import plain_number
 
 register = template.Library()
 
@@ -36,3 +37,9 @@ def person_name(user: Any, missing: str = "—") -> str:
     if user is None:
         return missing
     return display_name(user)
+
+
+@register.filter
+def plain(value: Any) -> str:
+    """A metric's value as a plain decimal: ``{{ kr.current_value|plain }}`` (40, 1850, 12.5)."""
+    return plain_number(value)

@@ -180,7 +180,7 @@ def test_second_submission_in_a_week_edits_and_keeps_the_first_version(
     assert first.biggest_risk == "Pricing page redesign slips past December"
     page = client.get(key_result.get_absolute_url()).content.decode()
     assert "Earlier versions (1)" in page
-    assert "At risk, 6/10, value 18.50 — risk: Pricing page redesign slips past December" in page
+    assert "At risk, 6/10, value 18.5 — risk: Pricing page redesign slips past December" in page
 
 
 def test_plain_post_without_htmx_redirects_back_to_the_card(
