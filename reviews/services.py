@@ -6,19 +6,99 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from checkins.models import CheckIn
+from checkins.services import current_week
+from dependencies.models import Dependency
+from objectives.models import KeyResult
+from okrly import registry
 from okrly.access import can_lead
 from okrly.errors import PermissionDenied, ValidationError
-from okrly.models import display_name
+from okrly.models import Quarter, display_name
 from okrly.services import notification_create
 from reviews.models import CheckInAcknowledgement, Nudge
 
 
-def _check_item(recipient: Any, item_kind: str, item_id: int) -> None:
-    if item_kind == Nudge.Item.PERSON and item_id != recipient.pk:
+def _my_week_card(key_result: KeyResult) -> str:
+    # The card's id in templates/checkins/my_week.html: the link opens the form itself.
+    return f"{reverse('home')}#checkin-{key_result.pk}"
+
+
+def _checkin_target(recipient: Any, key_result_id: int) -> tuple[str, str]:
+    kr = KeyResult.objects.select_related("objective__quarter").filter(pk=key_result_id).first()
+    if kr is None:
+        raise ValidationError("There is no such key result.")
+    if kr.owner_id != recipient.pk:
+        raise ValidationError(
+            f"{display_name(recipient)} does not own “{kr.title}”; a nudge about a check-in "
+            "goes to the key result's owner."
+        )
+    week = current_week(kr.objective.quarter, recipient)
+    which = f"week {week} check-in" if week else "check-in"
+    return _my_week_card(kr), f"Your {which} for “{kr.title}” is missing: answer it in My week."
+
+
+def _dependency_target(recipient: Any, dependency_id: int) -> tuple[str, str]:
+    dep = Dependency.objects.select_related("key_result").filter(pk=dependency_id).first()
+    if dep is None:
+        raise ValidationError("There is no such dependency.")
+    if recipient.pk not in (dep.responsible_id, dep.key_result.owner_id):
+        raise ValidationError(
+            f"“{dep.deliverable}” is neither {display_name(recipient)}'s to deliver nor their "
+            "key result's; a nudge about a dependency goes to one of those two."
+        )
+    return (
+        dep.get_absolute_url(),
+        f"About “{dep.deliverable}” for “{dep.key_result.title}”, due {dep.due_date:%d %b}: "
+        "answer it on its page.",
+    )
+
+
+def _person_target(recipient: Any) -> tuple[str, str]:
+    """Everything the person owes has two homes: this week's missing check-ins are answered
+    in My week, the rest (dependency requests, needs, nominations) in "Asked of me". The link
+    opens the first place where something waits; the body names both."""
+    quarter = Quarter.objects.current(timezone.localdate())
+    week = current_week(quarter, recipient) if quarter else None
+    missing = (
+        list(
+            KeyResult.objects.filter(owner=recipient, objective__quarter=quarter)
+            .exclude(checkins__week=week)
+            .order_by("objective__team__name", "objective__rank", "pk")
+        )
+        if quarter and week
+        else []
+    )
+    asked = registry.asked_of(recipient)
+    lines = []
+    if missing:
+        titles = ", ".join(f"“{kr.title}”" for kr in missing)
+        lines.append(f"Your week {week} check-in is missing for {titles}: answer it in My week.")
+    if asked:
+        items = f"{len(asked)} item{' waits' if len(asked) == 1 else 's wait'}"
+        lines.append(f"{items} for you in “Asked of me”.")
+    if missing:
+        link = _my_week_card(missing[0])
+    elif asked:
+        link = reverse("asked_of_me")
+    else:
+        link = reverse("home")
+        lines.append("Nothing is open for you right now; My week shows your key results.")
+    return link, "\n".join(lines)
+
+
+def _nudge_target(recipient: Any, item_kind: str, item_id: int) -> tuple[str, str]:
+    """Where the recipient answers what they are nudged about (the notification's link), and
+    what to say about it. Refuses an item that is not the recipient's to answer."""
+    if item_kind == Nudge.Item.CHECKIN:
+        return _checkin_target(recipient, item_id)
+    if item_kind == Nudge.Item.DEPENDENCY:
+        return _dependency_target(recipient, item_id)
+    if item_id != recipient.pk:
         raise ValidationError("A nudge about a person goes to that person.")
+    return _person_target(recipient)
 
 
 @transaction.atomic
@@ -29,7 +109,7 @@ def nudge_send(*, user: Any, recipient: Any, item_kind: str, item_id: int, messa
             f"Only {display_name(recipient)}'s manager, a lead of their team or the leadership "
             "group can nudge them."
         )
-    _check_item(recipient, item_kind, item_id)
+    link, where = _nudge_target(recipient, item_kind, item_id)
     today = timezone.localdate()
     try:
         with transaction.atomic():
@@ -44,8 +124,8 @@ def nudge_send(*, user: Any, recipient: Any, item_kind: str, item_id: int, messa
         recipient=recipient,
         kind="nudge",
         subject=f"{display_name(user)} nudges you: {message}",
-        body="From the accountability dashboard. Open “Asked of me” to answer.",
-        link="/asked/",
+        body=f"From the accountability dashboard. {where}",
+        link=link,
     )
     return nudge
 
