@@ -203,6 +203,35 @@ def test_a_failing_cache_lets_api_calls_through(client: Any, owner: Any) -> None
     assert broken.get.called
 
 
+# Nothing listens on port 1: every cache call fails at once, as with Redis stopped.
+DEAD_REDIS = "redis://127.0.0.1:1/0"
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        # Production's cache (okrly/cache.py): an outage reads as a miss.
+        "okrly.cache.FailSoftRedisCache",
+        # Django's own, which raises: the throttle itself must let the call through.
+        "django.core.cache.backends.redis.RedisCache",
+    ],
+)
+def test_api_calls_and_password_resets_work_with_redis_down(
+    client: Any, owner: Any, backend: str
+) -> None:
+    token = Token.objects.create(user=owner)
+    caches = {"default": {"BACKEND": backend, "LOCATION": DEAD_REDIS}}
+    with override_settings(CACHES=caches), _rates(user="2/min"):
+        answers = [
+            client.get("/api/quarters/", HTTP_AUTHORIZATION=f"Token {token.key}").status_code
+            for _ in range(4)
+        ]
+        reset = _reset(client, owner.email)
+    assert answers == [200] * 4
+    assert reset.status_code == 302
+    assert len(mail.outbox) == 1
+
+
 def test_a_malformed_rate_stops_start_up_naming_the_variable(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
