@@ -23,6 +23,37 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return drf_exception_handler(exc, context)
 
 
+# Every refusal the API can answer, documented on every operation so that a client (and the
+# fuzzer, tests/okrly/test_fuzz.py) knows them: a validation error is an object by field or a
+# list of messages (okrly's service errors without a field); the others are {"detail": ...}.
+ERROR_RESPONSES = {
+    "400": "The request is malformed or breaks a rule: the body says what to change.",
+    "401": "No valid credentials (a token or a session).",
+    "403": "Signed in, but not allowed to do this: the body says who may.",
+    "404": "No such object (or an id that names nothing).",
+    "429": "Too many requests: wait as long as the Retry-After header says.",
+}
+ERROR_SCHEMA = {
+    "description": "Messages by field (a list each), a list of messages, or a detail.",
+    "oneOf": [
+        {"type": "object", "additionalProperties": True},
+        {"type": "array", "items": {"type": "string"}},
+    ],
+}
+
+
+def document_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: add the error responses to every operation."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for code, description in ERROR_RESPONSES.items():
+                responses.setdefault(code, {"description": description, "content": error})
+    return result
+
+
 class SlugRelatedField(serializers.SlugRelatedField):
     """DRF's, refusing a NUL character before the lookup: PostgreSQL can't compare text
     with NUL and would fail the request with 500 (a CharField refuses NUL already)."""
@@ -51,7 +82,7 @@ class QuarterSerializer(serializers.ModelSerializer):
 
 
 class TeamSerializer(serializers.ModelSerializer):
-    lead = PersonSerializer(read_only=True)
+    lead = PersonSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Team
@@ -67,3 +98,6 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Team.objects.select_related("lead").order_by("name")
     serializer_class = TeamSerializer
     lookup_field = "slug"
+    # Any segment reaches the view (the router's default stops at "."), so a slug that
+    # names no team is the API's JSON 404, not the HTML page for an unknown address.
+    lookup_value_regex = "[^/]+"

@@ -5,6 +5,8 @@
   are checked field by field (DRF's and Django's CharField refuse NUL already).
 - JSON nested deeper than the parser can recurse: ``json.loads`` raises RecursionError,
   which is not a parse error to DRF and answered 500.
+- An API address that no URL matches (``/api/dashboard/teams/-1/``): JSON like every other
+  API answer, not the HTML page for an unknown address.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
@@ -39,6 +42,13 @@ class RefuseNulMiddleware:
                 return JsonResponse({"detail": NUL_MESSAGE}, status=400)
             return HttpResponseBadRequest(NUL_MESSAGE, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: the API's JSON 404 under /api/, Django's page (templates/404.html) else."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)
 
 
 class SafeJSONParser(JSONParser):

@@ -29,6 +29,8 @@ admin.site.index_title = "Organisation set-up"
 
 # An outage answers 503 with a page of its own, not 500 (okrly/views.py).
 handler500 = "okrly.views.server_error"
+# An unknown address under /api/ answers JSON, like the rest of the API (okrly/inputguard.py).
+handler404 = "okrly.inputguard.not_found"
 
 urlpatterns = [
     path("", views.home, name="home"),
