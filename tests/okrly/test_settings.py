@@ -34,6 +34,7 @@ print(json.dumps({
     "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
     "CELERY_BROKER_TRANSPORT_OPTIONS": settings.CELERY_BROKER_TRANSPORT_OPTIONS,
     "EMAIL_BACKEND": settings.EMAIL_BACKEND,
+    "CACHE_BACKEND": settings.CACHES["default"]["BACKEND"],
 }))
 """
 
@@ -82,6 +83,8 @@ def test_valid_production_environment_starts(tmp_path: Path) -> None:
     assert loaded["DEBUG"] is False
     assert loaded["ENGINE"] == "django.db.backends.postgresql"
     assert loaded["CELERY_BROKER_URL"] == "redis://redis.internal:6379/0"
+    # Sessions are cached there too: a Redis outage must be a cache miss, not an error.
+    assert loaded["CACHE_BACKEND"] == "okrly.cache.FailSoftRedisCache"
 
 
 @pytest.mark.parametrize(
@@ -191,4 +194,5 @@ def test_redis_url_becomes_the_broker_outside_production(tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     loaded = json.loads(result.stdout)
     assert loaded["CELERY_BROKER_URL"] == "redis://127.0.0.1:6379/3"
-    assert loaded["CELERY_BROKER_TRANSPORT_OPTIONS"] == {}
+    # Only a connect timeout: a hanging Redis must not hold a request that queues a task.
+    assert loaded["CELERY_BROKER_TRANSPORT_OPTIONS"] == {"socket_connect_timeout": 2}
