@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install run test lint format chromium migrate seed worker beat clean bench
+.PHONY: install run test lint format chromium migrate seed worker beat clean bench fuzz
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found); set PYTHON=..."; exit 1; }
@@ -30,6 +30,11 @@ test: install chromium
 ## (recreates the PostgreSQL database okrly_bench; needs PostgreSQL and Redis on 127.0.0.1).
 bench: install
 	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
+
+## schemathesis against a live server (gunicorn, a fresh SQLite demo, a leader's API token);
+## reports every server error or answer that breaks the schema. FUZZ_ARGS="--max-examples 500".
+fuzz: install
+	$(BIN)/python -m tests.fuzz.run $(FUZZ_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

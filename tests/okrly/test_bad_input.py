@@ -140,3 +140,27 @@ def test_json_nested_a_little_is_read_as_usual(api: APIClient, key_result: Any) 
     response = api.post("/api/checkins/", body, content_type="application/json")
     assert response.status_code == 400
     assert "key_result" in response.json()
+
+
+# --- addresses the API has no view for -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/dashboard/teams/-1/", "/api/checkins/1/nothing/", "/api/nowhere/"]
+)
+def test_an_unknown_api_address_answers_json_404(api: APIClient, url: str) -> None:
+    response = api.get(url)
+    assert (response.status_code, response["Content-Type"]) == (404, "application/json")
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_an_unknown_page_address_still_answers_the_404_page(client_for: Any, outsider: Any) -> None:
+    response = client_for(outsider).get("/nowhere/")
+    assert response.status_code == 404
+    assert "Not found" in response.content.decode()
+
+
+def test_a_team_slug_with_a_dot_is_the_apis_404(api: APIClient, growth: Any) -> None:
+    response = api.get("/api/teams/gro.wth/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No Team matches the given query."}
