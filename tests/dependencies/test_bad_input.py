@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -194,3 +195,21 @@ def test_a_counter_proposal_to_the_end_of_the_calendar_is_refused(
     assert "more than a year after" in response.json()["due_date"][0]
     dep.refresh_from_db()
     assert (dep.status, dep.proposed_due_date) == (Dependency.Status.REQUESTED, None)
+
+
+def test_the_request_form_refuses_a_rank_beyond_the_column_beside_the_field(
+    client_for: Any, owner: Any, key_result: Any, platform: Any, provider: Any
+) -> None:
+    response = client_for(owner).post(
+        reverse("dependencies:request", args=[key_result.pk]),
+        {
+            "deliverable": "Billing API v2",
+            "provider_team": platform.pk,
+            "responsible": provider.pk,
+            "due_date": "2026-12-01",
+            "rank": "99999",
+        },
+    )
+    assert response.status_code == 400
+    assert "Ensure this value is less than or equal to 32767." in response.content.decode()
+    assert nothing_written()
