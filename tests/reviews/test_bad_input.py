@@ -60,11 +60,11 @@ def test_page_id_parameters_that_name_nothing_answer_404(
     assert message in response.content.decode()
 
 
-@pytest.mark.parametrize("page", ["²", HUGE, "-1"])
+@pytest.mark.parametrize("number", ["²", HUGE, "-1"])
 def test_the_risk_feed_shows_its_first_page_for_a_page_number_it_cannot_use(
-    reader: Any, page: str
+    reader: Any, number: str
 ) -> None:
-    response = reader.get("/dashboard/risks/", {"page": page})
+    response = reader.get("/dashboard/risks/", {"page": number})
     assert response.status_code == 200
 
 
