@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             "--no-color",
         ]
         print(f"\nFuzzing http://127.0.0.1:{port}/api/ (gunicorn log: {log})\n", flush=True)
-        return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
+        # Run from var/fuzz/: schemathesis keeps its example database in the working folder.
+        return subprocess.run(command, cwd=VAR, env=env, check=False).returncode
     finally:
         server.terminate()  # gunicorn's graceful shutdown of its workers
         try:
