@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from checkins.models import CheckIn
 from okrly import dashcache
+from okrly.access import people_led_by
 from okrly.csvexport import csv_response
 from okrly.errors import ValidationError
 from okrly.models import Quarter, Team
@@ -53,7 +54,7 @@ def _quarter(request: HttpRequest) -> Quarter:
     value = request.GET.get("quarter", "")
     if value:
         pk = id_param(request.GET, "quarter", not_found=True)
-        quarter = Quarter.objects.filter(pk=pk).first()
+        quarter = Quarter.objects.filter(pk=pk).first() if pk is not None else None
         if quarter is None:
             raise Http404("No such quarter.")
         return quarter
@@ -227,11 +228,9 @@ def people(request: HttpRequest) -> HttpResponse:
             ],
         )
 
-    def compute() -> tuple[int, int, str, str]:
+    def compute() -> tuple[int, int, list[Any], str]:
         page = Paginator(queryset, 50).get_page(request.GET.get("page"))
         rows = list(page.object_list)
-        # The table is the same for every reader: rendered here, once per version.
-        table_html = render_to_string("reviews/people.html#people-table", {"rows": rows})
         teams = Team.objects.only("pk", "name").order_by("name")
         options = format_html_join(
             "",
@@ -241,10 +240,10 @@ def people(request: HttpRequest) -> HttpResponse:
                 for t in teams
             ),
         )
-        return page.number, page.paginator.count, table_html, str(options)
+        return page.number, page.paginator.count, rows, str(options)
 
     # Cached by the dashboard version: recomputed after any change (okrly/dashcache.py).
-    number, total, table_html, team_options = dashcache.cached(
+    number, total, rows, team_options = dashcache.cached(
         ("people", quarter.pk, timezone.localdate(), team_value, request.GET.get("page", "1")),
         compute,
     )
@@ -254,7 +253,9 @@ def people(request: HttpRequest) -> HttpResponse:
         {
             **_base(request, quarter, "people"),
             "page": Paginator(range(total), 50).get_page(number),
-            "table_html": mark_safe(table_html),
+            "rows": rows,
+            # Nudge is offered only for the people this reader may nudge (the service's rule).
+            "led": people_led_by(request.user),
             "team": team_obj,
             "team_options": mark_safe(team_options),
         },
@@ -283,6 +284,8 @@ def risks(request: HttpRequest) -> HttpResponse:
         {
             **_base(request, quarter, "risks"),
             "items": items,
+            # Reply is offered only on check-ins this reader may answer (the service's rule).
+            "led": people_led_by(request.user),
             "number": number,
             "pages": pages,
             "total": total,
