@@ -22,7 +22,7 @@ from dependencies.services import dependency_flag_risk
 from objectives.models import KeyResult
 from okrly import dashcache
 from okrly.access import leadership_members, team_leads
-from okrly.errors import PermissionDenied, ValidationError
+from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Notification, Profile, Quarter, display_name
 from okrly.params import BadParameter, decimal_limits, int_param
 from okrly.services import notification_create, notifications_queue_email
@@ -182,7 +182,7 @@ def _clean_inputs(
     )
     if problems:
         name, message = next(iter(problems.items()))
-        raise ValidationError(message, field=name)
+        raise RuleBroken(message, field=name)
     number = Decimal(str(value).strip())  # exact: value_problem refused extra decimals
     confidence_int = _confidence(confidence)
     assert confidence_int is not None  # checked by checkin_problems
@@ -236,35 +236,33 @@ def checkin_submit(
     )
     quarter = key_result.objective.quarter
     if key_result.owner_id != user.pk:
-        raise PermissionDenied(
+        raise NotAllowed(
             f"Only {display_name(key_result.owner)}, the key result's owner, checks in for it."
         )
     if quarter.status == Quarter.Status.CLOSED:
-        raise ValidationError(f"{quarter.name} is closed; check-ins are over.")
+        raise RuleBroken(f"{quarter.name} is closed; check-ins are over.")
     now_week = current_week(quarter, user)
     if week is None:
         if now_week is None:
-            raise ValidationError(
+            raise RuleBroken(
                 f"Today is outside {quarter.name}; choose a week of the quarter.", field="week"
             )
         week = now_week
     if not 1 <= week <= quarter.weeks:
-        raise ValidationError(
+        raise RuleBroken(
             f"Week {week} is outside {quarter.name} (weeks 1–{quarter.weeks}).", field="week"
         )
     if local_today(user) < week_start(quarter, week):
-        raise ValidationError(f"Week {week} has not started yet.", field="week")
+        raise RuleBroken(f"Week {week} has not started yet.", field="week")
     status, confidence_int, risk, number = _clean_inputs(
         status=status, confidence=confidence, biggest_risk=biggest_risk, value=value
     )
     if need_dependency is not None and need_dependency.key_result_id != key_result.pk:
-        raise ValidationError(
-            "Choose one of this key result's dependencies.", field="need_dependency"
-        )
+        raise RuleBroken("Choose one of this key result's dependencies.", field="need_dependency")
     if need_person is None and need_dependency is not None:
         need_person = need_dependency.responsible
     if need_person is not None and not need.strip():
-        raise ValidationError(f"Say what you need from {display_name(need_person)}.", field="need")
+        raise RuleBroken(f"Say what you need from {display_name(need_person)}.", field="need")
 
     now = timezone.now()
     fields = {
@@ -366,7 +364,7 @@ def _review_dependencies(
     for pk, (on_track, note) in reviews.items():
         dep = deps.get(pk)
         if dep is None:
-            raise ValidationError("That dependency is not this key result's.", field="dependencies")
+            raise RuleBroken("That dependency is not this key result's.", field="dependencies")
         DependencyReview.objects.update_or_create(
             check_in=check_in, dependency=dep, defaults={"on_track": on_track, "note": note}
         )
@@ -392,7 +390,7 @@ def _complete_prompt_if_done(user: Any, quarter: Quarter, week: int) -> None:
 def checkin_need_handle(*, check_in: CheckIn, user: Any) -> CheckIn:
     """The person a need was addressed to marks it handled."""
     if check_in.need_person_id != user.pk:
-        raise PermissionDenied("This need is addressed to someone else.")
+        raise NotAllowed("This need is addressed to someone else.")
     if check_in.need_handled_at is None:
         check_in.need_handled_at = timezone.now()
         check_in.save(update_fields=["need_handled_at"])

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as HttpForbidden
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -17,7 +17,7 @@ from checkins.charts import ChartPoint, progress_svg
 from checkins.forms import CheckInForm, person_choices
 from checkins.models import CheckIn
 from objectives.models import KeyResult
-from okrly.errors import ValidationError
+from okrly.errors import RuleBroken
 from okrly.forms import add_service_error
 from okrly.models import Quarter
 from okrly.numbers import plain_number
@@ -121,7 +121,7 @@ def submit(request: HttpRequest, key_result_pk: int) -> HttpResponse:
         raise Http404("This key result's quarter is not running.")
     card, cards = _card_for(request.user, quarter, week, key_result)
     if card is None:
-        raise HttpForbidden(
+        raise PermissionDenied(
             f"Only {key_result.owner.get_full_name() or key_result.owner}, the owner, checks in "
             "for this key result."
         )
@@ -133,7 +133,7 @@ def submit(request: HttpRequest, key_result_pk: int) -> HttpResponse:
             card.check_in = services.checkin_submit(
                 user=request.user, key_result=key_result, week=week, **form.service_kwargs()
             )
-        except ValidationError as error:
+        except RuleBroken as error:
             add_service_error(form, error)
         else:
             saved = True

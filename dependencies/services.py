@@ -15,7 +15,7 @@ from django.utils import timezone
 from dependencies.models import Dependency, DependencyEvent, Escalation
 from objectives.models import KeyResult
 from okrly.access import is_team_member, leadership_members, leads_team, team_leads
-from okrly.errors import PermissionDenied, ValidationError
+from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Quarter, Team, display_name
 from okrly.params import column_range
 from okrly.services import notification_create, notifications_queue_email
@@ -46,7 +46,7 @@ def _check_due(due_date: date, quarter: Any) -> None:
     """Refuse a due date more than a year after the quarter ends (9999-12-31 was accepted
     once, and such a dependency could never be committed)."""
     if due_date - quarter.end > FARTHEST_DUE:
-        raise ValidationError(
+        raise RuleBroken(
             f"{due_date:%d %b %Y} is more than a year after {quarter.name} ends "
             f"({quarter.end:%d %b %Y}); choose a date someone can commit to.",
             field="due_date",
@@ -141,36 +141,36 @@ def dependency_request(
     """The key result's owner asks a named person on another team for something by a date."""
     objective = key_result.objective
     if key_result.owner_id != user.pk:
-        raise PermissionDenied(
+        raise NotAllowed(
             f"Only the key result's owner ({display_name(key_result.owner)}) requests its "
             "dependencies."
         )
     if provider_team.pk == objective.team_id:
-        raise ValidationError(
+        raise RuleBroken(
             f"{provider_team.name} is this key result's own team; a dependency is on another "
             "team. Choose the team that must deliver.",
             field="provider_team",
         )
     if responsible is None or not is_team_member(responsible, provider_team):
         who = display_name(responsible) if responsible is not None else "Nobody"
-        raise ValidationError(
+        raise RuleBroken(
             f"{who} is not on {provider_team.name}; choose the person on that team who will "
             "deliver (ask its lead if you don't know who).",
             field="responsible",
         )
     if not responsible.is_active:
-        raise ValidationError(f"{display_name(responsible)} is deactivated.", field="responsible")
+        raise RuleBroken(f"{display_name(responsible)} is deactivated.", field="responsible")
     if not deliverable.strip():
-        raise ValidationError("Say what must be delivered.", field="deliverable")
+        raise RuleBroken("Say what must be delivered.", field="deliverable")
     today = timezone.localdate()
     if due_date < today:
-        raise ValidationError(
+        raise RuleBroken(
             f"{due_date:%d %b %Y} is in the past; choose a date from today on.", field="due_date"
         )
     quarter = objective.quarter
     _check_due(due_date, quarter)
     if not (quarter.start <= due_date <= quarter.end) and not confirm_outside_quarter:
-        raise ValidationError(
+        raise RuleBroken(
             f"{due_date:%d %b %Y} is outside {quarter.name} ({quarter.start:%d %b} – "
             f"{quarter.end:%d %b %Y}). Tick the box to confirm this date anyway.",
             field="confirm_outside_quarter",
@@ -181,11 +181,11 @@ def dependency_request(
     if rank is None:
         rank = (max(taken) if taken else 0) + 1
     elif rank < 1:
-        raise ValidationError("Rank starts at 1 (the most important).", field="rank")
+        raise RuleBroken("Rank starts at 1 (the most important).", field="rank")
     elif rank > RANK_MAX:
-        raise ValidationError(f"Rank goes up to {RANK_MAX}; choose a smaller rank.", field="rank")
+        raise RuleBroken(f"Rank goes up to {RANK_MAX}; choose a smaller rank.", field="rank")
     elif rank in taken:
-        raise ValidationError(
+        raise RuleBroken(
             f"Rank {rank} is already “{taken[rank]}”; choose another rank.", field="rank"
         )
     now = timezone.now()
@@ -219,13 +219,13 @@ def dependency_request(
 
 def _require_awaiting(dep: Dependency, user: Any) -> None:
     if dep.status not in (S.REQUESTED, S.COUNTERED):
-        raise ValidationError(
+        raise RuleBroken(
             f"This dependency is already {dep.get_status_display().lower()}; there is nothing "
             "to answer."
         )
     if dep.awaiting_id != user.pk:
         waiting = display_name(dep.awaiting) if dep.awaiting else "nobody"
-        raise PermissionDenied(f"This request is waiting on {waiting}, not on you.")
+        raise NotAllowed(f"This request is waiting on {waiting}, not on you.")
 
 
 @transaction.atomic
@@ -233,9 +233,9 @@ def dependency_commit(*, dependency: Dependency, user: Any) -> Dependency:
     """The responsible person promises it (accepting the owner's counter-proposal if any)."""
     dep = _locked(dependency)
     if dep.status in Dependency.PROMISED_STATUSES:
-        raise ValidationError("You have already committed to this dependency.")
+        raise RuleBroken("You have already committed to this dependency.")
     if user.pk != dep.responsible_id:
-        raise PermissionDenied(
+        raise NotAllowed(
             f"Only {display_name(dep.responsible)}, the person responsible, can commit to this."
         )
     _require_awaiting(dep, user)
@@ -278,16 +278,14 @@ def dependency_counter(
     dep = _locked(dependency)
     _require_awaiting(dep, user)
     if due_date is None:
-        raise ValidationError(
-            "A counter-proposal needs the date you can deliver by.", field="due_date"
-        )
+        raise RuleBroken("A counter-proposal needs the date you can deliver by.", field="due_date")
     if due_date < timezone.localdate():
-        raise ValidationError(
+        raise RuleBroken(
             f"{due_date:%d %b %Y} is in the past; propose a date from today on.", field="due_date"
         )
     _check_due(due_date, dep.key_result.objective.quarter)
     if due_date == dep.due_date and (not deliverable.strip() or deliverable == dep.deliverable):
-        raise ValidationError(
+        raise RuleBroken(
             "That is what was asked; commit instead, or propose another date or deliverable.",
             field="due_date",
         )
@@ -316,11 +314,9 @@ def dependency_accept_counter(*, dependency: Dependency, user: Any) -> Dependenc
     because its terms are the ones the responsible person offered."""
     dep = _locked(dependency)
     if dep.status != S.COUNTERED:
-        raise ValidationError("There is no counter-proposal to accept.")
+        raise RuleBroken("There is no counter-proposal to accept.")
     if user.pk != dep.key_result.owner_id or dep.awaiting_id != user.pk:
-        raise PermissionDenied(
-            "Only the key result's owner accepts a counter-proposal made to them."
-        )
+        raise NotAllowed("Only the key result's owner accepts a counter-proposal made to them.")
     _apply_proposal(dep)
     dep.status = S.COMMITTED
     dep.committed_at = timezone.now()
@@ -340,12 +336,10 @@ def dependency_accept_counter(*, dependency: Dependency, user: Any) -> Dependenc
 def dependency_decline(*, dependency: Dependency, user: Any, reason: str) -> Dependency:
     dep = _locked(dependency)
     if user.pk != dep.responsible_id:
-        raise PermissionDenied(f"Only {display_name(dep.responsible)} can decline this request.")
+        raise NotAllowed(f"Only {display_name(dep.responsible)} can decline this request.")
     _require_awaiting(dep, user)
     if not reason.strip():
-        raise ValidationError(
-            "Say why you decline, so the owner can plan around it.", field="reason"
-        )
+        raise RuleBroken("Say why you decline, so the owner can plan around it.", field="reason")
     before = dep.status
     dep.status = S.DECLINED
     dep.reason = reason.strip()
@@ -365,13 +359,13 @@ def dependency_reassign(
     """The providing team's lead hands the dependency to someone else on the team."""
     dep = _locked(dependency)
     if not leads_team(user, dep.provider_team):
-        raise PermissionDenied(f"Only a lead of {dep.provider_team.name} can reassign this.")
+        raise NotAllowed(f"Only a lead of {dep.provider_team.name} can reassign this.")
     if dep.status not in Dependency.OPEN_STATUSES:
-        raise ValidationError(f"A {dep.get_status_display().lower()} dependency is not reassigned.")
+        raise RuleBroken(f"A {dep.get_status_display().lower()} dependency is not reassigned.")
     if responsible is None or not is_team_member(responsible, dep.provider_team):
-        raise ValidationError(f"Choose someone on {dep.provider_team.name}.", field="responsible")
+        raise RuleBroken(f"Choose someone on {dep.provider_team.name}.", field="responsible")
     if responsible.pk == dep.responsible_id:
-        raise ValidationError(
+        raise RuleBroken(
             f"{display_name(responsible)} is already responsible.", field="responsible"
         )
     previous = dep.responsible
@@ -400,9 +394,9 @@ def dependency_reassign(
 def dependency_deliver(*, dependency: Dependency, user: Any, note: str = "") -> Dependency:
     dep = _locked(dependency)
     if user.pk != dep.responsible_id:
-        raise PermissionDenied(f"Only {display_name(dep.responsible)} marks this delivered.")
+        raise NotAllowed(f"Only {display_name(dep.responsible)} marks this delivered.")
     if dep.status not in Dependency.PROMISED_STATUSES:
-        raise ValidationError(
+        raise RuleBroken(
             f"Only a committed dependency is delivered; this one is "
             f"{dep.get_status_display().lower()}."
         )
@@ -423,7 +417,7 @@ def dependency_deliver(*, dependency: Dependency, user: Any, note: str = "") -> 
 
 def _require_owner(dep: Dependency, user: Any, what: str) -> None:
     if user.pk != dep.key_result.owner_id:
-        raise PermissionDenied(f"Only the key result's owner {what}.")
+        raise NotAllowed(f"Only the key result's owner {what}.")
 
 
 @transaction.atomic
@@ -431,7 +425,7 @@ def dependency_confirm(*, dependency: Dependency, user: Any) -> Dependency:
     dep = _locked(dependency)
     _require_owner(dep, user, "confirms a delivery")
     if dep.status != S.DELIVERED or dep.confirmed_at is not None:
-        raise ValidationError("There is no delivery waiting for your confirmation.")
+        raise RuleBroken("There is no delivery waiting for your confirmation.")
     dep.confirmed_at = timezone.now()
     dep.awaiting = None
     dep.awaiting_since = None
@@ -447,9 +441,9 @@ def dependency_reopen(*, dependency: Dependency, user: Any, reason: str) -> Depe
     dep = _locked(dependency)
     _require_owner(dep, user, "reopens a delivery")
     if dep.status != S.DELIVERED or dep.confirmed_at is not None:
-        raise ValidationError("Only a delivery you have not confirmed can be reopened.")
+        raise RuleBroken("Only a delivery you have not confirmed can be reopened.")
     if not reason.strip():
-        raise ValidationError("Say what is missing from the delivery.", field="reason")
+        raise RuleBroken("Say what is missing from the delivery.", field="reason")
     dep.status = S.COMMITTED
     dep.delivered_at = None
     dep.awaiting = None
@@ -466,14 +460,14 @@ def dependency_flag_risk(*, dependency: Dependency, user: Any, reason: str) -> D
     dep = _locked(dependency)
     owner = dep.key_result.owner
     if user.pk not in (owner.pk, dep.responsible_id):
-        raise PermissionDenied("Only the owner or the person responsible flags it at risk.")
+        raise NotAllowed("Only the owner or the person responsible flags it at risk.")
     if dep.status != S.COMMITTED:
-        raise ValidationError(
+        raise RuleBroken(
             f"Only a committed dependency can be flagged at risk; this one is "
             f"{dep.get_status_display().lower()}."
         )
     if not reason.strip():
-        raise ValidationError("Say what puts it at risk.", field="reason")
+        raise RuleBroken("Say what puts it at risk.", field="reason")
     dep.status = S.AT_RISK
     dep.reason = reason.strip()
     _save(dep, actor=user, action="flag_risk", from_status=S.COMMITTED, note=dep.reason)
@@ -488,9 +482,9 @@ def dependency_break(*, dependency: Dependency, user: Any, reason: str) -> Depen
     dep = _locked(dependency)
     _require_owner(dep, user, "marks a dependency broken")
     if dep.status not in Dependency.PROMISED_STATUSES:
-        raise ValidationError("Only a committed (or at-risk) dependency can be broken.")
+        raise RuleBroken("Only a committed (or at-risk) dependency can be broken.")
     if not reason.strip():
-        raise ValidationError("Say what was not kept.", field="reason")
+        raise RuleBroken("Say what was not kept.", field="reason")
     before = dep.status
     dep.status = S.BROKEN
     dep.reason = reason.strip()

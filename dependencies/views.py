@@ -18,7 +18,7 @@ from dependencies.models import Dependency
 from objectives.models import KeyResult
 from objectives.selectors import key_result_detail
 from okrly.access import leads_team
-from okrly.errors import ValidationError
+from okrly.errors import RuleBroken
 from okrly.forms import add_service_error
 
 
@@ -91,7 +91,7 @@ def request_dependency(request: HttpRequest, key_result_pk: int) -> HttpResponse
             created = services.dependency_request(
                 user=request.user, key_result=key_result, **form.cleaned_data
             )
-        except ValidationError as error:
+        except RuleBroken as error:
             add_service_error(form, error)
     if getattr(request, "htmx", False):
         # The panel re-renders in place: the list with the new row and an empty form, or the
@@ -209,7 +209,7 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         data = dict(form.cleaned_data)
     try:
         dep = call(dep, request.user, data)
-    except ValidationError as error:
+    except RuleBroken as error:
         if form is None:
             messages.error(request, error.message)
             return redirect(dep.get_absolute_url())

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from objectives.models import KeyResult, Objective
 from okrly.access import require_manage_objectives
-from okrly.errors import ValidationError
+from okrly.errors import RuleBroken
 from okrly.models import Quarter, Team, display_name
 from okrly.services import notification_create
 
@@ -28,7 +28,7 @@ KEY_RESULT_FIELDS = (
 
 def _check_quarter_open(quarter: Quarter) -> None:
     if quarter.status == Quarter.Status.CLOSED:
-        raise ValidationError(
+        raise RuleBroken(
             f"{quarter.name} is closed; add or change objectives in an open quarter.",
             field="quarter",
         )
@@ -37,13 +37,11 @@ def _check_quarter_open(quarter: Quarter) -> None:
 def _check_owner(owner: Any) -> None:
     # Rule 1: exactly one accountable person, and a person who can act.
     if owner is None:
-        raise ValidationError(
-            "Choose the one person accountable for this key result.", field="owner"
-        )
+        raise RuleBroken("Choose the one person accountable for this key result.", field="owner")
     if not isinstance(owner, get_user_model()):
-        raise ValidationError("The owner must be a person, not a team.", field="owner")
+        raise RuleBroken("The owner must be a person, not a team.", field="owner")
     if not owner.is_active:
-        raise ValidationError(
+        raise RuleBroken(
             f"{owner.get_username()} is deactivated; choose an active person as owner.",
             field="owner",
         )
@@ -51,13 +49,13 @@ def _check_owner(owner: Any) -> None:
 
 def _check_metric(*, start: Decimal, target: Decimal, direction: str) -> None:
     if direction == KeyResult.Direction.INCREASE and not target > start:
-        raise ValidationError(
+        raise RuleBroken(
             f"The target ({target}) must be above the start ({start}) for a key result that "
             "increases; switch the direction to 'decrease' if lower is better.",
             field="target_value",
         )
     if direction == KeyResult.Direction.DECREASE and not target < start:
-        raise ValidationError(
+        raise RuleBroken(
             f"The target ({target}) must be below the start ({start}) for a key result that "
             "decreases.",
             field="target_value",
@@ -78,7 +76,7 @@ def objective_create(
     require_manage_objectives(user, team)
     _check_quarter_open(quarter)
     if not title.strip():
-        raise ValidationError("Give the objective a title.", field="title")
+        raise RuleBroken("Give the objective a title.", field="title")
     if rank is None:
         rank = Objective.objects.filter(quarter=quarter, team=team).count() + 1
     return Objective.objects.create(
@@ -97,9 +95,9 @@ def objective_update(*, user: Any, objective: Objective, **changes: Any) -> Obje
     _check_quarter_open(objective.quarter)
     unknown = set(changes) - set(OBJECTIVE_FIELDS)
     if unknown:
-        raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+        raise RuleBroken(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
     if "title" in changes and not str(changes["title"]).strip():
-        raise ValidationError("Give the objective a title.", field="title")
+        raise RuleBroken("Give the objective a title.", field="title")
     for name, value in changes.items():
         setattr(objective, name, value)
     objective.save()
@@ -135,7 +133,7 @@ def key_result_create(
     require_manage_objectives(user, objective.team)
     _check_quarter_open(objective.quarter)
     if not title.strip():
-        raise ValidationError("Give the key result a title.", field="title")
+        raise RuleBroken("Give the key result a title.", field="title")
     _check_owner(owner)
     _check_metric(start=start_value, target=target_value, direction=direction)
     key_result = KeyResult.objects.create(
@@ -160,11 +158,11 @@ def key_result_update(*, user: Any, key_result: KeyResult, **changes: Any) -> Ke
     _check_quarter_open(objective.quarter)
     unknown = set(changes) - set(KEY_RESULT_FIELDS)
     if unknown:
-        raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+        raise RuleBroken(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
     owner = changes.pop("owner", key_result.owner)
     if owner is not None and owner.pk != key_result.owner_id:
         # Rule 2: ownership changes hands only when the new owner accepts (ownership app).
-        raise ValidationError(
+        raise RuleBroken(
             "Hand the key result over from its page instead: the new owner must accept, and "
             "until then the current owner stays accountable.",
             field="owner",
@@ -172,7 +170,7 @@ def key_result_update(*, user: Any, key_result: KeyResult, **changes: Any) -> Ke
     for name, value in changes.items():
         setattr(key_result, name, value)
     if not key_result.title.strip():
-        raise ValidationError("Give the key result a title.", field="title")
+        raise RuleBroken("Give the key result a title.", field="title")
     _check_owner(key_result.owner)
     _check_metric(
         start=key_result.start_value,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as HttpForbidden
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,7 +13,7 @@ from objectives import selectors, services
 from objectives.forms import KeyResultEditForm, KeyResultForm, ObjectiveEditForm, ObjectiveForm
 from objectives.models import KeyResult, Objective
 from okrly.access import can_manage_objectives
-from okrly.errors import ValidationError
+from okrly.errors import RuleBroken
 from okrly.forms import add_service_error
 from okrly.models import Quarter, Team
 from okrly.registry import key_result_badges, key_result_panels
@@ -78,7 +78,7 @@ def _teams_user_manages(request: HttpRequest) -> QuerySet[Team]:
 def objective_create(request: HttpRequest) -> HttpResponse:
     teams = _teams_user_manages(request)
     if not teams.exists():
-        raise HttpForbidden("Only team leads (and administrators) create objectives.")
+        raise PermissionDenied("Only team leads (and administrators) create objectives.")
     form = ObjectiveForm(request.POST or None, teams=teams)
     if request.method == "GET":
         quarter = Quarter.objects.current(timezone.localdate())
@@ -86,7 +86,7 @@ def objective_create(request: HttpRequest) -> HttpResponse:
     elif form.is_valid():
         try:
             objective = services.objective_create(user=request.user, **form.cleaned_data)
-        except ValidationError as error:
+        except RuleBroken as error:
             add_service_error(form, error)
         else:
             messages.success(request, f"Objective “{objective.title}” created.")
@@ -99,7 +99,7 @@ def objective_create(request: HttpRequest) -> HttpResponse:
 def objective_edit(request: HttpRequest, pk: int) -> HttpResponse:
     objective = get_object_or_404(Objective.objects.select_related("team", "quarter"), pk=pk)
     if not can_manage_objectives(request.user, objective.team):
-        raise HttpForbidden(f"Only a lead of {objective.team.name} can edit its objectives.")
+        raise PermissionDenied(f"Only a lead of {objective.team.name} can edit its objectives.")
     form = ObjectiveEditForm(request.POST or None, instance=objective)
     if request.method == "POST" and form.is_valid():
         changes = {name: form.cleaned_data[name] for name in form.Meta.fields}
@@ -108,7 +108,7 @@ def objective_edit(request: HttpRequest, pk: int) -> HttpResponse:
         objective.refresh_from_db()
         try:
             services.objective_update(user=request.user, objective=objective, **changes)
-        except ValidationError as error:
+        except RuleBroken as error:
             add_service_error(form, error)
         else:
             messages.success(request, "Objective saved.")
@@ -123,14 +123,14 @@ def key_result_create(request: HttpRequest, objective_pk: int) -> HttpResponse:
         Objective.objects.select_related("team", "quarter"), pk=objective_pk
     )
     if not can_manage_objectives(request.user, objective.team):
-        raise HttpForbidden(f"Only a lead of {objective.team.name} can add key results.")
+        raise PermissionDenied(f"Only a lead of {objective.team.name} can add key results.")
     form = KeyResultForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             key_result = services.key_result_create(
                 user=request.user, objective=objective, **form.cleaned_data
             )
-        except ValidationError as error:
+        except RuleBroken as error:
             add_service_error(form, error)
         else:
             messages.success(request, f"Key result “{key_result.title}” added.")
@@ -151,7 +151,7 @@ def key_result_edit(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such key result.") from exc
     objective = key_result.objective
     if not can_manage_objectives(request.user, objective.team):
-        raise HttpForbidden(f"Only a lead of {objective.team.name} can edit its key results.")
+        raise PermissionDenied(f"Only a lead of {objective.team.name} can edit its key results.")
     form = KeyResultEditForm(request.POST or None, instance=key_result)
     if request.method == "POST" and form.is_valid():
         changes = dict(form.cleaned_data)
@@ -160,7 +160,7 @@ def key_result_edit(request: HttpRequest, pk: int) -> HttpResponse:
         key_result.refresh_from_db()
         try:
             services.key_result_update(user=request.user, key_result=key_result, **changes)
-        except ValidationError as error:
+        except RuleBroken as error:
             add_service_error(form, error)
         else:
             messages.success(request, "Key result saved.")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
-from okrly.errors import PermissionDenied
+from okrly.errors import NotAllowed
 
 if TYPE_CHECKING:
     from okrly.models import Team
@@ -40,7 +40,7 @@ def can_manage_objectives(user: Any, team: Team) -> bool:
 
 def require_manage_objectives(user: Any, team: Team) -> None:
     if not can_manage_objectives(user, team):
-        raise PermissionDenied(
+        raise NotAllowed(
             f"Only a lead of {team.name} (or an administrator) can change its objectives and "
             "key results."
         )

@@ -9,13 +9,13 @@ from rest_framework import exceptions, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from okrly.errors import OKRlyError, PermissionDenied
+from okrly.errors import NotAllowed, OKRlyError
 from okrly.models import Quarter, Team, display_name
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Service errors become 400 (or 403) with the same message the pages show."""
-    if isinstance(exc, PermissionDenied):
+    if isinstance(exc, NotAllowed):
         exc = exceptions.PermissionDenied(exc.message)
     elif isinstance(exc, OKRlyError):
         detail = {exc.field: [exc.message]} if exc.field else [exc.message]

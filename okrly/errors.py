@@ -1,5 +1,5 @@
 """Project errors. Services raise these with a message a person can read; views show it
-next to the form, the API returns it with status 400 (or 403 for ``PermissionDenied``)."""
+next to the form, the API returns it with status 400 (or 403 for ``NotAllowed``)."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ class OKRlyError(Exception):
         self.field = field
 
 
-class ValidationError(OKRlyError):
+class RuleBroken(OKRlyError):
     """The input breaks a rule of the product."""
 
 
-class PermissionDenied(OKRlyError, DjangoPermissionDenied):
+class NotAllowed(OKRlyError, DjangoPermissionDenied):
     """The signed-in user may not do this; the message says who may.
 
     Also Django's PermissionDenied, so a view lets it through and Django answers 403 with

@@ -20,13 +20,13 @@ from django.db import models
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.http import Http404
 
-from okrly.errors import ValidationError
+from okrly.errors import RuleBroken
 
 # Primary keys are bigint (DEFAULT_AUTO_FIELD): a larger id names no row.
 ID_MAX = BaseDatabaseOperations.integer_field_ranges["BigIntegerField"][1]
 
 
-class BadParameter(ValidationError, DjangoBadRequest):
+class BadParameter(RuleBroken, DjangoBadRequest):
     """A malformed parameter. Also Django's BadRequest, so a page answers 400; the API's
     exception handler answers 400 with the message beside the parameter's name."""
 

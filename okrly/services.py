@@ -24,7 +24,7 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from okrly.errors import PermissionDenied
+from okrly.errors import NotAllowed
 from okrly.models import Notification
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def notifications_queue_email(notification_ids: list[int]) -> None:
 
 def notification_mark_read(*, notification: Notification, user: Any) -> Notification:
     if notification.recipient_id != user.pk:
-        raise PermissionDenied("This notification is addressed to someone else.")
+        raise NotAllowed("This notification is addressed to someone else.")
     if notification.read_at is None:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])

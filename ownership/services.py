@@ -12,7 +12,7 @@ from django.utils import timezone
 from dependencies.models import Dependency
 from objectives.models import KeyResult
 from okrly.access import is_leadership, leads_team, team_leads
-from okrly.errors import PermissionDenied, ValidationError
+from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Membership, display_name
 from okrly.services import notification_create
 from ownership.models import AuthorityGrant, DecisionRight, NoDependencies, OwnershipNomination
@@ -68,11 +68,11 @@ def ownership_accept(*, key_result: KeyResult, user: Any) -> OwnershipNomination
         return pending
     if kr.owner_id == user.pk and pending is None:
         if has_accepted(kr):
-            raise ValidationError("You have already accepted ownership of this key result.")
+            raise RuleBroken("You have already accepted ownership of this key result.")
         return OwnershipNomination.objects.create(
             key_result=kr, nominee=user, status=N.ACCEPTED, answered_at=now
         )
-    raise PermissionDenied("Only the person nominated as owner can accept this key result.")
+    raise NotAllowed("Only the person nominated as owner can accept this key result.")
 
 
 @transaction.atomic
@@ -85,9 +85,9 @@ def ownership_decline(*, key_result: KeyResult, user: Any, reason: str) -> Owner
     is_nominee = pending is not None and pending.nominee_id == user.pk
     is_unanswered_owner = pending is None and kr.owner_id == user.pk and not has_accepted(kr)
     if not (is_nominee or is_unanswered_owner):
-        raise PermissionDenied("Only the person nominated as owner can decline this key result.")
+        raise NotAllowed("Only the person nominated as owner can decline this key result.")
     if not reason.strip():
-        raise ValidationError(
+        raise RuleBroken(
             "Say why you decline, so the team lead can find the right owner.", field="reason"
         )
     now = timezone.now()
@@ -134,29 +134,29 @@ def ownership_handover(
     owner stays accountable. A newer nomination replaces one still waiting."""
     kr = _locked(key_result)
     if not can_nominate(user, kr):
-        raise PermissionDenied(
+        raise NotAllowed(
             f"Only a lead of {kr.objective.team.name} (or an administrator) nominates owners."
         )
     if new_owner is not None and not isinstance(new_owner, get_user_model()):
         # Rule 1: one accountable person. A team (or anything else) is refused, not crashed on.
-        raise ValidationError(
+        raise RuleBroken(
             "The new owner must be a person, not a team: choose the one person accountable.",
             field="new_owner",
         )
     if new_owner is None or not new_owner.is_active:
-        raise ValidationError("Choose an active person as the new owner.", field="new_owner")
+        raise RuleBroken("Choose an active person as the new owner.", field="new_owner")
     if not Membership.objects.filter(user=new_owner).exists():
-        raise ValidationError(
+        raise RuleBroken(
             f"{display_name(new_owner)} is not a member of any team; add them to a team first, so "
             "someone leads and backs them.",
             field="new_owner",
         )
     if not reason.strip():
-        raise ValidationError(
+        raise RuleBroken(
             "Give the reason for the handover; it stays in the history.", field="reason"
         )
     if new_owner.pk == kr.owner_id and has_accepted(kr):
-        raise ValidationError(
+        raise RuleBroken(
             f"{display_name(new_owner)} already owns this key result.", field="new_owner"
         )
     OwnershipNomination.objects.filter(key_result=kr, status=N.PENDING).update(
@@ -251,16 +251,16 @@ def authority_grant(
 ) -> AuthorityGrant:
     kr = _locked(key_result)
     if not can_grant(user, kr):
-        raise PermissionDenied(
+        raise NotAllowed(
             "Authority is granted by the owner's manager, a lead of the key result's team or "
             "the leadership group — not by the owner, and not by you."
         )
     if not rights:
-        raise ValidationError("Choose at least one decision right.", field="rights")
+        raise RuleBroken("Choose at least one decision right.", field="rights")
     if any(not r.active for r in rights):
-        raise ValidationError("One of these rights is no longer offered.", field="rights")
+        raise RuleBroken("One of these rights is no longer offered.", field="rights")
     if not scope.strip():
-        raise ValidationError(
+        raise RuleBroken(
             "Describe the scope: what may the owner decide, up to what limit?", field="scope"
         )
     now = timezone.now()
@@ -286,14 +286,14 @@ def authority_grant(
 def authority_revoke(*, grant: AuthorityGrant, user: Any, reason: str) -> AuthorityGrant:
     kr = _locked(grant.key_result)
     if not can_grant(user, kr):
-        raise PermissionDenied(
+        raise NotAllowed(
             "Authority is revoked by the owner's manager, a lead of the key result's team or "
             "the leadership group."
         )
     if grant.revoked_at is not None:
-        raise ValidationError("This authority was already revoked.")
+        raise RuleBroken("This authority was already revoked.")
     if not reason.strip():
-        raise ValidationError("Say why the authority is revoked.", field="reason")
+        raise RuleBroken("Say why the authority is revoked.", field="reason")
     grant.revoked_at = timezone.now()
     grant.revoked_by = user
     grant.revoke_reason = reason.strip()
@@ -317,9 +317,9 @@ def dependencies_declare_none(
 ) -> NoDependencies:
     kr = _locked(key_result)
     if kr.owner_id != user.pk:
-        raise PermissionDenied("Only the key result's owner declares that it needs no other team.")
+        raise NotAllowed("Only the key result's owner declares that it needs no other team.")
     if Dependency.objects.filter(key_result=kr).exclude(status=Dependency.Status.DECLINED).exists():
-        raise ValidationError("This key result has dependencies; it cannot also need none.")
+        raise RuleBroken("This key result has dependencies; it cannot also need none.")
     declaration, _ = NoDependencies.objects.update_or_create(
         key_result=kr,
         defaults={"declared_by": user, "declared_at": timezone.now(), "note": note.strip()},
@@ -330,5 +330,5 @@ def dependencies_declare_none(
 @transaction.atomic
 def dependencies_withdraw_none(*, key_result: KeyResult, user: Any) -> None:
     if key_result.owner_id != user.pk:
-        raise PermissionDenied("Only the key result's owner changes this.")
+        raise NotAllowed("Only the key result's owner changes this.")
     NoDependencies.objects.filter(key_result=key_result).delete()

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as HttpForbidden
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,7 +15,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
 from objectives.models import KeyResult
-from okrly.errors import ValidationError
+from okrly.errors import RuleBroken
 from okrly.forms import add_service_error
 from okrly.models import Quarter
 from okrly.params import id_list_param, id_param
@@ -113,7 +113,7 @@ def render_key_result_panel(request: HttpRequest, key_result: KeyResult) -> str:
     )
 
 
-def _fail(request: HttpRequest, kr: KeyResult, error: ValidationError) -> HttpResponse:
+def _fail(request: HttpRequest, kr: KeyResult, error: RuleBroken) -> HttpResponse:
     messages.error(request, error.message)
     return redirect(kr.get_absolute_url() + "#ownership-panel")
 
@@ -125,7 +125,7 @@ def accept(request: HttpRequest, pk: int) -> HttpResponse:
     was_handover = (p := services._pending(kr)) is not None and p.nominee_id == request.user.pk
     try:
         services.ownership_accept(key_result=kr, user=request.user)
-    except ValidationError as error:
+    except RuleBroken as error:
         return _fail(request, kr, error)
     if getattr(request, "htmx", False) and request.POST.get("from") == "asked":
         return HttpResponse(
@@ -147,7 +147,7 @@ def decline(request: HttpRequest, pk: int) -> HttpResponse:
         services.ownership_decline(
             key_result=kr, user=request.user, reason=form.cleaned_data.get("reason", "")
         )
-    except ValidationError as error:
+    except RuleBroken as error:
         return _fail(request, kr, error)
     messages.success(request, "Declined; the team lead has been asked to nominate someone else.")
     return redirect(kr.get_absolute_url())
@@ -158,7 +158,7 @@ def decline(request: HttpRequest, pk: int) -> HttpResponse:
 def handover(request: HttpRequest, pk: int) -> HttpResponse:
     kr = _key_result(pk)
     if not services.can_nominate(request.user, kr):
-        raise HttpForbidden(f"Only a lead of {kr.objective.team.name} nominates owners.")
+        raise PermissionDenied(f"Only a lead of {kr.objective.team.name} nominates owners.")
     form = HandoverForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -168,7 +168,7 @@ def handover(request: HttpRequest, pk: int) -> HttpResponse:
                 new_owner=form.cleaned_data["new_owner"],
                 reason=form.cleaned_data["reason"],
             )
-        except ValidationError as error:
+        except RuleBroken as error:
             add_service_error(form, error)
         else:
             messages.success(
@@ -183,7 +183,7 @@ def handover(request: HttpRequest, pk: int) -> HttpResponse:
 def grant(request: HttpRequest, pk: int) -> HttpResponse:
     kr = _key_result(pk)
     if not services.can_grant(request.user, kr):
-        raise HttpForbidden(
+        raise PermissionDenied(
             "Authority is granted by the owner's manager, a lead of the key result's team or "
             "the leadership group."
         )
@@ -196,7 +196,7 @@ def grant(request: HttpRequest, pk: int) -> HttpResponse:
                 rights=list(form.cleaned_data["rights"]),
                 scope=form.cleaned_data["scope"],
             )
-        except ValidationError as error:
+        except RuleBroken as error:
             add_service_error(form, error)
         else:
             messages.success(request, "Authority granted and documented.")
@@ -215,7 +215,7 @@ def revoke(request: HttpRequest, pk: int, grant_pk: int) -> HttpResponse:
         services.authority_revoke(
             grant=authority, user=request.user, reason=form.cleaned_data.get("reason", "")
         )
-    except ValidationError as error:
+    except RuleBroken as error:
         return _fail(request, kr, error)
     messages.success(request, "Authority revoked.")
     return redirect(kr.get_absolute_url())
@@ -232,7 +232,7 @@ def no_dependencies(request: HttpRequest, pk: int) -> HttpResponse:
             services.dependencies_declare_none(
                 key_result=kr, user=request.user, note=request.POST.get("note", "")
             )
-    except ValidationError as error:
+    except RuleBroken as error:
         return _fail(request, kr, error)
     return redirect(kr.get_absolute_url())
 

@@ -15,7 +15,7 @@ from dependencies.models import Dependency
 from objectives.models import KeyResult
 from okrly import registry
 from okrly.access import can_lead
-from okrly.errors import PermissionDenied, ValidationError
+from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Quarter, display_name
 from okrly.services import notification_create
 from reviews.models import CheckInAcknowledgement, Nudge
@@ -29,9 +29,9 @@ def _my_week_card(key_result: KeyResult) -> str:
 def _checkin_target(recipient: Any, key_result_id: int) -> tuple[str, str]:
     kr = KeyResult.objects.select_related("objective__quarter").filter(pk=key_result_id).first()
     if kr is None:
-        raise ValidationError("There is no such key result.")
+        raise RuleBroken("There is no such key result.")
     if kr.owner_id != recipient.pk:
-        raise ValidationError(
+        raise RuleBroken(
             f"{display_name(recipient)} does not own “{kr.title}”; a nudge about a check-in "
             "goes to the key result's owner."
         )
@@ -43,9 +43,9 @@ def _checkin_target(recipient: Any, key_result_id: int) -> tuple[str, str]:
 def _dependency_target(recipient: Any, dependency_id: int) -> tuple[str, str]:
     dep = Dependency.objects.select_related("key_result").filter(pk=dependency_id).first()
     if dep is None:
-        raise ValidationError("There is no such dependency.")
+        raise RuleBroken("There is no such dependency.")
     if recipient.pk not in (dep.responsible_id, dep.key_result.owner_id):
-        raise ValidationError(
+        raise RuleBroken(
             f"“{dep.deliverable}” is neither {display_name(recipient)}'s to deliver nor their "
             "key result's; a nudge about a dependency goes to one of those two."
         )
@@ -97,7 +97,7 @@ def _nudge_target(recipient: Any, item_kind: str, item_id: int) -> tuple[str, st
     if item_kind == Nudge.Item.DEPENDENCY:
         return _dependency_target(recipient, item_id)
     if item_id != recipient.pk:
-        raise ValidationError("A nudge about a person goes to that person.")
+        raise RuleBroken("A nudge about a person goes to that person.")
     return _person_target(recipient)
 
 
@@ -105,7 +105,7 @@ def _nudge_target(recipient: Any, item_kind: str, item_id: int) -> tuple[str, st
 def nudge_send(*, user: Any, recipient: Any, item_kind: str, item_id: int, message: str) -> Nudge:
     """One notification per item per day, whoever sends it (a unique row is the limit)."""
     if not can_lead(user, recipient):
-        raise PermissionDenied(
+        raise NotAllowed(
             f"Only {display_name(recipient)}'s manager, a lead of their team or the leadership "
             "group can nudge them."
         )
@@ -117,7 +117,7 @@ def nudge_send(*, user: Any, recipient: Any, item_kind: str, item_id: int, messa
                 sender=user, recipient=recipient, item_kind=item_kind, item_id=item_id, day=today
             )
     except IntegrityError as exc:
-        raise ValidationError(
+        raise RuleBroken(
             f"{display_name(recipient)} was already nudged about this today; once a day is enough."
         ) from exc
     notification_create(
@@ -135,12 +135,12 @@ def checkin_acknowledge(*, user: Any, check_in: CheckIn, reply: str) -> CheckInA
     """A leader answers a risky check-in; the owner sees the reply on the key result page."""
     owner = check_in.key_result.owner
     if not can_lead(user, owner):
-        raise PermissionDenied(
+        raise NotAllowed(
             f"Only {display_name(owner)}'s manager, a lead of their team or the leadership "
             "group can reply to this check-in."
         )
     if not reply.strip():
-        raise ValidationError("Write a short reply: what will you do about it?", field="reply")
+        raise RuleBroken("Write a short reply: what will you do about it?", field="reply")
     ack = CheckInAcknowledgement.objects.create(check_in=check_in, leader=user, reply=reply.strip())
     notification_create(
         recipient=owner,

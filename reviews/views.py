@@ -22,7 +22,7 @@ from checkins.models import CheckIn
 from okrly import dashcache
 from okrly.access import people_led_by
 from okrly.csvexport import csv_response
-from okrly.errors import ValidationError
+from okrly.errors import RuleBroken
 from okrly.models import Quarter, Team
 from okrly.params import BadParameter, id_param, int_param
 from ownership.accountability import accountability_for
@@ -329,7 +329,7 @@ def nudge(request: HttpRequest) -> HttpResponse:
             item_id=item_id,
             message=request.POST.get("message") or "please look at what you owe",
         )
-    except ValidationError as error:
+    except RuleBroken as error:
         if getattr(request, "htmx", False):
             # The message carries people's names: escaped like any other text.
             return HttpResponse(format_html('<span class="nudged muted">{}</span>', error.message))
@@ -351,7 +351,7 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
         ack = services.checkin_acknowledge(
             user=request.user, check_in=check_in, reply=request.POST.get("reply", "")
         )
-    except ValidationError as error:
+    except RuleBroken as error:
         if getattr(request, "htmx", False):
             return HttpResponse(format_html('<p class="field-error">{}</p>', error.message))
         messages.error(request, error.message)

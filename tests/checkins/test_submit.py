@@ -13,7 +13,7 @@ from django.db import IntegrityError, connection, transaction
 
 from checkins import services
 from checkins.models import CheckIn, CheckInRevision
-from okrly.errors import PermissionDenied, ValidationError
+from okrly.errors import NotAllowed, RuleBroken
 
 ANSWERS: dict[str, Any] = {
     "status": "at_risk",
@@ -67,7 +67,7 @@ class TestThreeQuestions:
     def test_each_answer_is_required_and_checked(
         self, owner: Any, key_result: Any, field: str, value: Any, message: str
     ) -> None:
-        with pytest.raises(ValidationError) as excinfo:
+        with pytest.raises(RuleBroken) as excinfo:
             submit(owner, key_result, **{field: value})
         assert excinfo.value.field == field
         assert message in excinfo.value.message
@@ -92,7 +92,7 @@ class TestThreeQuestions:
     def test_a_need_naming_a_person_must_say_what(
         self, owner: Any, key_result: Any, provider: Any
     ) -> None:
-        with pytest.raises(ValidationError, match="Say what you need from Pia Provider"):
+        with pytest.raises(RuleBroken, match="Say what you need from Pia Provider"):
             submit(owner, key_result, need="", need_person=provider)
 
 
@@ -102,7 +102,7 @@ class TestWho:
         self, owner: Any, lead: Any, teammate: Any, admin_user: Any, key_result: Any
     ) -> None:
         for refused in (lead, teammate, admin_user):
-            with pytest.raises(PermissionDenied, match="Only Olga Owner"):
+            with pytest.raises(NotAllowed, match="Only Olga Owner"):
                 submit(refused, key_result)
         assert not CheckIn.objects.exists()
         assert submit(owner, key_result).author == owner
@@ -111,14 +111,14 @@ class TestWho:
 @pytest.mark.django_db
 class TestWeeks:
     def test_a_future_week_is_refused(self, owner: Any, key_result: Any) -> None:
-        with pytest.raises(ValidationError, match="Week 8 has not started yet"):
+        with pytest.raises(RuleBroken, match="Week 8 has not started yet"):
             submit(owner, key_result, week=8)
 
     @pytest.mark.parametrize("week", [0, 15, 40])
     def test_a_week_outside_the_quarter_is_refused(
         self, owner: Any, key_result: Any, week: int
     ) -> None:
-        with pytest.raises(ValidationError, match="outside 2026 Q4"):
+        with pytest.raises(RuleBroken, match="outside 2026 Q4"):
             submit(owner, key_result, week=week)
 
     def test_an_earlier_week_can_be_filled_in(self, owner: Any, key_result: Any) -> None:
@@ -141,7 +141,7 @@ class TestWeeks:
         self, owner: Any, key_result: Any, week7: Any
     ) -> None:
         week7.move_to("2027-01-10 12:00:00+00:00")
-        with pytest.raises(ValidationError, match="Today is outside 2026 Q4"):
+        with pytest.raises(RuleBroken, match="Today is outside 2026 Q4"):
             submit(owner, key_result)
         assert submit(owner, key_result, week=13).week == 13
 

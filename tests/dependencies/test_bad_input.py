@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from dependencies import services
 from dependencies.models import Dependency, DependencyEvent
-from okrly.errors import ValidationError
+from okrly.errors import RuleBroken
 from okrly.models import Notification
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +68,7 @@ def test_a_rank_beyond_the_smallint_column_is_refused(
 def test_the_service_refuses_a_rank_beyond_the_column_too(
     owner: Any, key_result: Any, platform: Any, provider: Any
 ) -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(RuleBroken) as excinfo:
         services.dependency_request(
             user=owner,
             key_result=key_result,

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 
 from dependencies import services
 from dependencies.models import Dependency, DependencyEvent
-from okrly.errors import PermissionDenied, ValidationError
+from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Notification
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
@@ -36,7 +36,7 @@ class TestRequest:
         self, request_dependency: Any, lead: Any, teammate: Any, provider: Any, owner: Any
     ) -> None:
         for refused in (lead, teammate, provider):
-            with pytest.raises(PermissionDenied, match="Only the key result's owner"):
+            with pytest.raises(NotAllowed, match="Only the key result's owner"):
                 request_dependency(user=refused)
         assert not Dependency.objects.exists()
         assert request_dependency(user=owner).pk
@@ -44,7 +44,7 @@ class TestRequest:
     def test_responsible_person_must_be_on_the_providing_team(
         self, request_dependency: Any, teammate: Any
     ) -> None:
-        with pytest.raises(ValidationError) as excinfo:
+        with pytest.raises(RuleBroken) as excinfo:
             request_dependency(responsible=teammate)
         assert excinfo.value.field == "responsible"
         assert "Tim Teammate is not on Platform" in excinfo.value.message
@@ -52,7 +52,7 @@ class TestRequest:
     def test_a_team_cannot_depend_on_itself(
         self, request_dependency: Any, growth: Any, teammate: Any
     ) -> None:
-        with pytest.raises(ValidationError) as excinfo:
+        with pytest.raises(RuleBroken) as excinfo:
             request_dependency(provider_team=growth, responsible=teammate)
         assert excinfo.value.field == "provider_team"
         assert "own team" in excinfo.value.message
@@ -64,12 +64,12 @@ class TestRequest:
             dep.save()
 
     def test_past_due_date_is_refused(self, request_dependency: Any) -> None:
-        with pytest.raises(ValidationError) as excinfo:
+        with pytest.raises(RuleBroken) as excinfo:
             request_dependency(due_date=date(2026, 11, 16))
         assert (excinfo.value.field, "in the past" in excinfo.value.message) == ("due_date", True)
 
     def test_date_outside_the_quarter_needs_confirmation(self, request_dependency: Any) -> None:
-        with pytest.raises(ValidationError) as excinfo:
+        with pytest.raises(RuleBroken) as excinfo:
             request_dependency(due_date=date(2027, 1, 15))
         assert excinfo.value.field == "confirm_outside_quarter"
         assert "outside 2026 Q4" in excinfo.value.message
@@ -80,14 +80,14 @@ class TestRequest:
         first = request_dependency()
         second = request_dependency(deliverable="SSO")
         assert (first.rank, second.rank) == (1, 2)
-        with pytest.raises(ValidationError, match="Rank 1 is already “Billing API v2”"):
+        with pytest.raises(RuleBroken, match="Rank 1 is already “Billing API v2”"):
             request_dependency(deliverable="Audit log", rank=1)
         second.rank = 1
         with pytest.raises(IntegrityError), transaction.atomic():
             second.save()
 
     def test_empty_deliverable_is_refused(self, request_dependency: Any) -> None:
-        with pytest.raises(ValidationError, match="what must be delivered"):
+        with pytest.raises(RuleBroken, match="what must be delivered"):
             request_dependency(deliverable="  ")
 
 
@@ -102,7 +102,7 @@ class TestAnswers:
     ) -> None:
         dep = request_dependency()
         for refused in (owner, platform_peer, platform_lead):
-            with pytest.raises(PermissionDenied):
+            with pytest.raises(NotAllowed):
                 services.dependency_commit(dependency=dep, user=refused)
         dep.refresh_from_db()
         assert dep.status == S.REQUESTED
@@ -113,7 +113,7 @@ class TestAnswers:
     def test_committing_twice_is_refused(self, request_dependency: Any, provider: Any) -> None:
         dep = request_dependency()
         services.dependency_commit(dependency=dep, user=provider)
-        with pytest.raises(ValidationError, match="already committed"):
+        with pytest.raises(RuleBroken, match="already committed"):
             services.dependency_commit(dependency=dep, user=provider)
 
     def test_counter_then_owner_accepts(
@@ -127,7 +127,7 @@ class TestAnswers:
             deliverable="Billing API v2 (read only)",
         )
         assert (dep.status, dep.awaiting) == (S.COUNTERED, owner)
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(NotAllowed):
             services.dependency_commit(dependency=dep, user=provider)  # waiting on the owner now
         dep = services.dependency_accept_counter(dependency=dep, user=owner)
         assert (dep.status, dep.due_date, dep.deliverable) == (
@@ -149,7 +149,7 @@ class TestAnswers:
 
     def test_a_counter_needs_a_date(self, request_dependency: Any, provider: Any) -> None:
         dep = request_dependency()
-        with pytest.raises(ValidationError) as excinfo:
+        with pytest.raises(RuleBroken) as excinfo:
             services.dependency_counter(dependency=dep, user=provider, due_date=None)
         assert excinfo.value.field == "due_date"
         assert "needs the date" in excinfo.value.message
@@ -158,11 +158,11 @@ class TestAnswers:
         self, request_dependency: Any, platform_peer: Any, provider: Any
     ) -> None:
         dep = request_dependency()
-        with pytest.raises(PermissionDenied, match="waiting on Pia Provider, not on you"):
+        with pytest.raises(NotAllowed, match="waiting on Pia Provider, not on you"):
             services.dependency_counter(
                 dependency=dep, user=platform_peer, due_date=date(2026, 12, 9)
             )
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(NotAllowed):
             services.dependency_decline(dependency=dep, user=platform_peer, reason="busy")
         assert (
             services.dependency_decline(dependency=dep, user=provider, reason="No capacity").status
@@ -173,7 +173,7 @@ class TestAnswers:
         self, request_dependency: Any, provider: Any, owner: Any
     ) -> None:
         dep = request_dependency()
-        with pytest.raises(ValidationError, match="Say why"):
+        with pytest.raises(RuleBroken, match="Say why"):
             services.dependency_decline(dependency=dep, user=provider, reason=" ")
         services.dependency_decline(dependency=dep, user=provider, reason="Frozen until January")
         assert notified(owner) == ["Pia Provider declined “Billing API v2”"]
@@ -188,15 +188,15 @@ class TestAnswers:
         owner: Any,
     ) -> None:
         dep = request_dependency()
-        with pytest.raises(PermissionDenied, match="Only a lead of Platform"):
+        with pytest.raises(NotAllowed, match="Only a lead of Platform"):
             services.dependency_reassign(dependency=dep, user=provider, responsible=platform_peer)
-        with pytest.raises(ValidationError, match="someone on Platform"):
+        with pytest.raises(RuleBroken, match="someone on Platform"):
             services.dependency_reassign(dependency=dep, user=platform_lead, responsible=teammate)
         dep = services.dependency_reassign(
             dependency=dep, user=platform_lead, responsible=platform_peer
         )
         assert (dep.responsible, dep.awaiting) == (platform_peer, platform_peer)
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(NotAllowed):
             services.dependency_commit(dependency=dep, user=provider)
         assert services.dependency_commit(dependency=dep, user=platform_peer).status == S.COMMITTED
 
@@ -209,11 +209,11 @@ class TestDelivery:
     def test_responsible_delivers_and_the_owner_confirms(
         self, committed: Any, provider: Any, owner: Any
     ) -> None:
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(NotAllowed):
             services.dependency_deliver(dependency=committed, user=owner)
         dep = services.dependency_deliver(dependency=committed, user=provider)
         assert (dep.status, dep.awaiting) == (S.DELIVERED, owner)
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(NotAllowed):
             services.dependency_confirm(dependency=dep, user=provider)
         dep = services.dependency_confirm(dependency=dep, user=owner)
         assert dep.confirmed_at is not None
@@ -221,7 +221,7 @@ class TestDelivery:
 
     def test_owner_reopens_a_delivery(self, committed: Any, provider: Any, owner: Any) -> None:
         dep = services.dependency_deliver(dependency=committed, user=provider)
-        with pytest.raises(ValidationError, match="what is missing"):
+        with pytest.raises(RuleBroken, match="what is missing"):
             services.dependency_reopen(dependency=dep, user=owner, reason="")
         dep = services.dependency_reopen(dependency=dep, user=owner, reason="No webhooks")
         assert dep.status == S.COMMITTED
@@ -230,7 +230,7 @@ class TestDelivery:
     def test_either_side_flags_risk_nobody_else(
         self, committed: Any, provider: Any, owner: Any, teammate: Any
     ) -> None:
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(NotAllowed):
             services.dependency_flag_risk(dependency=committed, user=teammate, reason="gut feeling")
         dep = services.dependency_flag_risk(
             dependency=committed, user=provider, reason="Vendor late"
@@ -247,7 +247,7 @@ class TestDelivery:
         )
 
     def test_owner_marks_it_broken(self, committed: Any, provider: Any, owner: Any) -> None:
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(NotAllowed):
             services.dependency_break(dependency=committed, user=provider, reason="x")
         dep = services.dependency_break(
             dependency=committed, user=owner, reason="Missed the launch"

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 
 from objectives import services
 from objectives.models import KeyResult, Objective
-from okrly.errors import PermissionDenied, ValidationError
+from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Notification, Quarter
 from tests.factories import KeyResultFactory
 
@@ -28,7 +28,7 @@ class TestRights:
         self, lead: Any, owner: Any, provider: Any, outsider: Any, quarter: Any, growth: Any
     ) -> None:
         for refused in (owner, provider, outsider):
-            with pytest.raises(PermissionDenied, match="Only a lead of Growth"):
+            with pytest.raises(NotAllowed, match="Only a lead of Growth"):
                 create_objective(refused, quarter, growth)
         assert not Objective.objects.exists()
         objective = create_objective(lead, quarter, growth)
@@ -54,7 +54,7 @@ class TestRights:
             "target_value": Decimal(40),
         }
         for refused in (owner, teammate, provider):
-            with pytest.raises(PermissionDenied):
+            with pytest.raises(NotAllowed):
                 services.key_result_create(user=refused, **kwargs)
         assert not KeyResult.objects.exists()
         key_result = services.key_result_create(user=lead, **kwargs)
@@ -62,7 +62,7 @@ class TestRights:
 
     def test_key_result_update(self, lead: Any, owner: Any, provider: Any, key_result: Any) -> None:
         for refused in (owner, provider):
-            with pytest.raises(PermissionDenied):
+            with pytest.raises(NotAllowed):
                 services.key_result_update(user=refused, key_result=key_result, title="Hijacked")
         key_result.refresh_from_db()
         assert key_result.title == "Raise trial conversion"
@@ -71,7 +71,7 @@ class TestRights:
         assert key_result.title == "Raise paid conversion"
 
     def test_objective_update(self, lead: Any, owner: Any, objective: Any) -> None:
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(NotAllowed):
             services.objective_update(user=owner, objective=objective, title="Mine now")
         services.objective_update(user=lead, objective=objective, means="Paying self-serve teams")
         objective.refresh_from_db()
@@ -90,7 +90,7 @@ def test_new_owner_is_notified(lead: Any, owner: Any, objective: Any) -> None:
 def test_editing_cannot_change_the_owner_a_handover_must_be_accepted(
     lead: Any, owner: Any, teammate: Any, key_result: Any
 ) -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(RuleBroken) as excinfo:
         services.key_result_update(user=lead, key_result=key_result, owner=teammate)
     assert excinfo.value.field == "owner"
     assert "new owner must accept" in excinfo.value.message
@@ -105,7 +105,7 @@ def test_editing_cannot_change_the_owner_a_handover_must_be_accepted(
 def test_target_must_lie_in_the_chosen_direction(
     lead: Any, owner: Any, objective: Any, direction: str, start: int, target: int
 ) -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(RuleBroken) as excinfo:
         services.key_result_create(
             user=lead,
             objective=objective,
@@ -126,16 +126,16 @@ def test_database_refuses_a_target_against_the_direction(objective: Any, owner: 
 def test_closed_quarter_takes_no_new_objectives(lead: Any, quarter: Any, growth: Any) -> None:
     quarter.status = Quarter.Status.CLOSED
     quarter.save()
-    with pytest.raises(ValidationError, match="closed"):
+    with pytest.raises(RuleBroken, match="closed"):
         create_objective(lead, quarter, growth)
 
 
 def test_blank_titles_are_refused(
     lead: Any, owner: Any, quarter: Any, growth: Any, objective: Any
 ) -> None:
-    with pytest.raises(ValidationError, match="title"):
+    with pytest.raises(RuleBroken, match="title"):
         create_objective(lead, quarter, growth, title="   ")
-    with pytest.raises(ValidationError, match="title"):
+    with pytest.raises(RuleBroken, match="title"):
         services.key_result_create(
             user=lead, objective=objective, title=" ", owner=owner, target_value=Decimal(1)
         )

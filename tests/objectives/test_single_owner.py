@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from objectives import services
 from objectives.models import KeyResult
-from okrly.errors import ValidationError
+from okrly.errors import RuleBroken
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +67,7 @@ def test_database_refuses_a_team_as_owner(objective: Any, growth: Any) -> None:
 
 
 def test_service_refuses_a_team_as_owner(lead: Any, objective: Any, growth: Any) -> None:
-    with pytest.raises(ValidationError) as excinfo:
+    with pytest.raises(RuleBroken) as excinfo:
         services.key_result_create(
             user=lead, objective=objective, title="Shared", owner=growth, target_value=Decimal(5)
         )
@@ -77,7 +77,7 @@ def test_service_refuses_a_team_as_owner(lead: Any, objective: Any, growth: Any)
 
 
 def test_service_refuses_no_owner(lead: Any, objective: Any) -> None:
-    with pytest.raises(ValidationError, match="one person accountable"):
+    with pytest.raises(RuleBroken, match="one person accountable"):
         services.key_result_create(
             user=lead, objective=objective, title="Orphan", owner=None, target_value=Decimal(5)
         )
@@ -85,7 +85,7 @@ def test_service_refuses_no_owner(lead: Any, objective: Any) -> None:
 
 def test_service_refuses_a_deactivated_owner(lead: Any, objective: Any) -> None:
     gone = UserFactory(is_active=False)
-    with pytest.raises(ValidationError, match="deactivated"):
+    with pytest.raises(RuleBroken, match="deactivated"):
         services.key_result_create(
             user=lead, objective=objective, title="Ghost", owner=gone, target_value=Decimal(5)
         )

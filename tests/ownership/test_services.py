@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from dependencies import services as dep_services
-from okrly.errors import PermissionDenied, ValidationError
+from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Notification
 from ownership import services
 from ownership.models import AuthorityGrant, DecisionRight, OwnershipNomination
@@ -27,7 +27,7 @@ class TestAccept:
         self, key_result: Any, owner: Any, lead: Any, teammate: Any
     ) -> None:
         for refused in (lead, teammate):
-            with pytest.raises(PermissionDenied, match="Only the person nominated"):
+            with pytest.raises(NotAllowed, match="Only the person nominated"):
                 services.ownership_accept(key_result=key_result, user=refused)
         assert not services.has_accepted(key_result)
         services.ownership_accept(key_result=key_result, user=owner)
@@ -35,15 +35,15 @@ class TestAccept:
 
     def test_accepting_twice_is_refused(self, key_result: Any, owner: Any) -> None:
         services.ownership_accept(key_result=key_result, user=owner)
-        with pytest.raises(ValidationError, match="already accepted"):
+        with pytest.raises(RuleBroken, match="already accepted"):
             services.ownership_accept(key_result=key_result, user=owner)
 
     def test_declining_needs_a_reason_and_tells_the_team_lead(
         self, key_result: Any, owner: Any, lead: Any, teammate: Any
     ) -> None:
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(NotAllowed):
             services.ownership_decline(key_result=key_result, user=teammate, reason="Not mine")
-        with pytest.raises(ValidationError, match="Say why"):
+        with pytest.raises(RuleBroken, match="Say why"):
             services.ownership_decline(key_result=key_result, user=owner, reason="")
         services.ownership_decline(key_result=key_result, user=owner, reason="No capacity")
         note = Notification.objects.get(recipient=lead, kind="ownership_declined")
@@ -59,9 +59,9 @@ class TestAccept:
         services.ownership_handover(
             key_result=key_result, user=lead, new_owner=teammate, reason="Olga moves to Sales"
         )
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(NotAllowed):
             services.ownership_accept(key_result=key_result, user=owner)
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(NotAllowed):
             services.ownership_accept(key_result=key_result, user=lead)
         services.ownership_accept(key_result=key_result, user=teammate)
         key_result.refresh_from_db()
@@ -128,7 +128,7 @@ class TestHandover:
         admin_user: Any,
     ) -> None:
         for refused in (owner, teammate, provider):
-            with pytest.raises(PermissionDenied, match="Only a lead of Growth"):
+            with pytest.raises(NotAllowed, match="Only a lead of Growth"):
                 services.ownership_handover(
                     key_result=key_result, user=refused, new_owner=teammate, reason="x"
                 )
@@ -141,7 +141,7 @@ class TestHandover:
         )
 
     def test_a_handover_needs_a_reason(self, key_result: Any, lead: Any, teammate: Any) -> None:
-        with pytest.raises(ValidationError) as excinfo:
+        with pytest.raises(RuleBroken) as excinfo:
             services.ownership_handover(
                 key_result=key_result, user=lead, new_owner=teammate, reason=" "
             )
@@ -152,12 +152,12 @@ class TestHandover:
         self, key_result: Any, lead: Any
     ) -> None:
         loner = UserFactory(first_name="Lou", last_name="Loner")
-        with pytest.raises(ValidationError, match="Lou Loner is not a member of any team"):
+        with pytest.raises(RuleBroken, match="Lou Loner is not a member of any team"):
             services.ownership_handover(
                 key_result=key_result, user=lead, new_owner=loner, reason="x"
             )
         gone = UserFactory(is_active=False)
-        with pytest.raises(ValidationError, match="active person"):
+        with pytest.raises(RuleBroken, match="active person"):
             services.ownership_handover(
                 key_result=key_result, user=lead, new_owner=gone, reason="x"
             )
@@ -168,7 +168,7 @@ class TestHandover:
     ) -> None:
         # Rule 1: a key result's owner is one person; a team (with no is_active) used to
         # crash the service with an AttributeError.
-        with pytest.raises(ValidationError) as excinfo:
+        with pytest.raises(RuleBroken) as excinfo:
             services.ownership_handover(
                 key_result=key_result, user=lead, new_owner=growth, reason="Growth owns it now"
             )
@@ -221,7 +221,7 @@ class TestAuthority:
         provider: Any,
     ) -> None:
         for refused in (owner, teammate, provider):
-            with pytest.raises(PermissionDenied, match="not by the owner, and not by you"):
+            with pytest.raises(NotAllowed, match="not by the owner, and not by you"):
                 services.authority_grant(
                     key_result=key_result, user=refused, rights=rights(), scope="x"
                 )
@@ -236,9 +236,9 @@ class TestAuthority:
         assert AuthorityGrant.objects.filter(revoked_at__isnull=True).count() == 1
 
     def test_a_grant_needs_rights_and_a_scope(self, key_result: Any, lead: Any) -> None:
-        with pytest.raises(ValidationError, match="at least one decision right"):
+        with pytest.raises(RuleBroken, match="at least one decision right"):
             services.authority_grant(key_result=key_result, user=lead, rights=[], scope="x")
-        with pytest.raises(ValidationError, match="Describe the scope"):
+        with pytest.raises(RuleBroken, match="Describe the scope"):
             services.authority_grant(key_result=key_result, user=lead, rights=rights(), scope="")
         assert not AuthorityGrant.objects.exists()
 
@@ -249,11 +249,11 @@ class TestAuthority:
             key_result=key_result, user=lead, rights=rights(), scope="x"
         )
         for refused in (owner, teammate):
-            with pytest.raises(PermissionDenied):
+            with pytest.raises(NotAllowed):
                 services.authority_revoke(grant=grant, user=refused, reason="no")
         grant.refresh_from_db()
         assert grant.in_force
-        with pytest.raises(ValidationError, match="Say why"):
+        with pytest.raises(RuleBroken, match="Say why"):
             services.authority_revoke(grant=grant, user=manager, reason="")
         services.authority_revoke(grant=grant, user=manager, reason="Budget frozen")
         grant.refresh_from_db()
@@ -262,7 +262,7 @@ class TestAuthority:
             manager,
             "Budget frozen",
         )
-        with pytest.raises(ValidationError, match="already revoked"):
+        with pytest.raises(RuleBroken, match="already revoked"):
             services.authority_revoke(grant=grant, user=manager, reason="again")
 
 
@@ -272,7 +272,7 @@ class TestNoDependencies:
     ) -> None:
         from datetime import date
 
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(NotAllowed):
             services.dependencies_declare_none(key_result=key_result, user=lead)
         dep_services.dependency_request(
             user=owner,
@@ -282,7 +282,7 @@ class TestNoDependencies:
             deliverable="Billing API",
             due_date=date(2026, 12, 1),
         )
-        with pytest.raises(ValidationError, match="has dependencies"):
+        with pytest.raises(RuleBroken, match="has dependencies"):
             services.dependencies_declare_none(key_result=key_result, user=owner)
 
 

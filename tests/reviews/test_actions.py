@@ -18,7 +18,7 @@ from django.contrib.messages import get_messages
 
 from checkins import services as checkins
 from dependencies import services as dependencies
-from okrly.errors import PermissionDenied, ValidationError
+from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Notification
 from reviews import services
 from reviews.models import CheckInAcknowledgement, Nudge
@@ -94,9 +94,9 @@ def test_the_service_refuses_a_peer_and_accepts_the_lead(
     owner: Any, teammate: Any, lead: Any
 ) -> None:
     kwargs = {"recipient": owner, "item_kind": "person", "item_id": owner.pk, "message": "Hi"}
-    with pytest.raises(PermissionDenied, match="can nudge them"):
+    with pytest.raises(NotAllowed, match="can nudge them"):
         services.nudge_send(user=teammate, **kwargs)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotAllowed):
         services.nudge_send(user=lead, **{**kwargs, "recipient": lead, "item_id": lead.pk})
     assert services.nudge_send(user=lead, **kwargs).sender == lead
     assert nudges_to(owner) == ["Lena Lead nudges you: Hi"]
@@ -112,7 +112,7 @@ def test_a_second_nudge_about_the_same_item_waits_for_the_next_day(
     assert response.status_code == 302
     assert flashed(response) == ONCE_A_DAY
     assert len(nudges_to(owner)) == 1
-    with pytest.raises(ValidationError, match="once a day is enough"):
+    with pytest.raises(RuleBroken, match="once a day is enough"):
         services.nudge_send(
             user=leader, recipient=owner, item_kind="person", item_id=owner.pk, message="Hi"
         )
@@ -269,7 +269,7 @@ def test_only_the_owners_leaders_can_reply_to_a_risky_checkin(
 def test_the_service_refuses_a_peer_and_accepts_the_manager(
     manager: Any, teammate: Any, risky: Any
 ) -> None:
-    with pytest.raises(PermissionDenied, match="can reply to this check-in"):
+    with pytest.raises(NotAllowed, match="can reply to this check-in"):
         services.checkin_acknowledge(user=teammate, check_in=risky, reply="On it")
     assert services.checkin_acknowledge(user=manager, check_in=risky, reply="On it").pk
 
@@ -281,7 +281,7 @@ def test_an_empty_reply_is_refused(client: Any, owner: Any, lead: Any, risky: An
     assert flashed(response) == EMPTY_REPLY
     response = client.post(ack_url(risky), {"reply": ""}, **HTMX)
     assert response.content.decode() == f'<p class="field-error">{EMPTY_REPLY}</p>'
-    with pytest.raises(ValidationError, match="Write a short reply") as error:
+    with pytest.raises(RuleBroken, match="Write a short reply") as error:
         services.checkin_acknowledge(user=lead, check_in=risky, reply=" ")
     assert error.value.field == "reply"
     assert not CheckInAcknowledgement.objects.exists()

@@ -14,7 +14,7 @@ import pytest
 from django.urls import reverse
 
 from dependencies import services as dependencies
-from okrly.errors import ValidationError
+from okrly.errors import RuleBroken
 from okrly.models import Notification
 from ownership import services as ownership
 from reviews import services
@@ -118,7 +118,7 @@ def test_a_nudge_about_an_item_that_is_not_the_recipients_is_refused(
         ("dependency", dep.pk, "“Billing API v2” is neither Tim Teammate's to deliver nor"),
         ("dependency", 999999, "There is no such dependency."),
     ]:
-        with pytest.raises(ValidationError, match=message):
+        with pytest.raises(RuleBroken, match=message):
             services.nudge_send(
                 user=lead, recipient=teammate, item_kind=kind, item_id=item_id, message="x"
             )
