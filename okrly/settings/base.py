@@ -191,6 +191,15 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # A Redis that hangs instead of refusing must not hold a request that queues a task on
     # commit: each publish attempt gives up after this many seconds (the sweep sends later).
     CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2}
+# Tasks are queued after a write commits, inside the request: with the broker down, Celery's
+# default of 3 publish retries held each check-in ~0.6-1.2 s here. One quick retry rides out a
+# blip; anything longer is left to the 5-minute e-mail sweep, which finds what was never queued.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.1,
+    "interval_max": 0.1,
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
