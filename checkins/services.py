@@ -20,7 +20,7 @@ from checkins.models import CheckIn, CheckInPrompt, CheckInRevision, DependencyR
 from dependencies.models import Dependency
 from dependencies.services import dependency_flag_risk
 from objectives.models import KeyResult
-from okrly import dashcache
+from okrly import access, dashcache
 from okrly.access import leadership_members, team_leads
 from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Notification, Profile, Quarter, display_name
@@ -235,7 +235,7 @@ def checkin_submit(
         pk=key_result.pk
     )
     quarter = key_result.objective.quarter
-    if key_result.owner_id != user.pk:
+    if not access.is_owner(user, owner_id=key_result.owner_id):
         raise NotAllowed(
             f"Only {display_name(key_result.owner)}, the key result's owner, checks in for it."
         )
@@ -389,7 +389,7 @@ def _complete_prompt_if_done(user: Any, quarter: Quarter, week: int) -> None:
 @transaction.atomic
 def checkin_need_handle(*, check_in: CheckIn, user: Any) -> CheckIn:
     """The person a need was addressed to marks it handled."""
-    if check_in.need_person_id != user.pk:
+    if not access.can_handle_need(user, need_person_id=check_in.need_person_id):
         raise NotAllowed("This need is addressed to someone else.")
     if check_in.need_handled_at is None:
         check_in.need_handled_at = timezone.now()

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from dependencies import selectors
 from dependencies.models import Dependency
+from okrly import access
 from okrly.registry import Action, AskedItem
 
 
@@ -30,7 +31,9 @@ def asked_of(user: Any) -> list[AskedItem]:
                     actions=[Action("Confirm", _act(dep, "confirm"))],
                 )
             )
-        elif dep.status == Dependency.Status.COUNTERED and user.pk == kr.owner_id:
+        elif dep.status == Dependency.Status.COUNTERED and access.can_accept_counter(
+            user, owner_id=kr.owner_id, awaiting_id=dep.awaiting_id
+        ):
             proposal = dep.proposed_deliverable or dep.deliverable
             items.append(
                 AskedItem(

@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from dependencies.models import Dependency, DependencyEvent, Escalation
 from objectives.models import KeyResult
-from okrly.access import is_team_member, leadership_members, leads_team, team_leads
+from okrly import access
+from okrly.access import is_team_member, leadership_members, team_leads
 from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Quarter, Team, display_name
 from okrly.params import column_range
@@ -140,7 +141,7 @@ def dependency_request(
 ) -> Dependency:
     """The key result's owner asks a named person on another team for something by a date."""
     objective = key_result.objective
-    if key_result.owner_id != user.pk:
+    if not access.is_owner(user, owner_id=key_result.owner_id):
         raise NotAllowed(
             f"Only the key result's owner ({display_name(key_result.owner)}) requests its "
             "dependencies."
@@ -223,7 +224,7 @@ def _require_awaiting(dep: Dependency, user: Any) -> None:
             f"This dependency is already {dep.get_status_display().lower()}; there is nothing "
             "to answer."
         )
-    if dep.awaiting_id != user.pk:
+    if not access.can_answer_dependency(user, awaiting_id=dep.awaiting_id):
         waiting = display_name(dep.awaiting) if dep.awaiting else "nobody"
         raise NotAllowed(f"This request is waiting on {waiting}, not on you.")
 
@@ -234,7 +235,7 @@ def dependency_commit(*, dependency: Dependency, user: Any) -> Dependency:
     dep = _locked(dependency)
     if dep.status in Dependency.PROMISED_STATUSES:
         raise RuleBroken("You have already committed to this dependency.")
-    if user.pk != dep.responsible_id:
+    if not access.is_responsible(user, responsible_id=dep.responsible_id):
         raise NotAllowed(
             f"Only {display_name(dep.responsible)}, the person responsible, can commit to this."
         )
@@ -315,7 +316,9 @@ def dependency_accept_counter(*, dependency: Dependency, user: Any) -> Dependenc
     dep = _locked(dependency)
     if dep.status != S.COUNTERED:
         raise RuleBroken("There is no counter-proposal to accept.")
-    if user.pk != dep.key_result.owner_id or dep.awaiting_id != user.pk:
+    if not access.can_accept_counter(
+        user, owner_id=dep.key_result.owner_id, awaiting_id=dep.awaiting_id
+    ):
         raise NotAllowed("Only the key result's owner accepts a counter-proposal made to them.")
     _apply_proposal(dep)
     dep.status = S.COMMITTED
@@ -335,7 +338,7 @@ def dependency_accept_counter(*, dependency: Dependency, user: Any) -> Dependenc
 @transaction.atomic
 def dependency_decline(*, dependency: Dependency, user: Any, reason: str) -> Dependency:
     dep = _locked(dependency)
-    if user.pk != dep.responsible_id:
+    if not access.is_responsible(user, responsible_id=dep.responsible_id):
         raise NotAllowed(f"Only {display_name(dep.responsible)} can decline this request.")
     _require_awaiting(dep, user)
     if not reason.strip():
@@ -358,7 +361,7 @@ def dependency_reassign(
 ) -> Dependency:
     """The providing team's lead hands the dependency to someone else on the team."""
     dep = _locked(dependency)
-    if not leads_team(user, dep.provider_team):
+    if not access.can_reassign_dependency(user, dep.provider_team):
         raise NotAllowed(f"Only a lead of {dep.provider_team.name} can reassign this.")
     if dep.status not in Dependency.OPEN_STATUSES:
         raise RuleBroken(f"A {dep.get_status_display().lower()} dependency is not reassigned.")
@@ -393,7 +396,7 @@ def dependency_reassign(
 @transaction.atomic
 def dependency_deliver(*, dependency: Dependency, user: Any, note: str = "") -> Dependency:
     dep = _locked(dependency)
-    if user.pk != dep.responsible_id:
+    if not access.is_responsible(user, responsible_id=dep.responsible_id):
         raise NotAllowed(f"Only {display_name(dep.responsible)} marks this delivered.")
     if dep.status not in Dependency.PROMISED_STATUSES:
         raise RuleBroken(
@@ -416,7 +419,7 @@ def dependency_deliver(*, dependency: Dependency, user: Any, note: str = "") -> 
 
 
 def _require_owner(dep: Dependency, user: Any, what: str) -> None:
-    if user.pk != dep.key_result.owner_id:
+    if not access.is_owner(user, owner_id=dep.key_result.owner_id):
         raise NotAllowed(f"Only the key result's owner {what}.")
 
 
@@ -459,7 +462,9 @@ def dependency_reopen(*, dependency: Dependency, user: Any, reason: str) -> Depe
 def dependency_flag_risk(*, dependency: Dependency, user: Any, reason: str) -> Dependency:
     dep = _locked(dependency)
     owner = dep.key_result.owner
-    if user.pk not in (owner.pk, dep.responsible_id):
+    if not access.can_flag_dependency_risk(
+        user, owner_id=owner.pk, responsible_id=dep.responsible_id
+    ):
         raise NotAllowed("Only the owner or the person responsible flags it at risk.")
     if dep.status != S.COMMITTED:
         raise RuleBroken(

@@ -17,36 +17,39 @@ from dependencies.forms import CounterForm, DependencyRequestForm, ReasonForm, R
 from dependencies.models import Dependency
 from objectives.models import KeyResult
 from objectives.selectors import key_result_detail
-from okrly.access import leads_team
+from okrly import access
 from okrly.errors import RuleBroken
 from okrly.forms import add_service_error
 
 
 def allowed_actions(dep: Dependency, user: Any) -> set[str]:
-    """Which answers to offer this user. A hint for the page only: services decide."""
+    """Which answers to offer this user: the state allows the action and ``okrly.access``
+    gives this user the right, asked with the same predicates the services enforce."""
     owner_id = dep.key_result.owner_id
+    is_owner = access.is_owner(user, owner_id=owner_id)
+    is_responsible = access.is_responsible(user, responsible_id=dep.responsible_id)
     actions: set[str] = set()
     waiting = dep.status in (Dependency.Status.REQUESTED, Dependency.Status.COUNTERED)
-    if waiting and dep.awaiting_id == user.pk:
+    if waiting and access.can_answer_dependency(user, awaiting_id=dep.awaiting_id):
         actions.add("counter")
-        if user.pk == dep.responsible_id:
+        if is_responsible:
             actions |= {"commit", "decline"}
-        elif user.pk == owner_id and dep.status == Dependency.Status.COUNTERED:
+        elif dep.status == Dependency.Status.COUNTERED and access.can_accept_counter(
+            user, owner_id=owner_id, awaiting_id=dep.awaiting_id
+        ):
             actions.add("accept")
     if dep.status in Dependency.PROMISED_STATUSES:
-        if user.pk == dep.responsible_id:
+        if is_responsible:
             actions.add("deliver")
-        if user.pk == owner_id:
+        if is_owner:
             actions.add("break")
-    if dep.status == Dependency.Status.COMMITTED and user.pk in (owner_id, dep.responsible_id):
-        actions.add("risk")
-    if (
-        dep.status == Dependency.Status.DELIVERED
-        and dep.confirmed_at is None
-        and user.pk == owner_id
+    if dep.status == Dependency.Status.COMMITTED and access.can_flag_dependency_risk(
+        user, owner_id=owner_id, responsible_id=dep.responsible_id
     ):
+        actions.add("risk")
+    if dep.status == Dependency.Status.DELIVERED and dep.confirmed_at is None and is_owner:
         actions |= {"confirm", "reopen"}
-    if dep.is_open and leads_team(user, dep.provider_team):
+    if dep.is_open and access.can_reassign_dependency(user, dep.provider_team):
         actions.add("reassign")
     return actions
 
@@ -54,7 +57,7 @@ def allowed_actions(dep: Dependency, user: Any) -> set[str]:
 def render_key_result_panel(
     request: HttpRequest, key_result: KeyResult, form: DependencyRequestForm | None = None
 ) -> str:
-    is_owner = key_result.owner_id == request.user.pk
+    is_owner = access.is_owner(request.user, owner_id=key_result.owner_id)
     if is_owner and form is None:
         form = DependencyRequestForm(key_result=key_result)
     return render_to_string(

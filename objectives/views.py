@@ -3,7 +3,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -12,10 +11,10 @@ from django.views.decorators.http import require_http_methods
 from objectives import selectors, services
 from objectives.forms import KeyResultEditForm, KeyResultForm, ObjectiveEditForm, ObjectiveForm
 from objectives.models import KeyResult, Objective
-from okrly.access import can_manage_objectives
+from okrly.access import can_manage_objectives, teams_led_by
 from okrly.errors import RuleBroken
 from okrly.forms import add_service_error
-from okrly.models import Quarter, Team
+from okrly.models import Quarter
 from okrly.registry import key_result_badges, key_result_panels
 
 
@@ -38,7 +37,7 @@ def objective_list(request: HttpRequest) -> HttpResponse:
             "quarter": quarter,
             "quarters": Quarter.objects.all(),
             "groups": groups,
-            "can_create": _teams_user_manages(request).exists(),
+            "can_create": teams_led_by(request.user).exists(),
         },
     )
 
@@ -64,19 +63,10 @@ def key_result_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _teams_user_manages(request: HttpRequest) -> QuerySet[Team]:
-    user = request.user
-    if user.is_staff:
-        return Team.objects.all()
-    return Team.objects.filter(
-        Q(lead=user) | Q(memberships__user=user, memberships__role="lead")
-    ).distinct()
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def objective_create(request: HttpRequest) -> HttpResponse:
-    teams = _teams_user_manages(request)
+    teams = teams_led_by(request.user)
     if not teams.exists():
         raise PermissionDenied("Only team leads (and administrators) create objectives.")
     form = ObjectiveForm(request.POST or None, teams=teams)

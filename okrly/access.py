@@ -1,4 +1,13 @@
-"""Who may do what: one module, used by views, the API and services alike."""
+"""Who may do what: every "may this person do this" of the product, in one module.
+
+Services enforce these predicates (they raise ``NotAllowed`` when one says no); views, the API
+(through the services it calls) and templates ask the same predicate, so a page offers an
+action only where the service will accept it.
+
+This module sits at the bottom of the app graph and imports no feature app: a predicate about
+a key result, a dependency or a check-in takes the facts it needs (an owner's id, a team, the
+id of the person responsible) rather than the feature's model.
+"""
 
 from __future__ import annotations
 
@@ -6,62 +15,76 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
 
 from okrly.errors import NotAllowed
+from okrly.models import Membership, Profile, Team
 
 if TYPE_CHECKING:
-    from okrly.models import Team
+    from django.contrib.auth.models import AnonymousUser, User
+
+    Person = User | AnonymousUser
+
+LEAD = Membership.Role.LEAD
+
+
+# --- who someone is ----------------------------------------------------------------------------
 
 
 def leadership_group_name() -> str:
     return str(settings.LEADERSHIP_GROUP)
 
 
-def is_leadership(user: Any) -> bool:
+def is_leadership(user: Person) -> bool:
     if not user.is_authenticated:
         return False
     # groups are prefetched on request.user by nothing; one small query when asked.
     return bool(user.groups.filter(name=leadership_group_name()).exists())
 
 
-def leads_team(user: Any, team: Team) -> bool:
+def leads_team(user: Person, team: Team) -> bool:
     """The team's named lead, or a member with the lead role."""
     if not user.is_authenticated:
         return False
     if team.lead_id == user.pk:
         return True
-    return bool(team.memberships.filter(user=user, role="lead").exists())
+    return bool(team.memberships.filter(user=user, role=LEAD).exists())
 
 
-def can_manage_objectives(user: Any, team: Team) -> bool:
-    """Team leads (and staff, who configure the organisation) create and edit objectives."""
-    return bool(user.is_authenticated and (user.is_staff or leads_team(user, team)))
+def is_team_member(user: User, team: Team) -> bool:
+    return bool(team.lead_id == user.pk or team.memberships.filter(user=user).exists())
 
 
-def require_manage_objectives(user: Any, team: Team) -> None:
-    if not can_manage_objectives(user, team):
-        raise NotAllowed(
-            f"Only a lead of {team.name} (or an administrator) can change its objectives and "
-            "key results."
-        )
+def is_owner(user: Person, *, owner_id: int | None) -> bool:
+    """The key result's one accountable owner, who alone acts for it: checks in, requests its
+    dependencies, confirms, reopens or breaks what was delivered to it, declares it needs no
+    other team."""
+    return bool(user.is_authenticated and user.pk == owner_id)
+
+
+def teams_led_by(user: Person) -> QuerySet[Team]:
+    """The teams ``user`` may add objectives to: every team for staff, else the ones they lead."""
+    if not user.is_authenticated:
+        return Team.objects.none()
+    if user.is_staff:
+        return Team.objects.all()
+    return Team.objects.filter(
+        Q(lead=user) | Q(memberships__user=user, memberships__role=LEAD)
+    ).distinct()
 
 
 def team_leads(team: Team) -> list[Any]:
     """The team's named lead and every member with the lead role (one query)."""
-    from django.contrib.auth import get_user_model
-    from django.db.models import Q
-
     return list(
         get_user_model()
-        .objects.filter(Q(led_teams=team) | Q(memberships__team=team, memberships__role="lead"))
+        .objects.filter(Q(led_teams=team) | Q(memberships__team=team, memberships__role=LEAD))
         .filter(is_active=True)
         .distinct()
     )
 
 
 def leadership_members() -> list[Any]:
-    from django.contrib.auth import get_user_model
-
     return list(
         get_user_model().objects.filter(groups__name=leadership_group_name(), is_active=True)
     )
@@ -80,22 +103,18 @@ class PeopleLed:
         return person_id in self.ids
 
 
-def people_led_by(user: Any) -> PeopleLed:
+def people_led_by(user: Person) -> PeopleLed:
     """Everyone ``user`` may nudge and reply to: the people they manage, the members of every
     team they lead, or everyone when they are in the leadership group; never themselves.
 
     Two queries at most, whatever the page shows, so a list can ask it of every row.
     """
-    from django.db.models import Q
-
-    from okrly.models import Membership, Profile, Team
-
     if not user.is_authenticated:
         return PeopleLed()
     if is_leadership(user):
         return PeopleLed(everyone_but=user.pk)
     led_teams = Team.objects.filter(
-        Q(lead=user) | Q(memberships__user=user, memberships__role=Membership.Role.LEAD)
+        Q(lead=user) | Q(memberships__user=user, memberships__role=LEAD)
     ).values("pk")
     ids = set(
         Membership.objects.filter(team__in=led_teams).values_list("user_id", flat=True)
@@ -104,7 +123,10 @@ def people_led_by(user: Any) -> PeopleLed:
     return PeopleLed(ids=frozenset(ids))
 
 
-def can_lead(user: Any, person: Any) -> bool:
+# --- leading people: nudges and replies to check-ins --------------------------------------------
+
+
+def can_lead(user: Person, person: Any) -> bool:
     """A leader for this person: their manager, a lead of one of their teams, or leadership.
 
     The services that nudge and reply enforce it; pages ask ``people_led_by`` (the same rule)
@@ -113,5 +135,89 @@ def can_lead(user: Any, person: Any) -> bool:
     return person.pk in people_led_by(user)
 
 
-def is_team_member(user: Any, team: Team) -> bool:
-    return bool(team.lead_id == user.pk or team.memberships.filter(user=user).exists())
+# --- objectives and key results ----------------------------------------------------------------
+
+
+def can_manage_objectives(user: Person, team: Team) -> bool:
+    """Team leads (and staff, who configure the organisation) create and edit objectives."""
+    return bool(user.is_authenticated and (user.is_staff or leads_team(user, team)))
+
+
+def require_manage_objectives(user: Person, team: Team) -> None:
+    if not can_manage_objectives(user, team):
+        raise NotAllowed(
+            f"Only a lead of {team.name} (or an administrator) can change its objectives and "
+            "key results."
+        )
+
+
+# --- ownership ---------------------------------------------------------------------------------
+
+
+def can_answer_ownership(
+    user: Person, *, owner_id: int, nominee_id: int | None, accepted: bool
+) -> bool:
+    """Who answers "will you own this key result?": the person a pending handover names; with
+    none pending, the owner on record until they have accepted."""
+    if not user.is_authenticated:
+        return False
+    if nominee_id is not None:
+        return nominee_id == user.pk
+    return owner_id == user.pk and not accepted
+
+
+def can_nominate(user: Person, team: Team) -> bool:
+    """A lead of the key result's team (or staff) nominates its owner and hands it over."""
+    return bool(user.is_authenticated and (user.is_staff or leads_team(user, team)))
+
+
+def can_grant(user: Person, *, owner_id: int, manager_id: int | None, team: Team) -> bool:
+    """Authority is granted (and revoked) by the owner's manager, a lead of the key result's
+    team, or the leadership group; never by the owner themselves."""
+    if not user.is_authenticated or user.pk == owner_id:
+        return False
+    return bool(manager_id == user.pk or leads_team(user, team) or is_leadership(user))
+
+
+# --- dependencies ------------------------------------------------------------------------------
+
+
+def can_answer_dependency(user: Person, *, awaiting_id: int | None) -> bool:
+    """A request or a counter-proposal is answered (committed, countered, declined, accepted)
+    by the one person it is waiting on."""
+    return bool(user.is_authenticated and awaiting_id is not None and user.pk == awaiting_id)
+
+
+def is_responsible(user: Person, *, responsible_id: int) -> bool:
+    """The named person on the providing team: alone commits to, declines and delivers what
+    is asked of them; nobody does it on their behalf."""
+    return bool(user.is_authenticated and user.pk == responsible_id)
+
+
+def can_accept_counter(user: Person, *, owner_id: int, awaiting_id: int | None) -> bool:
+    """The key result's owner accepts a counter-proposal made to them."""
+    return is_owner(user, owner_id=owner_id) and can_answer_dependency(
+        user, awaiting_id=awaiting_id
+    )
+
+
+def can_flag_dependency_risk(user: Person, *, owner_id: int, responsible_id: int) -> bool:
+    """Either side of a promise may say it is at risk."""
+    return is_owner(user, owner_id=owner_id) or is_responsible(user, responsible_id=responsible_id)
+
+
+def can_reassign_dependency(user: Person, provider_team: Team) -> bool:
+    """A lead of the providing team hands the work to someone else on the team."""
+    return leads_team(user, provider_team)
+
+
+# --- check-ins and notifications ---------------------------------------------------------------
+
+
+def can_handle_need(user: Person, *, need_person_id: int | None) -> bool:
+    """A need named in a check-in is marked handled by the person it is addressed to."""
+    return bool(user.is_authenticated and need_person_id is not None and user.pk == need_person_id)
+
+
+def can_read_notification(user: Person, *, recipient_id: int) -> bool:
+    return bool(user.is_authenticated and user.pk == recipient_id)

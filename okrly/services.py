@@ -24,6 +24,7 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from okrly.access import can_read_notification
 from okrly.errors import NotAllowed
 from okrly.models import Notification
 
@@ -74,7 +75,7 @@ def notifications_queue_email(notification_ids: list[int]) -> None:
 
 
 def notification_mark_read(*, notification: Notification, user: Any) -> Notification:
-    if notification.recipient_id != user.pk:
+    if not can_read_notification(user, recipient_id=notification.recipient_id):
         raise NotAllowed("This notification is addressed to someone else.")
     if notification.read_at is None:
         notification.read_at = timezone.now()

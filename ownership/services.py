@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from dependencies.models import Dependency
 from objectives.models import KeyResult
-from okrly.access import is_leadership, leads_team, team_leads
+from okrly import access
+from okrly.access import team_leads
 from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Membership, display_name
 from okrly.services import notification_create
@@ -50,7 +51,18 @@ def ownership_accept(*, key_result: KeyResult, user: Any) -> OwnershipNomination
     kr = _locked(key_result)
     pending = _pending(kr)
     now = timezone.now()
-    if pending is not None and pending.nominee_id == user.pk:
+    # Accepting twice is a mistake to explain, not a right refused.
+    accepted = pending is None and kr.owner_id == user.pk and has_accepted(kr)
+    if accepted:
+        raise RuleBroken("You have already accepted ownership of this key result.")
+    if not access.can_answer_ownership(
+        user,
+        owner_id=kr.owner_id,
+        nominee_id=pending.nominee_id if pending else None,
+        accepted=accepted,
+    ):
+        raise NotAllowed("Only the person nominated as owner can accept this key result.")
+    if pending is not None:
         previous = kr.owner
         pending.status = N.ACCEPTED
         pending.answered_at = now
@@ -66,13 +78,9 @@ def ownership_accept(*, key_result: KeyResult, user: Any) -> OwnershipNomination
                 link=kr.get_absolute_url(),
             )
         return pending
-    if kr.owner_id == user.pk and pending is None:
-        if has_accepted(kr):
-            raise RuleBroken("You have already accepted ownership of this key result.")
-        return OwnershipNomination.objects.create(
-            key_result=kr, nominee=user, status=N.ACCEPTED, answered_at=now
-        )
-    raise NotAllowed("Only the person nominated as owner can accept this key result.")
+    return OwnershipNomination.objects.create(
+        key_result=kr, nominee=user, status=N.ACCEPTED, answered_at=now
+    )
 
 
 @transaction.atomic
@@ -82,9 +90,13 @@ def ownership_decline(*, key_result: KeyResult, user: Any, reason: str) -> Owner
     and the Accountability Test fails until someone accepts."""
     kr = _locked(key_result)
     pending = _pending(kr)
-    is_nominee = pending is not None and pending.nominee_id == user.pk
-    is_unanswered_owner = pending is None and kr.owner_id == user.pk and not has_accepted(kr)
-    if not (is_nominee or is_unanswered_owner):
+    accepted = pending is None and kr.owner_id == user.pk and has_accepted(kr)
+    if not access.can_answer_ownership(
+        user,
+        owner_id=kr.owner_id,
+        nominee_id=pending.nominee_id if pending else None,
+        accepted=accepted,
+    ):
         raise NotAllowed("Only the person nominated as owner can decline this key result.")
     if not reason.strip():
         raise RuleBroken(
@@ -121,11 +133,6 @@ def ownership_decline(*, key_result: KeyResult, user: Any, reason: str) -> Owner
 # --- handover ------------------------------------------------------------------------------
 
 
-def can_nominate(user: Any, key_result: KeyResult) -> bool:
-    team = key_result.objective.team
-    return bool(user.is_authenticated and (user.is_staff or leads_team(user, team)))
-
-
 @transaction.atomic
 def ownership_handover(
     *, key_result: KeyResult, user: Any, new_owner: Any, reason: str
@@ -133,7 +140,7 @@ def ownership_handover(
     """A lead nominates a new owner. Nothing changes hands until they accept: the current
     owner stays accountable. A newer nomination replaces one still waiting."""
     kr = _locked(key_result)
-    if not can_nominate(user, kr):
+    if not access.can_nominate(user, kr.objective.team):
         raise NotAllowed(
             f"Only a lead of {kr.objective.team.name} (or an administrator) nominates owners."
         )
@@ -234,14 +241,12 @@ def decision_rights_ensure_defaults() -> list[DecisionRight]:
     ]
 
 
-def can_grant(user: Any, key_result: KeyResult) -> bool:
-    """The owner's manager, a lead of the key result's team, or the leadership group; never
-    the owner themselves."""
-    if not user.is_authenticated or user.pk == key_result.owner_id:
-        return False
+def may_grant(user: Any, key_result: KeyResult) -> bool:
+    """``access.can_grant`` asked with this key result's facts (its owner, their manager, its
+    team): the one call the services, the views and the panel share."""
     manager_id = getattr(getattr(key_result.owner, "profile", None), "manager_id", None)
-    return bool(
-        manager_id == user.pk or leads_team(user, key_result.objective.team) or is_leadership(user)
+    return access.can_grant(
+        user, owner_id=key_result.owner_id, manager_id=manager_id, team=key_result.objective.team
     )
 
 
@@ -250,7 +255,7 @@ def authority_grant(
     *, key_result: KeyResult, user: Any, rights: list[DecisionRight], scope: str
 ) -> AuthorityGrant:
     kr = _locked(key_result)
-    if not can_grant(user, kr):
+    if not may_grant(user, kr):
         raise NotAllowed(
             "Authority is granted by the owner's manager, a lead of the key result's team or "
             "the leadership group — not by the owner, and not by you."
@@ -285,7 +290,7 @@ def authority_grant(
 @transaction.atomic
 def authority_revoke(*, grant: AuthorityGrant, user: Any, reason: str) -> AuthorityGrant:
     kr = _locked(grant.key_result)
-    if not can_grant(user, kr):
+    if not may_grant(user, kr):
         raise NotAllowed(
             "Authority is revoked by the owner's manager, a lead of the key result's team or "
             "the leadership group."
@@ -316,7 +321,7 @@ def dependencies_declare_none(
     *, key_result: KeyResult, user: Any, note: str = ""
 ) -> NoDependencies:
     kr = _locked(key_result)
-    if kr.owner_id != user.pk:
+    if not access.is_owner(user, owner_id=kr.owner_id):
         raise NotAllowed("Only the key result's owner declares that it needs no other team.")
     if Dependency.objects.filter(key_result=kr).exclude(status=Dependency.Status.DECLINED).exists():
         raise RuleBroken("This key result has dependencies; it cannot also need none.")
@@ -329,6 +334,6 @@ def dependencies_declare_none(
 
 @transaction.atomic
 def dependencies_withdraw_none(*, key_result: KeyResult, user: Any) -> None:
-    if key_result.owner_id != user.pk:
+    if not access.is_owner(user, owner_id=key_result.owner_id):
         raise NotAllowed("Only the key result's owner changes this.")
     NoDependencies.objects.filter(key_result=key_result).delete()

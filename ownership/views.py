@@ -15,6 +15,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
 from objectives.models import KeyResult
+from okrly import access
 from okrly.errors import RuleBroken
 from okrly.forms import add_service_error
 from okrly.models import Quarter
@@ -90,16 +91,18 @@ def render_key_result_panel(request: HttpRequest, key_result: KeyResult) -> str:
             "result": result,
             "badge": badge_html(result, compact=False),
             "pending": pending,
-            "can_answer": (pending is not None and pending.nominee_id == user.pk)
-            or (
-                pending is None
-                and kr.owner_id == user.pk
-                and not owner_check.passed
-                and "declined" not in owner_check.reason
-            ),
-            "can_nominate": services.can_nominate(user, kr),
-            "can_grant": services.can_grant(user, kr),
-            "is_owner": kr.owner_id == user.pk,
+            "can_answer": access.can_answer_ownership(
+                user,
+                owner_id=kr.owner_id,
+                nominee_id=pending.nominee_id if pending else None,
+                accepted=owner_check.passed,
+            )
+            # An owner who declined may still change their mind, but the next step is the
+            # lead's (nominate someone else), so the page offers no answer again.
+            and (pending is not None or "declined" not in owner_check.reason),
+            "can_nominate": access.can_nominate(user, kr.objective.team),
+            "can_grant": services.may_grant(user, kr),
+            "is_owner": access.is_owner(user, owner_id=kr.owner_id),
             "grant_in_force": next(
                 (g for g in grants if g.in_force and g.grantee_id == kr.owner_id), None
             ),
@@ -157,7 +160,7 @@ def decline(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def handover(request: HttpRequest, pk: int) -> HttpResponse:
     kr = _key_result(pk)
-    if not services.can_nominate(request.user, kr):
+    if not access.can_nominate(request.user, kr.objective.team):
         raise PermissionDenied(f"Only a lead of {kr.objective.team.name} nominates owners.")
     form = HandoverForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -182,7 +185,7 @@ def handover(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def grant(request: HttpRequest, pk: int) -> HttpResponse:
     kr = _key_result(pk)
-    if not services.can_grant(request.user, kr):
+    if not services.may_grant(request.user, kr):
         raise PermissionDenied(
             "Authority is granted by the owner's manager, a lead of the key result's team or "
             "the leadership group."
