@@ -27,7 +27,7 @@ def seed(today: date) -> None:
     quarter = Quarter.objects.current(today)
     if quarter is None or not quarter.start <= today <= quarter.end:
         return
-    week_now = services.quarter_week(quarter, today)
+    week_now = quarter.week_of(today)
     key_results = KeyResult.objects.filter(objective__quarter=quarter).select_related(
         "owner__profile"
     )
@@ -57,9 +57,7 @@ def seed(today: date) -> None:
                 value=str(value.quantize(Decimal("0.01"))),
             )
             # Dated as if written in its own week (on the check-in weekday), for the timeline.
-            written = services.week_start(quarter, week) + timedelta(
-                days=quarter.checkin_weekday % 7
-            )
+            written = quarter.week_start(week) + timedelta(days=quarter.checkin_weekday % 7)
             CheckIn.objects.filter(pk=check_in.pk).update(
                 submitted_at=datetime.combine(written, time(9, 30 + index % 30), tzinfo=UTC)
             )

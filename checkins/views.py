@@ -80,7 +80,7 @@ def _card_html(
 def render_my_week(request: HttpRequest) -> str:
     """The check-in section of My week, registered with okrly's registry."""
     quarter = Quarter.objects.current(timezone.localdate())
-    week = services.current_week(quarter, request.user) if quarter else None
+    week = quarter.current_week(request.user) if quarter else None
     cards = selectors.my_week(request.user, quarter, week) if quarter and week else []
     people = person_choices() if cards else []
     return render_to_string(
@@ -116,7 +116,7 @@ def submit(request: HttpRequest, key_result_pk: int) -> HttpResponse:
         KeyResult.objects.select_related("objective__quarter"), pk=key_result_pk
     )
     quarter = key_result.objective.quarter
-    week = services.current_week(quarter, request.user)
+    week = quarter.current_week(request.user)
     if week is None:
         raise Http404("This key result's quarter is not running.")
     card, cards = _card_for(request.user, quarter, week, key_result)

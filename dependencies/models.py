@@ -28,6 +28,17 @@ class DependencyQuerySet(models.QuerySet["Dependency"]):
     def open(self) -> DependencyQuerySet:
         return self.filter(status__in=Dependency.OPEN_STATUSES)
 
+    def with_parties(self) -> DependencyQuerySet:
+        """With everyone a transition or a rung names (owner, responsible, both teams) and
+        the quarter, in the same query: what the services and the ladder re-read under lock."""
+        return self.select_related(
+            "key_result__owner",
+            "key_result__objective__quarter",
+            "responsible",
+            "provider_team",
+            "requesting_team",
+        )
+
     def due_for_escalation(self, now: datetime) -> DependencyQuerySet:
         """Next rung due by ``now``, outside closed quarters (a closed quarter ends every
         ladder, as it ends the missed-check-in one)."""

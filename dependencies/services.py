@@ -3,23 +3,21 @@ records who did it; each recomputes the escalation ladder's next step."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from dependencies.models import Dependency, DependencyEvent, Escalation
+from dependencies.escalation import reschedule
+from dependencies.models import Dependency, DependencyEvent
 from objectives.models import KeyResult
 from okrly import access
-from okrly.access import is_team_member, leadership_members, team_leads
+from okrly.access import is_team_member
 from okrly.errors import NotAllowed, RuleBroken
-from okrly.models import Quarter, Team, display_name
+from okrly.models import Team, display_name
 from okrly.params import column_range
-from okrly.services import notification_create, notifications_queue_email
+from okrly.services import notification_create
 
 S = Dependency.Status
 T = Dependency.Trigger
@@ -27,20 +25,11 @@ T = Dependency.Trigger
 RANK_MAX = column_range(Dependency, "rank")[1]
 
 
-# --- the escalation schedule -------------------------------------------------------------------
+# --- shared steps ------------------------------------------------------------------------------
 
 
 # How far past its quarter's end a due date may be: further off is no commitment to track.
 FARTHEST_DUE = timedelta(days=366)
-
-
-def _end_of(day: date) -> datetime | None:
-    """The first instant after ``day`` in the server's time zone: a date is due all day.
-    None for the last day a date can hold (9999-12-31): it has no day after, and is never
-    overdue."""
-    if day >= date.max:
-        return None
-    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
 
 
 def _check_due(due_date: date, quarter: Any) -> None:
@@ -54,39 +43,8 @@ def _check_due(due_date: date, quarter: Any) -> None:
         )
 
 
-def _ladder_start(dep: Dependency) -> tuple[str, datetime | None]:
-    """What the ladder escalates for now, and when that started (None: nothing to escalate)."""
-    waiting_on_provider = dep.status in (S.REQUESTED, S.COUNTERED) and (
-        dep.awaiting_id == dep.responsible_id
-    )
-    if waiting_on_provider and dep.awaiting_since is not None:
-        return T.UNANSWERED, dep.awaiting_since + timedelta(
-            days=settings.DEPENDENCY_UNANSWERED_DAYS
-        )
-    if dep.status in Dependency.PROMISED_STATUSES:
-        return T.OVERDUE, _end_of(dep.due_date)
-    return "", None
-
-
-def _reschedule(dep: Dependency) -> None:
-    """Set the next rung's time from the state. A new trigger starts the ladder at rung 0;
-    the same trigger keeps the rungs already reached (a rung is never repeated)."""
-    trigger, start = _ladder_start(dep)
-    if trigger != dep.escalation_trigger and trigger:
-        dep.escalation_trigger = trigger
-        dep.escalation_rung = 0
-    delays = settings.DEPENDENCY_ESCALATION_RUNG_HOURS
-    if start is None or dep.escalation_rung >= len(delays):
-        dep.next_escalation_at = None
-    else:
-        try:
-            dep.next_escalation_at = start + timedelta(hours=delays[dep.escalation_rung])
-        except OverflowError:  # a due date at the end of the calendar: never escalates
-            dep.next_escalation_at = None
-
-
 def _save(dep: Dependency, *, actor: Any, action: str, from_status: str, note: str = "") -> None:
-    _reschedule(dep)
+    reschedule(dep)
     dep.save()
     DependencyEvent.objects.create(
         dependency=dep,
@@ -111,17 +69,7 @@ def _notify(dep: Dependency, recipient: Any, subject: str, body: str = "") -> No
 def _locked(dep: Dependency) -> Dependency:
     """Re-read the row under a lock so two answers at once cannot both apply (PostgreSQL
     row lock; SQLite serialises writers anyway)."""
-    return (
-        Dependency.objects.select_for_update(of=("self",))
-        .select_related(
-            "key_result__owner",
-            "key_result__objective__quarter",
-            "responsible",
-            "provider_team",
-            "requesting_team",
-        )
-        .get(pk=dep.pk)
-    )
+    return Dependency.objects.with_parties().select_for_update(of=("self",)).get(pk=dep.pk)
 
 
 # --- request -----------------------------------------------------------------------------------
@@ -498,112 +446,3 @@ def dependency_break(*, dependency: Dependency, user: Any, reason: str) -> Depen
         dep, dep.responsible, f"{display_name(user)} marked “{dep.deliverable}” broken", dep.reason
     )
     return dep
-
-
-# --- the escalation ladder ---------------------------------------------------------------------
-
-
-RUNG_LABELS = {1: "reminder", 2: "team lead", 3: "leadership"}
-
-
-def _rung_recipients(dep: Dependency, rung: int) -> list[Any]:
-    if rung == Escalation.Rung.RESPONSIBLE:
-        return [dep.responsible]
-    if rung == Escalation.Rung.TEAM_LEAD:
-        return team_leads(dep.provider_team) or leadership_members()
-    return leadership_members()
-
-
-def _escalation_message(dep: Dependency, rung: int, now: datetime) -> tuple[str, str]:
-    who = display_name(dep.responsible)
-    if dep.escalation_trigger == T.UNANSWERED:
-        waited = (now - dep.awaiting_since).days if dep.awaiting_since else 0
-        problem = f"“{dep.deliverable}” has waited {waited} days for an answer from {who}"
-    else:
-        late = (timezone.localdate(now) - dep.due_date).days
-        days = f"{late} day{'s' if late != 1 else ''}"
-        problem = f"“{dep.deliverable}” is {days} past its due date ({dep.due_date:%d %b})"
-    if rung == 1:
-        subject = f"Reminder: {problem}"
-    elif rung == 2:
-        subject = f"Escalation to you as {dep.provider_team.name} lead: {problem}"
-    else:
-        subject = f"Escalation to leadership: {problem}"
-    body = (
-        f"{dep.provider_team.name} → {dep.requesting_team.name}, for the key result "
-        f"“{dep.key_result.title}” owned by {display_name(dep.key_result.owner)}. Rung {rung} of 3."
-    )
-    return subject, body
-
-
-@dataclass
-class EscalationRun:
-    escalated: int = 0
-    notifications: int = 0
-
-
-def dependencies_escalate(*, now: datetime | None = None, limit: int = 500) -> EscalationRun:
-    """Climb one rung for every dependency whose next rung is due.
-
-    1. One indexed query lists the ids due now (rows not due are never read).
-    2. Each id is handled in its own transaction: re-read under a row lock; if another run has
-       already moved it on, skip.
-    3. Insert the Escalation row (dependency, trigger, rung). It is unique: if another worker
-       inserted it first, the insert fails and this run sends nothing.
-    4. Notify the rung's recipients, advance the rung and schedule the next one.
-    5. After all, queue the e-mails in batches (one connection per batch).
-
-    A closed quarter ends the ladder, as it ends the missed-check-in one: its due rows are
-    cleared in one statement and never listed, so nothing climbs to leadership for a quarter
-    that is over, and the job's cost does not grow with them. (What was delivered late or
-    broken in a closed quarter belongs to the missed-commitment responses, rule 10, which do
-    not exist yet; they are to pick these dependencies up by their status, not from here.)
-    """
-    now = now or timezone.now()
-    run = EscalationRun()
-    Dependency.objects.due_in_closed_quarters(now).update(next_escalation_at=None)
-    due_ids = list(
-        Dependency.objects.due_for_escalation(now)
-        .order_by("next_escalation_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    notification_ids: list[int] = []
-    for pk in due_ids:
-        with transaction.atomic():
-            dep = _locked(Dependency(pk=pk))
-            if dep.next_escalation_at is None or dep.next_escalation_at > now:
-                continue
-            if dep.key_result.objective.quarter.status == Quarter.Status.CLOSED:
-                # Closed after the ids were listed: stop here, like the rows cleared above.
-                dep.next_escalation_at = None
-                dep.save(update_fields=["next_escalation_at", "updated_at"])
-                continue
-            rung = dep.escalation_rung + 1
-            try:
-                with transaction.atomic():
-                    escalation = Escalation.objects.create(
-                        dependency=dep, trigger=dep.escalation_trigger, rung=rung, sent_at=now
-                    )
-            except IntegrityError:
-                continue  # another run reached this rung first and notified
-            subject, body = _escalation_message(dep, rung, now)
-            recipients = _rung_recipients(dep, rung)
-            for recipient in recipients:
-                note = notification_create(
-                    recipient=recipient,
-                    kind=f"escalation_{RUNG_LABELS[rung].replace(' ', '_')}",
-                    subject=subject,
-                    body=body,
-                    link=dep.get_absolute_url(),
-                    email=False,
-                )
-                notification_ids.append(note.pk)
-            escalation.recipients = len(recipients)
-            escalation.save(update_fields=["recipients"])
-            dep.escalation_rung = rung
-            _reschedule(dep)
-            dep.save(update_fields=["escalation_rung", "next_escalation_at", "updated_at"])
-            run.escalated += 1
-            run.notifications += len(recipients)
-    notifications_queue_email(notification_ids)
-    return run

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from dependencies.services import dependencies_escalate
+from dependencies.escalation import dependencies_escalate
 
 
 @shared_task(acks_late=True)

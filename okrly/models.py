@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import date
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+from django.utils import timezone
 
 
 class TimeStampedModel(models.Model):
@@ -25,6 +26,12 @@ class TimeStampedModel(models.Model):
 def display_name(user: Any) -> str:
     """How a person is named everywhere: full name, else username."""
     return str(user.get_full_name() or user.get_username())
+
+
+def local_today(user: Any, now: datetime | None = None) -> date:
+    """Today where the person is: a check-in's week is their week, not the server's."""
+    tz = zoneinfo.ZoneInfo(user.profile.timezone if hasattr(user, "profile") else "UTC")
+    return (now or timezone.now()).astimezone(tz).date()
 
 
 @cache
@@ -203,6 +210,24 @@ class Quarter(TimeStampedModel):
     @property
     def weeks(self) -> int:
         return (self.end - self.start).days // 7 + 1
+
+    def week_of(self, day: date) -> int:
+        """Week of the quarter containing ``day``: week 1 starts on the quarter's first day."""
+        return (day - self.start).days // 7 + 1
+
+    def week_start(self, week: int) -> date:
+        return self.start + timedelta(days=7 * (week - 1))
+
+    def week_end(self, week: int) -> date:
+        """The last day of ``week``: six days after its start, or the quarter's last day."""
+        return min(self.week_start(week) + timedelta(days=6), self.end)
+
+    def current_week(self, user: Any) -> int | None:
+        """The week it is for ``user`` in their own time zone; None outside the quarter."""
+        today = local_today(user)
+        if not self.start <= today <= self.end:
+            return None
+        return self.week_of(today)
 
 
 class NotificationQuerySet(models.QuerySet["Notification"]):

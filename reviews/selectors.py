@@ -26,7 +26,6 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from checkins.models import CheckIn, CheckInPrompt, MissedCheckIn
-from checkins.services import quarter_week
 from dependencies.models import Dependency, Escalation
 from objectives.models import KeyResult
 from okrly import dashcache
@@ -52,9 +51,7 @@ def count(qs: QuerySet[Any], by: str) -> Any:
 
 def dashboard_week(quarter: Quarter, today: date) -> int:
     """The quarter week the dashboard reports on (clamped to the quarter)."""
-    return max(
-        1, min(quarter_week(quarter, min(max(today, quarter.start), quarter.end)), quarter.weeks)
-    )
+    return max(1, min(quarter.week_of(min(max(today, quarter.start), quarter.end)), quarter.weeks))
 
 
 @dataclass

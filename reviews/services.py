@@ -10,7 +10,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from checkins.models import CheckIn
-from checkins.services import current_week
 from dependencies.models import Dependency
 from objectives.models import KeyResult
 from okrly import registry
@@ -35,7 +34,7 @@ def _checkin_target(recipient: Any, key_result_id: int) -> tuple[str, str]:
             f"{display_name(recipient)} does not own “{kr.title}”; a nudge about a check-in "
             "goes to the key result's owner."
         )
-    week = current_week(kr.objective.quarter, recipient)
+    week = kr.objective.quarter.current_week(recipient)
     which = f"week {week} check-in" if week else "check-in"
     return _my_week_card(kr), f"Your {which} for “{kr.title}” is missing: answer it in My week."
 
@@ -61,7 +60,7 @@ def _person_target(recipient: Any) -> tuple[str, str]:
     in My week, the rest (dependency requests, needs, nominations) in "Asked of me". The link
     opens the first place where something waits; the body names both."""
     quarter = Quarter.objects.current(timezone.localdate())
-    week = current_week(quarter, recipient) if quarter else None
+    week = quarter.current_week(recipient) if quarter else None
     missing = (
         list(
             KeyResult.objects.filter(owner=recipient, objective__quarter=quarter)

@@ -17,7 +17,7 @@ import pytest
 import time_machine
 from django.contrib.auth.models import Group
 
-from checkins import services
+from checkins import missed, prompts, services
 from checkins.models import CheckInPrompt, MissedCheckIn
 from checkins.tasks import checkins_escalate_missed_task
 from okrly.models import Notification, Profile, Quarter
@@ -59,13 +59,13 @@ def leader(db: Any) -> Any:
 def prompt(travel: Any, paris_owner: Any) -> CheckInPrompt:
     """The week 7 prompt, sent on time."""
     travel.move_to(DUE)
-    assert services.checkins_send_prompts().prompts == 1
+    assert prompts.checkins_send_prompts().prompts == 1
     return CheckInPrompt.objects.get(owner=paris_owner)
 
 
-def run_at(travel: Any, moment: datetime) -> services.MissedRun:
+def run_at(travel: Any, moment: datetime) -> missed.MissedRun:
     travel.move_to(moment)
-    return services.checkins_escalate_missed()
+    return missed.checkins_escalate_missed()
 
 
 def missed_notes() -> list[tuple[str, str]]:
@@ -99,12 +99,12 @@ def test_missed_checkin_climbs_one_rung_at_a_time(
     assert missed_notes() == []
 
     assert run_at(travel, DUE + timedelta(hours=24)).escalated == 1  # rung 1: Olga herself
-    assert services.checkins_escalate_missed().escalated == 0  # the same run again
+    assert missed.checkins_escalate_missed().escalated == 0  # the same run again
     assert missed_notes() == [("olga", "checkin_missed_1")]
     assert run_at(travel, DUE + timedelta(hours=48) - MINUTE).escalated == 0
 
     assert run_at(travel, DUE + timedelta(hours=48)).escalated == 1  # rung 2: her manager
-    assert services.checkins_escalate_missed().escalated == 0
+    assert missed.checkins_escalate_missed().escalated == 0
     assert missed_notes()[1:] == [("max", "checkin_missed_2")]  # not the team lead
     assert run_at(travel, DUE + timedelta(hours=96) - MINUTE).escalated == 0
 
@@ -144,7 +144,7 @@ def test_rung_two_goes_to_the_team_lead_when_the_owner_has_no_manager(
         former = UserFactory(username="fred", is_active=False)
         Profile.objects.filter(user=paris_owner).update(manager=former)
     travel.move_to(DUE)
-    services.checkins_send_prompts()
+    prompts.checkins_send_prompts()
 
     run_at(travel, DUE + timedelta(hours=24))
     run_at(travel, DUE + timedelta(hours=48))
@@ -159,7 +159,7 @@ def test_rung_two_goes_to_leadership_when_the_owner_leads_their_own_team(
     Profile.objects.filter(user=lead).update(timezone="Europe/Paris")
     KeyResultFactory(objective=objective, owner=lead, title="Hire two engineers")
     travel.move_to(DUE)
-    services.checkins_send_prompts()
+    prompts.checkins_send_prompts()
 
     run_at(travel, DUE + timedelta(hours=24))
     run_at(travel, DUE + timedelta(hours=48))
@@ -203,7 +203,7 @@ def test_owner_with_two_key_results_who_checked_in_one_is_still_escalated(
         objective=key_result.objective, owner=paris_owner, title="Cut onboarding time"
     )
     travel.move_to(DUE)
-    services.checkins_send_prompts()
+    prompts.checkins_send_prompts()
     travel.move_to(DUE + timedelta(hours=2))
     check_in(paris_owner, key_result)
     assert CheckInPrompt.objects.get().completed_at is None
@@ -229,7 +229,7 @@ def test_owner_out_of_office_is_never_prompted_so_never_escalated(
 ) -> None:
     Profile.objects.filter(user=paris_owner).update(out_of_office_until=date(2026, 11, 20))
     travel.move_to(DUE)
-    assert services.checkins_send_prompts().prompts == 0
+    assert prompts.checkins_send_prompts().prompts == 0
     for hours in (24, 48, 96, 7 * 24 - 1):
         assert run_at(travel, DUE + timedelta(hours=hours)).escalated == 0
     assert not CheckInPrompt.objects.exists()
@@ -238,7 +238,7 @@ def test_owner_out_of_office_is_never_prompted_so_never_escalated(
 
     # Back the week after: prompted for week 8, and only week 8 can be escalated.
     travel.move_to(DUE + timedelta(days=7))
-    assert services.checkins_send_prompts().prompts == 1
+    assert prompts.checkins_send_prompts().prompts == 1
     assert run_at(travel, DUE + timedelta(days=7, hours=24)).escalated == 1
     assert list(MissedCheckIn.objects.values_list("prompt__week", "rung")) == [(8, 1)]
 
@@ -253,7 +253,7 @@ def test_rungs_are_real_hours_after_the_prompt_when_the_clocks_go_back(
     quarter.save()
     due = datetime(2026, 10, 24, 7, 0, tzinfo=UTC)
     travel.move_to(due)
-    assert services.checkins_send_prompts().prompts == 1
+    assert prompts.checkins_send_prompts().prompts == 1
     prompt = CheckInPrompt.objects.get()
     assert (prompt.week, prompt.due_at) == (4, due)
     assert prompt.next_escalation_at == due + timedelta(hours=24)
@@ -285,16 +285,16 @@ def test_ladder_stops_when_the_quarter_closes_or_the_owner_goes_away() -> None:
     for user in (away, closed_out):
         KeyResultFactory(objective=ObjectiveFactory(quarter=quarter), owner=user)
     with time_machine.travel("2026-11-16 09:00:00+00:00", tick=False) as traveller:
-        services.checkins_send_prompts()
+        prompts.checkins_send_prompts()
         assert CheckInPrompt.objects.count() == 2
         away.profile.out_of_office_until = date(2026, 11, 30)
         away.profile.save()
         traveller.move_to("2026-11-17 09:00:00+00:00")
-        services.checkins_escalate_missed()
+        missed.checkins_escalate_missed()
         assert CheckInPrompt.objects.get(owner=away).next_escalation_at is None
         assert CheckInPrompt.objects.get(owner=closed_out).escalation_rung == 1
         Quarter.objects.filter(pk=quarter.pk).update(status=Quarter.Status.CLOSED)
         traveller.move_to("2026-11-18 09:00:00+00:00")
-        services.checkins_escalate_missed()
+        missed.checkins_escalate_missed()
         prompt = CheckInPrompt.objects.get(owner=closed_out)
         assert (prompt.escalation_rung, prompt.next_escalation_at) == (1, None)

@@ -23,7 +23,7 @@ from django.contrib.auth.models import User
 from django.db import OperationalError, close_old_connections, connection
 from django.test.utils import CaptureQueriesContext
 
-from checkins import services
+from checkins import prompts
 from checkins.models import CheckInPrompt
 from checkins.tasks import checkins_send_prompts_task
 from objectives.models import KeyResult
@@ -69,9 +69,9 @@ def weeks_of(user: Any) -> list[int]:
     return sorted(CheckInPrompt.objects.filter(owner=user).values_list("week", flat=True))
 
 
-def run_at(travel: Any, moment: datetime | str) -> services.PromptRun:
+def run_at(travel: Any, moment: datetime | str) -> prompts.PromptRun:
     travel.move_to(moment)
-    return services.checkins_send_prompts()
+    return prompts.checkins_send_prompts()
 
 
 # --- timing, in each owner's own zone ----------------------------------------------------
@@ -108,7 +108,7 @@ def test_owner_is_prompted_at_nine_on_monday_in_their_own_time_zone(
     assert prompt.sent_at == moment
     # The week of the owner's local Monday, whatever the date is in UTC.
     assert prompt.owner == olga
-    assert prompt.week == services.quarter_week(quarter, local.date()) == 7
+    assert prompt.week == quarter.week_of(local.date()) == 7
     note = Notification.objects.get()
     assert (note.recipient, note.kind, note.link) == (olga, "checkin_prompt", "/")
     assert note.subject == "Week 7 check-in: three questions per key result"
@@ -241,8 +241,8 @@ def test_running_the_job_twice_prompts_once(
     travel.move_to("2026-11-16 14:00:00+00:00")  # 15:00 in Paris, 09:00 in New York
 
     with django_capture_on_commit_callbacks(execute=True):
-        first = services.checkins_send_prompts()
-        second = services.checkins_send_prompts()
+        first = prompts.checkins_send_prompts()
+        second = prompts.checkins_send_prompts()
     # The beat task, called the way a worker calls it.
     assert checkins_send_prompts_task.apply().get() == {"prompts": 0, "batches": 0}
 
@@ -269,7 +269,7 @@ def test_concurrent_runs_prompt_each_owner_once(travel: Any, objective: Any) -> 
     def worker() -> None:
         try:
             barrier.wait()
-            sent.append(services.checkins_send_prompts(batch_size=2).prompts)
+            sent.append(prompts.checkins_send_prompts(batch_size=2).prompts)
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -363,7 +363,7 @@ def test_a_batch_that_fails_leaves_nothing_behind_and_the_next_run_sends_it(
         ),
         pytest.raises(OperationalError),
     ):
-        services.checkins_send_prompts()
+        prompts.checkins_send_prompts()
     assert not CheckInPrompt.objects.exists()
 
     assert run_at(travel, PARIS_MONDAY + timedelta(minutes=5)).prompts == 1
@@ -395,10 +395,10 @@ def bulk_owners(objective: Any, first: int, count: int) -> list[int]:
     return [user.pk for user in users]
 
 
-def counted_run(batch_size: int) -> tuple[services.PromptRun, int, float]:
+def counted_run(batch_size: int) -> tuple[prompts.PromptRun, int, float]:
     with CaptureQueriesContext(connection) as ctx:
         start = time.perf_counter()
-        run = services.checkins_send_prompts(batch_size=batch_size)
+        run = prompts.checkins_send_prompts(batch_size=batch_size)
         seconds = time.perf_counter() - start
     return run, len(ctx.captured_queries), seconds
 

@@ -11,7 +11,7 @@ import pytest
 import time_machine
 from django.db import IntegrityError, connection, transaction
 
-from checkins import services
+from checkins import forecast, services
 from checkins.models import CheckIn, CheckInRevision
 from okrly.errors import NotAllowed, RuleBroken
 
@@ -222,19 +222,19 @@ def test_two_concurrent_submissions_give_one_row_and_keep_both_versions(
 class TestForecast:
     def test_a_straight_line_is_projected_to_the_last_week(self) -> None:
         points = [(1, Decimal(12)), (2, Decimal(14)), (3, Decimal(16))]
-        assert services.forecast_value(
+        assert forecast.forecast_value(
             start_value=Decimal(10), points=points, last_week=13
         ) == Decimal(36)
 
     def test_least_squares_through_noisy_points(self) -> None:
         points = [(1, Decimal(2)), (2, Decimal(1)), (3, Decimal(4))]
         # x: 0..3, y: 0,2,1,4 -> slope 1.1, intercept 0.1 -> week 10: 11.1
-        assert services.forecast_value(
+        assert forecast.forecast_value(
             start_value=Decimal(0), points=points, last_week=10
         ) == Decimal("11.10")
 
     def test_no_trend_without_a_check_in(self) -> None:
-        assert services.forecast_value(start_value=Decimal(1), points=[], last_week=13) is None
+        assert forecast.forecast_value(start_value=Decimal(1), points=[], last_week=13) is None
 
     @pytest.mark.django_db
     def test_on_track_with_a_trend_that_misses_is_flagged(

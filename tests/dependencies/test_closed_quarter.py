@@ -11,7 +11,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from dependencies import services
+from dependencies import escalation, services
 from dependencies.models import Dependency, Escalation
 from okrly.models import Notification, Quarter
 from tests.factories import KeyResultFactory, ObjectiveFactory, QuarterFactory, UserFactory
@@ -43,14 +43,14 @@ def test_a_closed_quarters_dependency_stops_climbing_to_leadership(
     committed: Dependency, travel: Any, quarter: Any
 ) -> None:
     travel.move_to("2026-11-21 00:00:00+00:00")
-    assert services.dependencies_escalate().escalated == 1  # the reminder, quarter still open
+    assert escalation.dependencies_escalate().escalated == 1  # the reminder, quarter still open
     reminders = Notification.objects.count()
 
     close(quarter)
     travel.move_to("2026-11-26 00:00:00+00:00")  # past rungs 2 and 3
-    run = services.dependencies_escalate()
+    run = escalation.dependencies_escalate()
     travel.move_to("2026-12-31 00:00:00+00:00")
-    services.dependencies_escalate()
+    escalation.dependencies_escalate()
 
     assert (run.escalated, run.notifications) == (0, 0)
     assert Notification.objects.count() == reminders
@@ -65,7 +65,7 @@ def test_a_dependency_of_a_closed_quarter_never_starts_the_ladder(
     close(quarter)
     travel.move_to("2026-11-21 00:00:00+00:00")
 
-    assert services.dependencies_escalate().escalated == 0
+    assert escalation.dependencies_escalate().escalated == 0
     assert not Escalation.objects.exists()
     assert not Notification.objects.filter(kind__startswith="escalation").exists()
 
@@ -113,7 +113,7 @@ def test_closed_quarters_due_dependencies_do_not_grow_the_jobs_query_count(
             escalation_rung=0, next_escalation_at="2026-11-21T00:00:00Z"
         )
         with CaptureQueriesContext(connection) as ctx:
-            assert services.dependencies_escalate().escalated == 1  # only the open quarter's
+            assert escalation.dependencies_escalate().escalated == 1  # only the open quarter's
         return len(ctx.captured_queries)
 
     add_overdue_in_closed_quarter(1)

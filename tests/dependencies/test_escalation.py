@@ -12,7 +12,7 @@ import time_machine
 from django.db import close_old_connections, connection
 from django.test.utils import CaptureQueriesContext
 
-from dependencies import services
+from dependencies import escalation, services
 from dependencies.models import Dependency, Escalation
 from dependencies.tasks import dependencies_escalate_task
 from okrly.models import Notification
@@ -45,9 +45,9 @@ def escalations_to(*, kind_prefix: str = "escalation") -> list[tuple[str, str]]:
     )
 
 
-def run_at(travel: Any, moment: str) -> services.EscalationRun:
+def run_at(travel: Any, moment: str) -> escalation.EscalationRun:
     travel.move_to(moment)
-    return services.dependencies_escalate()
+    return escalation.dependencies_escalate()
 
 
 @pytest.mark.django_db
@@ -114,8 +114,8 @@ def test_reopening_a_delivery_resumes_at_the_next_rung(
 @pytest.mark.django_db
 def test_running_twice_sends_once_per_rung(committed: Any, travel: Any) -> None:
     travel.move_to("2026-11-21 00:00:00+00:00")
-    first = services.dependencies_escalate()
-    second = services.dependencies_escalate()
+    first = escalation.dependencies_escalate()
+    second = escalation.dependencies_escalate()
     dependencies_escalate_task.apply()  # the beat task, called the way a worker calls it
     assert (first.escalated, second.escalated) == (1, 0)
     assert escalations_to() == [("pia", "escalation_reminder")]
@@ -169,7 +169,7 @@ def test_concurrent_runs_send_exactly_once_per_rung(committed: Any, travel: Any)
     def worker() -> None:
         try:
             barrier.wait()
-            services.dependencies_escalate()
+            escalation.dependencies_escalate()
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -223,7 +223,7 @@ def test_job_cost_does_not_grow_with_dependencies_not_due(
             escalation_rung=0, next_escalation_at="2026-11-21T00:00:00Z"
         )
         with CaptureQueriesContext(connection) as ctx:
-            assert services.dependencies_escalate().escalated == 1
+            assert escalation.dependencies_escalate().escalated == 1
         return len(ctx.captured_queries)
 
     few = count()

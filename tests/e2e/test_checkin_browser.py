@@ -15,7 +15,7 @@ from django.core import mail
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from checkins import services
+from checkins import prompts
 from checkins.models import CheckIn, CheckInPrompt
 from objectives.models import KeyResult
 from okrly.management.commands.seed_demo import DEMO_PASSWORD
@@ -50,7 +50,7 @@ def prompt_email_link(live_server_url: str) -> str:
     quarter = Quarter.objects.get(status=Quarter.Status.ACTIVE)
     # The demo marks this week's prompts as already sent; this test sends Ana's for real.
     CheckInPrompt.objects.filter(owner__username="ana", quarter=quarter).delete()
-    run = services.checkins_send_prompts(
+    run = prompts.checkins_send_prompts(
         now=this_weeks_checkin_moment(quarter, "America/Sao_Paulo") + timedelta(minutes=1)
     )
     assert "America/Sao_Paulo" in run.zones_due

@@ -50,7 +50,9 @@ import time_machine
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from checkins import missed, prompts
 from checkins import services as checkins
+from dependencies import escalation
 from dependencies import services as dependencies
 from okrly.models import Membership, Profile
 from ownership import services as ownership
@@ -256,13 +258,13 @@ def build_org(clock: Any) -> Org:
     # D4 (unanswered since 2 Nov + 3 days), D5 (past 9 Nov) and D2 (past 10 Nov) climb to
     # rung 1, in that order; D3 (due 13 Nov) is not due for the ladder yet.
     clock.move_to(ESCALATION_RUN)
-    run = dependencies.dependencies_escalate(now=timezone.now())
+    run = escalation.dependencies_escalate(now=timezone.now())
     assert run.escalated == 3
     clock.move_to(DELIVERED)
     org.deps["D5"] = dependencies.dependency_deliver(dependency=org.deps["D5"], user=pia)
 
     clock.move_to(PROMPTS)
-    assert checkins.checkins_send_prompts(now=timezone.now()).prompts == 8  # not Sid: away
+    assert prompts.checkins_send_prompts(now=timezone.now()).prompts == 8  # not Sid: away
     for minute, (code, status, confidence, value, more) in enumerate(
         [
             ("G1", "on_track", 8, 50, {}),
@@ -280,7 +282,7 @@ def build_org(clock: Any) -> Org:
     assert not any(c.forecast_flag for k, c in org.checkins.items() if k != "S1w7")
 
     clock.move_to(MISSED_RUN)
-    assert checkins.checkins_escalate_missed(now=timezone.now()).escalated == 2  # Gina, Milo
+    assert missed.checkins_escalate_missed(now=timezone.now()).escalated == 2  # Gina, Milo
 
     clock.move_to(READ_AT)
     for kr in krs.values():

@@ -14,6 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from checkins import prompts
 from checkins import services as checkins
 from dependencies import services as dependencies
 from okrly import dashcache
@@ -92,7 +93,7 @@ def test_a_dependency_answer_shows_at_once(org: Org) -> None:
 def test_prompts_sent_in_bulk_show_at_once(org: Org) -> None:
     """The prompt job bulk-inserts (no model signals) and bumps the version itself."""
     version = dashcache.version()
-    checkins.checkins_send_prompts(now=timezone.now() + timedelta(days=6))
+    prompts.checkins_send_prompts(now=timezone.now() + timedelta(days=6))
     assert dashcache.version() > version
 
 

@@ -21,7 +21,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from checkins import missed, prompts
 from checkins import services as checkins
+from dependencies import escalation
 from dependencies import services as dependencies
 from okrly.models import Membership
 from ownership import services as ownership
@@ -134,7 +136,7 @@ def grow(grown: Grown, clock: Any, upto: int, *, extra_key_results: int = 0) -> 
         extras.append(kr)
 
     clock.move_to(PROMPTS)
-    checkins.checkins_send_prompts(now=timezone.now())
+    prompts.checkins_send_prompts(now=timezone.now())
     for minute, (i, _team, a, b, ben) in enumerate(new):
         p = i - 1 if i else 1
         clock.move_to(PROMPTS + timedelta(hours=1, minutes=minute))
@@ -158,9 +160,9 @@ def grow(grown: Grown, clock: Any, upto: int, *, extra_key_results: int = 0) -> 
         )
 
     clock.move_to(ESCALATION_RUN)
-    dependencies.dependencies_escalate(now=timezone.now())
+    escalation.dependencies_escalate(now=timezone.now())
     clock.move_to(MISSED_RUN)
-    checkins.checkins_escalate_missed(now=timezone.now())
+    missed.checkins_escalate_missed(now=timezone.now())
     clock.move_to(ACKNOWLEDGED)
     for i, _team, a, _b, _ben in new:
         if i % 2 == 0:

@@ -1,0 +1,119 @@
+"""The missed-check-in ladder (rule 7), declared for okrly.ladder.
+
+Each weekly prompt (checkins/prompts.py) starts it: CHECKIN_MISSED_RUNG_HOURS after the
+owner's check-in moment, while any of their key results lacks that week's check-in, it
+climbs owner → their manager (or a team lead) → leadership, one MissedCheckIn row per rung.
+Checking in every key result stops it, and so do a closed quarter and an owner who went out
+of office after the prompt.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils import timezone
+
+from checkins.models import CheckInPrompt, MissedCheckIn
+from objectives.models import KeyResult
+from okrly.access import leadership_members, team_leads
+from okrly.ladder import Ladder, LadderRun, Message, climb
+from okrly.models import Quarter, display_name, local_today
+
+# The run's counts (escalated, completed); the beat task reports them.
+MissedRun = LadderRun
+
+
+def _due(now: datetime) -> QuerySet[CheckInPrompt]:
+    return CheckInPrompt.objects.filter(next_escalation_at__lte=now)
+
+
+def _locked() -> QuerySet[CheckInPrompt]:
+    return CheckInPrompt.objects.select_related("owner__profile__manager", "quarter")
+
+
+def _stops(prompt: CheckInPrompt, now: datetime) -> bool:
+    # Nobody can check in for a closed quarter, and an owner who went out of office after
+    # the prompt is not chased.
+    owner_away = prompt.owner.profile.is_out_of_office(local_today(prompt.owner, now))
+    return prompt.quarter.status == Quarter.Status.CLOSED or owner_away
+
+
+def _missing(prompt: CheckInPrompt) -> list[KeyResult]:
+    """The owner's key results still without this week's check-in (none: the ladder is
+    done)."""
+    return list(
+        KeyResult.objects.filter(owner=prompt.owner, objective__quarter=prompt.quarter)
+        .exclude(checkins__week=prompt.week)
+        .select_related("objective__team")
+    )
+
+
+def _record(prompt: CheckInPrompt, rung: int, now: datetime) -> MissedCheckIn:
+    return MissedCheckIn.objects.create(prompt=prompt, rung=rung, sent_at=now)
+
+
+def _recipients(prompt: CheckInPrompt, rung: int, missing: list[KeyResult]) -> list[Any]:
+    if rung == MissedCheckIn.Rung.OWNER:
+        return [prompt.owner]
+    if rung == MissedCheckIn.Rung.MANAGER:
+        manager = prompt.owner.profile.manager
+        if manager is not None and manager.is_active:
+            return [manager]
+        leads: dict[int, Any] = {}
+        for kr in missing:
+            for lead in team_leads(kr.objective.team):
+                if lead.pk != prompt.owner_id:
+                    leads[lead.pk] = lead
+        return list(leads.values()) or leadership_members()
+    return leadership_members()
+
+
+def _message(prompt: CheckInPrompt, rung: int, missing: list[KeyResult], now: datetime) -> Message:
+    owner = display_name(prompt.owner)
+    subjects = {
+        1: f"Reminder: your week {prompt.week} check-in is missing",
+        2: f"{owner} has not checked in for week {prompt.week}",
+        3: f"Escalation: {owner} has not checked in for week {prompt.week}",
+    }
+    titles = ", ".join(f"“{kr.title}”" for kr in missing)
+    return Message(
+        kind=f"checkin_missed_{rung}",
+        subject=subjects[rung],
+        body=f"No check-in yet for {titles}. Rung {rung} of 3.",
+        link=reverse("home") if rung == 1 else missing[0].get_absolute_url(),
+    )
+
+
+MISSED_LADDER: Ladder[CheckInPrompt] = Ladder(
+    rung_hours="CHECKIN_MISSED_RUNG_HOURS",
+    due=_due,
+    locked=_locked,
+    start=lambda prompt: prompt.due_at,
+    record=_record,
+    recipients=_recipients,
+    message=_message,
+    owed=_missing,
+    stops=_stops,
+    completed_field="completed_at",
+)
+
+
+def checkins_escalate_missed(*, now: datetime | None = None, limit: int = 500) -> MissedRun:
+    """Climb the missed-check-in ladder one rung for each prompt whose next rung is due:
+    owner → manager (or team lead) → leadership. Stops as soon as the check-ins are in."""
+    return climb(MISSED_LADDER, now=now or timezone.now(), limit=limit)
+
+
+def missed_stop_if_done(*, user: Any, quarter: Quarter, week: int) -> None:
+    """Once every key result of ``user`` has its check-in for ``week``, that week's ladder
+    stops (checkin_submit calls this in its transaction)."""
+    missing = KeyResult.objects.filter(owner=user, objective__quarter=quarter).exclude(
+        checkins__week=week
+    )
+    if not missing.exists():
+        CheckInPrompt.objects.filter(owner=user, quarter=quarter, week=week).update(
+            completed_at=timezone.now(), next_escalation_at=None
+        )

@@ -1,0 +1,156 @@
+"""The weekly check-in prompt job: each owner is prompted once a week, at the quarter's
+check-in day and hour in their own time zone, and the prompt starts the missed ladder."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.urls import reverse
+from django.utils import timezone
+
+from checkins.missed import MISSED_LADDER
+from checkins.models import CheckInPrompt
+from okrly import dashcache
+from okrly.models import Notification, Profile, Quarter
+from okrly.services import notifications_queue_email
+
+
+@dataclass
+class PromptRun:
+    prompts: int = 0
+    batches: int = 0
+    zones_due: list[str] = field(default_factory=list)
+
+
+def _prompt_moment(local_now: datetime, weekday: int, hour: int) -> datetime:
+    """The latest check-in moment (weekday at hour, local time) at or before ``local_now``."""
+    days_back = (local_now.weekday() - weekday) % 7
+    day = local_now.date() - timedelta(days=days_back)
+    moment = datetime.combine(day, time(hour), tzinfo=local_now.tzinfo)
+    if moment > local_now:
+        moment -= timedelta(days=7)
+    return moment
+
+
+def _due_zones(
+    quarter: Quarter, zones: list[str], now: datetime
+) -> dict[str, tuple[int, datetime]]:
+    """For each time zone whose check-in moment has come within the grace period: the week
+    of the quarter it is for (from the moment's local date) and the moment itself."""
+    grace = timedelta(hours=settings.CHECKIN_PROMPT_GRACE_HOURS)
+    due: dict[str, tuple[int, datetime]] = {}
+    for zone in zones:
+        local_now = now.astimezone(ZoneInfo(zone))
+        moment = _prompt_moment(local_now, quarter.checkin_weekday, quarter.checkin_hour)
+        # Real hours, in UTC: two datetimes in the same zone subtract as wall-clock times,
+        # an hour off when the clocks changed in between. Missed by *more* than the grace:
+        # not sent.
+        if now.astimezone(UTC) - moment.astimezone(UTC) > grace:
+            continue
+        day = moment.date()
+        if quarter.start <= day <= quarter.end:
+            due[zone] = (quarter.week_of(day), moment)
+    return due
+
+
+def checkins_send_prompts(*, now: datetime | None = None, batch_size: int = 500) -> PromptRun:
+    """Prompt every owner once a week at the quarter's check-in hour in their own zone.
+
+    1. For each active quarter, one query lists the time zones of its owners; the zones whose
+       check-in moment has come (within CHECKIN_PROMPT_GRACE_HOURS) are due, each for a week.
+    2. Per due zone, owners not out of office and without a prompt row for that week are read
+       in batches (an anti-join on the unique (owner, quarter, week) index).
+    3. Per batch, in one transaction: insert the prompt rows (conflicts ignored), claim the
+       unsent ones with a token in one UPDATE, write the in-app notifications in one INSERT,
+       and queue their e-mails (after commit) as tasks that each send over one connection.
+       A second run or a second worker finds the rows claimed and sends nothing; a batch
+       that fails leaves no prompt row behind, so the next run sends it.
+    """
+    now = now or timezone.now()
+    run = PromptRun()
+    User = get_user_model()
+    for quarter in Quarter.objects.filter(status=Quarter.Status.ACTIVE):
+        owners = User.objects.filter(is_active=True, owned_key_results__objective__quarter=quarter)
+        zones = list(
+            Profile.objects.filter(user__in=owners).values_list("timezone", flat=True).distinct()
+        )
+        due = _due_zones(quarter, zones, now)
+        run.zones_due.extend(sorted(due))
+        for zone, (week, moment) in due.items():
+            day = moment.date()
+            prompted = CheckInPrompt.objects.filter(
+                owner=OuterRef("pk"), quarter=quarter, week=week
+            )
+            candidates = (
+                owners.filter(profile__timezone=zone)
+                .exclude(profile__out_of_office_until__gte=day)
+                .annotate(prompted=Exists(prompted))
+                .filter(prompted=False)
+                .distinct()
+                .order_by("pk")
+            )
+            while True:
+                batch = list(candidates.values_list("pk", flat=True)[:batch_size])
+                if not batch:
+                    break
+                run.prompts += _prompt_batch(quarter, week, moment, batch, now)
+                run.batches += 1
+    return run
+
+
+def _prompt_batch(
+    quarter: Quarter, week: int, moment: datetime, owner_ids: list[int], now: datetime
+) -> int:
+    # In UTC: adding hours to a local time adds wall-clock hours, and the rungs are real
+    # hours after the moment (the ladder adds the later ones to the stored, UTC, due_at).
+    due_at = moment.astimezone(UTC)
+    first_rung_at = MISSED_LADDER.rung_at(due_at, 0)
+    token = uuid.uuid4()
+    # One transaction for the rows and the notifications: a prompt row committed without its
+    # notification would hide the owner from every later run (the anti-join), unprompted
+    # but still on the missed-check-in ladder.
+    with transaction.atomic():
+        CheckInPrompt.objects.bulk_create(
+            [
+                CheckInPrompt(
+                    owner_id=pk,
+                    quarter=quarter,
+                    week=week,
+                    due_at=due_at,
+                    next_escalation_at=first_rung_at,
+                )
+                for pk in owner_ids
+            ],
+            ignore_conflicts=True,
+        )
+        CheckInPrompt.objects.filter(
+            quarter=quarter, week=week, owner_id__in=owner_ids, claim__isnull=True
+        ).update(claim=token, sent_at=now)
+        claimed = list(CheckInPrompt.objects.filter(claim=token).values_list("owner_id", flat=True))
+        link = reverse("home")
+        notifications = Notification.objects.bulk_create(
+            [
+                Notification(
+                    recipient_id=owner_id,
+                    kind="checkin_prompt",
+                    subject=f"Week {week} check-in: three questions per key result",
+                    body=(
+                        "Are you on track? What is the biggest risk? What do you need from "
+                        "someone else? It takes under a minute."
+                    ),
+                    link=link,
+                )
+                for owner_id in claimed
+            ]
+        )
+        notifications_queue_email([n.pk for n in notifications if n.pk is not None])
+    # Prompts are bulk-inserted (no model signals): tell the dashboard its figures moved.
+    dashcache.bump()
+    return len(claimed)
