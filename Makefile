@@ -29,17 +29,20 @@ test: install chromium
 ## The dashboard against a trivial page, over HTTP on gunicorn with a large seeded organisation
 ## (recreates the PostgreSQL database okrly_bench; needs PostgreSQL and Redis on 127.0.0.1).
 bench: install
-	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 ## schemathesis against a live server (gunicorn, a fresh SQLite demo, a leader's API token);
 ## reports every server error or answer that breaks the schema. FUZZ_ARGS="--max-examples 500".
 fuzz: install
 	$(BIN)/python -m tests.fuzz.run $(FUZZ_ARGS)
 
+## ruff, mypy and the app graph's import contracts (pyproject.toml, docs/architecture.md);
+## the graph builds in about a second, so lint-imports writes no cache into the work tree.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports --no-cache
 
 format: install
 	$(BIN)/ruff format .

@@ -12,7 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from dependencies import selectors, services
+from dependencies import selectors, services, validation
 from dependencies.models import Dependency
 from objectives.models import KeyResult
 from okrly.api import PersonSerializer, SlugRelatedField
@@ -61,7 +61,7 @@ class DependencyRequestSerializer(serializers.Serializer):
     responsible = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all())
     deliverable = serializers.CharField(max_length=300)
     due_date = serializers.DateField()
-    rank = serializers.IntegerField(required=False, min_value=1, max_value=services.RANK_MAX)
+    rank = serializers.IntegerField(required=False, min_value=1, max_value=validation.RANK_MAX)
     confirm_outside_quarter = serializers.BooleanField(required=False, default=False)
 
 

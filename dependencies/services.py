@@ -1,9 +1,10 @@
-"""Every change to a dependency, with its rules. Each transition notifies the other side and
-records who did it; each recomputes the escalation ladder's next step."""
+"""Every change to a dependency, its life cycle: request, answers, delivery and risk. Each
+transition notifies the other side and records who did it; each recomputes the escalation
+ladder's next step. What a request or counter-proposal may ask is checked in validation.py."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from django.db import transaction
@@ -11,36 +12,18 @@ from django.utils import timezone
 
 from dependencies.escalation import reschedule
 from dependencies.models import Dependency, DependencyEvent
+from dependencies.validation import check_counter, check_request
 from objectives.models import KeyResult
 from okrly import access
 from okrly.access import is_team_member
 from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Team, display_name
-from okrly.params import column_range
 from okrly.services import notification_create
 
 S = Dependency.Status
-T = Dependency.Trigger
-# The rank column is a smallint: a larger rank cannot be stored (PostgreSQL refuses it).
-RANK_MAX = column_range(Dependency, "rank")[1]
 
 
 # --- shared steps ------------------------------------------------------------------------------
-
-
-# How far past its quarter's end a due date may be: further off is no commitment to track.
-FARTHEST_DUE = timedelta(days=366)
-
-
-def _check_due(due_date: date, quarter: Any) -> None:
-    """Refuse a due date more than a year after the quarter ends (9999-12-31 was accepted
-    once, and such a dependency could never be committed)."""
-    if due_date - quarter.end > FARTHEST_DUE:
-        raise RuleBroken(
-            f"{due_date:%d %b %Y} is more than a year after {quarter.name} ends "
-            f"({quarter.end:%d %b %Y}); choose a date someone can commit to.",
-            field="due_date",
-        )
 
 
 def _save(dep: Dependency, *, actor: Any, action: str, from_status: str, note: str = "") -> None:
@@ -94,49 +77,15 @@ def dependency_request(
             f"Only the key result's owner ({display_name(key_result.owner)}) requests its "
             "dependencies."
         )
-    if provider_team.pk == objective.team_id:
-        raise RuleBroken(
-            f"{provider_team.name} is this key result's own team; a dependency is on another "
-            "team. Choose the team that must deliver.",
-            field="provider_team",
-        )
-    if responsible is None or not is_team_member(responsible, provider_team):
-        who = display_name(responsible) if responsible is not None else "Nobody"
-        raise RuleBroken(
-            f"{who} is not on {provider_team.name}; choose the person on that team who will "
-            "deliver (ask its lead if you don't know who).",
-            field="responsible",
-        )
-    if not responsible.is_active:
-        raise RuleBroken(f"{display_name(responsible)} is deactivated.", field="responsible")
-    if not deliverable.strip():
-        raise RuleBroken("Say what must be delivered.", field="deliverable")
-    today = timezone.localdate()
-    if due_date < today:
-        raise RuleBroken(
-            f"{due_date:%d %b %Y} is in the past; choose a date from today on.", field="due_date"
-        )
-    quarter = objective.quarter
-    _check_due(due_date, quarter)
-    if not (quarter.start <= due_date <= quarter.end) and not confirm_outside_quarter:
-        raise RuleBroken(
-            f"{due_date:%d %b %Y} is outside {quarter.name} ({quarter.start:%d %b} – "
-            f"{quarter.end:%d %b %Y}). Tick the box to confirm this date anyway.",
-            field="confirm_outside_quarter",
-        )
-    taken = dict(
-        Dependency.objects.filter(key_result=key_result).values_list("rank", "deliverable")
+    rank = check_request(
+        key_result=key_result,
+        provider_team=provider_team,
+        responsible=responsible,
+        deliverable=deliverable,
+        due_date=due_date,
+        rank=rank,
+        confirm_outside_quarter=confirm_outside_quarter,
     )
-    if rank is None:
-        rank = (max(taken) if taken else 0) + 1
-    elif rank < 1:
-        raise RuleBroken("Rank starts at 1 (the most important).", field="rank")
-    elif rank > RANK_MAX:
-        raise RuleBroken(f"Rank goes up to {RANK_MAX}; choose a smaller rank.", field="rank")
-    elif rank in taken:
-        raise RuleBroken(
-            f"Rank {rank} is already “{taken[rank]}”; choose another rank.", field="rank"
-        )
     now = timezone.now()
     dep = Dependency(
         key_result=key_result,
@@ -226,18 +175,7 @@ def dependency_counter(
     accepts or proposes again."""
     dep = _locked(dependency)
     _require_awaiting(dep, user)
-    if due_date is None:
-        raise RuleBroken("A counter-proposal needs the date you can deliver by.", field="due_date")
-    if due_date < timezone.localdate():
-        raise RuleBroken(
-            f"{due_date:%d %b %Y} is in the past; propose a date from today on.", field="due_date"
-        )
-    _check_due(due_date, dep.key_result.objective.quarter)
-    if due_date == dep.due_date and (not deliverable.strip() or deliverable == dep.deliverable):
-        raise RuleBroken(
-            "That is what was asked; commit instead, or propose another date or deliverable.",
-            field="due_date",
-        )
+    due_date = check_counter(dep=dep, due_date=due_date, deliverable=deliverable)
     before = dep.status
     owner = dep.key_result.owner
     other = owner if user.pk == dep.responsible_id else dep.responsible

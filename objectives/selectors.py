@@ -17,6 +17,16 @@ def key_results_with_owner() -> QuerySet[KeyResult]:
     return KeyResult.objects.select_related("owner", "owner__profile")
 
 
+def team_objectives(team: Team, quarter: Quarter) -> QuerySet[Objective]:
+    """The team page's objectives in one quarter, each with its key results and their owners
+    (two queries however many there are)."""
+    return (
+        Objective.objects.filter(team=team, quarter=quarter)
+        .order_by("rank", "pk")
+        .prefetch_related(Prefetch("key_results", queryset=key_results_with_owner()))
+    )
+
+
 def objectives_for_quarter(quarter: Quarter) -> QuerySet[Objective]:
     return (
         Objective.objects.filter(quarter=quarter)

@@ -46,14 +46,22 @@ Panel = Callable[[HttpRequest, Any], str]
 # "My week" renders the signed-in user's week (e.g. the check-in forms) from request alone.
 MyWeekPanel = Callable[[HttpRequest], str]
 
+# A section of the team page's main column, for the quarter the page shows (None: no quarter
+# is active). The page passes the quarter it already loaded, so a section costs no query for it.
+TeamSection = Callable[[HttpRequest, Any, Any], str]
+
 _asked: dict[str, AskedProvider] = {}
 _my_week_panels: dict[str, tuple[int, MyWeekPanel]] = {}
+_my_week_fallbacks: dict[str, tuple[int, MyWeekPanel]] = {}
+_team_sections: dict[str, tuple[int, TeamSection]] = {}
 _key_result_panels: dict[str, tuple[int, Panel]] = {}
 _team_panels: dict[str, tuple[int, Panel]] = {}
 
 
-# Demo data: each app adds its own part of the demo organisation (called by seed_demo).
-DemoSeeder = Callable[[date], None]
+# Demo data: each app adds its own part of the demo organisation (called by seed_demo, after
+# okrly/demo.py's people, teams and quarter). A seeder may return counts ("objectives": 9) for
+# the command's summary line.
+DemoSeeder = Callable[[date], dict[str, int] | None]
 _demo_seeders: dict[str, tuple[int, DemoSeeder]] = {}
 
 
@@ -61,9 +69,12 @@ def register_demo_seeder(name: str, seeder: DemoSeeder, *, order: int = 50) -> N
     _demo_seeders[name] = (order, seeder)
 
 
-def run_demo_seeders(today: date) -> None:
+def run_demo_seeders(today: date) -> dict[str, int]:
+    """Run every registered seeder in order; return the counts they report, in that order."""
+    counts: dict[str, int] = {}
     for _, seeder in sorted(_demo_seeders.values(), key=lambda s: s[0]):
-        seeder(today)
+        counts.update(seeder(today) or {})
+    return counts
 
 
 def register_asked(name: str, provider: AskedProvider) -> None:
@@ -79,8 +90,16 @@ def register_my_week_panel(name: str, panel: MyWeekPanel, *, order: int = 50) ->
     _my_week_panels[name] = (order, panel)
 
 
+def register_my_week_fallback(name: str, panel: MyWeekPanel, *, order: int = 50) -> None:
+    """A My-week panel shown only while no app registers a regular one (objectives lists the
+    user's key results; check-ins, when installed, replace that with the check-in forms)."""
+    _my_week_fallbacks[name] = (order, panel)
+
+
 def my_week_panels(request: HttpRequest) -> list[str]:
-    return [panel(request) for _, panel in sorted(_my_week_panels.values(), key=lambda p: p[0])]
+    # The fallbacks are not even called when a regular panel exists: no query is spent on them.
+    panels = _my_week_panels or _my_week_fallbacks
+    return [panel(request) for _, panel in sorted(panels.values(), key=lambda p: p[0])]
 
 
 # Badges on key results in lists: one provider renders badges for many key results at once.
@@ -103,7 +122,20 @@ def key_result_badges(request: HttpRequest, key_results: list[Any]) -> dict[int,
 
 
 def register_team_panel(name: str, panel: Panel, *, order: int = 50) -> None:
+    """A panel below the team page's objectives and people."""
     _team_panels[name] = (order, panel)
+
+
+def register_team_section(name: str, section: TeamSection, *, order: int = 50) -> None:
+    """A section of the team page's main column, beside the team's people."""
+    _team_sections[name] = (order, section)
+
+
+def team_sections(request: HttpRequest, team: Any, quarter: Any) -> list[str]:
+    return [
+        section(request, team, quarter)
+        for _, section in sorted(_team_sections.values(), key=lambda s: s[0])
+    ]
 
 
 def asked_of(user: Any) -> list[AskedItem]:

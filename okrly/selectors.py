@@ -6,7 +6,6 @@ from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from objectives.models import KeyResult, Objective
 from okrly.models import Membership, Notification, Quarter, Team
 
 
@@ -27,16 +26,9 @@ def teams_with_counts(quarter: Quarter | None) -> QuerySet[Team]:
     )
 
 
-def team_detail(slug: str, quarter: Quarter | None) -> Team:
-    objectives = (
-        Objective.objects.filter(quarter=quarter)
-        .order_by("rank", "pk")
-        .prefetch_related(
-            Prefetch(
-                "key_results", queryset=KeyResult.objects.select_related("owner", "owner__profile")
-            )
-        )
-    )
+def team_detail(slug: str) -> Team:
+    """The team with its lead, members and sub-teams; its objectives are a section that the
+    objectives app registers (objectives/panels.py)."""
     return (
         Team.objects.select_related("lead", "lead__profile", "parent")
         .prefetch_related(
@@ -46,7 +38,6 @@ def team_detail(slug: str, quarter: Quarter | None) -> Team:
                     "-role", "user__first_name", "user__username"
                 ),
             ),
-            Prefetch("objectives", queryset=objectives, to_attr="quarter_objectives"),
             "children",
         )
         .get(slug=slug)

@@ -1,4 +1,6 @@
-"""Celery tasks of the core app: thin, idempotent, calling services."""
+"""Celery tasks of the core app: thin, idempotent, calling the outbox (okrly/outbox.py).
+
+okrly/services.py queues these after commit; this module does not import it back."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 
-from okrly import services
+from okrly import outbox
 
 
 class NotificationEmailError(Exception):
@@ -16,7 +18,7 @@ class NotificationEmailError(Exception):
 
 @shared_task(bind=True, max_retries=6, acks_late=True)
 def notifications_send_email_task(self: Any, notification_ids: list[int]) -> dict[str, int]:
-    result = services.notifications_send_email(notification_ids=notification_ids)
+    result = outbox.notifications_send_email(notification_ids=notification_ids)
     if result.error is not None and result.failed:
         # Exponential backoff: 30 s, 60 s, 120 s ... 960 s (the sixth and last retry). Only
         # the rows that were not sent are retried; the sweep picks up what is left after the
@@ -32,7 +34,7 @@ def notifications_send_email_task(self: Any, notification_ids: list[int]) -> dic
 def notifications_email_sweep() -> int:
     """Queue e-mail for notifications whose own task was lost; batches share a connection."""
     size = settings.NOTIFICATION_EMAIL_BATCH_SIZE
-    ids = services.notifications_due_for_email(limit=size * 10)
+    ids = outbox.notifications_due_for_email(limit=size * 10)
     for start in range(0, len(ids), size):
         notifications_send_email_task.delay(ids[start : start + size])
     return len(ids)

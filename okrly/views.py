@@ -15,10 +15,9 @@ from django.views import defaults
 from django.views.decorators.http import require_http_methods
 from django_htmx.middleware import HtmxDetails
 
-from objectives.selectors import my_key_results
 from okrly import health, selectors, services
 from okrly.models import Notification, Quarter, Team
-from okrly.registry import my_week_panels, team_panels
+from okrly.registry import my_week_panels, team_panels, team_sections
 from okrly.throttling import password_reset_allowed
 
 logger = logging.getLogger(__name__)
@@ -33,15 +32,15 @@ class HtmxHttpRequest(HttpRequest):
 @login_required
 @require_http_methods(["GET"])
 def home(request: HttpRequest) -> HttpResponse:
-    """My week: the signed-in person's key results in the current quarter."""
+    """My week: the signed-in person's key results in the current quarter.
+
+    The apps above okrly fill it (the registry): check-ins show a form per key result; without
+    them, objectives' fallback lists the key results."""
     quarter = Quarter.objects.current(timezone.localdate())
-    # Apps above okrly (check-ins) fill the page; without them it lists the key results.
-    panels = my_week_panels(request)
-    key_results = list(my_key_results(request.user, quarter)) if quarter and not panels else []
     return render(
         request,
         "okrly/my_week.html",
-        {"quarter": quarter, "key_results": key_results, "panels": panels},
+        {"quarter": quarter, "panels": my_week_panels(request)},
     )
 
 
@@ -89,13 +88,19 @@ def team_list(request: HttpRequest) -> HttpResponse:
 def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     quarter = Quarter.objects.current(timezone.localdate())
     try:
-        team = selectors.team_detail(slug, quarter)
+        team = selectors.team_detail(slug)
     except Team.DoesNotExist as exc:
         raise Http404("No such team.") from exc
     return render(
         request,
         "okrly/team_detail.html",
-        {"team": team, "quarter": quarter, "panels": team_panels(request, team)},
+        {
+            "team": team,
+            "quarter": quarter,
+            # The objectives column, from the objectives app, for the quarter shown.
+            "sections": team_sections(request, team, quarter),
+            "panels": team_panels(request, team),
+        },
     )
 
 

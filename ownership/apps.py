@@ -8,9 +8,9 @@ class OwnershipConfig(AppConfig):
 
     def ready(self) -> None:
         from okrly import registry
-        from ownership import asked, demo, views
+        from ownership import asked, badges, demo, views
 
         registry.register_asked("ownership", asked.asked_of)
         registry.register_key_result_panel("ownership", views.render_key_result_panel, order=5)
-        registry.register_key_result_badges("accountability", views.render_badges)
+        registry.register_key_result_badges("accountability", badges.render_badges)
         registry.register_demo_seeder("ownership", demo.seed, order=40)

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -10,8 +8,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
 from objectives.models import KeyResult
@@ -21,7 +17,8 @@ from okrly.forms import add_service_error
 from okrly.models import Quarter
 from okrly.params import id_list_param, id_param
 from ownership import services
-from ownership.accountability import AccountabilityResult, accountability, accountability_for
+from ownership.accountability import accountability, accountability_for
+from ownership.badges import badge_html
 from ownership.forms import GrantForm, HandoverForm, ReasonForm
 from ownership.models import AuthorityGrant, OwnershipNomination
 
@@ -33,39 +30,6 @@ def _key_result(pk: int) -> KeyResult:
         ).get(pk=pk)
     except KeyResult.DoesNotExist as exc:
         raise Http404("No such key result.") from exc
-
-
-def badge_html(result: AccountabilityResult, *, compact: bool = True) -> str:
-    """The three-check badge. Built in Python, not a template: lists show one per row."""
-    dots = format_html_join(
-        "",
-        '<span class="acct-dot {}" aria-label="{}: {}">{}{}</span>',
-        (
-            (
-                "ok" if c.passed else "no",
-                c.label,
-                "yes" if c.passed else "no",
-                "✓" if c.passed else "✗",
-                "" if compact else f" {c.label}",
-            )
-            for c in result.checks
-        ),
-    )
-    title = "all three checks pass" if result.passed else " ".join(result.reasons)
-    return format_html(
-        '<span class="acct-badge {}{}" title="The Accountability Test: {}" '
-        'data-accountability="{}">{}{}</span>',
-        "acct-pass" if result.passed else "acct-fail",
-        "" if compact else " acct-large",
-        title,
-        "pass" if result.passed else "fail",
-        dots,
-        mark_safe('<span class="acct-word">at risk</span>') if not result.passed else "",
-    )
-
-
-def render_badges(request: HttpRequest, key_results: list[Any]) -> dict[int, str]:
-    return {pk: badge_html(r) for pk, r in accountability_for(key_results).items()}
 
 
 def render_key_result_panel(request: HttpRequest, key_result: KeyResult) -> str:

@@ -26,7 +26,7 @@ from okrly.errors import RuleBroken
 from okrly.models import Quarter, Team
 from okrly.params import BadParameter, id_param, int_param
 from ownership.accountability import accountability_for
-from ownership.views import badge_html
+from ownership.badges import badge_html
 from reviews import selectors, services
 from reviews.charts import trend_svg
 from reviews.models import CheckInAcknowledgement, Nudge

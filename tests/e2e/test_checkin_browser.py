@@ -20,7 +20,7 @@ from checkins.models import CheckIn, CheckInPrompt
 from objectives.models import KeyResult
 from okrly.management.commands.seed_demo import DEMO_PASSWORD
 from okrly.models import Notification, Quarter
-from okrly.services import notifications_send_email
+from okrly.outbox import notifications_send_email
 
 if TYPE_CHECKING:
     from tests.e2e.conftest import Traffic

@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from okrly import services
+from okrly import outbox, services
 from okrly.models import Notification
 from okrly.tasks import (
     NotificationEmailError,
@@ -78,8 +78,8 @@ def retries() -> Iterator[list[Any]]:
     task_retry.disconnect(record)
 
 
-def send(*notifications: Any) -> services.SendResult:
-    return services.notifications_send_email(notification_ids=[n.pk for n in notifications])
+def send(*notifications: Any) -> outbox.SendResult:
+    return outbox.notifications_send_email(notification_ids=[n.pk for n in notifications])
 
 
 def claim(notification: Any) -> None:
@@ -171,7 +171,7 @@ def test_broker_outage_leaves_the_notification_pending_for_the_sweep(
         notification.refresh_from_db()
         assert notification.email_status == Notification.EmailStatus.PENDING
         traveller.shift(timedelta(minutes=2))
-        assert services.notifications_due_for_email(limit=10) == [notification.pk]
+        assert outbox.notifications_due_for_email(limit=10) == [notification.pk]
 
 
 # --- Sending ------------------------------------------------------------------------------
@@ -205,7 +205,7 @@ def test_sending_the_same_notification_again_sends_no_second_email(
     first = send(notification)
 
     second = send(notification)
-    third = services.notifications_send_email(notification_ids=[notification.pk, notification.pk])
+    third = outbox.notifications_send_email(notification_ids=[notification.pk, notification.pk])
 
     assert first.sent == [notification.pk]
     assert second.sent == third.sent == []
@@ -234,8 +234,8 @@ def test_failed_send_releases_the_claim_and_the_retry_sends_exactly_once(
     assert notification.email_attempts == 1
 
     refused.clear()
-    retried = services.notifications_send_email(notification_ids=failed.failed)
-    again = services.notifications_send_email(notification_ids=failed.failed)
+    retried = outbox.notifications_send_email(notification_ids=failed.failed)
+    again = outbox.notifications_send_email(notification_ids=failed.failed)
 
     assert retried.sent == [notification.pk]
     assert again.sent == []
@@ -382,10 +382,10 @@ def test_sweep_resends_a_stale_claim_but_leaves_a_fresh_one_alone(
         # A live worker claims this one now; the abandoned claim is exactly as old as the
         # timeout, which still counts as held.
         claim(in_flight)
-        assert services.notifications_due_for_email(limit=10) == []
+        assert outbox.notifications_due_for_email(limit=10) == []
 
         traveller.shift(timedelta(seconds=1))
-        assert services.notifications_due_for_email(limit=10) == [abandoned.pk]
+        assert outbox.notifications_due_for_email(limit=10) == [abandoned.pk]
         with mock.patch.object(notifications_send_email_task, "delay") as delay:
             assert notifications_email_sweep() == 1
         delay.assert_called_once_with([abandoned.pk])
@@ -406,7 +406,7 @@ def test_sweep_skips_notifications_younger_than_a_minute(owner: Any) -> None:
         younger = NotificationFactory(recipient=owner)
         traveller.shift(timedelta(seconds=31))
 
-        due = services.notifications_due_for_email(limit=10)
+        due = outbox.notifications_due_for_email(limit=10)
 
     assert due == [older.pk]
     assert younger.pk not in due
@@ -578,14 +578,14 @@ def test_after_the_last_attempt_the_email_is_marked_failed_and_not_swept_again(
     assert result.failed == []  # nothing left for the task to retry
     assert notification.read_at is None  # the in-app notification is still there to read
     with time_machine.travel(timezone.now() + timedelta(hours=1)):
-        assert services.notifications_due_for_email(limit=10) == []
+        assert outbox.notifications_due_for_email(limit=10) == []
 
 
 def test_no_connection_is_opened_when_every_row_is_skipped(owner: Any) -> None:
     owner.email = ""
     owner.save(update_fields=["email"])
     notification = NotificationFactory(recipient=owner)
-    with mock.patch.object(services, "get_connection") as get_connection:
+    with mock.patch.object(outbox, "get_connection") as get_connection:
         result = send(notification)
     assert result.skipped == [notification.pk]
     get_connection.assert_not_called()
