@@ -14,21 +14,39 @@ alongside, not mixed in.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from checkins.models import CheckIn
 from dependencies.models import Dependency
-from objectives.models import KeyResult
+from objectives.models import KeyResult, Objective
 from ownership.models import AuthorityGrant, NoDependencies, OwnershipNomination
 
 TOP = 2
+
+
+class Code(StrEnum):
+    """Each check's outcome as a state, for code and templates to branch on (the reason is
+    words for people and may change)."""
+
+    ACCEPTED = "accepted"
+    HANDOVER_PENDING = "handover_pending"  # accepted, and a handover waits for an answer
+    DECLINED = "declined"
+    NOT_ACCEPTED = "not_accepted"
+    AUTHORITY = "authority"
+    NO_AUTHORITY = "no_authority"
+    KEPT = "kept"
+    NONE_NEEDED = "none_needed"
+    NO_DEPENDENCIES_NAMED = "no_dependencies_named"
+    NOT_KEPT = "not_kept"
 
 
 @dataclass(frozen=True)
@@ -39,6 +57,7 @@ class Check:
     reason: str
     fix_label: str = ""
     fix_url: str = ""
+    code: Code | None = None
 
 
 @dataclass
@@ -80,16 +99,6 @@ class AccountabilityResult:
         }
 
 
-# A top-two dependency that is not kept: waiting for an answer, at risk, broken, or
-# committed and past its due date (a delivered one is kept).
-NOT_KEPT = (
-    Dependency.Status.REQUESTED,
-    Dependency.Status.COUNTERED,
-    Dependency.Status.AT_RISK,
-    Dependency.Status.BROKEN,
-)
-
-
 @dataclass(frozen=True)
 class Flags:
     """The test's inputs for one key result, as the database computed them."""
@@ -110,62 +119,166 @@ class Flags:
     forecast_flag: bool
 
 
-def flags_cte(scope: str) -> str:
-    """SQL (a WITH clause ending in the ``flags`` table) that computes the test for every key
-    result matching ``scope`` (a condition on ``k``, the key results, and ``o``, their
-    objectives) in one pass of joins, the single definition of the verdict (``ok``):
+# --- rule 5(c): which dependencies are kept ----------------------------------------------------
 
-    accepted AND authority AND (top two counting dependencies all kept, or none counting and
-    "needs no other team" declared).
+# A top-two dependency that is not kept, with the words that say why: waiting for an answer,
+# at risk, or broken. The one statement of these states: the SQL's parameters and the
+# sentences of the third check are both built from it. A declined request no longer counts
+# at all; a delivered one is kept.
+NOT_KEPT: dict[str, str] = {
+    Dependency.Status.REQUESTED: "is not committed yet",
+    Dependency.Status.COUNTERED: "is not committed yet",
+    Dependency.Status.AT_RISK: "is at risk",
+    Dependency.Status.BROKEN: "is broken",
+}
+# A committed dependency is kept until its due date has passed, then not.
+LATE_AFTER_DUE = Dependency.Status.COMMITTED
+# Requests that no longer count: they are left out before the top two are chosen.
+NOT_COUNTED = Dependency.Status.DECLINED
+
+
+def not_kept_because(dep: Dependency, today: date) -> str:
+    """Why this counting dependency is not kept (e.g. "is at risk"), or "" if it is kept."""
+    if dep.status in NOT_KEPT:
+        return NOT_KEPT[dep.status]
+    if dep.status == LATE_AFTER_DUE and dep.due_date < today:
+        return f"is overdue (due {dep.due_date:%d %b})"
+    return ""
+
+
+# --- the verdict in SQL ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerdictSQL:
+    """The Accountability Test as SQL another query can build on (see ``verdict_sql``).
+
+    ``sql`` is a WITH clause whose last table, named ``table``, has one row per key result in
+    scope with the columns listed in ``VERDICT_COLUMNS``. A caller appends its own tables as
+    ``, name AS (...)`` and a final SELECT that reads ``table``; it binds ``params`` together
+    with its own (every name here starts with ``acct_``, and so does every table name in the
+    clause, so neither collides with the caller's). Nothing else in the clause is part of
+    the API: its inner tables and aliases may change.
+    """
+
+    sql: str
+    params: dict[str, Any]
+    table: str = "acct_verdict"
+
+
+# The columns of ``VerdictSQL.table``: the documented API.
+VERDICT_COLUMNS = (
+    "key_result_id",
+    "team_id",  # the team of the key result's objective
+    "owner_id",
+    "owner_first_name",
+    "owner_last_name",
+    "owner_username",
+    "accepted",  # 1 if the owner accepted ownership, else 0
+    "declined",  # 1 if the owner declined it, else 0
+    "pending_to",  # the nominee of a handover waiting for an answer, or NULL
+    "authority",  # 1 if authority is documented and in force for the owner
+    "none_needed",  # 1 if the owner declared that no other team is needed
+    "has_deps",  # 1 if any counting dependency is named
+    "deps_ok",  # 1 if check (c) passes
+    "ok",  # 1 if all three checks pass: the verdict
+    "checkin_status",  # the latest check-in's status, or NULL/""
+    "forecast_flag",  # the latest check-in said on track while the forecast misses
+)
+
+
+def verdict_sql(
+    *,
+    today: date,
+    key_result_ids: Sequence[int] | None = None,
+    quarter_id: int | None = None,
+    team_ids: Sequence[int] | None = None,
+) -> VerdictSQL:
+    """The verdict (``ok``) and its inputs for every key result in scope, in one pass of joins.
+
+    The scope is the key results matching every filter given (ids; the quarter or the teams
+    of their objectives); an empty list matches nothing. The verdict is
+
+        accepted AND authority AND (top two counting dependencies all kept,
+                                    or none counting and "needs no other team" declared).
 
     Every table is read once and joined; nothing runs per row, so the cost stays flat as the
     organisation grows. The latest check-in comes from the key result's own columns.
-    Parameters: today, and the status names (see ``flags_params``).
     """
-    kr, obj, user = KeyResult._meta.db_table, "objectives_objective", "auth_user"
+    params: dict[str, Any] = {
+        "acct_today": today,
+        "acct_accepted": OwnershipNomination.Status.ACCEPTED,
+        "acct_declined": OwnershipNomination.Status.DECLINED,
+        "acct_pending": OwnershipNomination.Status.PENDING,
+        "acct_not_counted": NOT_COUNTED,
+        "acct_late": LATE_AFTER_DUE,
+    }
+    params.update({f"acct_nk{i}": status for i, status in enumerate(NOT_KEPT)})
+    not_kept = ", ".join(f"%(acct_nk{i})s" for i in range(len(NOT_KEPT)))
+
+    scope = ["1 = 1"]
+    for column, prefix, values in (
+        ("k.id", "acct_kr", key_result_ids),
+        ("o.team_id", "acct_team", team_ids),
+    ):
+        if values is None:
+            continue
+        if not values:
+            scope.append("1 = 0")  # "IN ()" is a syntax error in SQL
+            continue
+        names = [f"{prefix}{i}" for i in range(len(values))]
+        params.update(zip(names, values, strict=True))
+        scope.append(f"{column} IN (" + ", ".join(f"%({n})s" for n in names) + ")")
+    if quarter_id is not None:
+        params["acct_quarter"] = quarter_id
+        scope.append("o.quarter_id = %(acct_quarter)s")
+
+    kr, obj = KeyResult._meta.db_table, Objective._meta.db_table
+    user = get_user_model()._meta.db_table
     dep, nom = Dependency._meta.db_table, OwnershipNomination._meta.db_table
     grant, nodeps = AuthorityGrant._meta.db_table, NoDependencies._meta.db_table
-    return f"""
-WITH kr AS (
+    sql = f"""
+WITH acct_kr AS (
     SELECT k.id, k.owner_id, o.team_id, k.latest_checkin_status, k.latest_forecast_flag,
            u.first_name, u.last_name, u.username
     FROM {kr} k
     JOIN {obj} o ON o.id = k.objective_id
     JOIN {user} u ON u.id = k.owner_id
-    WHERE {scope}
+    WHERE {" AND ".join(scope)}
 ),
-answers AS (
+acct_answers AS (
     SELECT n.key_result_id,
-           MAX(CASE WHEN n.status = %(accepted)s AND n.nominee_id = kr.owner_id
+           MAX(CASE WHEN n.status = %(acct_accepted)s AND n.nominee_id = kr.owner_id
                     THEN 1 ELSE 0 END) AS accepted,
-           MAX(CASE WHEN n.status = %(declined)s AND n.nominee_id = kr.owner_id
+           MAX(CASE WHEN n.status = %(acct_declined)s AND n.nominee_id = kr.owner_id
                     THEN 1 ELSE 0 END) AS declined,
-           MAX(CASE WHEN n.status = %(pending)s THEN n.nominee_id END) AS pending_to
-    FROM {nom} n JOIN kr ON kr.id = n.key_result_id
+           MAX(CASE WHEN n.status = %(acct_pending)s THEN n.nominee_id END) AS pending_to
+    FROM {nom} n JOIN acct_kr kr ON kr.id = n.key_result_id
     GROUP BY n.key_result_id
 ),
-authority AS (
+acct_authority AS (
     SELECT DISTINCT g.key_result_id
-    FROM {grant} g JOIN kr ON kr.id = g.key_result_id AND g.grantee_id = kr.owner_id
+    FROM {grant} g JOIN acct_kr kr ON kr.id = g.key_result_id AND g.grantee_id = kr.owner_id
     WHERE g.revoked_at IS NULL
 ),
-ranked AS (
+acct_ranked AS (
     SELECT d.key_result_id, d.status, d.due_date,
            ROW_NUMBER() OVER (PARTITION BY d.key_result_id ORDER BY d.rank) AS position
-    FROM {dep} d JOIN kr ON kr.id = d.key_result_id
-    WHERE d.status <> %(dep_declined)s
+    FROM {dep} d JOIN acct_kr kr ON kr.id = d.key_result_id
+    WHERE d.status <> %(acct_not_counted)s
 ),
-deps AS (
+acct_deps AS (
     SELECT key_result_id,
            MAX(CASE WHEN position <= {TOP} AND (
-                   status IN (%(requested)s, %(countered)s, %(at_risk)s, %(broken)s)
-                   OR (status = %(committed)s AND due_date < %(today)s)
+                   status IN ({not_kept})
+                   OR (status = %(acct_late)s AND due_date < %(acct_today)s)
                ) THEN 1 ELSE 0 END) AS bad_top
-    FROM ranked GROUP BY key_result_id
+    FROM acct_ranked GROUP BY key_result_id
 ),
-flags AS (
-    SELECT kr.id, kr.team_id, kr.owner_id, kr.first_name, kr.last_name, kr.username,
-           kr.latest_checkin_status, kr.latest_forecast_flag,
+acct_verdict AS (
+    SELECT kr.id AS key_result_id, kr.team_id, kr.owner_id,
+           kr.first_name AS owner_first_name, kr.last_name AS owner_last_name,
+           kr.username AS owner_username,
            COALESCE(a.accepted, 0) AS accepted,
            COALESCE(a.declined, 0) AS declined,
            a.pending_to,
@@ -178,83 +291,46 @@ flags AS (
            CASE WHEN COALESCE(a.accepted, 0) = 1 AND au.key_result_id IS NOT NULL
                  AND ((d.key_result_id IS NOT NULL AND d.bad_top = 0)
                    OR (d.key_result_id IS NULL AND nd.key_result_id IS NOT NULL))
-                THEN 1 ELSE 0 END AS ok
-    FROM kr
-    LEFT JOIN answers a ON a.key_result_id = kr.id
-    LEFT JOIN authority au ON au.key_result_id = kr.id
+                THEN 1 ELSE 0 END AS ok,
+           kr.latest_checkin_status AS checkin_status,
+           kr.latest_forecast_flag AS forecast_flag
+    FROM acct_kr kr
+    LEFT JOIN acct_answers a ON a.key_result_id = kr.id
+    LEFT JOIN acct_authority au ON au.key_result_id = kr.id
     LEFT JOIN {nodeps} nd ON nd.key_result_id = kr.id
-    LEFT JOIN deps d ON d.key_result_id = kr.id
+    LEFT JOIN acct_deps d ON d.key_result_id = kr.id
 )
 """
-
-
-def flags_params(today: date) -> dict[str, Any]:
-    S, N = Dependency.Status, OwnershipNomination.Status
-    return {
-        "today": today,
-        "accepted": N.ACCEPTED,
-        "declined": N.DECLINED,
-        "pending": N.PENDING,
-        "dep_declined": S.DECLINED,
-        "requested": S.REQUESTED,
-        "countered": S.COUNTERED,
-        "at_risk": S.AT_RISK,
-        "broken": S.BROKEN,
-        "committed": S.COMMITTED,
-    }
+    return VerdictSQL(sql=sql, params=params)
 
 
 def key_result_flags(ids: list[int], today: date) -> dict[int, Flags]:
     """The test's inputs for these key results: one query."""
     if not ids:
         return {}
-    placeholders = ", ".join(f"%(id{i})s" for i in range(len(ids)))
-    params = {**flags_params(today), **{f"id{i}": pk for i, pk in enumerate(ids)}}
-    sql = (
-        flags_cte(f"k.id IN ({placeholders})")
-        + """
-SELECT id, team_id, owner_id, first_name, last_name, username, accepted, declined,
-       pending_to, authority, none_needed, has_deps, deps_ok, ok, latest_checkin_status,
-       latest_forecast_flag
-FROM flags"""
-    )
+    verdict = verdict_sql(today=today, key_result_ids=ids)
+    sql = verdict.sql + f"SELECT {', '.join(VERDICT_COLUMNS)} FROM {verdict.table}"
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+        cursor.execute(sql, verdict.params)
+        rows = [dict(zip(VERDICT_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
     found = {}
-    for (
-        pk,
-        team_id,
-        owner_id,
-        first,
-        last,
-        username,
-        accepted,
-        declined,
-        pending_to,
-        authority,
-        none_needed,
-        has_deps,
-        deps_ok,
-        ok,
-        status,
-        forecast,
-    ) in rows:
-        found[pk] = Flags(
-            key_result_id=pk,
-            team_id=team_id,
-            owner_id=owner_id,
-            owner_name=f"{first} {last}".strip() or username,
-            accepted=bool(accepted),
-            declined=bool(declined),
-            pending_to=pending_to,
-            authority=bool(authority),
-            none_needed=bool(none_needed),
-            has_deps=bool(has_deps),
-            deps_ok=bool(deps_ok),
-            ok=bool(ok),
-            checkin_status=status or "",
-            forecast_flag=bool(forecast),
+    for row in rows:
+        name = f"{row['owner_first_name']} {row['owner_last_name']}".strip()
+        found[row["key_result_id"]] = Flags(
+            key_result_id=row["key_result_id"],
+            team_id=row["team_id"],
+            owner_id=row["owner_id"],
+            owner_name=name or row["owner_username"],
+            accepted=bool(row["accepted"]),
+            declined=bool(row["declined"]),
+            pending_to=row["pending_to"],
+            authority=bool(row["authority"]),
+            none_needed=bool(row["none_needed"]),
+            has_deps=bool(row["has_deps"]),
+            deps_ok=bool(row["deps_ok"]),
+            ok=bool(row["ok"]),
+            checkin_status=row["checkin_status"] or "",
+            forecast_flag=bool(row["forecast_flag"]),
         )
     return found
 
@@ -265,7 +341,7 @@ def _top_dependencies(ids: list[int]) -> dict[int, list[Dependency]]:
     found: dict[int, list[Dependency]] = defaultdict(list)
     rows = (
         Dependency.objects.filter(key_result_id__in=ids)
-        .exclude(status=Dependency.Status.DECLINED)
+        .exclude(status=NOT_COUNTED)
         .select_related("responsible", "provider_team")
         .order_by("key_result_id", "rank")
     )
@@ -282,9 +358,13 @@ def _owner_check(kr: Flags) -> Check:
     if kr.accepted:
         if kr.pending_to:
             return Check(
-                "owner", label, True, f"{name} accepted; a handover is waiting for an answer."
+                "owner",
+                label,
+                True,
+                f"{name} accepted; a handover is waiting for an answer.",
+                code=Code.HANDOVER_PENDING,
             )
-        return Check("owner", label, True, f"{name} accepted ownership.")
+        return Check("owner", label, True, f"{name} accepted ownership.", code=Code.ACCEPTED)
     if kr.declined:
         return Check(
             "owner",
@@ -293,6 +373,7 @@ def _owner_check(kr: Flags) -> Check:
             f"{name} declined ownership; nominate someone else.",
             "Nominate an owner",
             handover,
+            code=Code.DECLINED,
         )
     return Check(
         "owner",
@@ -301,13 +382,20 @@ def _owner_check(kr: Flags) -> Check:
         f"{name} has not accepted ownership yet.",
         "Ask them to accept",
         reverse("objectives:key_result", args=[kr.key_result_id]),
+        code=Code.NOT_ACCEPTED,
     )
 
 
 def _authority_check(kr: Flags) -> Check:
     label = "Authority documented"
     if kr.authority:
-        return Check("authority", label, True, "The owner has documented decision authority.")
+        return Check(
+            "authority",
+            label,
+            True,
+            "The owner has documented decision authority.",
+            code=Code.AUTHORITY,
+        )
     return Check(
         "authority",
         label,
@@ -315,6 +403,7 @@ def _authority_check(kr: Flags) -> Check:
         "No documented decision authority for the owner.",
         "Grant authority",
         reverse("ownership:grant", args=[kr.key_result_id]),
+        code=Code.NO_AUTHORITY,
     )
 
 
@@ -323,17 +412,20 @@ def _dependency_check(kr: Flags, top: list[Dependency], today: date) -> Check:
     it in words."""
     label = "Top dependencies committed"
     page = reverse("objectives:key_result", args=[kr.key_result_id])
+    none_needed = "The owner declared that no other team is needed."
     if kr.deps_ok:
         if not top:
-            return Check(
-                "dependencies", label, True, "The owner declared that no other team is needed."
-            )
-        return Check("dependencies", label, True, "Top dependencies are committed and on time.")
+            return Check("dependencies", label, True, none_needed, code=Code.NONE_NEEDED)
+        return Check(
+            "dependencies",
+            label,
+            True,
+            "Top dependencies are committed and on time.",
+            code=Code.KEPT,
+        )
     if not top:
         if kr.none_needed:
-            return Check(
-                "dependencies", label, True, "The owner declared that no other team is needed."
-            )
+            return Check("dependencies", label, True, none_needed, code=Code.NONE_NEEDED)
         return Check(
             "dependencies",
             label,
@@ -341,20 +433,12 @@ def _dependency_check(kr: Flags, top: list[Dependency], today: date) -> Check:
             "No dependencies named: name the top two, or declare that none are needed.",
             "Name dependencies",
             page,
+            code=Code.NO_DEPENDENCIES_NAMED,
         )
     problems = []
     for dep in top:
-        what = f"“{dep.deliverable}”"
-        if dep.status == Dependency.Status.DELIVERED:
-            continue
-        if dep.status in (Dependency.Status.REQUESTED, Dependency.Status.COUNTERED):
-            problems.append(f"{what} is not committed yet")
-        elif dep.status == Dependency.Status.AT_RISK:
-            problems.append(f"{what} is at risk")
-        elif dep.status == Dependency.Status.BROKEN:
-            problems.append(f"{what} is broken")
-        elif dep.due_date < today:
-            problems.append(f"{what} is overdue (due {dep.due_date:%d %b})")
+        if why := not_kept_because(dep, today):
+            problems.append(f"“{dep.deliverable}” {why}")
     if problems:
         first = next(d for d in top if d.status != Dependency.Status.DELIVERED)
         return Check(
@@ -364,9 +448,16 @@ def _dependency_check(kr: Flags, top: list[Dependency], today: date) -> Check:
             "; ".join(problems) + ".",
             "Chase the dependency",
             reverse("dependencies:detail", args=[first.pk]),
+            code=Code.NOT_KEPT,
         )
     # Only reached if the words and the database's verdict disagree: the verdict wins.
-    return Check("dependencies", label, False, "The top dependencies are not all kept.")
+    return Check(
+        "dependencies",
+        label,
+        False,
+        "The top dependencies are not all kept.",
+        code=Code.NOT_KEPT,
+    )
 
 
 def accountability_for(

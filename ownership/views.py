@@ -17,7 +17,7 @@ from okrly.forms import add_service_error
 from okrly.models import Quarter
 from okrly.params import id_list_param, id_param
 from ownership import services
-from ownership.accountability import accountability, accountability_for
+from ownership.accountability import Code, accountability, accountability_for
 from ownership.badges import badge_html
 from ownership.forms import GrantForm, HandoverForm, ReasonForm
 from ownership.models import AuthorityGrant, OwnershipNomination
@@ -63,7 +63,7 @@ def render_key_result_panel(request: HttpRequest, key_result: KeyResult) -> str:
             )
             # An owner who declined may still change their mind, but the next step is the
             # lead's (nominate someone else), so the page offers no answer again.
-            and (pending is not None or "declined" not in owner_check.reason),
+            and (pending is not None or owner_check.code != Code.DECLINED),
             "can_nominate": access.can_nominate(user, kr.objective.team),
             "can_grant": services.may_grant(user, kr),
             "is_owner": access.is_owner(user, owner_id=kr.owner_id),

@@ -30,7 +30,7 @@ from dependencies.models import Dependency, Escalation
 from objectives.models import KeyResult
 from okrly import dashcache
 from okrly.models import Quarter, Team
-from ownership.accountability import flags_cte, flags_params
+from ownership.accountability import verdict_sql
 from ownership.models import OwnershipNomination
 from reviews.models import CheckInAcknowledgement
 
@@ -125,27 +125,27 @@ def _compute_team_signals(
     quarter: Quarter, today: date, week: int, teams: list[int] | None
 ) -> dict[int, Signals]:
     """Two grouped queries: key-result signals by team (over the Accountability Test's
-    ``flags``, computed once per key result by joins), dependency signals by provider."""
+    verdict table, computed once per key result by joins), dependency signals by provider."""
     if teams is not None and not teams:
-        # No team asked for: no figures, and no "IN ()", which is a syntax error in SQL.
+        # No team asked for: no figures (and no query).
         return {}
     prompt, checkin = CheckInPrompt._meta.db_table, CheckIn._meta.db_table
+    # Only the verdict table's documented columns are read (ownership.accountability's
+    # VERDICT_COLUMNS); its inner tables are none of this query's business.
+    verdict = verdict_sql(today=today, quarter_id=quarter.pk, team_ids=teams)
     params = {
-        **flags_params(today),
+        **verdict.params,
         "quarter": quarter.pk,
         "week": week,
         "risk_a": CheckIn.Status.AT_RISK,
         "risk_b": CheckIn.Status.OFF_TRACK,
     }
-    scope = "o.quarter_id = %(quarter)s"
-    if teams is not None:
-        scope += " AND o.team_id IN (" + ", ".join(f"%(t{i})s" for i in range(len(teams))) + ")"
-        params.update({f"t{i}": pk for i, pk in enumerate(teams)})
     sql = (
-        flags_cte(scope)
+        verdict.sql
         + f"""
 , checked AS (
-    SELECT DISTINCT c.key_result_id FROM {checkin} c JOIN kr ON kr.id = c.key_result_id
+    SELECT DISTINCT c.key_result_id FROM {checkin} c
+    JOIN {verdict.table} v ON v.key_result_id = c.key_result_id
     WHERE c.week = %(week)s
 ),
 prompted AS (
@@ -155,11 +155,11 @@ prompted AS (
 SELECT f.team_id,
        COUNT(*),
        SUM(1 - f.ok),
-       SUM(CASE WHEN f.latest_checkin_status IN (%(risk_a)s, %(risk_b)s) THEN 1 ELSE 0 END),
+       SUM(CASE WHEN f.checkin_status IN (%(risk_a)s, %(risk_b)s) THEN 1 ELSE 0 END),
        SUM(CASE WHEN c.key_result_id IS NULL THEN 0 ELSE 1 END),
        SUM(CASE WHEN c.key_result_id IS NULL AND p.owner_id IS NOT NULL THEN 1 ELSE 0 END)
-FROM flags f
-LEFT JOIN checked c ON c.key_result_id = f.id
+FROM {verdict.table} f
+LEFT JOIN checked c ON c.key_result_id = f.key_result_id
 LEFT JOIN prompted p ON p.owner_id = f.owner_id
 GROUP BY f.team_id"""
     )
