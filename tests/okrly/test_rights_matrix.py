@@ -1,0 +1,519 @@
+"""The rights matrix: every role of the cast × every service a person calls to write.
+
+For each (role, action) the expected answer comes from the predicate in ``okrly.access``
+that the service enforces, asked with the facts of the row the action is about. The service
+must then succeed exactly when the predicate says yes, and refuse with ``NotAllowed``
+otherwise; after a refusal, someone allowed does the same thing on the same state, to show
+the refusal was about rights and not about the state (zulip's habit).
+
+``EXPECTED`` pins the predicates themselves: who of the cast (tests/conftest.py) may do what.
+
+Olga (owner, Growth) owns "Raise trial conversion" and asks Pia (provider, Platform) for a
+billing API. Lena leads Growth, Paul leads Platform, Mia is Olga's manager, Lea is in the
+leadership group, Ada is staff, Tim is Olga's teammate and Otto has no team. Time is frozen
+on Tuesday 17 November 2026, week 7 of 2026 Q4.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from checkins import services as checkins
+from dependencies import services as dependencies
+from objectives import services as objectives
+from okrly import access
+from okrly import services as okrly_services
+from okrly.errors import NotAllowed
+from ownership import services as ownership
+from reviews import services as reviews
+from reviews.models import Nudge
+from tests.factories import NotificationFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
+
+CAST = [
+    "owner",
+    "teammate",
+    "provider",
+    "lead",
+    "platform_lead",
+    "manager",
+    "leader",
+    "admin_user",
+    "outsider",
+]
+
+OWNER = {"owner"}
+RESPONSIBLE = {"provider"}
+LEADS_OLGA = {"manager", "lead", "leader"}  # can_lead(user, Olga); also who grants her authority
+GROWTH_LEADS = {"lead", "admin_user"}  # can_manage_objectives / can_nominate for Growth
+
+EXPECTED: dict[str, set[str]] = {
+    "ownership accept": OWNER,
+    "ownership accept a handover": {"teammate"},
+    "ownership decline": OWNER,
+    "ownership handover": GROWTH_LEADS,
+    "authority grant": LEADS_OLGA,
+    "authority revoke": LEADS_OLGA,
+    "declare no dependencies": OWNER,
+    "withdraw no dependencies": OWNER,
+    "dependency request": OWNER,
+    "dependency commit": RESPONSIBLE,
+    "dependency counter": RESPONSIBLE,
+    "dependency accept counter": OWNER,
+    "dependency decline": RESPONSIBLE,
+    "dependency reassign": {"platform_lead"},
+    "dependency deliver": RESPONSIBLE,
+    "dependency confirm": OWNER,
+    "dependency reopen": OWNER,
+    "dependency flag risk": OWNER | RESPONSIBLE,
+    "dependency break": OWNER,
+    "check-in submit": OWNER,
+    "need handled": RESPONSIBLE,
+    "nudge": LEADS_OLGA,
+    "acknowledge": LEADS_OLGA,
+    "objective create": GROWTH_LEADS,
+    "objective edit": GROWTH_LEADS,
+    "key result create": GROWTH_LEADS,
+    "key result edit": GROWTH_LEADS,
+    "notification read": OWNER,
+}
+
+
+@dataclass
+class World:
+    people: dict[str, Any]
+    key_result: Any
+    objective: Any
+    quarter: Any
+    growth: Any
+    platform: Any
+
+    @property
+    def olga(self) -> Any:
+        return self.people["owner"]
+
+    @property
+    def pia(self) -> Any:
+        return self.people["provider"]
+
+
+@pytest.fixture
+def world(
+    request: pytest.FixtureRequest,
+    key_result: Any,
+    objective: Any,
+    quarter: Any,
+    growth: Any,
+    platform: Any,
+) -> World:
+    people = {name: request.getfixturevalue(name) for name in CAST}
+    return World(people, key_result, objective, quarter, growth, platform)
+
+
+# --- the states each action starts from (rows with rules are made by their services) --------
+
+
+def _key_result(w: World) -> Any:
+    return w.key_result
+
+
+def _requested(w: World) -> Any:
+    return dependencies.dependency_request(
+        user=w.olga,
+        key_result=w.key_result,
+        provider_team=w.platform,
+        responsible=w.pia,
+        deliverable="Billing API",
+        due_date=date(2026, 12, 15),
+    )
+
+
+def _countered(w: World) -> Any:
+    return dependencies.dependency_counter(
+        dependency=_requested(w), user=w.pia, due_date=date(2026, 12, 20)
+    )
+
+
+def _committed(w: World) -> Any:
+    return dependencies.dependency_commit(dependency=_requested(w), user=w.pia)
+
+
+def _delivered(w: World) -> Any:
+    return dependencies.dependency_deliver(dependency=_committed(w), user=w.pia)
+
+
+def _handed_to_tim(w: World) -> Any:
+    ownership.ownership_handover(
+        key_result=w.key_result,
+        user=w.people["lead"],
+        new_owner=w.people["teammate"],
+        reason="Tim runs the trial flow now.",
+    )
+    return w.key_result
+
+
+def _grant(w: World) -> Any:
+    return ownership.authority_grant(
+        key_result=w.key_result,
+        user=w.people["lead"],
+        rights=ownership.decision_rights_ensure_defaults()[:1],
+        scope="The trial flow's backlog.",
+    )
+
+
+def _declared_none(w: World) -> Any:
+    ownership.dependencies_declare_none(key_result=w.key_result, user=w.olga)
+    return w.key_result
+
+
+def _check_in(w: World) -> Any:
+    return checkins.checkin_submit(
+        user=w.olga,
+        key_result=w.key_result,
+        status="at_risk",
+        confidence=5,
+        biggest_risk="The billing API is late",
+        value="14",
+        need="The billing API by December",
+        need_person=w.pia,
+    )
+
+
+def _notification(w: World) -> Any:
+    return NotificationFactory(recipient=w.olga)
+
+
+# --- the facts each predicate is asked with ------------------------------------------------
+
+
+def _kr_facts(kr: Any) -> dict[str, Any]:
+    pending = ownership._pending(kr)
+    return {
+        "owner_id": kr.owner_id,
+        "nominee_id": pending.nominee_id if pending else None,
+        "accepted": ownership.has_accepted(kr),
+    }
+
+
+def _answers_request(user: Any, dep: Any) -> bool:
+    return access.is_responsible(
+        user, responsible_id=dep.responsible_id
+    ) and access.can_answer_dependency(user, awaiting_id=dep.awaiting_id)
+
+
+def _owner_of(dep: Any) -> int:
+    return int(dep.key_result.owner_id)
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    setup: Callable[[World], Any]
+    allowed: Callable[[Any, Any], bool]  # (user, subject) -> the predicate's answer
+    call: Callable[[Any, Any, World], object]  # (user, subject, world) -> the service's result
+
+
+ACTIONS = [
+    Action(
+        "ownership accept",
+        _key_result,
+        lambda u, kr: access.can_answer_ownership(u, **_kr_facts(kr)),
+        lambda u, kr, w: ownership.ownership_accept(key_result=kr, user=u),
+    ),
+    Action(
+        "ownership accept a handover",
+        _handed_to_tim,
+        lambda u, kr: access.can_answer_ownership(u, **_kr_facts(kr)),
+        lambda u, kr, w: ownership.ownership_accept(key_result=kr, user=u),
+    ),
+    Action(
+        "ownership decline",
+        _key_result,
+        lambda u, kr: access.can_answer_ownership(u, **_kr_facts(kr)),
+        lambda u, kr, w: ownership.ownership_decline(key_result=kr, user=u, reason="Not mine."),
+    ),
+    Action(
+        "ownership handover",
+        _key_result,
+        lambda u, kr: access.can_nominate(u, kr.objective.team),
+        lambda u, kr, w: ownership.ownership_handover(
+            key_result=kr, user=u, new_owner=w.people["teammate"], reason="Tim runs it now."
+        ),
+    ),
+    Action(
+        "authority grant",
+        _key_result,
+        lambda u, kr: access.can_grant(
+            u, owner_id=kr.owner_id, manager_id=kr.owner.profile.manager_id, team=kr.objective.team
+        ),
+        lambda u, kr, w: ownership.authority_grant(
+            key_result=kr,
+            user=u,
+            rights=ownership.decision_rights_ensure_defaults()[:2],
+            scope="Up to 5,000 EUR of ads.",
+        ),
+    ),
+    Action(
+        "authority revoke",
+        _grant,
+        lambda u, g: access.can_grant(
+            u,
+            owner_id=g.key_result.owner_id,
+            manager_id=g.key_result.owner.profile.manager_id,
+            team=g.key_result.objective.team,
+        ),
+        lambda u, g, w: ownership.authority_revoke(grant=g, user=u, reason="Scope changed."),
+    ),
+    Action(
+        "declare no dependencies",
+        _key_result,
+        lambda u, kr: access.is_owner(u, owner_id=kr.owner_id),
+        lambda u, kr, w: ownership.dependencies_declare_none(key_result=kr, user=u),
+    ),
+    Action(
+        "withdraw no dependencies",
+        _declared_none,
+        lambda u, kr: access.is_owner(u, owner_id=kr.owner_id),
+        lambda u, kr, w: ownership.dependencies_withdraw_none(key_result=kr, user=u),
+    ),
+    Action(
+        "dependency request",
+        _key_result,
+        lambda u, kr: access.is_owner(u, owner_id=kr.owner_id),
+        lambda u, kr, w: dependencies.dependency_request(
+            user=u,
+            key_result=kr,
+            provider_team=w.platform,
+            responsible=w.pia,
+            deliverable="Billing API",
+            due_date=date(2026, 12, 15),
+        ),
+    ),
+    Action(
+        "dependency commit",
+        _requested,
+        _answers_request,
+        lambda u, d, w: dependencies.dependency_commit(dependency=d, user=u),
+    ),
+    Action(
+        "dependency counter",
+        _requested,
+        lambda u, d: access.can_answer_dependency(u, awaiting_id=d.awaiting_id),
+        lambda u, d, w: dependencies.dependency_counter(
+            dependency=d, user=u, due_date=date(2026, 12, 22)
+        ),
+    ),
+    Action(
+        "dependency accept counter",
+        _countered,
+        lambda u, d: access.can_accept_counter(u, owner_id=_owner_of(d), awaiting_id=d.awaiting_id),
+        lambda u, d, w: dependencies.dependency_accept_counter(dependency=d, user=u),
+    ),
+    Action(
+        "dependency decline",
+        _requested,
+        _answers_request,
+        lambda u, d, w: dependencies.dependency_decline(dependency=d, user=u, reason="No room."),
+    ),
+    Action(
+        "dependency reassign",
+        _requested,
+        lambda u, d: access.can_reassign_dependency(u, d.provider_team),
+        lambda u, d, w: dependencies.dependency_reassign(
+            dependency=d, user=u, responsible=w.people["platform_lead"]
+        ),
+    ),
+    Action(
+        "dependency deliver",
+        _committed,
+        lambda u, d: access.is_responsible(u, responsible_id=d.responsible_id),
+        lambda u, d, w: dependencies.dependency_deliver(dependency=d, user=u),
+    ),
+    Action(
+        "dependency confirm",
+        _delivered,
+        lambda u, d: access.is_owner(u, owner_id=_owner_of(d)),
+        lambda u, d, w: dependencies.dependency_confirm(dependency=d, user=u),
+    ),
+    Action(
+        "dependency reopen",
+        _delivered,
+        lambda u, d: access.is_owner(u, owner_id=_owner_of(d)),
+        lambda u, d, w: dependencies.dependency_reopen(dependency=d, user=u, reason="No docs."),
+    ),
+    Action(
+        "dependency flag risk",
+        _committed,
+        lambda u, d: access.can_flag_dependency_risk(
+            u, owner_id=_owner_of(d), responsible_id=d.responsible_id
+        ),
+        lambda u, d, w: dependencies.dependency_flag_risk(dependency=d, user=u, reason="Sick."),
+    ),
+    Action(
+        "dependency break",
+        _committed,
+        lambda u, d: access.is_owner(u, owner_id=_owner_of(d)),
+        lambda u, d, w: dependencies.dependency_break(dependency=d, user=u, reason="Cancelled."),
+    ),
+    Action(
+        "check-in submit",
+        _key_result,
+        lambda u, kr: access.is_owner(u, owner_id=kr.owner_id),
+        lambda u, kr, w: checkins.checkin_submit(
+            user=u,
+            key_result=kr,
+            status="on_track",
+            confidence=7,
+            biggest_risk="Holidays",
+            value="16",
+        ),
+    ),
+    Action(
+        "need handled",
+        _check_in,
+        lambda u, c: access.can_handle_need(u, need_person_id=c.need_person_id),
+        lambda u, c, w: checkins.checkin_need_handle(check_in=c, user=u),
+    ),
+    Action(
+        "nudge",
+        _key_result,
+        lambda u, kr: access.can_lead(u, kr.owner),
+        lambda u, kr, w: reviews.nudge_send(
+            user=u,
+            recipient=kr.owner,
+            item_kind=Nudge.Item.PERSON,
+            item_id=kr.owner.pk,
+            message="Your check-in is due.",
+        ),
+    ),
+    Action(
+        "acknowledge",
+        _check_in,
+        lambda u, c: access.can_lead(u, c.key_result.owner),
+        lambda u, c, w: reviews.checkin_acknowledge(user=u, check_in=c, reply="Let's talk."),
+    ),
+    Action(
+        "objective create",
+        _key_result,
+        lambda u, kr: access.can_manage_objectives(u, kr.objective.team),
+        lambda u, kr, w: objectives.objective_create(
+            user=u, quarter=w.quarter, team=w.growth, title="Win the mid-market"
+        ),
+    ),
+    Action(
+        "objective edit",
+        _key_result,
+        lambda u, kr: access.can_manage_objectives(u, kr.objective.team),
+        lambda u, kr, w: objectives.objective_update(
+            user=u, objective=w.objective, title="Grow self-serve revenue faster"
+        ),
+    ),
+    Action(
+        "key result create",
+        _key_result,
+        lambda u, kr: access.can_manage_objectives(u, kr.objective.team),
+        lambda u, kr, w: objectives.key_result_create(
+            user=u, objective=w.objective, title="NPS", owner=w.olga, target_value=Decimal(40)
+        ),
+    ),
+    Action(
+        "key result edit",
+        _key_result,
+        lambda u, kr: access.can_manage_objectives(u, kr.objective.team),
+        lambda u, kr, w: objectives.key_result_update(
+            user=u, key_result=kr, title="Raise trial conversion to 30%"
+        ),
+    ),
+    Action(
+        "notification read",
+        _notification,
+        lambda u, n: access.can_read_notification(u, recipient_id=n.recipient_id),
+        lambda u, n, w: okrly_services.notification_mark_read(notification=n, user=u),
+    ),
+]
+
+BY_NAME = {a.name: a for a in ACTIONS}
+
+# Writes a person makes without a right to check: each acts only on the user's own rows.
+NO_RIGHT_TO_CHECK = {"notifications_mark_all_read"}
+
+# The service each action calls (the names the check below looks for).
+SERVICES = {
+    "ownership_accept",
+    "ownership_decline",
+    "ownership_handover",
+    "authority_grant",
+    "authority_revoke",
+    "dependencies_declare_none",
+    "dependencies_withdraw_none",
+    "dependency_request",
+    "dependency_commit",
+    "dependency_counter",
+    "dependency_accept_counter",
+    "dependency_decline",
+    "dependency_reassign",
+    "dependency_deliver",
+    "dependency_confirm",
+    "dependency_reopen",
+    "dependency_flag_risk",
+    "dependency_break",
+    "checkin_submit",
+    "checkin_need_handle",
+    "nudge_send",
+    "checkin_acknowledge",
+    "objective_create",
+    "objective_update",
+    "key_result_create",
+    "key_result_update",
+    "notification_mark_read",
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "role"),
+    [(a.name, role) for a in ACTIONS for role in CAST],
+    ids=[f"{a.name}-{role}" for a in ACTIONS for role in CAST],
+)
+def test_the_service_does_exactly_what_the_predicate_allows(
+    world: World, name: str, role: str
+) -> None:
+    action = BY_NAME[name]
+    subject = action.setup(world)
+    user = world.people[role]
+    allowed = action.allowed(user, subject)
+    assert allowed == (role in EXPECTED[name]), f"the predicate for {name} changed for {role}"
+    if allowed:
+        action.call(user, subject, world)
+        return
+    with pytest.raises(NotAllowed):
+        action.call(user, subject, world)
+    # The same state, someone allowed: the refusal was about rights.
+    somebody_allowed = world.people[sorted(EXPECTED[name])[0]]
+    action.call(somebody_allowed, subject, world)
+
+
+def test_the_table_names_every_action_and_only_the_cast() -> None:
+    assert set(EXPECTED) == set(BY_NAME)
+    assert all(allowed and allowed <= set(CAST) for allowed in EXPECTED.values())
+
+
+def test_every_service_a_person_calls_is_in_the_matrix() -> None:
+    """A new write with a ``user`` argument must join the matrix (or say why it has no right
+    to check): a service that forgot its predicate would otherwise go unnoticed."""
+    found = set()
+    for module in (objectives, dependencies, checkins, ownership, reviews, okrly_services):
+        for fname, function in inspect.getmembers(module, inspect.isfunction):
+            if function.__module__ != module.__name__ or fname.startswith("_"):
+                continue
+            user = inspect.signature(function).parameters.get("user")
+            if user is not None and user.kind is inspect.Parameter.KEYWORD_ONLY:
+                found.add(fname)
+    assert found == SERVICES | NO_RIGHT_TO_CHECK
