@@ -21,6 +21,7 @@ from okrly.errors import RuleBroken
 from okrly.forms import add_service_error
 from okrly.models import Quarter
 from okrly.numbers import plain_number
+from okrly.types import AuthedRequest
 
 
 def _form(
@@ -111,7 +112,7 @@ def _card_for(
 
 @login_required
 @require_http_methods(["POST"])
-def submit(request: HttpRequest, key_result_pk: int) -> HttpResponse:
+def submit(request: AuthedRequest, key_result_pk: int) -> HttpResponse:
     key_result = get_object_or_404(
         KeyResult.objects.select_related("objective__quarter"), pk=key_result_pk
     )
@@ -140,7 +141,7 @@ def submit(request: HttpRequest, key_result_pk: int) -> HttpResponse:
             fresh, cards = _card_for(request.user, quarter, week, key_result)
             card = fresh or card
             form = _form(card, week, people)
-    if getattr(request, "htmx", False):
+    if request.htmx:
         # 200 either way so htmx swaps the card: saved, or the form with its messages. The
         # summary above the cards ("N of M done") is swapped out of band.
         summary = render_to_string(
@@ -174,14 +175,15 @@ def submit(request: HttpRequest, key_result_pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["POST"])
-def need_handled(request: HttpRequest, pk: int) -> HttpResponse:
+def need_handled(request: AuthedRequest, pk: int) -> HttpResponse:
     check_in = get_object_or_404(CheckIn.objects.select_related("key_result__owner"), pk=pk)
     # Someone else's need: PermissionDenied, which Django answers with a 403.
     services.checkin_need_handle(check_in=check_in, user=request.user)
-    if getattr(request, "htmx", False):
-        return HttpResponse(
-            '<li class="asked-item answered">'
-            "<span>✓ Marked handled; the owner has been told.</span></li>"
+    if request.htmx:
+        return render(
+            request,
+            "includes/answered.html",
+            {"message": "Marked handled; the owner has been told."},
         )
     messages.success(request, "Marked handled; the owner has been told.")
     return redirect("asked_of_me")

@@ -20,6 +20,7 @@ from objectives.selectors import key_result_detail
 from okrly import access
 from okrly.errors import RuleBroken
 from okrly.forms import add_service_error
+from okrly.types import AuthedRequest
 
 
 def allowed_actions(dep: Dependency, user: Any) -> set[str]:
@@ -82,7 +83,7 @@ def render_team_panel(request: HttpRequest, team: Any) -> str:
 
 @login_required
 @require_http_methods(["POST"])
-def request_dependency(request: HttpRequest, key_result_pk: int) -> HttpResponse:
+def request_dependency(request: AuthedRequest, key_result_pk: int) -> HttpResponse:
     try:
         key_result = key_result_detail(key_result_pk)
     except KeyResult.DoesNotExist as exc:
@@ -96,7 +97,7 @@ def request_dependency(request: HttpRequest, key_result_pk: int) -> HttpResponse
             )
         except RuleBroken as error:
             add_service_error(form, error)
-    if getattr(request, "htmx", False):
+    if request.htmx:
         # The panel re-renders in place: the list with the new row and an empty form, or the
         # same form with the typed values and the message that says what to change.
         # 200 either way: htmx only swaps successful responses.
@@ -199,7 +200,7 @@ DONE = {
 
 @login_required
 @require_http_methods(["POST"])
-def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def act(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
     if action not in ACTIONS:
         raise Http404("No such action.")
     dep = get_object_or_404(selectors.with_people(), pk=pk)
@@ -218,10 +219,18 @@ def act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             return redirect(dep.get_absolute_url())
         add_service_error(form, error)
         return _detail_page(request, dep, {action: form}, status=400)
-    if getattr(request, "htmx", False) and request.POST.get("from") == "asked":
+    if request.htmx and request.POST.get("from") == "asked":
         # One-click answer from "Asked of me": the row is replaced by a short confirmation.
         return render(
-            request, "dependencies/answered_row.html", {"dep": dep, "message": DONE[action]}
+            request,
+            "includes/answered.html",
+            {
+                "message": DONE[action],
+                "link": dep.get_absolute_url(),
+                "title": dep.deliverable,
+                "status_template": "dependencies/status.html",
+                "dep": dep,
+            },
         )
     messages.success(request, DONE[action])
     return redirect(dep.get_absolute_url())

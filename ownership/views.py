@@ -16,6 +16,7 @@ from okrly.errors import RuleBroken
 from okrly.forms import add_service_error
 from okrly.models import Quarter
 from okrly.params import id_list_param, id_param
+from okrly.types import AuthedRequest
 from ownership import services
 from ownership.accountability import Code, accountability, accountability_for
 from ownership.badges import badge_html
@@ -87,16 +88,16 @@ def _fail(request: HttpRequest, kr: KeyResult, error: RuleBroken) -> HttpRespons
 
 @login_required
 @require_http_methods(["POST"])
-def accept(request: HttpRequest, pk: int) -> HttpResponse:
+def accept(request: AuthedRequest, pk: int) -> HttpResponse:
     kr = _key_result(pk)
     was_handover = (p := services._pending(kr)) is not None and p.nominee_id == request.user.pk
     try:
         services.ownership_accept(key_result=kr, user=request.user)
     except RuleBroken as error:
         return _fail(request, kr, error)
-    if getattr(request, "htmx", False) and request.POST.get("from") == "asked":
-        return HttpResponse(
-            '<li class="asked-item answered"><span>✓ Accepted: you are the owner.</span></li>'
+    if request.htmx and request.POST.get("from") == "asked":
+        return render(
+            request, "includes/answered.html", {"message": "Accepted: you are the owner."}
         )
     messages.success(request, f"You are the owner of “{kr.title}”.")
     if was_handover:

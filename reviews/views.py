@@ -25,6 +25,7 @@ from okrly.csvexport import csv_response
 from okrly.errors import RuleBroken
 from okrly.models import Quarter, Team
 from okrly.params import BadParameter, id_param, int_param
+from okrly.types import AuthedRequest
 from ownership.accountability import accountability_for
 from ownership.badges import badge_html
 from reviews import selectors, services
@@ -286,8 +287,9 @@ def risks(request: HttpRequest) -> HttpResponse:
             "items": items,
             # Reply is offered only on check-ins this reader may answer (the service's rule).
             "led": people_led_by(request.user),
-            "number": number,
-            "pages": pages,
+            # The feed is paged in SQL (offset and limit); the Paginator only numbers the pages
+            # for the shared pagination include.
+            "page": Paginator(range(total), per_page).get_page(number),
             "total": total,
         },
     )
@@ -312,7 +314,7 @@ def _post_id(request: HttpRequest, name: str, default: int = 0) -> int:
 
 @login_required
 @require_http_methods(["POST"])
-def nudge(request: HttpRequest) -> HttpResponse:
+def nudge(request: AuthedRequest) -> HttpResponse:
     User = get_user_model()
     recipient = get_object_or_404(
         User.objects.select_related("profile"), pk=_post_id(request, "person")
@@ -330,12 +332,12 @@ def nudge(request: HttpRequest) -> HttpResponse:
             message=request.POST.get("message") or "please look at what you owe",
         )
     except RuleBroken as error:
-        if getattr(request, "htmx", False):
+        if request.htmx:
             # The message carries people's names: escaped like any other text.
             return HttpResponse(format_html('<span class="nudged muted">{}</span>', error.message))
         messages.error(request, error.message)
         return redirect(_back(request))
-    if getattr(request, "htmx", False):
+    if request.htmx:
         return HttpResponse('<span class="nudged">✓ Nudged</span>')
     messages.success(request, "Nudge sent.")
     return redirect(_back(request))
@@ -343,7 +345,7 @@ def nudge(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["POST"])
-def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+def acknowledge(request: AuthedRequest, pk: int) -> HttpResponse:
     check_in = get_object_or_404(
         CheckIn.objects.select_related("key_result__owner__profile"), pk=pk
     )
@@ -352,11 +354,11 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
             user=request.user, check_in=check_in, reply=request.POST.get("reply", "")
         )
     except RuleBroken as error:
-        if getattr(request, "htmx", False):
+        if request.htmx:
             return HttpResponse(format_html('<p class="field-error">{}</p>', error.message))
         messages.error(request, error.message)
         return redirect("reviews:risks")
-    if getattr(request, "htmx", False):
+    if request.htmx:
         return render(request, "reviews/risks.html#ack", {"ack": ack})
     messages.success(request, "Reply sent to the owner.")
     return redirect("reviews:risks")

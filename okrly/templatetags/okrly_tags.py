@@ -43,3 +43,12 @@ def person_name(user: Any, missing: str = "—") -> str:
 def plain(value: Any) -> str:
     """A metric's value as a plain decimal: ``{{ kr.current_value|plain }}`` (40, 1850, 12.5)."""
     return plain_number(value)
+
+
+@register.simple_tag(takes_context=True)
+def page_link(context: Any, number: int) -> str:
+    """This page's query with another page number: every filter in the address (quarter,
+    team, sort, picked key results) stays, so page 2 is page 2 of the same list."""
+    query = context["request"].GET.copy()
+    query["page"] = str(number)
+    return "?" + query.urlencode()

@@ -42,11 +42,3 @@ def checkin_label(status: str | None) -> str:
     """A stored check-in status as people read it ("off_track" → "Off track"): the team
     view's rows carry the annotated value, not a model instance with its display method."""
     return str(CheckIn.Status(status).label) if status in CheckIn.Status.values else ""
-
-
-@register.simple_tag(takes_context=True)
-def page_link(context: Any, number: int) -> str:
-    """The same page's query (quarter, team filter, sort) with another page number."""
-    query = context["request"].GET.copy()
-    query["page"] = str(number)
-    return "?" + query.urlencode()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import itertools
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -14,9 +16,16 @@ from django.test.utils import CaptureQueriesContext
 from checkins import services as checkin_services
 from dependencies import services as dep_services
 from objectives.models import KeyResult
+from okrly.models import Quarter
 from ownership import services
 from ownership.accountability import accountability, accountability_for
-from tests.factories import ObjectiveFactory, TeamFactory, UserFactory
+from tests.factories import (
+    KeyResultFactory,
+    ObjectiveFactory,
+    QuarterFactory,
+    TeamFactory,
+    UserFactory,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]  # 17 Nov 2026
 DUE = date(2026, 12, 1)
@@ -280,3 +289,32 @@ def test_the_accountability_test_page(client_for: Any, lead: Any, key_result: An
     assert "Grant authority →" in html
     picked = client.get("/ownership/test/", {"kr": [key_result.pk]}).content.decode()
     assert "1 picked" in picked
+
+
+def test_the_accountability_tests_next_page_keeps_the_quarter_and_the_picks(
+    client_for: Any, lead: Any, growth: Any, key_result: Any
+) -> None:
+    """Page 2 of last quarter's picked key results is page 2 of the same list: the pagination
+    links keep the quarter and the picks (they once dropped both and showed this quarter)."""
+    q3 = QuarterFactory(
+        name="2026 Q3", start=date(2026, 7, 1), end=date(2026, 9, 30), status=Quarter.Status.CLOSED
+    )
+    objective = ObjectiveFactory(quarter=q3, team=growth)
+    krs = [KeyResultFactory(objective=objective, title=f"Summer {n:02}") for n in range(27)]
+    query = {"quarter": q3.pk, "kr": [kr.pk for kr in krs[:26]]}  # Summer 26 is not picked
+    client = client_for(lead)
+
+    first = client.get("/ownership/test/", query).content.decode()
+    nav = re.search(r'<nav class="pagination".*?</nav>', first, re.DOTALL)
+    assert nav is not None
+    link = html.unescape(re.findall(r'href="([^"]*)"', nav.group())[-1])
+    assert f"quarter={q3.pk}" in link
+    assert all(f"kr={kr.pk}" in link for kr in krs[:26])
+    assert "page=2" in link
+
+    second = client.get(f"/ownership/test/{link}").content.decode()
+    assert "Page 2 of 2" in second
+    table = re.search(r'<table class="acct-table">.*?</table>', second, re.DOTALL)
+    assert table is not None
+    # Summer 24 was on page 1, Summer 26 is not picked, and this quarter's is another list.
+    assert re.findall(r"Summer \d\d|Raise trial conversion", table.group()) == ["Summer 25"]
