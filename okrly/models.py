@@ -108,6 +108,11 @@ class Membership(TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.user} in {self.team} ({self.get_role_display()})"
 
+    @property
+    def is_lead(self) -> bool:
+        """For templates, which would otherwise compare the role to the string "lead"."""
+        return self.role == self.Role.LEAD
+
 
 class Profile(TimeStampedModel):
     user = models.OneToOneField(

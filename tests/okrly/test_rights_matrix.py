@@ -17,13 +17,16 @@ on Tuesday 17 November 2026, week 7 of 2026 Q4.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.urls import reverse
 
 from checkins import services as checkins
 from dependencies import services as dependencies
@@ -517,3 +520,31 @@ def test_every_service_a_person_calls_is_in_the_matrix() -> None:
             if user is not None and user.kind is inspect.Parameter.KEYWORD_ONLY:
                 found.add(fname)
     assert found == SERVICES | NO_RIGHT_TO_CHECK
+
+
+# --- roles are named by Membership.Role, never by their text ---------------------------------
+
+ROLE_LITERAL = re.compile(r"""role\s*==?\s*["'](?:lead|member)["']""")
+APP_DIRS = ["okrly", "objectives", "dependencies", "checkins", "ownership", "reviews", "templates"]
+
+
+def test_no_role_is_written_as_a_string_outside_membership_role() -> None:
+    """``memberships__role="lead"`` in a query keeps working until the value is renamed, then
+    silently matches nobody; Membership.Role.LEAD (or ``is_lead`` in a template) cannot."""
+    root = Path(__file__).resolve().parents[2]
+    found = [
+        f"{path.relative_to(root)}:{number}"
+        for folder in APP_DIRS
+        for path in sorted((root / folder).rglob("*"))
+        if path.suffix in {".py", ".html"} and "migrations" not in path.parts
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if ROLE_LITERAL.search(line)
+    ]
+    assert found == []
+
+
+def test_the_team_page_marks_its_leads(client_for: Any, world: World) -> None:
+    html = client_for(world.olga).get(reverse("team_detail", args=["growth"])).content.decode()
+    marked = [item for item in re.findall(r"<li>(.*?)</li>", html, re.S) if "<mark>lead" in item]
+    assert len(marked) == 1
+    assert "Lena" in marked[0]
