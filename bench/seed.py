@@ -165,13 +165,71 @@ def _counts(today: date) -> dict[str, int]:
     return counts
 
 
-def _seed(today: date, rng: random.Random) -> dict[str, int]:
-    User = get_user_model()
-    now = _at(today, 15)
-    password = make_password(BENCH_PASSWORD)  # hashed once, shared: hashing is slow on purpose
+@dataclass
+class Org:
+    """The people and teams, as the later steps need them."""
 
-    # 1-2. People and teams. Users 0..299 lead teams 0..299 (0..29 are the departments).
-    # bulk_create even for one: create() would fire the signal that makes its profile.
+    bench: Any  # the bench user: the leader everyone reports to in the end
+    users: list[Any]
+    departments: list[Team]
+    children: list[Team]
+    members: dict[int, list[Any]]  # team pk → its people, its lead first
+    home: dict[int, Team]  # user pk → their first team
+    by_parent: dict[int, list[Team]]  # department pk → its teams
+
+    @property
+    def teams(self) -> list[Team]:
+        return self.departments + self.children
+
+    @property
+    def busy(self) -> Team:
+        """The team with many key results (two pages in the team view)."""
+        return self.children[0]
+
+
+@dataclass
+class Period:
+    quarter: Quarter  # the active one
+    start: date
+    week: int  # the week of the active quarter that contains today
+
+
+def _seed(today: date, rng: random.Random) -> dict[str, int]:
+    """Each kind of row in turn. The order is part of the data: every step draws from the
+    same ``rng``, so moving one changes everything after it."""
+    now = _at(today, 15)
+    org = _people_and_teams(rng)
+    _profiles(org, today, rng)
+    period = _quarters(today)
+    key_results = _key_results(org, period, rng)
+    _nominations(org, key_results, now, rng)
+    _authority(org, key_results, period, rng)
+    dependencies = _dependencies(org, key_results, period, today, now, rng)
+    _dependency_history(dependencies, now)
+    _declarations(key_results, dependencies, period, rng)
+    checkins = _checkins(org, period, key_results, dependencies, rng)
+    _latest_checkins(key_results, checkins)
+    _revisions(checkins)
+    _prompts(period, key_results, checkins, now)
+    _notifications(org.bench, now)
+    return {"quarter_id": period.quarter.pk, "week": period.week, "busy_team_id": org.busy.pk}
+
+
+# --- 1-2. people and teams ------------------------------------------------------------------
+
+
+def _people_and_teams(rng: random.Random) -> Org:
+    """Users 0..299 lead teams 0..299 (0..29 are the departments)."""
+    bench, users = _people(rng)
+    departments, children = _teams(users)
+    return _memberships(bench, users, departments, children, rng)
+
+
+def _people(rng: random.Random) -> tuple[Any, list[Any]]:
+    """The bench user and PEOPLE others. bulk_create even for one: create() would fire the
+    signal that makes its profile."""
+    User = get_user_model()
+    password = make_password(BENCH_PASSWORD)  # hashed once, shared: hashing is slow on purpose
     (bench,) = User.objects.bulk_create(
         [
             User(
@@ -196,6 +254,10 @@ def _seed(today: date, rng: random.Random) -> dict[str, int]:
         ],
         batch_size=BATCH,
     )
+    return bench, users
+
+
+def _teams(users: list[Any]) -> tuple[list[Team], list[Team]]:
     departments = Team.objects.bulk_create(
         [
             Team(name=name, slug=slugify(name), lead=users[d])
@@ -214,53 +276,69 @@ def _seed(today: date, rng: random.Random) -> dict[str, int]:
             for c, child in enumerate(CHILD_NAMES[:CHILDREN])
         ]
     )
-    teams = departments + children
-    busy = children[0]
-    team_of_lead = {users[t].pk: teams[t] for t in range(len(teams))}
-    members: dict[int, list[Any]] = {t.pk: [users[i]] for i, t in enumerate(teams)}
+    return departments, children
+
+
+def _memberships(
+    bench: Any,
+    users: list[Any],
+    departments: list[Team],
+    children: list[Team],
+    rng: random.Random,
+) -> Org:
+    """Everyone in a team: departments keep a small staff, the busy team is big, the others
+    vary in size; some people also belong to a sibling team of their department."""
+    org = Org(bench, users, departments, children, members={}, home={}, by_parent={})
+    teams, busy = org.teams, org.busy
+    org.members = {t.pk: [users[i]] for i, t in enumerate(teams)}
     rest = users[len(teams) :]
     rng.shuffle(rest)
-    # Departments keep a small staff; the busy team is big; the others vary in size.
     cursor = 0
     for dept in departments:
-        members[dept.pk] += rest[cursor : cursor + 2]
+        org.members[dept.pk] += rest[cursor : cursor + 2]
         cursor += 2
-    members[busy.pk] += rest[cursor : cursor + 30]
+    org.members[busy.pk] += rest[cursor : cursor + 30]
     cursor += 30
     others = children[1:]
     weights = [rng.uniform(0.5, 1.5) for _ in others]
     for user in rest[cursor:]:
-        members[rng.choices(others, weights)[0].pk].append(user)
-    home: dict[int, Team] = {}
+        org.members[rng.choices(others, weights)[0].pk].append(user)
     memberships = []
     for team in teams:
-        for user in members[team.pk]:
-            home[user.pk] = team
+        for user in org.members[team.pk]:
+            org.home[user.pk] = team
             role = Membership.Role.LEAD if team.lead_id == user.pk else Membership.Role.MEMBER
             memberships.append(Membership(user=user, team=team, role=role))
-    # Some people also belong to a sibling team of their department.
-    by_parent: dict[int, list[Team]] = defaultdict(list)
+    org.by_parent = defaultdict(list)
     for team in children:
-        by_parent[team.parent_id].append(team)  # type: ignore[index]
+        org.by_parent[team.parent_id].append(team)  # type: ignore[index]
     for user in rng.sample(rest, 120):
-        team = home[user.pk]
+        team = org.home[user.pk]
         if team.parent_id is None:
             continue
-        sibling = rng.choice([t for t in by_parent[team.parent_id] if t.pk != team.pk])
+        sibling = rng.choice([t for t in org.by_parent[team.parent_id] if t.pk != team.pk])
         memberships.append(Membership(user=user, team=sibling))
-        members[sibling.pk].append(user)
+        org.members[sibling.pk].append(user)
     Membership.objects.bulk_create(memberships, batch_size=BATCH)
+    return org
+
+
+def _profiles(org: Org, today: date, rng: random.Random) -> None:
+    """A profile each, with a time zone and a manager (member → team lead → department lead
+    → the bench user); the leadership group. Bulk-created: ``bulk_create`` skips the
+    post_save signal that makes profiles."""
+    team_of_lead = {t.lead_id: t for t in org.teams}
 
     def manager_of(user: Any) -> Any:
         led = team_of_lead.get(user.pk)
         if led is None:
-            return home[user.pk].lead
+            return org.home[user.pk].lead
         if led.parent_id is None:
-            return bench
-        return next(t for t in departments if t.pk == led.parent_id).lead
+            return org.bench
+        return next(t for t in org.departments if t.pk == led.parent_id).lead
 
     Profile.objects.bulk_create(
-        [Profile(user=bench, display_name="Bench Leader", timezone="Europe/London")]
+        [Profile(user=org.bench, display_name="Bench Leader", timezone="Europe/London")]
         + [
             Profile(
                 user=user,
@@ -271,16 +349,25 @@ def _seed(today: date, rng: random.Random) -> dict[str, int]:
                 if rng.random() < 0.03
                 else None,
             )
-            for user in users
+            for user in org.users
         ],
         batch_size=BATCH,
     )
+    User = get_user_model()
     leadership, _ = Group.objects.get_or_create(name=settings.LEADERSHIP_GROUP)
     User.groups.through.objects.bulk_create(
-        [User.groups.through(user_id=u.pk, group_id=leadership.pk) for u in [bench, *users[:30]]]
+        [
+            User.groups.through(user_id=u.pk, group_id=leadership.pk)
+            for u in [org.bench, *org.users[:30]]
+        ]
     )
 
-    # 3. Quarters: week 14 of the active one contains today.
+
+# --- 3. quarters ----------------------------------------------------------------------------
+
+
+def _quarters(today: date) -> Period:
+    """The active quarter, whose 14th week contains today, and a closed one before it."""
     start = today - timedelta(days=(QUARTER_WEEKS - 1) * 7 + today.weekday())
     quarter = Quarter.objects.create(
         name=f"Bench {today.year} Q",
@@ -296,68 +383,85 @@ def _seed(today: date, rng: random.Random) -> dict[str, int]:
         end=start - timedelta(days=1),
         status=Quarter.Status.CLOSED,
     )
-    week = (today - start).days // 7 + 1
+    return Period(quarter=quarter, start=start, week=(today - start).days // 7 + 1)
 
-    # 4. Objectives and key results.
+
+# --- 4. objectives and key results ----------------------------------------------------------
+
+
+def _key_results(org: Org, period: Period, rng: random.Random) -> list[KeyResult]:
+    """KEY_RESULTS in all, spread unevenly over the teams; the busy team has
+    BUSY_KEY_RESULTS. About three per objective."""
     per_team: defaultdict[int, int] = defaultdict(int)
-    per_team[busy.pk] = BUSY_KEY_RESULTS
-    pool = [t for t in teams if t.pk != busy.pk]
+    per_team[org.busy.pk] = BUSY_KEY_RESULTS
+    pool = [t for t in org.teams if t.pk != org.busy.pk]
     team_weights = [0.4 if t.parent_id is None else rng.uniform(0.3, 1.7) for t in pool]
     for team in rng.choices(pool, team_weights, k=KEY_RESULTS - BUSY_KEY_RESULTS):
         per_team[team.pk] += 1
-    objectives = []
-    for team in teams:
-        for rank in range(1, (per_team[team.pk] + 2) // 3 + 1):
-            objectives.append(
-                Objective(
-                    quarter=quarter,
-                    team=team,
-                    title=f"{rng.choice(VERBS)} {rng.choice(THINGS)} for {team.name}",
-                    means="Customers notice the difference.",
-                    does_not_mean="Busywork that moves no number.",
-                    rank=rank,
-                )
-            )
-    objectives = Objective.objects.bulk_create(objectives, batch_size=BATCH)
-    objectives_of: dict[int, list[Objective]] = defaultdict(list)
-    for objective in objectives:
-        objectives_of[objective.team_id].append(objective)
-    key_results = []
-    for team in teams:
-        for n in range(per_team[team.pk]):
-            increase = rng.random() < 0.8
-            start_value = Decimal(rng.randint(0, 200))
-            span = Decimal(rng.randint(10, 300))
-            target = start_value + span if increase else start_value + span / 2 - span
-            if not increase:
-                start_value = target + span
-            progress = Decimal(str(round(rng.uniform(0, 1.1), 2)))
-            key_results.append(
-                KeyResult(
-                    objective=objectives_of[team.pk][n % len(objectives_of[team.pk])],
-                    title=f"{rng.choice(VERBS)} {rng.choice(THINGS)} #{n + 1}",
-                    start_value=start_value,
-                    target_value=target,
-                    current_value=(start_value + (target - start_value) * progress).quantize(
-                        Decimal("0.01")
-                    ),
-                    unit=rng.choice(["%", "ms", "users", "€k", "tickets", ""]),
-                    direction=KeyResult.Direction.INCREASE
-                    if increase
-                    else KeyResult.Direction.DECREASE,
-                    owner=rng.choice(members[team.pk][1:] or members[team.pk])
-                    if rng.random() < 0.85
-                    else team.lead,
-                )
-            )
-    key_results = KeyResult.objects.bulk_create(key_results, batch_size=BATCH)
-    team_of_kr = {kr.pk: kr.objective.team for kr in key_results}
+    objectives_of = _objectives(org, period, per_team, rng)
+    key_results = [
+        _key_result(team, n, objectives_of[team.pk], org.members[team.pk], rng)
+        for team in org.teams
+        for n in range(per_team[team.pk])
+    ]
+    return KeyResult.objects.bulk_create(key_results, batch_size=BATCH)
 
-    # 6 (first, for the owners' habits): nominations, authority, declarations below.
+
+def _objectives(
+    org: Org, period: Period, per_team: dict[int, int], rng: random.Random
+) -> dict[int, list[Objective]]:
+    objectives = [
+        Objective(
+            quarter=period.quarter,
+            team=team,
+            title=f"{rng.choice(VERBS)} {rng.choice(THINGS)} for {team.name}",
+            means="Customers notice the difference.",
+            does_not_mean="Busywork that moves no number.",
+            rank=rank,
+        )
+        for team in org.teams
+        for rank in range(1, (per_team[team.pk] + 2) // 3 + 1)
+    ]
+    objectives_of: dict[int, list[Objective]] = defaultdict(list)
+    for objective in Objective.objects.bulk_create(objectives, batch_size=BATCH):
+        objectives_of[objective.team_id].append(objective)
+    return objectives_of
+
+
+def _key_result(
+    team: Team, n: int, objectives: list[Objective], members: list[Any], rng: random.Random
+) -> KeyResult:
+    """The team's n-th key result: most increase, progress anywhere from 0 to 110 %, owned by
+    a member (sometimes the lead)."""
+    increase = rng.random() < 0.8
+    start_value = Decimal(rng.randint(0, 200))
+    span = Decimal(rng.randint(10, 300))
+    target = start_value + span if increase else start_value + span / 2 - span
+    if not increase:
+        start_value = target + span
+    progress = Decimal(str(round(rng.uniform(0, 1.1), 2)))
+    return KeyResult(
+        objective=objectives[n % len(objectives)],
+        title=f"{rng.choice(VERBS)} {rng.choice(THINGS)} #{n + 1}",
+        start_value=start_value,
+        target_value=target,
+        current_value=(start_value + (target - start_value) * progress).quantize(Decimal("0.01")),
+        unit=rng.choice(["%", "ms", "users", "€k", "tickets", ""]),
+        direction=KeyResult.Direction.INCREASE if increase else KeyResult.Direction.DECREASE,
+        owner=rng.choice(members[1:] or members) if rng.random() < 0.85 else team.lead,
+    )
+
+
+# --- 7 (first, for the owners' habits). ownership and authority ----------------------------
+
+
+def _nominations(org: Org, key_results: list[KeyResult], now: datetime, rng: random.Random) -> None:
+    """Most owners accepted; some have not answered or declined; some accepted and then
+    handed over to a teammate who has not answered yet."""
+    answer = OwnershipNomination.Status
     nominations = []
     for kr in key_results:
         roll = rng.random()
-        answer = OwnershipNomination.Status
         if roll < 0.84:
             nominations.append(_nomination(kr, kr.owner, answer.ACCEPTED, now, rng))
         elif roll < 0.92:
@@ -365,49 +469,44 @@ def _seed(today: date, rng: random.Random) -> dict[str, int]:
         elif roll < 0.95:
             nominations.append(_nomination(kr, kr.owner, answer.DECLINED, now, rng))
         else:
-            # Accepted, then handed over to a teammate who has not answered yet.
             nominations.append(_nomination(kr, kr.owner, answer.ACCEPTED, now, rng))
-            nominee = rng.choice(members[team_of_kr[kr.pk].pk])
+            team = kr.objective.team
+            nominee = rng.choice(org.members[team.pk])
             if nominee.pk != kr.owner_id:
                 handover = _nomination(kr, nominee, answer.PENDING, now, rng)
                 handover.previous_owner = kr.owner
-                handover.nominated_by = team_of_kr[kr.pk].lead
+                handover.nominated_by = team.lead
                 handover.reason = "Moving to another team next quarter."
                 nominations.append(handover)
     OwnershipNomination.objects.bulk_create(nominations, batch_size=BATCH)
 
-    rights = list(DecisionRight.objects.all())
+
+def _authority(org: Org, key_results: list[KeyResult], period: Period, rng: random.Random) -> None:
+    """Most owners hold authority in force, a few had it revoked, some never had any; each
+    grant with one to three decision rights."""
     grants = []
     for kr in key_results:
         roll = rng.random()
         if roll < 0.12:
             continue
-        by = team_of_kr[kr.pk].lead if team_of_kr[kr.pk].lead_id != kr.owner_id else bench
-        granted_at = _at(start + timedelta(days=rng.randint(0, 30)), rng.randint(8, 18))
-        if roll < 0.17:
-            grants.append(
-                AuthorityGrant(
-                    key_result=kr,
-                    grantee=kr.owner,
-                    scope="Up to €10k and the team's backlog.",
-                    granted_by=by,
-                    granted_at=granted_at,
-                    revoked_at=granted_at + timedelta(days=rng.randint(5, 40)),
-                    revoked_by=by,
-                    revoke_reason="Scope changed after the budget review.",
-                )
-            )
-            continue
-        grants.append(
-            AuthorityGrant(
-                key_result=kr,
-                grantee=kr.owner,
-                scope="Reorder the backlog; spend up to €5k.",
-                granted_by=by,
-                granted_at=granted_at,
-            )
+        team = kr.objective.team
+        by = team.lead if team.lead_id != kr.owner_id else org.bench
+        granted_at = _at(period.start + timedelta(days=rng.randint(0, 30)), rng.randint(8, 18))
+        grant = AuthorityGrant(
+            key_result=kr,
+            grantee=kr.owner,
+            scope="Reorder the backlog; spend up to €5k.",
+            granted_by=by,
+            granted_at=granted_at,
         )
+        if roll < 0.17:
+            grant.scope = "Up to €10k and the team's backlog."
+            grant.revoked_at = granted_at + timedelta(days=rng.randint(5, 40))
+            grant.revoked_by = by
+            grant.revoke_reason = "Scope changed after the budget review."
+        grants.append(grant)
     grants = AuthorityGrant.objects.bulk_create(grants, batch_size=BATCH)
+    rights = list(DecisionRight.objects.all())
     Through = AuthorityGrant.rights.through
     Through.objects.bulk_create(
         [
@@ -418,32 +517,52 @@ def _seed(today: date, rng: random.Random) -> dict[str, int]:
         batch_size=BATCH,
     )
 
-    # 5. Dependencies: how many each key result has, topped up to exactly DEPENDENCIES.
+
+# --- 5. dependencies ------------------------------------------------------------------------
+
+
+def _dependencies(
+    org: Org,
+    key_results: list[KeyResult],
+    period: Period,
+    today: date,
+    now: datetime,
+    rng: random.Random,
+) -> list[Dependency]:
+    """DEPENDENCIES between teams (often within a department, often on the busy team) in
+    STATUS_MIX, with dates and ladders that fit their status."""
     n_deps = {kr.pk: rng.choices([0, 1, 2, 3, 4], [18, 17, 30, 22, 13])[0] for kr in key_results}
-    while (total := sum(n_deps.values())) != DEPENDENCIES:
+    while (total := sum(n_deps.values())) != DEPENDENCIES:  # topped up to exactly that
         kr = rng.choice(key_results)
         if total < DEPENDENCIES and 0 < n_deps[kr.pk] < 5:
             n_deps[kr.pk] += 1
         elif total > DEPENDENCIES and n_deps[kr.pk] > 1:
             n_deps[kr.pk] -= 1
     statuses, status_weights = zip(*STATUS_MIX, strict=True)
-    provider_weights = [6.0 if t.pk == busy.pk else 1.0 for t in teams]
+    teams = org.teams
+    provider_weights = [6.0 if t.pk == org.busy.pk else 1.0 for t in teams]
     dependencies = []
     for kr in key_results:
-        requester = team_of_kr[kr.pk]
+        requester = kr.objective.team
         for rank in range(1, n_deps[kr.pk] + 1):
             provider = requester
             while provider.pk == requester.pk:
                 if requester.parent_id and rng.random() < 0.5:
-                    provider = rng.choice(by_parent[requester.parent_id])
+                    provider = rng.choice(org.by_parent[requester.parent_id])
                 else:
                     provider = rng.choices(teams, provider_weights)[0]
             dependencies.append(
-                _dependency(kr, rank, requester, provider, members, rng, statuses, status_weights)
+                _dependency(
+                    kr, rank, requester, provider, org.members, rng, statuses, status_weights
+                )
             )
     for dep in dependencies:
-        _lifecycle(dep, start, today, now, rng)
-    dependencies = Dependency.objects.bulk_create(dependencies, batch_size=BATCH)
+        _lifecycle(dep, period.start, today, now, rng)
+    return Dependency.objects.bulk_create(dependencies, batch_size=BATCH)
+
+
+def _dependency_history(dependencies: list[Dependency], now: datetime) -> None:
+    """Each dependency's events (the request, and its answer) and its ladder's rungs."""
     escalations, events = [], []
     for dep in dependencies:
         events.append(
@@ -476,68 +595,105 @@ def _seed(today: date, rng: random.Random) -> dict[str, int]:
             )
     DependencyEvent.objects.bulk_create(events, batch_size=BATCH)
     Escalation.objects.bulk_create(escalations, batch_size=BATCH)
+
+
+def _declarations(
+    key_results: list[KeyResult],
+    dependencies: list[Dependency],
+    period: Period,
+    rng: random.Random,
+) -> None:
+    """ "Needs no other team", declared for most key results without dependencies."""
+    with_deps = {dep.key_result_id for dep in dependencies}
     NoDependencies.objects.bulk_create(
         [
             NoDependencies(
                 key_result=kr,
                 declared_by=kr.owner,
-                declared_at=_at(start + timedelta(days=rng.randint(0, 20))),
+                declared_at=_at(period.start + timedelta(days=rng.randint(0, 20))),
                 note="Everything is inside the team.",
             )
             for kr in key_results
-            if n_deps[kr.pk] == 0 and rng.random() < 0.6
+            if kr.pk not in with_deps and rng.random() < 0.6
         ],
         batch_size=BATCH,
     )
-    deps_of: dict[int, list[Dependency]] = defaultdict(list)
-    for dep in dependencies:
-        deps_of[dep.key_result_id].append(dep)
 
-    # 6. Check-ins: every (key result, week) slot of weeks 1..week-1 but a few, and about
-    # half of this week, exactly CHECKINS in all.
+
+# --- 6. check-ins ---------------------------------------------------------------------------
+
+
+def _checkins(
+    org: Org,
+    period: Period,
+    key_results: list[KeyResult],
+    dependencies: list[Dependency],
+    rng: random.Random,
+) -> list[CheckIn]:
+    """Every (key result, week) slot of weeks 1..week-1 but a few, and about half of this
+    week, exactly CHECKINS in all; each key result keeps a mood (on track, at risk, off
+    track) most weeks."""
+    week = period.week
     this_week = rng.sample(key_results, k=min(len(key_results), 1400))
     earlier = [(kr, w) for kr in key_results for w in range(1, week)]
     keep = CHECKINS - len(this_week)
     if keep < len(earlier):
         earlier = rng.sample(earlier, keep)
     slots = sorted(earlier + [(kr, week) for kr in this_week], key=lambda s: (s[0].pk, s[1]))
-    people = users
     mood = {kr.pk: rng.choices([0, 1, 2], [65, 25, 10])[0] for kr in key_results}
-    checkins = []
-    for kr, w in slots:
-        drift = mood[kr.pk] if rng.random() < 0.75 else rng.choice([0, 1, 2])
-        status = [CheckIn.Status.ON_TRACK, CheckIn.Status.AT_RISK, CheckIn.Status.OFF_TRACK][drift]
-        confidence = [rng.randint(6, 10), rng.randint(3, 7), rng.randint(0, 4)][drift]
-        share = Decimal(w) / Decimal(QUARTER_WEEKS) * Decimal(str(rng.uniform(0.6, 1.1)))
-        value = (kr.start_value + (kr.target_value - kr.start_value) * share).quantize(
-            Decimal("0.01")
-        )
-        check_in = CheckIn(
-            key_result=kr,
-            week=w,
-            author=kr.owner,
-            status=status,
-            confidence=confidence,
-            biggest_risk=rng.choice(RISKS),
-            value=value,
-            forecast_value=value + (kr.target_value - kr.start_value) / 10,
-            forecast_flag=status == CheckIn.Status.ON_TRACK and rng.random() < 0.06,
-            submitted_at=_at(start + timedelta(days=7 * (w - 1)), rng.randint(8, 18)),
-        )
-        if rng.random() < 0.12:
-            check_in.need = "A decision on the API contract."
-            if rng.random() < 0.5:
-                check_in.need_person = rng.choice(people)
-                if deps_of[kr.pk] and rng.random() < 0.5:
-                    check_in.need_dependency = rng.choice(deps_of[kr.pk])
-                if w < week - 2 or rng.random() < 0.4:
-                    check_in.need_handled_at = check_in.submitted_at + timedelta(days=1)
-        if rng.random() < 0.05:
-            check_in.edited_at = check_in.submitted_at + timedelta(hours=3)
-        checkins.append(check_in)
-    checkins = CheckIn.objects.bulk_create(checkins, batch_size=BATCH)
-    # The check-in service keeps each key result's latest answers on the key result; a bulk
-    # insert bypasses it, so copy them here.
+    deps_of: dict[int, list[Dependency]] = defaultdict(list)
+    for dep in dependencies:
+        deps_of[dep.key_result_id].append(dep)
+    checkins = [
+        _checkin(kr, w, mood[kr.pk], period, org.users, deps_of[kr.pk], rng) for kr, w in slots
+    ]
+    return CheckIn.objects.bulk_create(checkins, batch_size=BATCH)
+
+
+def _checkin(
+    kr: KeyResult,
+    w: int,
+    mood: int,
+    period: Period,
+    people: list[Any],
+    deps: list[Dependency],
+    rng: random.Random,
+) -> CheckIn:
+    """One week's check-in: its answers follow the mood; some name a need (of a person, of
+    a dependency), handled or not; a few were edited."""
+    drift = mood if rng.random() < 0.75 else rng.choice([0, 1, 2])
+    status = [CheckIn.Status.ON_TRACK, CheckIn.Status.AT_RISK, CheckIn.Status.OFF_TRACK][drift]
+    confidence = [rng.randint(6, 10), rng.randint(3, 7), rng.randint(0, 4)][drift]
+    share = Decimal(w) / Decimal(QUARTER_WEEKS) * Decimal(str(rng.uniform(0.6, 1.1)))
+    value = (kr.start_value + (kr.target_value - kr.start_value) * share).quantize(Decimal("0.01"))
+    check_in = CheckIn(
+        key_result=kr,
+        week=w,
+        author=kr.owner,
+        status=status,
+        confidence=confidence,
+        biggest_risk=rng.choice(RISKS),
+        value=value,
+        forecast_value=value + (kr.target_value - kr.start_value) / 10,
+        forecast_flag=status == CheckIn.Status.ON_TRACK and rng.random() < 0.06,
+        submitted_at=_at(period.start + timedelta(days=7 * (w - 1)), rng.randint(8, 18)),
+    )
+    if rng.random() < 0.12:
+        check_in.need = "A decision on the API contract."
+        if rng.random() < 0.5:
+            check_in.need_person = rng.choice(people)
+            if deps and rng.random() < 0.5:
+                check_in.need_dependency = rng.choice(deps)
+            if w < period.week - 2 or rng.random() < 0.4:
+                check_in.need_handled_at = check_in.submitted_at + timedelta(days=1)
+    if rng.random() < 0.05:
+        check_in.edited_at = check_in.submitted_at + timedelta(hours=3)
+    return check_in
+
+
+def _latest_checkins(key_results: list[KeyResult], checkins: list[CheckIn]) -> None:
+    """The check-in service keeps each key result's latest answers on the key result; a
+    bulk insert bypasses it, so copy them here."""
     latest: dict[int, CheckIn] = {}
     for c in checkins:
         if c.key_result_id not in latest or c.week > latest[c.key_result_id].week:
@@ -545,11 +701,10 @@ def _seed(today: date, rng: random.Random) -> dict[str, int]:
     for kr in key_results:
         found = latest.get(kr.pk)
         if found is not None:
-            c = found
-            kr.latest_checkin_week = c.week
-            kr.latest_checkin_status = c.status
-            kr.latest_checkin_confidence = c.confidence
-            kr.latest_forecast_flag = c.forecast_flag
+            kr.latest_checkin_week = found.week
+            kr.latest_checkin_status = found.status
+            kr.latest_checkin_confidence = found.confidence
+            kr.latest_forecast_flag = found.forecast_flag
     KeyResult.objects.bulk_update(
         key_results,
         [
@@ -560,6 +715,10 @@ def _seed(today: date, rng: random.Random) -> dict[str, int]:
         ],
         batch_size=BATCH,
     )
+
+
+def _revisions(checkins: list[CheckIn]) -> None:
+    """The first draft of each edited check-in."""
     CheckInRevision.objects.bulk_create(
         [
             CheckInRevision(
@@ -576,30 +735,36 @@ def _seed(today: date, rng: random.Random) -> dict[str, int]:
         batch_size=BATCH,
     )
 
-    # 7. Prompts: this week's for every owner, sent once their 9:00 has come in their zone;
-    # last week's for owners who missed a check-in then, with their ladder rows.
+
+# --- 7. prompts and notifications -----------------------------------------------------------
+
+
+def _prompts(
+    period: Period, key_results: list[KeyResult], checkins: list[CheckIn], now: datetime
+) -> None:
+    """This week's prompt for every owner, sent once their 9:00 has come in their zone;
+    last week's for owners who missed a check-in then, with their ladder rows."""
     owners: dict[int, Any] = {}
-    for kr in key_results:
-        owners.setdefault(kr.owner_id, kr.owner)
-    tz_of = dict(Profile.objects.values_list("user_id", "timezone"))
-    checked = {(c.key_result_id, c.week) for c in checkins}
     krs_of: dict[int, list[int]] = defaultdict(list)
     for kr in key_results:
+        owners.setdefault(kr.owner_id, kr.owner)
         krs_of[kr.owner_id].append(kr.pk)
+    tz_of = dict(Profile.objects.values_list("user_id", "timezone"))
+    checked = {(c.key_result_id, c.week) for c in checkins}
     prompts = []
     for owner_id, owner in owners.items():
-        for w in (week - 1, week):
+        for w in (period.week - 1, period.week):
             done = all((k, w) in checked for k in krs_of[owner_id])
-            if w < week and done:
+            if w < period.week and done:
                 continue
-            day = start + timedelta(days=7 * (w - 1))
+            day = period.start + timedelta(days=7 * (w - 1))
             due = datetime.combine(day, dtime(9), tzinfo=ZoneInfo(tz_of[owner_id]))
             sent = due.astimezone(UTC) if due <= now else None
             missed_rung = 0 if done or sent is None else min(3, (now - due).days)
             prompts.append(
                 CheckInPrompt(
                     owner=owner,
-                    quarter=quarter,
+                    quarter=period.quarter,
                     week=w,
                     due_at=due,
                     sent_at=sent,
@@ -619,6 +784,10 @@ def _seed(today: date, rng: random.Random) -> dict[str, int]:
         ],
         batch_size=BATCH,
     )
+
+
+def _notifications(bench: Any, now: datetime) -> None:
+    """A few for the bench user, a quarter of them unread."""
     Notification.objects.bulk_create(
         [
             Notification(
@@ -633,7 +802,9 @@ def _seed(today: date, rng: random.Random) -> dict[str, int]:
             for i in range(40)
         ]
     )
-    return {"quarter_id": quarter.pk, "week": week, "busy_team_id": busy.pk}
+
+
+# --- one row at a time ----------------------------------------------------------------------
 
 
 def _nomination(kr: Any, nominee: Any, status: str, now: datetime, rng: random.Random) -> Any:

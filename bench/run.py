@@ -2,7 +2,7 @@
 
 1. Recreates the PostgreSQL database ``okrly_bench`` (dropped first; ``BENCH_DATABASE_URL``
    names another, whose name must contain "bench"), migrates it, collects the static files
-   and seeds a large organisation (``tests/bench/seed.py``).
+   and seeds a large organisation (``bench/seed.py``).
 2. Starts gunicorn (``okrly.wsgi:application``, settings ``okrly.settings.bench``: the
    production settings on localhost) on a free port with sync workers; waits for /healthz/.
 3. Signs in as the bench user through the login form (CSRF token and all), then counts
@@ -13,7 +13,7 @@
    against the bar (organisation view ≤ 10×, team and people views ≤ 6×, medians), and
    stops gunicorn. Exits 1 when the bar is missed.
 
-Run it as ``python -m tests.bench.run [--rounds N] [--workers N] [--skip-seed]``.
+Run it as ``python -m bench.run [--rounds N] [--workers N] [--skip-seed]``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = "okrly.settings.bench"
 
 
@@ -182,7 +182,7 @@ def _migrate_and_seed() -> None:
     from django.core.management import call_command
     from django.utils import timezone
 
-    from tests.bench.seed import seed
+    from bench.seed import seed
 
     started = time.perf_counter()
     call_command("migrate", interactive=False, verbosity=0)
@@ -274,7 +274,7 @@ def _stop(server: subprocess.Popen[bytes]) -> None:
 
 
 def _sign_in(port: int) -> dict[str, str]:
-    from tests.bench.seed import BENCH_PASSWORD, BENCH_USERNAME
+    from bench.seed import BENCH_PASSWORD, BENCH_USERNAME
 
     session = HttpSession(port)
     status, _, body, _ = session.request("GET", "/accounts/login/")
