@@ -3,7 +3,8 @@ lead), then leadership; one rung per run, each rung once, and it stops when the 
 are in.
 
 Olga (Growth) lives in Paris. Her week 7 prompt is due on Monday 16 November 2026 at 09:00
-Paris time, 08:00 UTC. Default rung delays after that moment: 24 h, 48 h, 96 h.
+Paris time, 08:00 UTC. Default rung delays after that moment: 24 h, 48 h, 96 h. The people
+are conftest's: her manager Mia, the Growth lead Lena, and Lea of the leadership group.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group
 
 from checkins import missed, prompts, services
 from checkins.models import CheckInPrompt, MissedCheckIn
@@ -39,20 +39,6 @@ def paris_owner(owner: Any, key_result: Any) -> Any:
     Profile.objects.filter(user=owner).update(timezone="Europe/Paris")
     owner.refresh_from_db()
     return owner
-
-
-@pytest.fixture
-def manager(paris_owner: Any) -> Any:
-    user = UserFactory(username="max", first_name="Max", last_name="Manager")
-    Profile.objects.filter(user=paris_owner).update(manager=user)
-    return user
-
-
-@pytest.fixture
-def leader(db: Any) -> Any:
-    user = UserFactory(username="lea", first_name="Lea", last_name="Leader")
-    Group.objects.get_or_create(name="Leadership")[0].user_set.add(user)
-    return user
 
 
 @pytest.fixture
@@ -105,7 +91,7 @@ def test_missed_checkin_climbs_one_rung_at_a_time(
 
     assert run_at(travel, DUE + timedelta(hours=48)).escalated == 1  # rung 2: her manager
     assert missed.checkins_escalate_missed().escalated == 0
-    assert missed_notes()[1:] == [("max", "checkin_missed_2")]  # not the team lead
+    assert missed_notes()[1:] == [("mia", "checkin_missed_2")]  # not the team lead
     assert run_at(travel, DUE + timedelta(hours=96) - MINUTE).escalated == 0
 
     assert run_at(travel, DUE + timedelta(hours=96)).escalated == 1  # rung 3: leadership
@@ -262,7 +248,7 @@ def test_rungs_are_real_hours_after_the_prompt_when_the_clocks_go_back(
     assert run_at(travel, due + timedelta(hours=24)).escalated == 1
     assert run_at(travel, due + timedelta(hours=48) - MINUTE).escalated == 0
     assert run_at(travel, due + timedelta(hours=48)).escalated == 1
-    assert missed_notes() == [("olga", "checkin_missed_1"), ("max", "checkin_missed_2")]
+    assert missed_notes() == [("olga", "checkin_missed_1"), ("mia", "checkin_missed_2")]
 
 
 # --- Added by the lead: the ladder stops for closed quarters and absent owners -------------
