@@ -15,6 +15,7 @@ from checkins import services
 from checkins.models import CheckIn
 from dependencies.models import Dependency
 from objectives.models import KeyResult
+from okrly.api import api_user
 from okrly.params import column_range, id_param, int_param
 
 
@@ -94,7 +95,7 @@ class CheckInViewSet(
         body = CheckInSubmitSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
-        check_in = services.checkin_submit(user=request.user, **data)
+        check_in = services.checkin_submit(user=api_user(request), **data)
         # A first submission creates the week's check-in; any later one edits it.
         edited = check_in.edited_at is not None
         return Response(

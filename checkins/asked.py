@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.urls import reverse
 
 from checkins import selectors
 from okrly.registry import Action, AskedItem
 
+if TYPE_CHECKING:
+    from okrly.types import User
 
-def asked_of(user: Any) -> list[AskedItem]:
+
+def asked_of(user: User) -> list[AskedItem]:
     items = []
     for check_in in selectors.needs_for(user):
         kr = check_in.key_result

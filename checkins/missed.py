@@ -10,7 +10,7 @@ of office after the prompt.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -21,6 +21,9 @@ from objectives.models import KeyResult
 from okrly.access import leadership_members, team_leads
 from okrly.ladder import Ladder, LadderRun, Message, climb
 from okrly.models import Quarter, display_name, local_today
+
+if TYPE_CHECKING:
+    from okrly.types import User
 
 # The run's counts (escalated, completed); the beat task reports them.
 MissedRun = LadderRun
@@ -55,14 +58,14 @@ def _record(prompt: CheckInPrompt, rung: int, now: datetime) -> MissedCheckIn:
     return MissedCheckIn.objects.create(prompt=prompt, rung=rung, sent_at=now)
 
 
-def _recipients(prompt: CheckInPrompt, rung: int, missing: list[KeyResult]) -> list[Any]:
+def _recipients(prompt: CheckInPrompt, rung: int, missing: list[KeyResult]) -> list[User]:
     if rung == MissedCheckIn.Rung.OWNER:
         return [prompt.owner]
     if rung == MissedCheckIn.Rung.MANAGER:
         manager = prompt.owner.profile.manager
         if manager is not None and manager.is_active:
             return [manager]
-        leads: dict[int, Any] = {}
+        leads: dict[int, User] = {}
         for kr in missing:
             for lead in team_leads(kr.objective.team):
                 if lead.pk != prompt.owner_id:
@@ -107,7 +110,7 @@ def checkins_escalate_missed(*, now: datetime | None = None, limit: int = 500) -
     return climb(MISSED_LADDER, now=now or timezone.now(), limit=limit)
 
 
-def missed_stop_if_done(*, user: Any, quarter: Quarter, week: int) -> None:
+def missed_stop_if_done(*, user: User, quarter: Quarter, week: int) -> None:
     """Once every key result of ``user`` has its check-in for ``week``, that week's ladder
     stops (checkin_submit calls this in its transaction)."""
     missing = KeyResult.objects.filter(owner=user, objective__quarter=quarter).exclude(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db.models import Prefetch
 
@@ -11,6 +11,9 @@ from checkins.models import CheckIn
 from dependencies.models import Dependency
 from objectives.models import KeyResult
 from okrly.models import Quarter
+
+if TYPE_CHECKING:
+    from okrly.types import User
 
 
 @dataclass
@@ -20,7 +23,7 @@ class WeekCard:
     dependencies: list[Dependency]
 
 
-def my_week(user: Any, quarter: Quarter, week: int) -> list[WeekCard]:
+def my_week(user: User, quarter: Quarter, week: int) -> list[WeekCard]:
     """The user's key results with this week's check-in (and its dependency reviews) and
     their dependencies: 4 queries."""
     key_results = (
@@ -56,7 +59,7 @@ def timeline(key_result: KeyResult) -> list[CheckIn]:
     )
 
 
-def needs_for(user: Any) -> list[CheckIn]:
+def needs_for(user: User) -> list[CheckIn]:
     """Needs addressed to the user that they have not handled yet."""
     return list(
         CheckIn.objects.filter(need_person=user, need_handled_at__isnull=True)

@@ -5,7 +5,7 @@ modules."""
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -22,6 +22,9 @@ from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Quarter, display_name, local_today
 from okrly.params import BadParameter, decimal_limits, int_param
 from okrly.services import notification_create
+
+if TYPE_CHECKING:
+    from okrly.types import User
 
 REVIEW_WEEKS = 2  # rule 4: dependencies are reviewed in the first two weekly check-ins
 
@@ -126,14 +129,14 @@ def _snapshot(check_in: CheckIn) -> None:
 @transaction.atomic
 def checkin_submit(
     *,
-    user: Any,
+    user: User,
     key_result: KeyResult,
     status: str,
     confidence: Any,
     biggest_risk: str,
     value: Any,
     need: str = "",
-    need_person: Any = None,
+    need_person: User | None = None,
     need_dependency: Dependency | None = None,
     week: int | None = None,
     dependency_reviews: dict[int, tuple[bool, str]] | None = None,
@@ -262,9 +265,9 @@ def checkin_submit(
 
     if week <= REVIEW_WEEKS and dependency_reviews:
         _review_dependencies(check_in, key_result, user, dependency_reviews)
-    if check_in.need_person_id and _need_of(check_in) != previous_need:
+    if need_person is not None and _need_of(check_in) != previous_need:
         notification_create(
-            recipient=check_in.need_person,
+            recipient=need_person,
             kind="need",
             subject=f"{display_name(user)} needs something from you for “{key_result.title}”",
             body=check_in.need,
@@ -280,7 +283,7 @@ def _need_of(check_in: CheckIn) -> tuple[str, int | None, int | None]:
 
 
 def _review_dependencies(
-    check_in: CheckIn, key_result: KeyResult, user: Any, reviews: dict[int, tuple[bool, str]]
+    check_in: CheckIn, key_result: KeyResult, user: User, reviews: dict[int, tuple[bool, str]]
 ) -> None:
     deps = {d.pk: d for d in Dependency.objects.filter(key_result=key_result, pk__in=reviews)}
     for pk, (on_track, note) in reviews.items():
@@ -299,7 +302,7 @@ def _review_dependencies(
 
 
 @transaction.atomic
-def checkin_need_handle(*, check_in: CheckIn, user: Any) -> CheckIn:
+def checkin_need_handle(*, check_in: CheckIn, user: User) -> CheckIn:
     """The person a need was addressed to marks it handled."""
     if not access.can_handle_need(user, need_person_id=check_in.need_person_id):
         raise NotAllowed("This need is addressed to someone else.")

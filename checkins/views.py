@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -22,6 +22,9 @@ from okrly.forms import add_service_error
 from okrly.models import Quarter
 from okrly.numbers import plain_number
 from okrly.types import AuthedRequest
+
+if TYPE_CHECKING:
+    from okrly.types import User
 
 
 def _form(
@@ -78,7 +81,7 @@ def _card_html(
     )
 
 
-def render_my_week(request: HttpRequest) -> str:
+def render_my_week(request: AuthedRequest) -> str:
     """The check-in section of My week, registered with okrly's registry."""
     quarter = Quarter.objects.current(timezone.localdate())
     week = quarter.current_week(request.user) if quarter else None
@@ -102,7 +105,7 @@ def render_my_week(request: HttpRequest) -> str:
 
 
 def _card_for(
-    user: Any, quarter: Quarter, week: int, key_result: KeyResult
+    user: User, quarter: Quarter, week: int, key_result: KeyResult
 ) -> tuple[selectors.WeekCard | None, list[selectors.WeekCard]]:
     """The user's My-week card for this key result (None if it is not theirs), and all of
     their cards (for the "N of M done" summary)."""

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from dependencies import selectors, services, validation
 from dependencies.models import Dependency
 from objectives.models import KeyResult
-from okrly.api import PersonSerializer, SlugRelatedField
+from okrly.api import PersonSerializer, SlugRelatedField, api_user
 from okrly.models import Team
 from okrly.params import id_param
 
@@ -101,7 +101,7 @@ class DependencyViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = DependencyRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        dep = services.dependency_request(user=request.user, **data.validated_data)
+        dep = services.dependency_request(user=api_user(request), **data.validated_data)
         return Response(DependencySerializer(dep).data, status=status.HTTP_201_CREATED)
 
     def _answer(self, request: Request, call: Any, serializer: Any = None) -> Response:
@@ -111,7 +111,7 @@ class DependencyViewSet(
             body = serializer(data=request.data)
             body.is_valid(raise_exception=True)
             kwargs = dict(body.validated_data)
-        dep = call(dependency=dep, user=request.user, **kwargs)
+        dep = call(dependency=dep, user=api_user(request), **kwargs)
         return Response(DependencySerializer(selectors.detail(dep.pk)).data)
 
     @extend_schema(request=None, responses=DependencySerializer)

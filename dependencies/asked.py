@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.urls import reverse
 
@@ -11,12 +11,15 @@ from dependencies.models import Dependency
 from okrly import access
 from okrly.registry import Action, AskedItem
 
+if TYPE_CHECKING:
+    from okrly.types import User
+
 
 def _act(dep: Dependency, action: str) -> str:
     return reverse("dependencies:act", args=[dep.pk, action])
 
 
-def asked_of(user: Any) -> list[AskedItem]:
+def asked_of(user: User) -> list[AskedItem]:
     items = []
     for dep in selectors.awaiting_user(user):
         kr = dep.key_result

@@ -9,7 +9,7 @@ that start, one Escalation row per (dependency, trigger, rung). A closed quarter
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -19,6 +19,9 @@ from dependencies.models import Dependency, Escalation
 from okrly.access import leadership_members, team_leads
 from okrly.ladder import Ladder, LadderRun, Message, climb
 from okrly.models import Quarter, display_name
+
+if TYPE_CHECKING:
+    from okrly.types import User
 
 S = Dependency.Status
 T = Dependency.Trigger
@@ -63,7 +66,7 @@ def reschedule(dep: Dependency) -> None:
     dep.next_escalation_at = DEPENDENCY_LADDER.next_rung_at(dep)
 
 
-def _recipients(dep: Dependency, rung: int, owed: Any) -> list[Any]:
+def _recipients(dep: Dependency, rung: int, owed: Any) -> list[User]:
     if rung == Escalation.Rung.RESPONSIBLE:
         return [dep.responsible]
     if rung == Escalation.Rung.TEAM_LEAD:

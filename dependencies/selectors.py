@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
 
 from dependencies.models import Dependency
+
+if TYPE_CHECKING:
+    from okrly.types import User
 
 
 def with_people() -> QuerySet[Dependency]:
@@ -35,7 +38,7 @@ def promised_by_team(team: Any) -> list[Dependency]:
     )
 
 
-def awaiting_user(user: Any) -> list[Dependency]:
+def awaiting_user(user: User) -> list[Dependency]:
     """Requests and counter-proposals waiting on the user, and deliveries to confirm."""
     return list(
         with_people()

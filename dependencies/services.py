@@ -5,7 +5,7 @@ ladder's next step. What a request or counter-proposal may ask is checked in val
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -20,13 +20,16 @@ from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Team, display_name
 from okrly.services import notification_create
 
+if TYPE_CHECKING:
+    from okrly.types import User
+
 S = Dependency.Status
 
 
 # --- shared steps ------------------------------------------------------------------------------
 
 
-def _save(dep: Dependency, *, actor: Any, action: str, from_status: str, note: str = "") -> None:
+def _save(dep: Dependency, *, actor: User, action: str, from_status: str, note: str = "") -> None:
     reschedule(dep)
     dep.save()
     DependencyEvent.objects.create(
@@ -39,7 +42,7 @@ def _save(dep: Dependency, *, actor: Any, action: str, from_status: str, note: s
     )
 
 
-def _notify(dep: Dependency, recipient: Any, subject: str, body: str = "") -> None:
+def _notify(dep: Dependency, recipient: User, subject: str, body: str = "") -> None:
     notification_create(
         recipient=recipient,
         kind="dependency",
@@ -61,10 +64,10 @@ def _locked(dep: Dependency) -> Dependency:
 @transaction.atomic
 def dependency_request(
     *,
-    user: Any,
+    user: User,
     key_result: KeyResult,
     provider_team: Team,
-    responsible: Any,
+    responsible: User,
     deliverable: str,
     due_date: date,
     rank: int | None = None,
@@ -115,7 +118,7 @@ def dependency_request(
 # --- answers -----------------------------------------------------------------------------------
 
 
-def _require_awaiting(dep: Dependency, user: Any) -> None:
+def _require_awaiting(dep: Dependency, user: User) -> None:
     if dep.status not in (S.REQUESTED, S.COUNTERED):
         raise RuleBroken(
             f"This dependency is already {dep.get_status_display().lower()}; there is nothing "
@@ -127,7 +130,7 @@ def _require_awaiting(dep: Dependency, user: Any) -> None:
 
 
 @transaction.atomic
-def dependency_commit(*, dependency: Dependency, user: Any) -> Dependency:
+def dependency_commit(*, dependency: Dependency, user: User) -> Dependency:
     """The responsible person promises it (accepting the owner's counter-proposal if any)."""
     dep = _locked(dependency)
     if dep.status in Dependency.PROMISED_STATUSES:
@@ -166,7 +169,7 @@ def _apply_proposal(dep: Dependency) -> None:
 def dependency_counter(
     *,
     dependency: Dependency,
-    user: Any,
+    user: User,
     due_date: date | None,
     deliverable: str = "",
     note: str = "",
@@ -196,7 +199,7 @@ def dependency_counter(
 
 
 @transaction.atomic
-def dependency_accept_counter(*, dependency: Dependency, user: Any) -> Dependency:
+def dependency_accept_counter(*, dependency: Dependency, user: User) -> Dependency:
     """The owner accepts the responsible person's counter-proposal: it is then committed,
     because its terms are the ones the responsible person offered."""
     dep = _locked(dependency)
@@ -222,7 +225,7 @@ def dependency_accept_counter(*, dependency: Dependency, user: Any) -> Dependenc
 
 
 @transaction.atomic
-def dependency_decline(*, dependency: Dependency, user: Any, reason: str) -> Dependency:
+def dependency_decline(*, dependency: Dependency, user: User, reason: str) -> Dependency:
     dep = _locked(dependency)
     if not access.is_responsible(user, responsible_id=dep.responsible_id):
         raise NotAllowed(f"Only {display_name(dep.responsible)} can decline this request.")
@@ -243,7 +246,7 @@ def dependency_decline(*, dependency: Dependency, user: Any, reason: str) -> Dep
 
 @transaction.atomic
 def dependency_reassign(
-    *, dependency: Dependency, user: Any, responsible: Any, note: str = ""
+    *, dependency: Dependency, user: User, responsible: User | None, note: str = ""
 ) -> Dependency:
     """The providing team's lead hands the dependency to someone else on the team."""
     dep = _locked(dependency)
@@ -280,7 +283,7 @@ def dependency_reassign(
 
 
 @transaction.atomic
-def dependency_deliver(*, dependency: Dependency, user: Any, note: str = "") -> Dependency:
+def dependency_deliver(*, dependency: Dependency, user: User, note: str = "") -> Dependency:
     dep = _locked(dependency)
     if not access.is_responsible(user, responsible_id=dep.responsible_id):
         raise NotAllowed(f"Only {display_name(dep.responsible)} marks this delivered.")
@@ -304,13 +307,13 @@ def dependency_deliver(*, dependency: Dependency, user: Any, note: str = "") -> 
     return dep
 
 
-def _require_owner(dep: Dependency, user: Any, what: str) -> None:
+def _require_owner(dep: Dependency, user: User, what: str) -> None:
     if not access.is_owner(user, owner_id=dep.key_result.owner_id):
         raise NotAllowed(f"Only the key result's owner {what}.")
 
 
 @transaction.atomic
-def dependency_confirm(*, dependency: Dependency, user: Any) -> Dependency:
+def dependency_confirm(*, dependency: Dependency, user: User) -> Dependency:
     dep = _locked(dependency)
     _require_owner(dep, user, "confirms a delivery")
     if dep.status != S.DELIVERED or dep.confirmed_at is not None:
@@ -326,7 +329,7 @@ def dependency_confirm(*, dependency: Dependency, user: Any) -> Dependency:
 
 
 @transaction.atomic
-def dependency_reopen(*, dependency: Dependency, user: Any, reason: str) -> Dependency:
+def dependency_reopen(*, dependency: Dependency, user: User, reason: str) -> Dependency:
     dep = _locked(dependency)
     _require_owner(dep, user, "reopens a delivery")
     if dep.status != S.DELIVERED or dep.confirmed_at is not None:
@@ -345,7 +348,7 @@ def dependency_reopen(*, dependency: Dependency, user: Any, reason: str) -> Depe
 
 
 @transaction.atomic
-def dependency_flag_risk(*, dependency: Dependency, user: Any, reason: str) -> Dependency:
+def dependency_flag_risk(*, dependency: Dependency, user: User, reason: str) -> Dependency:
     dep = _locked(dependency)
     owner = dep.key_result.owner
     if not access.can_flag_dependency_risk(
@@ -368,7 +371,7 @@ def dependency_flag_risk(*, dependency: Dependency, user: Any, reason: str) -> D
 
 
 @transaction.atomic
-def dependency_break(*, dependency: Dependency, user: Any, reason: str) -> Dependency:
+def dependency_break(*, dependency: Dependency, user: User, reason: str) -> Dependency:
     """The owner records that the promise will not be kept."""
     dep = _locked(dependency)
     _require_owner(dep, user, "marks a dependency broken")

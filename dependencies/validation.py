@@ -5,7 +5,7 @@ naming the field, so a form shows the message beside it."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
@@ -15,6 +15,9 @@ from okrly.access import is_team_member
 from okrly.errors import RuleBroken
 from okrly.models import Quarter, Team, display_name
 from okrly.params import column_range
+
+if TYPE_CHECKING:
+    from okrly.types import User
 
 # The rank column is a smallint: a larger rank cannot be stored (PostgreSQL refuses it).
 RANK_MAX = column_range(Dependency, "rank")[1]
@@ -37,7 +40,7 @@ def check_request(
     *,
     key_result: KeyResult,
     provider_team: Team,
-    responsible: Any,
+    responsible: User | None,
     deliverable: str,
     due_date: date,
     rank: int | None,

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -22,8 +22,11 @@ from okrly.errors import RuleBroken
 from okrly.forms import add_service_error
 from okrly.types import AuthedRequest
 
+if TYPE_CHECKING:
+    from okrly.types import User
 
-def allowed_actions(dep: Dependency, user: Any) -> set[str]:
+
+def allowed_actions(dep: Dependency, user: User) -> set[str]:
     """Which answers to offer this user: the state allows the action and ``okrly.access``
     gives this user the right, asked with the same predicates the services enforce."""
     owner_id = dep.key_result.owner_id
@@ -115,7 +118,7 @@ def request_dependency(request: AuthedRequest, key_result_pk: int) -> HttpRespon
 
 @login_required
 @require_http_methods(["GET"])
-def detail(request: HttpRequest, pk: int) -> HttpResponse:
+def detail(request: AuthedRequest, pk: int) -> HttpResponse:
     try:
         dep = selectors.detail(pk)
     except Dependency.DoesNotExist as exc:
@@ -124,7 +127,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _detail_page(
-    request: HttpRequest, dep: Dependency, forms: dict[str, Form] | None = None, status: int = 200
+    request: AuthedRequest, dep: Dependency, forms: dict[str, Form] | None = None, status: int = 200
 ) -> HttpResponse:
     forms = forms or {}
     context = {

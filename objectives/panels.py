@@ -14,9 +14,10 @@ from django.utils import timezone
 
 from objectives.selectors import my_key_results, team_objectives
 from okrly.models import Quarter, Team
+from okrly.types import AuthedRequest
 
 
-def render_my_week(request: HttpRequest) -> str:
+def render_my_week(request: AuthedRequest) -> str:
     """My week without the check-in app: the key results the user owns this quarter.
 
     A fallback (``register_my_week_fallback``): check-ins, when installed, show these key

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Prefetch, QuerySet
 
 from objectives.models import KeyResult, Objective
 from okrly.models import Quarter, Team
 from okrly.params import BadParameter, id_param
+
+if TYPE_CHECKING:
+    from okrly.types import User
 
 
 def key_results_with_owner() -> QuerySet[KeyResult]:
@@ -72,7 +75,7 @@ def key_result_detail(pk: int) -> KeyResult:
     )
 
 
-def my_key_results(user: Any, quarter: Quarter) -> QuerySet[KeyResult]:
+def my_key_results(user: User, quarter: Quarter) -> QuerySet[KeyResult]:
     return (
         key_results_with_owner()
         .filter(owner=user, objective__quarter=quarter)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -13,6 +13,9 @@ from okrly.access import require_manage_objectives
 from okrly.errors import RuleBroken
 from okrly.models import Quarter, Team, display_name
 from okrly.services import notification_create
+
+if TYPE_CHECKING:
+    from okrly.types import User
 
 OBJECTIVE_FIELDS = ("title", "means", "does_not_mean", "rank")
 KEY_RESULT_FIELDS = (
@@ -34,7 +37,8 @@ def _check_quarter_open(quarter: Quarter) -> None:
         )
 
 
-def _check_owner(owner: Any) -> None:
+def _check_owner(owner: object) -> User:
+    """The owner as given, once it is one active person (rule 1)."""
     # Rule 1: exactly one accountable person, and a person who can act.
     if owner is None:
         raise RuleBroken("Choose the one person accountable for this key result.", field="owner")
@@ -45,6 +49,7 @@ def _check_owner(owner: Any) -> None:
             f"{owner.get_username()} is deactivated; choose an active person as owner.",
             field="owner",
         )
+    return owner
 
 
 def _check_metric(*, start: Decimal, target: Decimal, direction: str) -> None:
@@ -65,7 +70,7 @@ def _check_metric(*, start: Decimal, target: Decimal, direction: str) -> None:
 @transaction.atomic
 def objective_create(
     *,
-    user: Any,
+    user: User,
     quarter: Quarter,
     team: Team,
     title: str,
@@ -90,7 +95,7 @@ def objective_create(
 
 
 @transaction.atomic
-def objective_update(*, user: Any, objective: Objective, **changes: Any) -> Objective:
+def objective_update(*, user: User, objective: Objective, **changes: Any) -> Objective:
     require_manage_objectives(user, objective.team)
     _check_quarter_open(objective.quarter)
     unknown = set(changes) - set(OBJECTIVE_FIELDS)
@@ -104,7 +109,7 @@ def objective_update(*, user: Any, objective: Objective, **changes: Any) -> Obje
     return objective
 
 
-def _notify_owner(key_result: KeyResult, by: Any) -> None:
+def _notify_owner(key_result: KeyResult, by: User) -> None:
     notification_create(
         recipient=key_result.owner,
         kind="kr_assigned",
@@ -120,10 +125,10 @@ def _notify_owner(key_result: KeyResult, by: Any) -> None:
 @transaction.atomic
 def key_result_create(
     *,
-    user: Any,
+    user: User,
     objective: Objective,
     title: str,
-    owner: Any,
+    owner: User | None,
     target_value: Decimal,
     start_value: Decimal = Decimal(0),
     current_value: Decimal | None = None,
@@ -134,7 +139,7 @@ def key_result_create(
     _check_quarter_open(objective.quarter)
     if not title.strip():
         raise RuleBroken("Give the key result a title.", field="title")
-    _check_owner(owner)
+    owner = _check_owner(owner)
     _check_metric(start=start_value, target=target_value, direction=direction)
     key_result = KeyResult.objects.create(
         objective=objective,
@@ -152,7 +157,7 @@ def key_result_create(
 
 
 @transaction.atomic
-def key_result_update(*, user: Any, key_result: KeyResult, **changes: Any) -> KeyResult:
+def key_result_update(*, user: User, key_result: KeyResult, **changes: Any) -> KeyResult:
     objective = key_result.objective
     require_manage_objectives(user, objective.team)
     _check_quarter_open(objective.quarter)

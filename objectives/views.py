@@ -16,6 +16,7 @@ from okrly.errors import RuleBroken
 from okrly.forms import add_service_error
 from okrly.models import Quarter
 from okrly.registry import key_result_badges, key_result_panels
+from okrly.types import AuthedRequest
 
 
 @login_required
@@ -65,7 +66,7 @@ def key_result_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def objective_create(request: HttpRequest) -> HttpResponse:
+def objective_create(request: AuthedRequest) -> HttpResponse:
     teams = teams_led_by(request.user)
     if not teams.exists():
         raise PermissionDenied("Only team leads (and administrators) create objectives.")
@@ -86,7 +87,7 @@ def objective_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def objective_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def objective_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     objective = get_object_or_404(Objective.objects.select_related("team", "quarter"), pk=pk)
     if not can_manage_objectives(request.user, objective.team):
         raise PermissionDenied(f"Only a lead of {objective.team.name} can edit its objectives.")
@@ -108,7 +109,7 @@ def objective_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def key_result_create(request: HttpRequest, objective_pk: int) -> HttpResponse:
+def key_result_create(request: AuthedRequest, objective_pk: int) -> HttpResponse:
     objective = get_object_or_404(
         Objective.objects.select_related("team", "quarter"), pk=objective_pk
     )
@@ -134,7 +135,7 @@ def key_result_create(request: HttpRequest, objective_pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def key_result_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def key_result_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     try:
         key_result = selectors.key_result_detail(pk)
     except KeyResult.DoesNotExist as exc:

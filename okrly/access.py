@@ -12,7 +12,7 @@ id of the person responsible) rather than the feature's model.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -22,8 +22,9 @@ from okrly.errors import NotAllowed
 from okrly.models import Membership, Profile, Team
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AnonymousUser, User
+    from okrly.types import AnonymousUser, User
 
+    # Who a predicate is asked about: a request's user may be signed out.
     Person = User | AnonymousUser
 
 LEAD = Membership.Role.LEAD
@@ -74,7 +75,7 @@ def teams_led_by(user: Person) -> QuerySet[Team]:
     ).distinct()
 
 
-def team_leads(team: Team) -> list[Any]:
+def team_leads(team: Team) -> list[User]:
     """The team's named lead and every member with the lead role (one query)."""
     return list(
         get_user_model()
@@ -84,7 +85,7 @@ def team_leads(team: Team) -> list[Any]:
     )
 
 
-def leadership_members() -> list[Any]:
+def leadership_members() -> list[User]:
     return list(
         get_user_model().objects.filter(groups__name=leadership_group_name(), is_active=True)
     )
@@ -126,7 +127,7 @@ def people_led_by(user: Person) -> PeopleLed:
 # --- leading people: nudges and replies to check-ins --------------------------------------------
 
 
-def can_lead(user: Person, person: Any) -> bool:
+def can_lead(user: Person, person: User) -> bool:
     """A leader for this person: their manager, a lead of one of their teams, or leadership.
 
     The services that nudge and reply enforce it; pages ask ``people_led_by`` (the same rule)

@@ -27,13 +27,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
 
 from okrly.models import TimeStampedModel
 from okrly.services import notification_create, notifications_queue_email
+
+if TYPE_CHECKING:
+    from okrly.types import User
 
 Subject = TypeVar("Subject", bound=models.Model)
 
@@ -91,7 +94,7 @@ class Ladder(Generic[Subject]):
     locked: Callable[[], models.QuerySet[Subject]]
     start: Callable[[Subject], datetime | None]
     record: Callable[[Subject, int, datetime], models.Model]
-    recipients: Callable[[Subject, int, Any], list[Any]]
+    recipients: Callable[[Subject, int, Any], list[User]]
     message: Callable[[Subject, int, Any, datetime], Message]
     owed: Callable[[Subject], Any] = _itself
     stops: Callable[[Subject, datetime], bool] = _never

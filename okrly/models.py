@@ -5,7 +5,7 @@ from __future__ import annotations
 import zoneinfo
 from datetime import date, datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,6 +13,9 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from okrly.types import User
 
 
 class TimeStampedModel(models.Model):
@@ -23,12 +26,12 @@ class TimeStampedModel(models.Model):
         abstract = True
 
 
-def display_name(user: Any) -> str:
+def display_name(user: User) -> str:
     """How a person is named everywhere: full name, else username."""
     return str(user.get_full_name() or user.get_username())
 
 
-def local_today(user: Any, now: datetime | None = None) -> date:
+def local_today(user: User, now: datetime | None = None) -> date:
     """Today where the person is: a check-in's week is their week, not the server's."""
     tz = zoneinfo.ZoneInfo(user.profile.timezone if hasattr(user, "profile") else "UTC")
     return (now or timezone.now()).astimezone(tz).date()
@@ -227,7 +230,7 @@ class Quarter(TimeStampedModel):
         """The last day of ``week``: six days after its start, or the quarter's last day."""
         return min(self.week_start(week) + timedelta(days=6), self.end)
 
-    def current_week(self, user: Any) -> int | None:
+    def current_week(self, user: User) -> int | None:
         """The week it is for ``user`` in their own time zone; None outside the quarter."""
         today = local_today(user)
         if not self.start <= today <= self.end:

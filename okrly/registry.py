@@ -11,10 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
+
+from okrly.types import AuthedRequest
+
+if TYPE_CHECKING:
+    from okrly.types import User
 
 
 @dataclass(frozen=True)
@@ -39,12 +44,13 @@ class AskedItem:
     actions: list[Action] = field(default_factory=list)
 
 
-AskedProvider = Callable[[Any], list[AskedItem]]
+# ("User" quoted: the user model is imported for the type checker only.)
+AskedProvider = Callable[["User"], list[AskedItem]]
 # A panel renders its own template to HTML for (request, object).
 Panel = Callable[[HttpRequest, Any], str]
 
 # "My week" renders the signed-in user's week (e.g. the check-in forms) from request alone.
-MyWeekPanel = Callable[[HttpRequest], str]
+MyWeekPanel = Callable[[AuthedRequest], str]
 
 # A section of the team page's main column, for the quarter the page shows (None: no quarter
 # is active). The page passes the quarter it already loaded, so a section costs no query for it.
@@ -96,7 +102,7 @@ def register_my_week_fallback(name: str, panel: MyWeekPanel, *, order: int = 50)
     _my_week_fallbacks[name] = (order, panel)
 
 
-def my_week_panels(request: HttpRequest) -> list[str]:
+def my_week_panels(request: AuthedRequest) -> list[str]:
     # The fallbacks are not even called when a regular panel exists: no query is spent on them.
     panels = _my_week_panels or _my_week_fallbacks
     return [panel(request) for _, panel in sorted(panels.values(), key=lambda p: p[0])]
@@ -138,7 +144,7 @@ def team_sections(request: HttpRequest, team: Any, quarter: Any) -> list[str]:
     ]
 
 
-def asked_of(user: Any) -> list[AskedItem]:
+def asked_of(user: User) -> list[AskedItem]:
     items: list[AskedItem] = []
     for provider in _asked.values():
         items.extend(provider(user))

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from okrly.models import Membership, Notification, Quarter, Team
 
+if TYPE_CHECKING:
+    from okrly.types import User
 
-def inbox(user: Any) -> QuerySet[Notification]:
+
+def inbox(user: User) -> QuerySet[Notification]:
     return Notification.objects.filter(recipient=user).order_by("-created_at", "-pk")
 
 

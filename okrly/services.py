@@ -10,7 +10,7 @@ same task object that ``notification_create`` queues (``.delay`` stays patchable
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -21,10 +21,13 @@ from okrly.errors import NotAllowed
 from okrly.models import Notification
 from okrly.tasks import notifications_send_email_task
 
+if TYPE_CHECKING:
+    from okrly.types import User
+
 
 def notification_create(
     *,
-    recipient: Any,
+    recipient: User,
     kind: str,
     subject: str,
     body: str = "",
@@ -60,7 +63,7 @@ def notifications_queue_email(notification_ids: list[int]) -> None:
         )
 
 
-def notification_mark_read(*, notification: Notification, user: Any) -> Notification:
+def notification_mark_read(*, notification: Notification, user: User) -> Notification:
     if not can_read_notification(user, recipient_id=notification.recipient_id):
         raise NotAllowed("This notification is addressed to someone else.")
     if notification.read_at is None:
@@ -69,5 +72,5 @@ def notification_mark_read(*, notification: Notification, user: Any) -> Notifica
     return notification
 
 
-def notifications_mark_all_read(*, user: Any) -> int:
+def notifications_mark_all_read(*, user: User) -> int:
     return int(user.notifications.unread().update(read_at=timezone.now()))

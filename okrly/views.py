@@ -13,25 +13,19 @@ from django.template import loader
 from django.utils import timezone
 from django.views import defaults
 from django.views.decorators.http import require_http_methods
-from django_htmx.middleware import HtmxDetails
 
 from okrly import health, selectors, services
 from okrly.models import Notification, Quarter, Team
 from okrly.registry import my_week_panels, team_panels, team_sections
 from okrly.throttling import password_reset_allowed
+from okrly.types import AuthedRequest
 
 logger = logging.getLogger(__name__)
 
 
-class HtmxHttpRequest(HttpRequest):
-    """What django-htmx's middleware adds, for the type checker."""
-
-    htmx: HtmxDetails
-
-
 @login_required
 @require_http_methods(["GET"])
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     """My week: the signed-in person's key results in the current quarter.
 
     The apps above okrly fill it (the registry): check-ins show a form per key result; without
@@ -46,14 +40,14 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET"])
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: AuthedRequest) -> HttpResponse:
     page = Paginator(selectors.inbox(request.user), 25).get_page(request.GET.get("page"))
     return render(request, "okrly/inbox.html", {"page": page})
 
 
 @login_required
 @require_http_methods(["POST"])
-def notification_read(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+def notification_read(request: AuthedRequest, pk: int) -> HttpResponse:
     notification = get_object_or_404(Notification, pk=pk)
     # Someone else's notification: PermissionDenied, which Django answers with a 403.
     services.notification_mark_read(notification=notification, user=request.user)
@@ -67,7 +61,7 @@ def notification_read(request: HtmxHttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["POST"])
-def notifications_read_all(request: HttpRequest) -> HttpResponse:
+def notifications_read_all(request: AuthedRequest) -> HttpResponse:
     services.notifications_mark_all_read(user=request.user)
     return redirect("inbox")
 
@@ -148,7 +142,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET"])
-def asked_of_me(request: HttpRequest) -> HttpResponse:
+def asked_of_me(request: AuthedRequest) -> HttpResponse:
     """Everything waiting on the signed-in user, gathered from every app's registry entry."""
     from okrly.registry import asked_of
 

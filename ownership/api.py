@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from objectives.api import KeyResultSerializer, KeyResultViewSet
+from okrly.api import api_user
 from ownership import services
 from ownership.accountability import accountability_for
 from ownership.models import AuthorityGrant, DecisionRight
@@ -77,7 +78,7 @@ class KeyResultAccountabilityViewSet(KeyResultViewSet):
     @action(detail=True, methods=["post"])
     def accept(self, request: Request, pk: str | None = None) -> Response:
         kr = self.get_object()
-        services.ownership_accept(key_result=kr, user=request.user)
+        services.ownership_accept(key_result=kr, user=api_user(request))
         kr.refresh_from_db()
         return Response(self._one(kr))
 
@@ -88,7 +89,7 @@ class KeyResultAccountabilityViewSet(KeyResultViewSet):
         body = OwnershipReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.ownership_decline(
-            key_result=kr, user=request.user, reason=body.validated_data["reason"]
+            key_result=kr, user=api_user(request), reason=body.validated_data["reason"]
         )
         return Response(self._one(kr))
 
@@ -100,7 +101,7 @@ class KeyResultAccountabilityViewSet(KeyResultViewSet):
         body.is_valid(raise_exception=True)
         services.authority_grant(
             key_result=kr,
-            user=request.user,
+            user=api_user(request),
             rights=list(body.validated_data["rights"]),
             scope=body.validated_data["scope"],
         )
@@ -116,6 +117,6 @@ class KeyResultAccountabilityViewSet(KeyResultViewSet):
         if grant.key_result_id != kr.pk:
             raise serializers.ValidationError({"grant": ["That grant is for another key result."]})
         services.authority_revoke(
-            grant=grant, user=request.user, reason=body.validated_data["reason"]
+            grant=grant, user=api_user(request), reason=body.validated_data["reason"]
         )
         return Response(self._one(kr))

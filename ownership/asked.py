@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.urls import reverse
 
@@ -11,8 +11,11 @@ from okrly.models import Quarter
 from okrly.registry import Action, AskedItem
 from ownership.models import OwnershipNomination
 
+if TYPE_CHECKING:
+    from okrly.types import User
 
-def asked_of(user: Any) -> list[AskedItem]:
+
+def asked_of(user: User) -> list[AskedItem]:
     items = []
     for nomination in OwnershipNomination.objects.filter(
         nominee=user, status=OwnershipNomination.Status.PENDING

@@ -38,8 +38,12 @@ def seed(today: date) -> None:
             )
             continue
         services.ownership_accept(key_result=kr, user=kr.owner)
-        grant = granter is not None and index % 3 != 2 and kr.owner_id != granter.pk
-        if grant and not AuthorityGrant.objects.filter(key_result=kr).exists():
+        if (
+            granter is not None
+            and index % 3 != 2
+            and kr.owner_id != granter.pk
+            and not AuthorityGrant.objects.filter(key_result=kr).exists()
+        ):
             services.authority_grant(
                 key_result=kr,
                 user=granter,

@@ -3,7 +3,7 @@ declare that no dependencies are needed."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -17,6 +17,9 @@ from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Membership, display_name
 from okrly.services import notification_create
 from ownership.models import AuthorityGrant, DecisionRight, NoDependencies, OwnershipNomination
+
+if TYPE_CHECKING:
+    from okrly.types import AnonymousUser, User
 
 N = OwnershipNomination.Status
 
@@ -45,7 +48,7 @@ def has_accepted(key_result: KeyResult) -> bool:
 
 
 @transaction.atomic
-def ownership_accept(*, key_result: KeyResult, user: Any) -> OwnershipNomination:
+def ownership_accept(*, key_result: KeyResult, user: User) -> OwnershipNomination:
     """The nominee accepts: either the current owner confirming the key result they were
     given, or the person a handover names, who then becomes the owner."""
     kr = _locked(key_result)
@@ -84,7 +87,7 @@ def ownership_accept(*, key_result: KeyResult, user: Any) -> OwnershipNomination
 
 
 @transaction.atomic
-def ownership_decline(*, key_result: KeyResult, user: Any, reason: str) -> OwnershipNomination:
+def ownership_decline(*, key_result: KeyResult, user: User, reason: str) -> OwnershipNomination:
     """The nominee declines with a reason; the objective's team leads are asked to nominate
     someone else. An owner who declines stays on record (a key result always has an owner)
     and the Accountability Test fails until someone accepts."""
@@ -135,7 +138,7 @@ def ownership_decline(*, key_result: KeyResult, user: Any, reason: str) -> Owner
 
 @transaction.atomic
 def ownership_handover(
-    *, key_result: KeyResult, user: Any, new_owner: Any, reason: str
+    *, key_result: KeyResult, user: User, new_owner: User | None, reason: str
 ) -> OwnershipNomination:
     """A lead nominates a new owner. Nothing changes hands until they accept: the current
     owner stays accountable. A newer nomination replaces one still waiting."""
@@ -241,7 +244,7 @@ def decision_rights_ensure_defaults() -> list[DecisionRight]:
     ]
 
 
-def may_grant(user: Any, key_result: KeyResult) -> bool:
+def may_grant(user: User | AnonymousUser, key_result: KeyResult) -> bool:
     """``access.can_grant`` asked with this key result's facts (its owner, their manager, its
     team): the one call the services, the views and the panel share."""
     manager_id = getattr(getattr(key_result.owner, "profile", None), "manager_id", None)
@@ -252,7 +255,7 @@ def may_grant(user: Any, key_result: KeyResult) -> bool:
 
 @transaction.atomic
 def authority_grant(
-    *, key_result: KeyResult, user: Any, rights: list[DecisionRight], scope: str
+    *, key_result: KeyResult, user: User, rights: list[DecisionRight], scope: str
 ) -> AuthorityGrant:
     kr = _locked(key_result)
     if not may_grant(user, kr):
@@ -288,7 +291,7 @@ def authority_grant(
 
 
 @transaction.atomic
-def authority_revoke(*, grant: AuthorityGrant, user: Any, reason: str) -> AuthorityGrant:
+def authority_revoke(*, grant: AuthorityGrant, user: User, reason: str) -> AuthorityGrant:
     kr = _locked(grant.key_result)
     if not may_grant(user, kr):
         raise NotAllowed(
@@ -318,7 +321,7 @@ def authority_revoke(*, grant: AuthorityGrant, user: Any, reason: str) -> Author
 
 @transaction.atomic
 def dependencies_declare_none(
-    *, key_result: KeyResult, user: Any, note: str = ""
+    *, key_result: KeyResult, user: User, note: str = ""
 ) -> NoDependencies:
     kr = _locked(key_result)
     if not access.is_owner(user, owner_id=kr.owner_id):
@@ -333,7 +336,7 @@ def dependencies_declare_none(
 
 
 @transaction.atomic
-def dependencies_withdraw_none(*, key_result: KeyResult, user: Any) -> None:
+def dependencies_withdraw_none(*, key_result: KeyResult, user: User) -> None:
     if not access.is_owner(user, owner_id=key_result.owner_id):
         raise NotAllowed("Only the key result's owner changes this.")
     NoDependencies.objects.filter(key_result=key_result).delete()

@@ -107,7 +107,7 @@ def accept(request: AuthedRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["POST"])
-def decline(request: HttpRequest, pk: int) -> HttpResponse:
+def decline(request: AuthedRequest, pk: int) -> HttpResponse:
     kr = _key_result(pk)
     form = ReasonForm(request.POST, prefix="decline")
     form.is_valid()
@@ -123,7 +123,7 @@ def decline(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def handover(request: HttpRequest, pk: int) -> HttpResponse:
+def handover(request: AuthedRequest, pk: int) -> HttpResponse:
     kr = _key_result(pk)
     if not access.can_nominate(request.user, kr.objective.team):
         raise PermissionDenied(f"Only a lead of {kr.objective.team.name} nominates owners.")
@@ -148,7 +148,7 @@ def handover(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def grant(request: HttpRequest, pk: int) -> HttpResponse:
+def grant(request: AuthedRequest, pk: int) -> HttpResponse:
     kr = _key_result(pk)
     if not services.may_grant(request.user, kr):
         raise PermissionDenied(
@@ -174,7 +174,7 @@ def grant(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["POST"])
-def revoke(request: HttpRequest, pk: int, grant_pk: int) -> HttpResponse:
+def revoke(request: AuthedRequest, pk: int, grant_pk: int) -> HttpResponse:
     kr = _key_result(pk)
     authority = get_object_or_404(AuthorityGrant, pk=grant_pk, key_result=kr)
     form = ReasonForm(request.POST, prefix="revoke")
@@ -191,7 +191,7 @@ def revoke(request: HttpRequest, pk: int, grant_pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["POST"])
-def no_dependencies(request: HttpRequest, pk: int) -> HttpResponse:
+def no_dependencies(request: AuthedRequest, pk: int) -> HttpResponse:
     kr = _key_result(pk)
     try:
         if request.POST.get("withdraw"):

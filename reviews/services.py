@@ -3,7 +3,7 @@ check-in. Both are limited to team leads, managers and the leadership group."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -19,13 +19,16 @@ from okrly.models import Quarter, display_name
 from okrly.services import notification_create
 from reviews.models import CheckInAcknowledgement, Nudge
 
+if TYPE_CHECKING:
+    from okrly.types import User
+
 
 def _my_week_card(key_result: KeyResult) -> str:
     # The card's id in templates/checkins/my_week.html: the link opens the form itself.
     return f"{reverse('home')}#checkin-{key_result.pk}"
 
 
-def _checkin_target(recipient: Any, key_result_id: int) -> tuple[str, str]:
+def _checkin_target(recipient: User, key_result_id: int) -> tuple[str, str]:
     kr = KeyResult.objects.select_related("objective__quarter").filter(pk=key_result_id).first()
     if kr is None:
         raise RuleBroken("There is no such key result.")
@@ -39,7 +42,7 @@ def _checkin_target(recipient: Any, key_result_id: int) -> tuple[str, str]:
     return _my_week_card(kr), f"Your {which} for “{kr.title}” is missing: answer it in My week."
 
 
-def _dependency_target(recipient: Any, dependency_id: int) -> tuple[str, str]:
+def _dependency_target(recipient: User, dependency_id: int) -> tuple[str, str]:
     dep = Dependency.objects.select_related("key_result").filter(pk=dependency_id).first()
     if dep is None:
         raise RuleBroken("There is no such dependency.")
@@ -55,7 +58,7 @@ def _dependency_target(recipient: Any, dependency_id: int) -> tuple[str, str]:
     )
 
 
-def _person_target(recipient: Any) -> tuple[str, str]:
+def _person_target(recipient: User) -> tuple[str, str]:
     """Everything the person owes has two homes: this week's missing check-ins are answered
     in My week, the rest (dependency requests, needs, nominations) in "Asked of me". The link
     opens the first place where something waits; the body names both."""
@@ -88,7 +91,7 @@ def _person_target(recipient: Any) -> tuple[str, str]:
     return link, "\n".join(lines)
 
 
-def _nudge_target(recipient: Any, item_kind: str, item_id: int) -> tuple[str, str]:
+def _nudge_target(recipient: User, item_kind: str, item_id: int) -> tuple[str, str]:
     """Where the recipient answers what they are nudged about (the notification's link), and
     what to say about it. Refuses an item that is not the recipient's to answer."""
     if item_kind == Nudge.Item.CHECKIN:
@@ -101,7 +104,7 @@ def _nudge_target(recipient: Any, item_kind: str, item_id: int) -> tuple[str, st
 
 
 @transaction.atomic
-def nudge_send(*, user: Any, recipient: Any, item_kind: str, item_id: int, message: str) -> Nudge:
+def nudge_send(*, user: User, recipient: User, item_kind: str, item_id: int, message: str) -> Nudge:
     """One notification per item per day, whoever sends it (a unique row is the limit)."""
     if not can_lead(user, recipient):
         raise NotAllowed(
@@ -130,7 +133,7 @@ def nudge_send(*, user: Any, recipient: Any, item_kind: str, item_id: int, messa
 
 
 @transaction.atomic
-def checkin_acknowledge(*, user: Any, check_in: CheckIn, reply: str) -> CheckInAcknowledgement:
+def checkin_acknowledge(*, user: User, check_in: CheckIn, reply: str) -> CheckInAcknowledgement:
     """A leader answers a risky check-in; the owner sees the reply on the key result page."""
     owner = check_in.key_result.owner
     if not can_lead(user, owner):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import template
 from django.utils.html import format_html
@@ -10,11 +10,14 @@ from django.utils.html import format_html
 from okrly.models import display_name
 from okrly.numbers import plain_number
 
+if TYPE_CHECKING:
+    from okrly.types import User
+
 register = template.Library()
 
 
 @register.filter
-def person_chip(user: Any) -> str:
+def person_chip(user: User | None) -> str:
     """The avatar-and-name chip of includes/person.html, built in Python for long tables
     (an include per row costs more than the rest of the row)."""
     if user is None:
@@ -28,7 +31,7 @@ def person_chip(user: Any) -> str:
 
 
 @register.filter
-def person_name(user: Any, missing: str = "—") -> str:
+def person_name(user: User | None, missing: str = "—") -> str:
     """A person's full name, else their username; ``missing`` when there is nobody.
 
     Safer than ``user.get_full_name|default:user.username``: a filter *argument* that
