@@ -14,23 +14,25 @@ alongside, not mixed in.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from checkins.models import CheckIn
 from dependencies.models import Dependency
-from objectives.models import KeyResult, Objective
-from ownership.models import AuthorityGrant, NoDependencies, OwnershipNomination
-
-TOP = 2
+from objectives.models import KeyResult
+from ownership.verdict import (
+    NOT_COUNTED,
+    TOP,
+    Flags,
+    key_result_flags,
+    not_kept_because,
+)
 
 
 class Code(StrEnum):
@@ -97,242 +99,6 @@ class AccountabilityResult:
             "reasons": self.reasons,
             "checkin_risk": self.checkin_risk,
         }
-
-
-@dataclass(frozen=True)
-class Flags:
-    """The test's inputs for one key result, as the database computed them."""
-
-    key_result_id: int
-    team_id: int
-    owner_id: int
-    owner_name: str
-    accepted: bool
-    declined: bool
-    pending_to: int | None
-    authority: bool
-    none_needed: bool
-    has_deps: bool
-    deps_ok: bool
-    ok: bool
-    checkin_status: str
-    forecast_flag: bool
-
-
-# --- rule 5(c): which dependencies are kept ----------------------------------------------------
-
-# A top-two dependency that is not kept, with the words that say why: waiting for an answer,
-# at risk, or broken. The one statement of these states: the SQL's parameters and the
-# sentences of the third check are both built from it. A declined request no longer counts
-# at all; a delivered one is kept.
-NOT_KEPT: dict[str, str] = {
-    Dependency.Status.REQUESTED: "is not committed yet",
-    Dependency.Status.COUNTERED: "is not committed yet",
-    Dependency.Status.AT_RISK: "is at risk",
-    Dependency.Status.BROKEN: "is broken",
-}
-# A committed dependency is kept until its due date has passed, then not.
-LATE_AFTER_DUE = Dependency.Status.COMMITTED
-# Requests that no longer count: they are left out before the top two are chosen.
-NOT_COUNTED = Dependency.Status.DECLINED
-
-
-def not_kept_because(dep: Dependency, today: date) -> str:
-    """Why this counting dependency is not kept (e.g. "is at risk"), or "" if it is kept."""
-    if dep.status in NOT_KEPT:
-        return NOT_KEPT[dep.status]
-    if dep.status == LATE_AFTER_DUE and dep.due_date < today:
-        return f"is overdue (due {dep.due_date:%d %b})"
-    return ""
-
-
-# --- the verdict in SQL ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VerdictSQL:
-    """The Accountability Test as SQL another query can build on (see ``verdict_sql``).
-
-    ``sql`` is a WITH clause whose last table, named ``table``, has one row per key result in
-    scope with the columns listed in ``VERDICT_COLUMNS``. A caller appends its own tables as
-    ``, name AS (...)`` and a final SELECT that reads ``table``; it binds ``params`` together
-    with its own (every name here starts with ``acct_``, and so does every table name in the
-    clause, so neither collides with the caller's). Nothing else in the clause is part of
-    the API: its inner tables and aliases may change.
-    """
-
-    sql: str
-    params: dict[str, Any]
-    table: str = "acct_verdict"
-
-
-# The columns of ``VerdictSQL.table``: the documented API.
-VERDICT_COLUMNS = (
-    "key_result_id",
-    "team_id",  # the team of the key result's objective
-    "owner_id",
-    "owner_first_name",
-    "owner_last_name",
-    "owner_username",
-    "accepted",  # 1 if the owner accepted ownership, else 0
-    "declined",  # 1 if the owner declined it, else 0
-    "pending_to",  # the nominee of a handover waiting for an answer, or NULL
-    "authority",  # 1 if authority is documented and in force for the owner
-    "none_needed",  # 1 if the owner declared that no other team is needed
-    "has_deps",  # 1 if any counting dependency is named
-    "deps_ok",  # 1 if check (c) passes
-    "ok",  # 1 if all three checks pass: the verdict
-    "checkin_status",  # the latest check-in's status, or NULL/""
-    "forecast_flag",  # the latest check-in said on track while the forecast misses
-)
-
-
-def verdict_sql(
-    *,
-    today: date,
-    key_result_ids: Sequence[int] | None = None,
-    quarter_id: int | None = None,
-    team_ids: Sequence[int] | None = None,
-) -> VerdictSQL:
-    """The verdict (``ok``) and its inputs for every key result in scope, in one pass of joins.
-
-    The scope is the key results matching every filter given (ids; the quarter or the teams
-    of their objectives); an empty list matches nothing. The verdict is
-
-        accepted AND authority AND (top two counting dependencies all kept,
-                                    or none counting and "needs no other team" declared).
-
-    Every table is read once and joined; nothing runs per row, so the cost stays flat as the
-    organisation grows. The latest check-in comes from the key result's own columns.
-    """
-    params: dict[str, Any] = {
-        "acct_today": today,
-        "acct_accepted": OwnershipNomination.Status.ACCEPTED,
-        "acct_declined": OwnershipNomination.Status.DECLINED,
-        "acct_pending": OwnershipNomination.Status.PENDING,
-        "acct_not_counted": NOT_COUNTED,
-        "acct_late": LATE_AFTER_DUE,
-    }
-    params.update({f"acct_nk{i}": status for i, status in enumerate(NOT_KEPT)})
-    not_kept = ", ".join(f"%(acct_nk{i})s" for i in range(len(NOT_KEPT)))
-
-    scope = ["1 = 1"]
-    for column, prefix, values in (
-        ("k.id", "acct_kr", key_result_ids),
-        ("o.team_id", "acct_team", team_ids),
-    ):
-        if values is None:
-            continue
-        if not values:
-            scope.append("1 = 0")  # "IN ()" is a syntax error in SQL
-            continue
-        names = [f"{prefix}{i}" for i in range(len(values))]
-        params.update(zip(names, values, strict=True))
-        scope.append(f"{column} IN (" + ", ".join(f"%({n})s" for n in names) + ")")
-    if quarter_id is not None:
-        params["acct_quarter"] = quarter_id
-        scope.append("o.quarter_id = %(acct_quarter)s")
-
-    kr, obj = KeyResult._meta.db_table, Objective._meta.db_table
-    user = get_user_model()._meta.db_table
-    dep, nom = Dependency._meta.db_table, OwnershipNomination._meta.db_table
-    grant, nodeps = AuthorityGrant._meta.db_table, NoDependencies._meta.db_table
-    sql = f"""
-WITH acct_kr AS (
-    SELECT k.id, k.owner_id, o.team_id, k.latest_checkin_status, k.latest_forecast_flag,
-           u.first_name, u.last_name, u.username
-    FROM {kr} k
-    JOIN {obj} o ON o.id = k.objective_id
-    JOIN {user} u ON u.id = k.owner_id
-    WHERE {" AND ".join(scope)}
-),
-acct_answers AS (
-    SELECT n.key_result_id,
-           MAX(CASE WHEN n.status = %(acct_accepted)s AND n.nominee_id = kr.owner_id
-                    THEN 1 ELSE 0 END) AS accepted,
-           MAX(CASE WHEN n.status = %(acct_declined)s AND n.nominee_id = kr.owner_id
-                    THEN 1 ELSE 0 END) AS declined,
-           MAX(CASE WHEN n.status = %(acct_pending)s THEN n.nominee_id END) AS pending_to
-    FROM {nom} n JOIN acct_kr kr ON kr.id = n.key_result_id
-    GROUP BY n.key_result_id
-),
-acct_authority AS (
-    SELECT DISTINCT g.key_result_id
-    FROM {grant} g JOIN acct_kr kr ON kr.id = g.key_result_id AND g.grantee_id = kr.owner_id
-    WHERE g.revoked_at IS NULL
-),
-acct_ranked AS (
-    SELECT d.key_result_id, d.status, d.due_date,
-           ROW_NUMBER() OVER (PARTITION BY d.key_result_id ORDER BY d.rank) AS position
-    FROM {dep} d JOIN acct_kr kr ON kr.id = d.key_result_id
-    WHERE d.status <> %(acct_not_counted)s
-),
-acct_deps AS (
-    SELECT key_result_id,
-           MAX(CASE WHEN position <= {TOP} AND (
-                   status IN ({not_kept})
-                   OR (status = %(acct_late)s AND due_date < %(acct_today)s)
-               ) THEN 1 ELSE 0 END) AS bad_top
-    FROM acct_ranked GROUP BY key_result_id
-),
-acct_verdict AS (
-    SELECT kr.id AS key_result_id, kr.team_id, kr.owner_id,
-           kr.first_name AS owner_first_name, kr.last_name AS owner_last_name,
-           kr.username AS owner_username,
-           COALESCE(a.accepted, 0) AS accepted,
-           COALESCE(a.declined, 0) AS declined,
-           a.pending_to,
-           CASE WHEN au.key_result_id IS NULL THEN 0 ELSE 1 END AS authority,
-           CASE WHEN nd.key_result_id IS NULL THEN 0 ELSE 1 END AS none_needed,
-           CASE WHEN d.key_result_id IS NULL THEN 0 ELSE 1 END AS has_deps,
-           CASE WHEN (d.key_result_id IS NOT NULL AND d.bad_top = 0)
-                  OR (d.key_result_id IS NULL AND nd.key_result_id IS NOT NULL)
-                THEN 1 ELSE 0 END AS deps_ok,
-           CASE WHEN COALESCE(a.accepted, 0) = 1 AND au.key_result_id IS NOT NULL
-                 AND ((d.key_result_id IS NOT NULL AND d.bad_top = 0)
-                   OR (d.key_result_id IS NULL AND nd.key_result_id IS NOT NULL))
-                THEN 1 ELSE 0 END AS ok,
-           kr.latest_checkin_status AS checkin_status,
-           kr.latest_forecast_flag AS forecast_flag
-    FROM acct_kr kr
-    LEFT JOIN acct_answers a ON a.key_result_id = kr.id
-    LEFT JOIN acct_authority au ON au.key_result_id = kr.id
-    LEFT JOIN {nodeps} nd ON nd.key_result_id = kr.id
-    LEFT JOIN acct_deps d ON d.key_result_id = kr.id
-)
-"""
-    return VerdictSQL(sql=sql, params=params)
-
-
-def key_result_flags(ids: list[int], today: date) -> dict[int, Flags]:
-    """The test's inputs for these key results: one query."""
-    if not ids:
-        return {}
-    verdict = verdict_sql(today=today, key_result_ids=ids)
-    sql = verdict.sql + f"SELECT {', '.join(VERDICT_COLUMNS)} FROM {verdict.table}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, verdict.params)
-        rows = [dict(zip(VERDICT_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
-    found = {}
-    for row in rows:
-        name = f"{row['owner_first_name']} {row['owner_last_name']}".strip()
-        found[row["key_result_id"]] = Flags(
-            key_result_id=row["key_result_id"],
-            team_id=row["team_id"],
-            owner_id=row["owner_id"],
-            owner_name=name or row["owner_username"],
-            accepted=bool(row["accepted"]),
-            declined=bool(row["declined"]),
-            pending_to=row["pending_to"],
-            authority=bool(row["authority"]),
-            none_needed=bool(row["none_needed"]),
-            has_deps=bool(row["has_deps"]),
-            deps_ok=bool(row["deps_ok"]),
-            ok=bool(row["ok"]),
-            checkin_status=row["checkin_status"] or "",
-            forecast_flag=bool(row["forecast_flag"]),
-        )
-    return found
 
 
 def _top_dependencies(ids: list[int]) -> dict[int, list[Dependency]]:

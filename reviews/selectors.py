@@ -30,8 +30,8 @@ from dependencies.models import Dependency, Escalation
 from objectives.models import KeyResult
 from okrly import dashcache
 from okrly.models import Quarter, Team
-from ownership.accountability import verdict_sql
 from ownership.models import OwnershipNomination
+from ownership.verdict import verdict_sql
 from reviews.models import CheckInAcknowledgement
 
 RISKY = [CheckIn.Status.AT_RISK, CheckIn.Status.OFF_TRACK]
@@ -130,7 +130,7 @@ def _compute_team_signals(
         # No team asked for: no figures (and no query).
         return {}
     prompt, checkin = CheckInPrompt._meta.db_table, CheckIn._meta.db_table
-    # Only the verdict table's documented columns are read (ownership.accountability's
+    # Only the verdict table's documented columns are read (ownership.verdict's
     # VERDICT_COLUMNS); its inner tables are none of this query's business.
     verdict = verdict_sql(today=today, quarter_id=quarter.pk, team_ids=teams)
     params = {

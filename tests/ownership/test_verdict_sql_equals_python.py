@@ -23,13 +23,9 @@ from django.utils import timezone
 
 from dependencies.models import Dependency
 from objectives.models import KeyResult
-from ownership.accountability import (
-    VERDICT_COLUMNS,
-    Code,
-    accountability_for,
-    verdict_sql,
-)
+from ownership.accountability import Code, accountability_for
 from ownership.models import AuthorityGrant, NoDependencies, OwnershipNomination
+from ownership.verdict import VERDICT_COLUMNS, verdict_sql
 from tests.factories import ObjectiveFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]  # 17 Nov 2026
