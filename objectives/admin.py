@@ -16,6 +16,9 @@ class ObjectiveAdmin(admin.ModelAdmin):
     list_filter = ["quarter", "team"]
     search_fields = ["title", "means", "does_not_mean"]
     list_select_related = ["team", "quarter"]
+    # Alignment has rules (no loop, same quarter, a team above): objectives.services.
+    # objective_align and the objective's edit page apply them; the admin only shows it.
+    readonly_fields = ["parent"]
     inlines = [KeyResultInline]
 
 

@@ -37,7 +37,29 @@ class ObjectiveSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Objective
-        fields = ["id", "quarter", "team", "title", "means", "does_not_mean", "rank", "key_results"]
+        fields = [
+            "id",
+            "quarter",
+            "team",
+            "title",
+            "means",
+            "does_not_mean",
+            "rank",
+            "parent",
+            "children",
+            "key_results",
+        ]
+        # Ids, built by ModelSerializer (a field named "parent" would shadow Field.parent).
+        extra_kwargs = {
+            "parent": {
+                "read_only": True,
+                "help_text": "The objective this one aligns to (id), or null.",
+            },
+            "children": {
+                "read_only": True,
+                "help_text": "The objectives aligned to this one (ids).",
+            },
+        }
 
 
 def _filter_int(queryset: QuerySet[Any], params: Any, name: str, lookup: str) -> QuerySet[Any]:
@@ -57,7 +79,9 @@ class ObjectiveViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self) -> QuerySet[Objective]:
         queryset = Objective.objects.prefetch_related(
-            Prefetch("key_results", queryset=key_results_with_owner())
+            Prefetch("key_results", queryset=key_results_with_owner()),
+            # One query for every row's children; only their ids are serialised.
+            Prefetch("children", queryset=Objective.objects.only("pk", "parent").order_by("pk")),
         ).order_by("quarter", "team__name", "rank", "pk")
         queryset = _filter_int(queryset, self.request.query_params, "quarter", "quarter_id")
         return _filter_int(queryset, self.request.query_params, "team", "team_id")

@@ -9,10 +9,27 @@ from okrly.forms import PersonChoiceField, SingleValuedFields
 from okrly.models import Quarter, Team
 
 
+class ParentChoiceField(forms.ModelChoiceField):
+    """An objective to align to, named with its team (titles repeat across teams)."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.team.name} · {obj.title} ({obj.quarter.name})"
+
+
+def _parent_field(form: forms.ModelForm, queryset: Any) -> None:
+    field = form.fields["parent"]
+    assert isinstance(field, forms.ModelChoiceField)
+    field.queryset = queryset.select_related("team", "quarter").order_by(
+        "quarter__start", "team__name", "rank", "pk"
+    )
+    field.required = False
+
+
 class ObjectiveForm(SingleValuedFields, forms.ModelForm):
     class Meta:
         model = Objective
-        fields = ["quarter", "team", "title", "means", "does_not_mean", "rank"]
+        fields = ["quarter", "team", "title", "means", "does_not_mean", "rank", "parent"]
+        field_classes = {"parent": ParentChoiceField}
         widgets = {
             "means": forms.Textarea(attrs={"rows": 3}),
             "does_not_mean": forms.Textarea(attrs={"rows": 3}),
@@ -21,6 +38,10 @@ class ObjectiveForm(SingleValuedFields, forms.ModelForm):
             "means": "What success looks like, in words everyone will read the same way.",
             "does_not_mean": "What this objective is not about, to stop it being stretched.",
             "rank": "1 is the team's most important objective this quarter.",
+            "parent": (
+                "Optional: the objective of a team above this one (or a company objective) "
+                "in the same quarter that this one serves."
+            ),
         }
 
     def __init__(self, *args: Any, teams: Any = None, **kwargs: Any) -> None:
@@ -32,15 +53,24 @@ class ObjectiveForm(SingleValuedFields, forms.ModelForm):
         quarter_field.queryset = Quarter.objects.exclude(status=Quarter.Status.CLOSED)
         team_field.queryset = teams if teams is not None else Team.objects.all()
         self.fields["rank"].required = False
+        # The service decides which parent is allowed and says why one is not.
+        _parent_field(self, Objective.objects.exclude(quarter__status=Quarter.Status.CLOSED))
 
 
 class ObjectiveEditForm(ObjectiveForm):
     class Meta(ObjectiveForm.Meta):
-        fields = ["title", "means", "does_not_mean", "rank"]
+        fields = ["title", "means", "does_not_mean", "rank", "parent"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         forms.ModelForm.__init__(self, *args, **kwargs)
         self.fields["rank"].required = True
+        # Its own quarter's objectives of other teams; the service refuses unrelated teams.
+        _parent_field(
+            self,
+            Objective.objects.filter(quarter_id=self.instance.quarter_id).exclude(
+                team_id=self.instance.team_id
+            ),
+        )
 
 
 class KeyResultForm(SingleValuedFields, forms.ModelForm):

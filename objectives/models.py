@@ -20,6 +20,18 @@ class Objective(TimeStampedModel):
     means = models.TextField("what it means", blank=True)
     does_not_mean = models.TextField("what it does not mean", blank=True)
     rank = models.PositiveSmallIntegerField(default=1)
+    # Alignment: the objective of an ancestor team (or of the leadership team) in the same
+    # quarter that this one serves; objectives.services.objective_align holds the rules.
+    # PROTECT, like Team.parent: deleting an objective that others align to must be a
+    # deliberate re-alignment of its children, not a silent loss of the tree's structure.
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        verbose_name="aligns to",
+    )
 
     class Meta:
         ordering = ["quarter", "team__name", "rank", "pk"]
@@ -29,6 +41,10 @@ class Objective(TimeStampedModel):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(rank__gte=1), name="objective_rank_positive"),
+            # The service refuses longer cycles; the database refuses the shortest one too.
+            models.CheckConstraint(
+                condition=~Q(parent=F("pk")), name="objective_not_its_own_parent"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from objectives.models import KeyResult, Objective
-from okrly.access import require_manage_objectives
+from okrly.access import leadership_teams, require_manage_objectives
 from okrly.errors import RuleBroken
 from okrly.models import Quarter, Team, display_name
 from okrly.services import notification_create
@@ -17,7 +17,7 @@ from okrly.services import notification_create
 if TYPE_CHECKING:
     from okrly.types import User
 
-OBJECTIVE_FIELDS = ("title", "means", "does_not_mean", "rank")
+OBJECTIVE_FIELDS = ("title", "means", "does_not_mean", "rank", "parent")
 KEY_RESULT_FIELDS = (
     "title",
     "start_value",
@@ -67,6 +67,70 @@ def _check_metric(*, start: Decimal, target: Decimal, direction: str) -> None:
         )
 
 
+def _team_ancestor_ids(team: Team) -> set[int]:
+    """The ids of the teams above ``team`` (its parent, their parent, ...), one query a level."""
+    ids: set[int] = set()
+    node = team.parent
+    # Team.clean refuses loops, but a loop written past it must not hang a request.
+    while node is not None and node.pk not in ids and node.pk != team.pk:
+        ids.add(node.pk)
+        node = node.parent
+    return ids
+
+
+def _check_parent(
+    *, objective: Objective | None, quarter: Quarter, team: Team, parent: Objective
+) -> None:
+    """Refuse a parent that does not make a tree of the quarter's objectives.
+
+    1. Not itself, and not one of its own descendants (a cycle): walk up from the parent.
+    2. The same quarter: alignment says what this quarter's work serves.
+    3. Owned by a team above this one, or by the leadership team (company objectives), and
+       never by the same team: an objective aligns upwards, not sideways.
+    """
+    if objective is not None and parent.pk == objective.pk:
+        raise RuleBroken("An objective cannot align to itself.", field="parent")
+    if parent.quarter_id != quarter.pk:
+        raise RuleBroken(
+            f"“{parent.title}” is in {parent.quarter.name}; an objective aligns to an objective "
+            f"of its own quarter ({quarter.name}).",
+            field="parent",
+        )
+    if objective is not None:
+        seen: set[int] = set()
+        node: Objective | None = parent
+        while node is not None and node.pk not in seen:
+            if node.pk == objective.pk:
+                raise RuleBroken(
+                    f"“{parent.title}” already aligns (through its parents) to “"
+                    f"{objective.title}”; aligning it back would make a loop.",
+                    field="parent",
+                )
+            seen.add(node.pk)
+            node = node.parent
+    if parent.team_id == team.pk:
+        raise RuleBroken(
+            f"“{parent.title}” is {team.name}'s own objective; align to an objective of a team "
+            f"above {team.name} or of the leadership team.",
+            field="parent",
+        )
+    above = _team_ancestor_ids(team)
+    if parent.team_id in above or leadership_teams().filter(pk=parent.team_id).exists():
+        return
+    raise RuleBroken(
+        f"“{parent.title}” belongs to {parent.team.name}, which is neither above {team.name} "
+        "nor the leadership team; align to an objective of a team above it or to a company "
+        "objective.",
+        field="parent",
+    )
+
+
+def _lock_quarter(quarter: Quarter) -> None:
+    # Two leads aligning A under B and B under A at once would each see no loop. Alignments
+    # in one quarter take the quarter's row lock in turn, so the second sees the first.
+    Quarter.objects.select_for_update().filter(pk=quarter.pk).exists()
+
+
 @transaction.atomic
 def objective_create(
     *,
@@ -77,11 +141,14 @@ def objective_create(
     means: str = "",
     does_not_mean: str = "",
     rank: int | None = None,
+    parent: Objective | None = None,
 ) -> Objective:
     require_manage_objectives(user, team)
     _check_quarter_open(quarter)
     if not title.strip():
         raise RuleBroken("Give the objective a title.", field="title")
+    if parent is not None:
+        _check_parent(objective=None, quarter=quarter, team=team, parent=parent)
     if rank is None:
         rank = Objective.objects.filter(quarter=quarter, team=team).count() + 1
     return Objective.objects.create(
@@ -91,6 +158,7 @@ def objective_create(
         means=means,
         does_not_mean=does_not_mean,
         rank=rank,
+        parent=parent,
     )
 
 
@@ -103,9 +171,37 @@ def objective_update(*, user: User, objective: Objective, **changes: Any) -> Obj
         raise RuleBroken(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
     if "title" in changes and not str(changes["title"]).strip():
         raise RuleBroken("Give the objective a title.", field="title")
+    parent = changes.pop("parent", objective.parent)
+    if parent is not None and parent.pk != objective.parent_id:
+        _lock_quarter(objective.quarter)
+        _check_parent(
+            objective=objective, quarter=objective.quarter, team=objective.team, parent=parent
+        )
+    objective.parent = parent
     for name, value in changes.items():
         setattr(objective, name, value)
     objective.save()
+    return objective
+
+
+@transaction.atomic
+def objective_align(*, user: User, objective: Objective, parent: Objective | None) -> Objective:
+    """Align ``objective`` to ``parent`` (or to nothing, with ``None``).
+
+    1. The objective's team leads (and staff) may align it, as they may change it.
+    2. Its quarter is open.
+    3. The quarter's row lock is taken, then the parent is checked (_check_parent): no
+       loop, same quarter, a team above this one or the leadership team.
+    """
+    require_manage_objectives(user, objective.team)
+    _check_quarter_open(objective.quarter)
+    if parent is not None:
+        _lock_quarter(objective.quarter)
+        _check_parent(
+            objective=objective, quarter=objective.quarter, team=objective.team, parent=parent
+        )
+    objective.parent = parent
+    objective.save(update_fields=["parent", "updated_at"])
     return objective
 
 

@@ -5,6 +5,7 @@ from objectives import views
 app_name = "objectives"
 urlpatterns = [
     path("", views.objective_list, name="list"),
+    path("alignment/", views.alignment, name="alignment"),
     path("new/", views.objective_create, name="create"),
     path("<int:pk>/edit/", views.objective_edit, name="edit"),
     path("<int:objective_pk>/key-results/new/", views.key_result_create, name="key_result_create"),

@@ -45,6 +45,32 @@ def objective_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET"])
+def alignment(request: HttpRequest) -> HttpResponse:
+    """The quarter's objectives as a tree (company → department → team), each with its key
+    results' progress and Accountability badges; a fixed number of queries."""
+    quarter = selectors.quarter_for_request(request.GET.get("quarter"), timezone.localdate())
+    if quarter is None and request.GET.get("quarter"):
+        raise Http404("No such quarter.")
+    tree = selectors.alignment_tree(quarter) if quarter else []
+    key_results: list[KeyResult] = []
+    pending = list(tree)
+    while pending:
+        node = pending.pop()
+        key_results.extend(node.objective.key_results.all())
+        pending.extend(node.children)
+    # The same badges as the objectives list, from the app that owns the verdict.
+    badges = key_result_badges(request, key_results)
+    for kr in key_results:
+        kr.badge = badges.get(kr.pk, "")  # type: ignore[attr-defined]
+    return render(
+        request,
+        "objectives/alignment.html",
+        {"quarter": quarter, "quarters": Quarter.objects.all(), "tree": tree},
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
 def key_result_detail(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         key_result = selectors.key_result_detail(pk)

@@ -91,6 +91,22 @@ def leadership_members() -> list[User]:
     )
 
 
+def leadership_teams() -> QuerySet[Team]:
+    """The leadership team: the leadership group as a team of the org chart.
+
+    LEADERSHIP_GROUP names a group of people, not a team, so the team is recognised by who is
+    on it: a top-level team (no parent) whose lead and every member are in that group (the
+    demo's "Leadership"). A top-level department led by an executive is not it, because its
+    members are not all leadership. Company-wide objectives are this team's objectives.
+    """
+    outsiders = get_user_model().objects.exclude(groups__name=leadership_group_name())
+    return (
+        Team.objects.filter(parent=None, lead__groups__name=leadership_group_name())
+        .exclude(memberships__user__in=outsiders)
+        .distinct()
+    )
+
+
 @dataclass(frozen=True)
 class PeopleLed:
     """The people a user leads (see ``can_lead``), asked once per page: ``person_id in led``."""

@@ -31,13 +31,14 @@ from django.urls import reverse
 from checkins import services as checkins
 from dependencies import services as dependencies
 from objectives import services as objectives
+from objectives.models import Objective
 from okrly import access
 from okrly import services as okrly_services
 from okrly.errors import NotAllowed
 from ownership import services as ownership
 from reviews import services as reviews
 from reviews.models import Nudge
-from tests.factories import NotificationFactory
+from tests.factories import NotificationFactory, ObjectiveFactory, TeamFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
@@ -84,6 +85,7 @@ EXPECTED: dict[str, set[str]] = {
     "acknowledge": LEADS_OLGA,
     "objective create": GROWTH_LEADS,
     "objective edit": GROWTH_LEADS,
+    "objective align": GROWTH_LEADS,
     "key result create": GROWTH_LEADS,
     "key result edit": GROWTH_LEADS,
     "notification read": OWNER,
@@ -188,6 +190,19 @@ def _check_in(w: World) -> Any:
         need="The billing API by December",
         need_person=w.pia,
     )
+
+
+def _under_company(w: World) -> Any:
+    """Growth's objective, with an objective of a team above Growth to align it to."""
+    company = TeamFactory(name="Company", slug="company")
+    w.growth.parent = company
+    w.growth.save()
+    ObjectiveFactory(quarter=w.quarter, team=company, title="Be the default OKR tool")
+    return w.objective
+
+
+def _company_objective() -> Any:
+    return Objective.objects.get(team__slug="company")
 
 
 def _notification(w: World) -> Any:
@@ -420,6 +435,14 @@ ACTIONS = [
         ),
     ),
     Action(
+        "objective align",
+        _under_company,
+        lambda u, o: access.can_manage_objectives(u, o.team),
+        lambda u, o, w: objectives.objective_align(
+            user=u, objective=o, parent=_company_objective()
+        ),
+    ),
+    Action(
         "key result create",
         _key_result,
         lambda u, kr: access.can_manage_objectives(u, kr.objective.team),
@@ -474,6 +497,7 @@ SERVICES = {
     "checkin_acknowledge",
     "objective_create",
     "objective_update",
+    "objective_align",
     "key_result_create",
     "key_result_update",
     "notification_mark_read",
