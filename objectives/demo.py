@@ -107,6 +107,19 @@ OBJECTIVES: list[tuple[str, str, str, str, list[tuple[str, str, int, int, int, s
 ]
 
 
+# Alignment: (team, title) aligns to (team, title): company → department → team.
+COMPANY = ("leadership", "Run the company on commitments")
+ALIGNED: list[tuple[tuple[str, str], tuple[str, str]]] = [
+    (("product", "Make onboarding effortless for new teams"), COMPANY),
+    (("engineering", "Make releases boring"), COMPANY),
+    (("platform", "A platform teams trust"), ("engineering", "Make releases boring")),
+    (("mobile", "A mobile app people keep"), ("engineering", "Make releases boring")),
+    (("marketing", "Be the name leaders think of for accountability"), COMPANY),
+    (("sales", "Land ten teams that depend on us"), COMPANY),
+    (("customer-success", "Customers succeed without us"), COMPANY),
+]
+
+
 def seed(today: date) -> dict[str, int]:
     """Create or refresh the objectives and key results; return their counts for the summary."""
     quarter = demo_quarter(today)
@@ -115,6 +128,7 @@ def seed(today: date) -> dict[str, int]:
     users = {u.username: u for u in get_user_model().objects.all()}
     teams = {t.slug: t for t in Team.objects.all()}
     ranks: dict[str, int] = {}
+    made: dict[tuple[str, str], Objective] = {}
     for team_slug, title, means, not_means, krs in OBJECTIVES:
         team = teams[team_slug]
         rank = ranks[team_slug] = ranks.get(team_slug, 0) + 1
@@ -124,6 +138,7 @@ def seed(today: date) -> dict[str, int]:
             title=title,
             defaults={"means": means, "does_not_mean": not_means, "rank": rank},
         )
+        made[team_slug, title] = objective
         for kr_title, owner, start_v, target_v, current_v, unit in krs:
             KeyResult.objects.update_or_create(
                 objective=objective,
@@ -141,4 +156,8 @@ def seed(today: date) -> dict[str, int]:
                     ),
                 },
             )
+    for child, parent in ALIGNED:
+        # Demo rows obey the alignment rules (tests/okrly/test_seed_demo.py re-checks them
+        # through objectives.services.objective_align); set directly, like the rows above.
+        Objective.objects.filter(pk=made[child].pk).update(parent=made[parent])
     return {"objectives": Objective.objects.count(), "key results": KeyResult.objects.count()}

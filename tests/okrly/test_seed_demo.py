@@ -9,6 +9,7 @@ from django.core.management import call_command
 
 from checkins.models import CheckIn
 from dependencies.models import Dependency
+from objectives import services as objectives
 from objectives.models import KeyResult, Objective
 from okrly.models import Membership, Notification, Profile, Quarter, Team
 
@@ -46,6 +47,15 @@ def test_seed_demo_builds_a_believable_organisation(frozen_now: Any) -> None:
     assert KeyResult.objects.count() >= 15
     assert Dependency.objects.filter(status="committed").exists()
     assert CheckIn.objects.filter(week=1).count() == KeyResult.objects.count()
+    # The alignment tree has three levels, and every alignment passes the service's rules.
+    aligned = list(Objective.objects.filter(parent__isnull=False).select_related("parent"))
+    assert Objective.objects.filter(
+        parent__parent__parent__isnull=True, parent__parent__isnull=False
+    ).exists()
+    admin = get_user_model().objects.get(username="admin")
+    for objective in aligned:
+        objectives.objective_align(user=admin, objective=objective, parent=objective.parent)
+    assert len(aligned) >= 5
     printed = out.getvalue()
     assert "okrly-demo" in printed
     assert "maya" in printed
