@@ -53,3 +53,14 @@ def awaiting_user(user: User) -> list[Dependency]:
 
 def detail(pk: int) -> Dependency:
     return with_people().select_related("key_result__objective__quarter", "requested_by").get(pk=pk)
+
+
+def definition_teams(objective: Any) -> set[int]:
+    """The teams asked for something by the objective's key results (one query): their leads
+    join the objective's definition group, since they will trade their own work off against
+    it. A declined request asks nothing of them any more."""
+    return set(
+        Dependency.objects.filter(key_result__objective=objective)
+        .exclude(status=Dependency.Status.DECLINED)
+        .values_list("provider_team_id", flat=True)
+    )

@@ -19,6 +19,9 @@ class Objective(TimeStampedModel):
     # Rule 9: an objective carries an explicit definition.
     means = models.TextField("what it means", blank=True)
     does_not_mean = models.TextField("what it does not mean", blank=True)
+    tradeoff_rule = models.TextField(
+        "how we'll decide when it competes with other work", blank=True
+    )
     rank = models.PositiveSmallIntegerField(default=1)
     # Alignment: the objective of an ancestor team (or of the leadership team) in the same
     # quarter that this one serves; objectives.services.objective_align holds the rules.
@@ -52,6 +55,68 @@ class Objective(TimeStampedModel):
 
     def get_absolute_url(self) -> str:
         return reverse("objectives:list") + f"?quarter={self.quarter_id}#objective-{self.pk}"
+
+
+# The fields a definition version freezes; editing any of them after the first
+# acknowledgement starts a new version (objectives.definitions.record_definition_change).
+DEFINITION_FIELDS = ("means", "does_not_mean", "tradeoff_rule")
+
+
+class DefinitionVersion(models.Model):
+    """One published wording of an objective's definition (rule 8); the newest is current."""
+
+    objective = models.ForeignKey(
+        Objective, on_delete=models.CASCADE, related_name="definition_versions"
+    )
+    number = models.PositiveIntegerField()
+    means = models.TextField("what it means", blank=True)
+    does_not_mean = models.TextField("what it does not mean", blank=True)
+    tradeoff_rule = models.TextField(
+        "how we'll decide when it competes with other work", blank=True
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["objective", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["objective", "number"], name="definition_version_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.objective} v{self.number}"
+
+
+class DefinitionAcknowledgement(models.Model):
+    """A group member's reading of one version, in their own words ("what I will do
+    differently because of this"). It belongs to that version: a newer version makes it
+    out of date without deleting it."""
+
+    version = models.ForeignKey(
+        DefinitionVersion, on_delete=models.CASCADE, related_name="acknowledgements"
+    )
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="definition_readings"
+    )
+    reading = models.TextField("what I will do differently because of this")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["version", "created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "person"], name="definition_acknowledged_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} read {self.version}"
 
 
 class KeyResult(TimeStampedModel):

@@ -8,16 +8,22 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from objectives.models import KeyResult, Objective
-from okrly.access import leadership_teams, require_manage_objectives
-from okrly.errors import RuleBroken
+from objectives import definitions
+from objectives.models import DefinitionAcknowledgement, KeyResult, Objective
+from okrly.access import can_acknowledge_definition, leadership_teams, require_manage_objectives
+from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Quarter, Team, display_name
 from okrly.services import notification_create
 
 if TYPE_CHECKING:
     from okrly.types import User
 
-OBJECTIVE_FIELDS = ("title", "means", "does_not_mean", "rank", "parent")
+OBJECTIVE_FIELDS = ("title", "means", "does_not_mean", "tradeoff_rule", "rank", "parent")
+READING_MIN_CHARS = 15
+READING_TOO_SHORT = (
+    "What will you do differently because of this? A bare 'OK' doesn't show you read it the "
+    "same way — write at least 15 characters."
+)
 KEY_RESULT_FIELDS = (
     "title",
     "start_value",
@@ -140,6 +146,7 @@ def objective_create(
     title: str,
     means: str = "",
     does_not_mean: str = "",
+    tradeoff_rule: str = "",
     rank: int | None = None,
     parent: Objective | None = None,
 ) -> Objective:
@@ -151,15 +158,18 @@ def objective_create(
         _check_parent(objective=None, quarter=quarter, team=team, parent=parent)
     if rank is None:
         rank = Objective.objects.filter(quarter=quarter, team=team).count() + 1
-    return Objective.objects.create(
+    objective = Objective.objects.create(
         quarter=quarter,
         team=team,
         title=title.strip(),
         means=means,
         does_not_mean=does_not_mean,
+        tradeoff_rule=tradeoff_rule,
         rank=rank,
         parent=parent,
     )
+    definitions.publish_definition(objective=objective, author=user)
+    return objective
 
 
 @transaction.atomic
@@ -181,6 +191,8 @@ def objective_update(*, user: User, objective: Objective, **changes: Any) -> Obj
     for name, value in changes.items():
         setattr(objective, name, value)
     objective.save()
+    # Rule 8: a changed definition is a new version once anyone has acknowledged the old one.
+    definitions.publish_definition(objective=objective, author=user)
     return objective
 
 
@@ -203,6 +215,40 @@ def objective_align(*, user: User, objective: Objective, parent: Objective | Non
     objective.parent = parent
     objective.save(update_fields=["parent", "updated_at"])
     return objective
+
+
+@transaction.atomic
+def definition_acknowledge(
+    *, user: User, objective: Objective, reading: str
+) -> DefinitionAcknowledgement:
+    """``user`` acknowledges the current definition of ``objective`` in their own words.
+
+    1. Only a member of the objective's definition group, for themselves.
+    2. The reading says what they will do differently: at least 15 characters.
+    3. Once per version: acknowledging again changes nothing and says so.
+    """
+    group_ids = {person.pk for person in definitions.definition_group(objective)}
+    if not can_acknowledge_definition(user, group_ids=group_ids):
+        raise NotAllowed(
+            f"Only the leaders who must share “{objective.title}”'s definition acknowledge it: "
+            "leadership, the leads of its team, of the teams it depends on and of the teams "
+            "aligned to it."
+        )
+    reading = (reading or "").strip()
+    if len(reading) < READING_MIN_CHARS:
+        raise RuleBroken(READING_TOO_SHORT, field="reading")
+    # Lock the objective: two edits or an edit and an acknowledgement run one after the other,
+    # so a reading always belongs to the version its author saw.
+    Objective.objects.select_for_update().filter(pk=objective.pk).exists()
+    version = definitions.current_version(objective) or definitions.publish_definition(
+        objective=objective, author=None
+    )
+    if DefinitionAcknowledgement.objects.filter(version=version, person=user).exists():
+        raise RuleBroken(
+            f"You have already acknowledged version {version.number} of this definition.",
+            field="reading",
+        )
+    return DefinitionAcknowledgement.objects.create(version=version, person=user, reading=reading)
 
 
 def _notify_owner(key_result: KeyResult, by: User) -> None:

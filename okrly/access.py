@@ -168,6 +168,12 @@ def require_manage_objectives(user: Person, team: Team) -> None:
         )
 
 
+def can_acknowledge_definition(user: Person, *, group_ids: frozenset[int] | set[int]) -> bool:
+    """An objective's definition is acknowledged by the members of its definition group
+    (objectives.definitions.definition_group), each for themselves; nobody else, not staff."""
+    return bool(user.is_authenticated and user.pk in group_ids)
+
+
 # --- ownership ---------------------------------------------------------------------------------
 
 

@@ -162,3 +162,21 @@ def key_result_panels(request: HttpRequest, key_result: Any) -> list[str]:
 
 def team_panels(request: HttpRequest, team: Any) -> list[str]:
     return _render(_team_panels, request, team)
+
+
+# The definition group of an objective (objectives.definitions): higher apps add the teams
+# whose leads must read the definition too (dependencies: every team a dependency of its key
+# results is asked of). A contributor returns team ids for one objective, in one query.
+DefinitionTeams = Callable[[Any], set[int]]
+_definition_teams: dict[str, DefinitionTeams] = {}
+
+
+def register_definition_teams(name: str, contributor: DefinitionTeams) -> None:
+    _definition_teams[name] = contributor
+
+
+def definition_teams(objective: Any) -> set[int]:
+    ids: set[int] = set()
+    for contributor in _definition_teams.values():
+        ids |= contributor(objective)
+    return ids

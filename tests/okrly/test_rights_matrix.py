@@ -31,6 +31,7 @@ from django.urls import reverse
 from checkins import services as checkins
 from dependencies import services as dependencies
 from objectives import services as objectives
+from objectives.definitions import definition_group
 from objectives.models import Objective
 from okrly import access
 from okrly import services as okrly_services
@@ -89,6 +90,9 @@ EXPECTED: dict[str, set[str]] = {
     "key result create": GROWTH_LEADS,
     "key result edit": GROWTH_LEADS,
     "notification read": OWNER,
+    # Its definition group: leadership, Growth's lead and the lead of Platform, asked for
+    # the billing API by one of its key results.
+    "definition acknowledge": {"lead", "leader", "platform_lead"},
 }
 
 
@@ -459,6 +463,17 @@ ACTIONS = [
         ),
     ),
     Action(
+        "definition acknowledge",
+        _requested,
+        lambda u, dep: access.can_acknowledge_definition(
+            u,
+            group_ids={p.pk for p in definition_group(dep.key_result.objective)},
+        ),
+        lambda u, dep, w: objectives.definition_acknowledge(
+            user=u, objective=dep.key_result.objective, reading="I will hold quota hiring."
+        ),
+    ),
+    Action(
         "notification read",
         _notification,
         lambda u, n: access.can_read_notification(u, recipient_id=n.recipient_id),
@@ -501,6 +516,7 @@ SERVICES = {
     "key_result_create",
     "key_result_update",
     "notification_mark_read",
+    "definition_acknowledge",
 }
 
 

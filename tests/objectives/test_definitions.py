@@ -1,0 +1,203 @@
+"""Shared definitions (issue 11, part 1): the definition group, versions and acknowledgements.
+
+The cast is tests/conftest.py's: Lena leads Growth, Olga owns Growth's key result, Paul leads
+Platform (Pia works there), Lea is in the leadership group, Mia is Olga's manager.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from dependencies.services import dependency_request
+from objectives import services
+from objectives.definitions import current_version, definition_group, definition_status
+from objectives.models import DefinitionAcknowledgement
+from okrly.errors import NotAllowed, RuleBroken
+from okrly.models import Membership
+from tests.factories import MembershipFactory, ObjectiveFactory, TeamFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+READING = "I will stop hiring quota reps for it."
+
+
+def _names(people: list[Any]) -> set[str]:
+    return {p.username for p in people}
+
+
+# --- the group: five shapes ---------------------------------------------------------------------
+
+
+def test_same_team_the_group_is_leadership_and_the_teams_leads(
+    objective: Any, key_result: Any, lead: Any, leader: Any, manager: Any, teammate: Any
+) -> None:
+    # The owner, her manager and her teammate read it, but are not asked to acknowledge it.
+    assert _names(definition_group(objective)) == {"lena", "lea"}
+
+
+def test_a_dependency_on_another_team_adds_that_teams_leads(
+    objective: Any,
+    key_result: Any,
+    lead: Any,
+    leader: Any,
+    owner: Any,
+    platform: Any,
+    provider: Any,
+    platform_lead: Any,
+) -> None:
+    assert _names(definition_group(objective)) == {"lena", "lea"}
+    dependency_request(
+        user=owner,
+        key_result=key_result,
+        provider_team=platform,
+        responsible=provider,
+        deliverable="Billing API",
+        due_date=date(2026, 12, 15),
+    )
+    assert _names(definition_group(objective)) == {"lena", "lea", "paul"}
+
+
+def test_teams_aligned_below_it_at_any_depth_add_their_leads(
+    quarter: Any, growth: Any, lead: Any, leader: Any
+) -> None:
+    company = TeamFactory(name="Company", slug="company")
+    growth.parent = company
+    growth.save()
+    squad = TeamFactory(name="Trials squad", slug="trials", parent=growth)
+    squad_lead = UserFactory(username="sam")
+    MembershipFactory(user=squad_lead, team=squad, role=Membership.Role.LEAD)
+    top = ObjectiveFactory(quarter=quarter, team=company, title="Be the default OKR tool")
+    middle = ObjectiveFactory(quarter=quarter, team=growth, parent=top)
+    ObjectiveFactory(quarter=quarter, team=squad, parent=middle)
+    # Two levels down, the squad's lead still must read the company objective the same way.
+    assert _names(definition_group(top)) == {"lena", "lea", "sam"}
+    assert _names(definition_group(middle)) == {"lena", "lea", "sam"}
+
+
+def test_a_leader_in_two_roles_is_in_the_group_once(
+    objective: Any, key_result: Any, lead: Any, leader: Any
+) -> None:
+    # Lea is in the leadership group and also leads Growth (named lead and lead role).
+    MembershipFactory(user=leader, team=objective.team, role=Membership.Role.LEAD)
+    group = definition_group(objective)
+    assert [p.username for p in group].count("lea") == 1
+    assert _names(group) == {"lena", "lea"}
+
+
+def test_a_lead_who_owns_the_key_result_is_in_the_group_as_lead(
+    objective: Any, lead: Any, leader: Any
+) -> None:
+    from tests.factories import KeyResultFactory
+
+    KeyResultFactory(objective=objective, owner=lead)
+    assert _names(definition_group(objective)) == {"lena", "lea"}
+
+
+# --- versions and the flag ------------------------------------------------------------------
+
+
+def test_creating_an_objective_publishes_version_one(quarter: Any, growth: Any, lead: Any) -> None:
+    objective = services.objective_create(
+        user=lead,
+        quarter=quarter,
+        team=growth,
+        title="Grow",
+        means="Protect margin",
+        tradeoff_rule="Margin beats volume",
+    )
+    version = current_version(objective)
+    assert version is not None
+    assert (version.number, version.means, version.tradeoff_rule, version.author) == (
+        1,
+        "Protect margin",
+        "Margin beats volume",
+        lead,
+    )
+
+
+def test_edits_before_anyone_acknowledged_rewrite_the_draft(
+    quarter: Any, growth: Any, lead: Any
+) -> None:
+    objective = services.objective_create(user=lead, quarter=quarter, team=growth, title="Grow")
+    services.objective_update(user=lead, objective=objective, means="Add quota reps")
+    assert objective.definition_versions.count() == 1
+    assert current_version(objective).means == "Add quota reps"  # type: ignore[union-attr]
+
+
+def test_an_edit_after_an_acknowledgement_is_a_new_version_and_resets_the_flag(
+    quarter: Any, growth: Any, lead: Any, leader: Any
+) -> None:
+    objective = services.objective_create(
+        user=lead, quarter=quarter, team=growth, title="Grow", means="Protect margin"
+    )
+    services.definition_acknowledge(user=lead, objective=objective, reading=READING)
+    services.definition_acknowledge(user=leader, objective=objective, reading=READING)
+    assert definition_status(objective).shared
+
+    # A title is not the definition: no new version.
+    services.objective_update(user=lead, objective=objective, title="Grow revenue")
+    assert current_version(objective).number == 1  # type: ignore[union-attr]
+
+    services.objective_update(user=lead, objective=objective, does_not_mean="Quota reps")
+    status = definition_status(objective)
+    assert status.version is not None
+    assert status.version.number == 2
+    assert not status.shared
+    assert _names(status.missing) == {"lena", "lea"}
+    # The history is kept: version 1 and its two readings, now out of date.
+    old = objective.definition_versions.get(number=1)
+    assert (old.means, old.does_not_mean) == ("Protect margin", "")
+    assert old.acknowledgements.count() == 2
+
+
+def test_an_objective_without_a_version_is_not_shared(objective: Any, lead: Any) -> None:
+    status = definition_status(objective)
+    assert status.version is None
+    assert not status.shared
+
+
+def test_the_flag_clears_only_when_every_member_acknowledged(
+    objective: Any, lead: Any, leader: Any
+) -> None:
+    services.definition_acknowledge(user=lead, objective=objective, reading=READING)
+    status = definition_status(objective)
+    assert not status.shared
+    assert _names(status.missing) == {"lea"}
+    services.definition_acknowledge(user=leader, objective=objective, reading=READING)
+    assert definition_status(objective).shared
+
+
+# --- acknowledging ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reading", ["", "OK", "   ok, got it   ", "Fine by me, ok"])
+def test_a_reading_under_15_characters_is_refused_saying_why(
+    objective: Any, lead: Any, reading: str
+) -> None:
+    with pytest.raises(RuleBroken, match="A bare 'OK' doesn't show you read it the same way"):
+        services.definition_acknowledge(user=lead, objective=objective, reading=reading)
+    assert not DefinitionAcknowledgement.objects.exists()
+
+
+def test_a_reading_is_kept_in_the_members_own_words(objective: Any, lead: Any) -> None:
+    ack = services.definition_acknowledge(user=lead, objective=objective, reading=f"  {READING}  ")
+    assert (ack.person, ack.reading, ack.version.number) == (lead, READING, 1)
+
+
+def test_acknowledging_the_same_version_twice_is_refused(objective: Any, lead: Any) -> None:
+    services.definition_acknowledge(user=lead, objective=objective, reading=READING)
+    with pytest.raises(RuleBroken, match="already acknowledged version 1"):
+        services.definition_acknowledge(user=lead, objective=objective, reading=READING)
+
+
+@pytest.mark.parametrize("who", ["owner", "teammate", "manager", "outsider", "admin_user"])
+def test_only_group_members_acknowledge(
+    request: pytest.FixtureRequest, objective: Any, key_result: Any, lead: Any, who: str
+) -> None:
+    with pytest.raises(NotAllowed, match="Only the leaders who must share"):
+        services.definition_acknowledge(
+            user=request.getfixturevalue(who), objective=objective, reading=READING
+        )
