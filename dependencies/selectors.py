@@ -55,12 +55,15 @@ def detail(pk: int) -> Dependency:
     return with_people().select_related("key_result__objective__quarter", "requested_by").get(pk=pk)
 
 
-def definition_teams(objective: Any) -> set[int]:
-    """The teams asked for something by the objective's key results (one query): their leads
+def definition_teams(objective_ids: list[int]) -> dict[int, set[int]]:
+    """The teams asked for something by each objective's key results (one query): their leads
     join the objective's definition group, since they will trade their own work off against
     it. A declined request asks nothing of them any more."""
-    return set(
-        Dependency.objects.filter(key_result__objective=objective)
+    teams: dict[int, set[int]] = {}
+    for objective_id, team_id in (
+        Dependency.objects.filter(key_result__objective_id__in=objective_ids)
         .exclude(status=Dependency.Status.DECLINED)
-        .values_list("provider_team_id", flat=True)
-    )
+        .values_list("key_result__objective_id", "provider_team_id")
+    ):
+        teams.setdefault(objective_id, set()).add(team_id)
+    return teams

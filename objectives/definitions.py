@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q
 
 from objectives.models import (
     DEFINITION_FIELDS,
@@ -24,51 +23,79 @@ from objectives.models import (
 )
 from okrly import registry
 from okrly.access import LEAD, leadership_group_name
+from okrly.models import Membership, Team
 
 if TYPE_CHECKING:
     from okrly.types import User
 
 
-def _aligned_team_ids(objective: Objective) -> set[int]:
-    """Teams of every objective aligned to this one, at any depth (one query a level)."""
-    ids: set[int] = set()
-    seen: set[int] = {objective.pk}
-    level = [objective.pk]
-    while level:
-        rows = list(
-            Objective.objects.filter(parent_id__in=level)
-            .exclude(pk__in=seen)
-            .values_list("pk", "team_id")
+def _aligned_team_ids(objectives: list[Objective]) -> dict[int, set[int]]:
+    """For each objective, the teams of every objective aligned to it at any depth.
+
+    One query: a parent is always in its child's quarter (objectives.services._check_parent),
+    so the quarters' objectives hold every tree; the walk is in memory.
+    """
+    rows = list(
+        Objective.objects.filter(quarter_id__in={o.quarter_id for o in objectives}).values_list(
+            "pk", "parent_id", "team_id"
         )
-        level = [pk for pk, _ in rows]
-        seen.update(level)
-        ids.update(team_id for _, team_id in rows)
-    return ids
+    )
+    children: dict[int, list[tuple[int, int]]] = {}
+    for pk, parent_id, team_id in rows:
+        if parent_id is not None:
+            children.setdefault(parent_id, []).append((pk, team_id))
+    found: dict[int, set[int]] = {}
+    for objective in objectives:
+        teams: set[int] = set()
+        seen = {objective.pk}
+        stack = [objective.pk]
+        while stack:  # ``seen`` stops a loop written past the service
+            for pk, team_id in children.get(stack.pop(), []):
+                if pk not in seen:
+                    seen.add(pk)
+                    teams.add(team_id)
+                    stack.append(pk)
+        found[objective.pk] = teams
+    return found
 
 
-def definition_team_ids(objective: Objective) -> set[int]:
+def _groups(objectives: list[Objective]) -> dict[int, list[User]]:
+    """Each objective's definition group, everyone once, by name (five queries in all)."""
+    contributed = registry.definition_teams([o.pk for o in objectives])
+    aligned = _aligned_team_ids(objectives)
     # Key results belong to the objective's team, so the teams they add are the ones they
     # depend on (registered by the dependencies app) and the aligned objectives' teams.
-    ids = {objective.team_id}
-    ids |= registry.definition_teams(objective)
-    ids |= _aligned_team_ids(objective)
-    return ids
+    team_ids = {
+        o.pk: {o.team_id} | contributed.get(o.pk, set()) | aligned[o.pk] for o in objectives
+    }
+    every_team = set().union(*team_ids.values()) if team_ids else set()
+    leads: dict[int, set[int]] = {}
+    for team_id, lead_id in Team.objects.filter(pk__in=every_team).values_list("pk", "lead_id"):
+        if lead_id is not None:
+            leads.setdefault(team_id, set()).add(lead_id)
+    for team_id, user_id in Membership.objects.filter(
+        team_id__in=every_team, role=LEAD
+    ).values_list("team_id", "user_id"):
+        leads.setdefault(team_id, set()).add(user_id)
+    leadership = set(
+        get_user_model()
+        .objects.filter(groups__name=leadership_group_name())
+        .values_list("pk", flat=True)
+    )
+    wanted = {
+        o.pk: leadership.union(*(leads.get(t, set()) for t in team_ids[o.pk])) for o in objectives
+    }
+    people = list(
+        get_user_model()
+        .objects.filter(pk__in=set().union(*wanted.values()) if wanted else set(), is_active=True)
+        .order_by("first_name", "last_name", "username")
+    )
+    return {pk: [p for p in people if p.pk in ids] for pk, ids in wanted.items()}
 
 
 def definition_group(objective: Objective) -> list[User]:
     """Everyone who must acknowledge the objective's definition, each once, by name."""
-    team_ids = definition_team_ids(objective)
-    return list(
-        get_user_model()
-        .objects.filter(
-            Q(groups__name=leadership_group_name())
-            | Q(led_teams__in=team_ids)
-            | Q(memberships__team__in=team_ids, memberships__role=LEAD)
-        )
-        .filter(is_active=True)
-        .distinct()
-        .order_by("first_name", "last_name", "username")
-    )
+    return _groups([objective])[objective.pk]
 
 
 def current_version(objective: Objective) -> DefinitionVersion | None:
@@ -118,12 +145,29 @@ class DefinitionStatus:
         return self.version is not None and not self.missing
 
 
+def definition_statuses(objectives: list[Objective]) -> dict[int, DefinitionStatus]:
+    """Each objective's definition status by id, in a fixed number of queries (seven)."""
+    if not objectives:
+        return {}
+    groups = _groups(objectives)
+    current: dict[int, DefinitionVersion] = {}
+    for row in DefinitionVersion.objects.filter(objective__in=objectives).order_by("number"):
+        current[row.objective_id] = row  # the highest number wins
+    acks: dict[int, list[DefinitionAcknowledgement]] = {}
+    for ack in DefinitionAcknowledgement.objects.filter(
+        version__in=list(current.values())
+    ).select_related("person", "version"):
+        acks.setdefault(ack.version_id, []).append(ack)
+    statuses = {}
+    for objective in objectives:
+        version = current.get(objective.pk)
+        readings = acks.get(version.pk, []) if version is not None else []
+        acknowledged = {ack.person_id for ack in readings}
+        group = groups[objective.pk]
+        missing = [person for person in group if person.pk not in acknowledged]
+        statuses[objective.pk] = DefinitionStatus(version, group, readings, missing)
+    return statuses
+
+
 def definition_status(objective: Objective) -> DefinitionStatus:
-    group = definition_group(objective)
-    version = current_version(objective)
-    acks: list[DefinitionAcknowledgement] = []
-    if version is not None:
-        acks = list(version.acknowledgements.select_related("person"))
-    acknowledged = {ack.person_id for ack in acks}
-    missing = [person for person in group if person.pk not in acknowledged]
-    return DefinitionStatus(version, group, acks, missing)
+    return definition_statuses([objective])[objective.pk]

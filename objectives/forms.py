@@ -28,15 +28,26 @@ def _parent_field(form: forms.ModelForm, queryset: Any) -> None:
 class ObjectiveForm(SingleValuedFields, forms.ModelForm):
     class Meta:
         model = Objective
-        fields = ["quarter", "team", "title", "means", "does_not_mean", "rank", "parent"]
+        fields = [
+            "quarter",
+            "team",
+            "title",
+            "means",
+            "does_not_mean",
+            "tradeoff_rule",
+            "rank",
+            "parent",
+        ]
         field_classes = {"parent": ParentChoiceField}
         widgets = {
             "means": forms.Textarea(attrs={"rows": 3}),
             "does_not_mean": forms.Textarea(attrs={"rows": 3}),
+            "tradeoff_rule": forms.Textarea(attrs={"rows": 3}),
         }
         help_texts = {
             "means": "What success looks like, in words everyone will read the same way.",
             "does_not_mean": "What this objective is not about, to stop it being stretched.",
+            "tradeoff_rule": "When it competes with other work, what wins, and who decides.",
             "rank": "1 is the team's most important objective this quarter.",
             "parent": (
                 "Optional: the objective of a team above this one (or a company objective) "
@@ -59,7 +70,7 @@ class ObjectiveForm(SingleValuedFields, forms.ModelForm):
 
 class ObjectiveEditForm(ObjectiveForm):
     class Meta(ObjectiveForm.Meta):
-        fields = ["title", "means", "does_not_mean", "rank", "parent"]
+        fields = ["title", "means", "does_not_mean", "tradeoff_rule", "rank", "parent"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         forms.ModelForm.__init__(self, *args, **kwargs)

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from objectives import selectors, services
+from objectives.definitions import definition_status, definition_statuses
 from objectives.forms import KeyResultEditForm, KeyResultForm, ObjectiveEditForm, ObjectiveForm
 from objectives.models import KeyResult, Objective
 from okrly.access import can_manage_objectives, teams_led_by
@@ -31,6 +32,11 @@ def objective_list(request: HttpRequest) -> HttpResponse:
     badges = key_result_badges(request, key_results)
     for kr in key_results:
         kr.badge = badges.get(kr.pk, "")  # type: ignore[attr-defined]
+    # Rule 8: "Definition not shared" until the whole group acknowledged (fixed queries).
+    objectives = [o for g in groups for o in g.objectives]
+    statuses = definition_statuses(objectives)
+    for objective in objectives:
+        objective.definition = statuses[objective.pk]  # type: ignore[attr-defined]
     return render(
         request,
         "objectives/objective_list.html",
@@ -82,6 +88,7 @@ def key_result_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "kr": key_result,
             "objective": key_result.objective,
+            "definition": definition_status(key_result.objective),
             "can_edit": can_manage_objectives(request.user, key_result.objective.team),
             # Sections from higher apps (dependencies, check-ins, ownership), which this app
             # must not import: each registered its own renderer.

@@ -166,8 +166,9 @@ def team_panels(request: HttpRequest, team: Any) -> list[str]:
 
 # The definition group of an objective (objectives.definitions): higher apps add the teams
 # whose leads must read the definition too (dependencies: every team a dependency of its key
-# results is asked of). A contributor returns team ids for one objective, in one query.
-DefinitionTeams = Callable[[Any], set[int]]
+# results is asked of). A contributor takes objective ids and returns team ids by objective id,
+# in one query however many objectives a page shows.
+DefinitionTeams = Callable[[list[int]], dict[int, set[int]]]
 _definition_teams: dict[str, DefinitionTeams] = {}
 
 
@@ -175,8 +176,9 @@ def register_definition_teams(name: str, contributor: DefinitionTeams) -> None:
     _definition_teams[name] = contributor
 
 
-def definition_teams(objective: Any) -> set[int]:
-    ids: set[int] = set()
+def definition_teams(objective_ids: list[int]) -> dict[int, set[int]]:
+    merged: dict[int, set[int]] = {}
     for contributor in _definition_teams.values():
-        ids |= contributor(objective)
-    return ids
+        for pk, team_ids in contributor(objective_ids).items():
+            merged.setdefault(pk, set()).update(team_ids)
+    return merged

@@ -10,14 +10,28 @@ from datetime import date
 from typing import Any
 
 import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
 
 from dependencies.services import dependency_request
 from objectives import services
-from objectives.definitions import current_version, definition_group, definition_status
-from objectives.models import DefinitionAcknowledgement
+from objectives.definitions import (
+    current_version,
+    definition_group,
+    definition_status,
+    publish_definition,
+)
+from objectives.models import DefinitionAcknowledgement, Objective
 from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Membership
-from tests.factories import MembershipFactory, ObjectiveFactory, TeamFactory, UserFactory
+from tests.factories import (
+    KeyResultFactory,
+    MembershipFactory,
+    ObjectiveFactory,
+    TeamFactory,
+    UserFactory,
+)
+from tests.objectives.test_pages import count_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -90,8 +104,6 @@ def test_a_leader_in_two_roles_is_in_the_group_once(
 def test_a_lead_who_owns_the_key_result_is_in_the_group_as_lead(
     objective: Any, lead: Any, leader: Any
 ) -> None:
-    from tests.factories import KeyResultFactory
-
     KeyResultFactory(objective=objective, owner=lead)
     assert _names(definition_group(objective)) == {"lena", "lea"}
 
@@ -201,3 +213,97 @@ def test_only_group_members_acknowledge(
         services.definition_acknowledge(
             user=request.getfixturevalue(who), objective=objective, reading=READING
         )
+
+
+# --- "Definition not shared": pages and API -----------------------------------------------------
+
+
+def test_the_objectives_page_flags_a_definition_not_shared(
+    client_for: Any, objective: Any, lead: Any, leader: Any
+) -> None:
+    publish_definition(objective=objective, author=lead)
+    services.definition_acknowledge(user=lead, objective=objective, reading=READING)
+    html = client_for(lead).get(reverse("objectives:list")).content.decode()
+    assert "Definition not shared" in html
+    assert "1 of 2 acknowledged" in html
+    assert "Not yet acknowledged by: Lea Leader" in html
+    services.definition_acknowledge(user=leader, objective=objective, reading=READING)
+    html = client_for(lead).get(reverse("objectives:list")).content.decode()
+    assert "Definition not shared" not in html
+    assert "Definition shared" in html
+
+
+def test_the_key_result_page_flags_a_definition_not_shared(
+    client_for: Any, key_result: Any, lead: Any, leader: Any
+) -> None:
+    html = client_for(lead).get(key_result.get_absolute_url()).content.decode()
+    assert "Definition not shared" in html
+
+
+def _build(quarter: Any, teams: int, per_team: int) -> None:
+    """Teams with a named lead and a lead member, objectives with a published definition and
+    one reading each, and one key result each."""
+    for _ in range(teams):
+        team = TeamFactory(lead=UserFactory())
+        second = UserFactory()
+        MembershipFactory(user=second, team=team, role=Membership.Role.LEAD)
+        for _ in range(per_team):
+            objective = ObjectiveFactory(quarter=quarter, team=team, means="Protect margin")
+            KeyResultFactory(objective=objective, owner=UserFactory())
+            version = publish_definition(objective=objective, author=team.lead)
+            DefinitionAcknowledgement.objects.create(
+                version=version, person=second, reading=READING
+            )
+
+
+@pytest.mark.parametrize("url", ["/objectives/", "/api/objectives/"])
+def test_the_flag_costs_the_same_queries_for_5_and_50_objectives(
+    client_for: Any, quarter: Any, leader: Any, url: str
+) -> None:
+    client = client_for(leader)
+    _build(quarter, teams=1, per_team=5)
+    small = count_queries(client, url)
+    _build(quarter, teams=9, per_team=5)
+    assert Objective.objects.count() == 50
+    large = count_queries(client, url)
+    assert large == small, f"{small} queries for 5 objectives, {large} for 50"
+
+
+@pytest.fixture
+def api(lead: Any) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(lead)
+    return client
+
+
+def test_the_api_gives_the_definitions_state(
+    api: APIClient, objective: Any, lead: Any, leader: Any
+) -> None:
+    publish_definition(objective=objective, author=lead)
+    services.definition_acknowledge(user=lead, objective=objective, reading=READING)
+    row = api.get(f"/api/objectives/{objective.pk}/").json()
+    assert row["definition_version"] == 1
+    assert row["definition_shared"] is False
+    assert [
+        (a["who"]["username"], a["reading"], a["version"]) for a in row["acknowledgements"]
+    ] == [("lena", READING, 1)]
+    assert row["acknowledgements"][0]["when"].startswith("2026-11-30")
+    assert [m["who"]["username"] for m in row["missing_acknowledgements"]] == ["lea"]
+    listed = api.get("/api/objectives/").json()["results"][0]
+    assert listed["definition_shared"] is False
+
+
+def test_the_api_acknowledges_and_refuses_a_bare_ok(
+    api: APIClient, objective: Any, lead: Any, leader: Any, outsider: Any
+) -> None:
+    url = f"/api/objectives/{objective.pk}/acknowledge/"
+    refused = api.post(url, {"reading": "OK"}, format="json")
+    assert refused.status_code == 400
+    assert "A bare 'OK' doesn't show you read it" in refused.content.decode()
+    assert api.post(url, {}, format="json").status_code == 400
+    done = api.post(url, {"reading": READING}, format="json")
+    assert done.status_code == 200
+    assert [a["who"]["username"] for a in done.json()["acknowledgements"]] == ["lena"]
+    stranger = APIClient()
+    stranger.force_authenticate(outsider)
+    assert stranger.post(url, {"reading": READING}, format="json").status_code == 403
