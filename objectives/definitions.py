@@ -59,8 +59,9 @@ def _aligned_team_ids(objectives: list[Objective]) -> dict[int, set[int]]:
     return found
 
 
-def _groups(objectives: list[Objective]) -> dict[int, list[User]]:
-    """Each objective's definition group, everyone once, by name (five queries in all)."""
+def _groups(objectives: list[Objective]) -> dict[int, tuple[list[User], dict[int, str]]]:
+    """Each objective's definition group, everyone once and by name, with why each person is
+    in it ("Leadership", "Lead, Growth", "Lead, Platform (depended on)"): six queries in all."""
     contributed = registry.definition_teams([o.pk for o in objectives])
     aligned = _aligned_team_ids(objectives)
     # Key results belong to the objective's team, so the teams they add are the ones they
@@ -70,7 +71,11 @@ def _groups(objectives: list[Objective]) -> dict[int, list[User]]:
     }
     every_team = set().union(*team_ids.values()) if team_ids else set()
     leads: dict[int, set[int]] = {}
-    for team_id, lead_id in Team.objects.filter(pk__in=every_team).values_list("pk", "lead_id"):
+    names: dict[int, str] = {}
+    for team_id, lead_id, name in Team.objects.filter(pk__in=every_team).values_list(
+        "pk", "lead_id", "name"
+    ):
+        names[team_id] = name
         if lead_id is not None:
             leads.setdefault(team_id, set()).add(lead_id)
     for team_id, user_id in Membership.objects.filter(
@@ -90,12 +95,29 @@ def _groups(objectives: list[Objective]) -> dict[int, list[User]]:
         .objects.filter(pk__in=set().union(*wanted.values()) if wanted else set(), is_active=True)
         .order_by("first_name", "last_name", "username")
     )
-    return {pk: [p for p in people if p.pk in ids] for pk, ids in wanted.items()}
+    found: dict[int, tuple[list[User], dict[int, str]]] = {}
+    for o in objectives:
+        group = [p for p in people if p.pk in wanted[o.pk]]
+        roles: dict[int, list[str]] = {p.pk: [] for p in group}
+        for pk in leadership & roles.keys():
+            roles[pk].append("Leadership")
+        for team_id in sorted(team_ids[o.pk], key=lambda t: (t != o.team_id, names.get(t, ""))):
+            why = (
+                ""
+                if team_id == o.team_id
+                else " (depended on)"
+                if team_id in contributed.get(o.pk, set())
+                else " (aligned below)"
+            )
+            for pk in leads.get(team_id, set()) & roles.keys():
+                roles[pk].append(f"Lead, {names.get(team_id, '')}{why}")
+        found[o.pk] = (group, {pk: " · ".join(r) for pk, r in roles.items()})
+    return found
 
 
 def definition_group(objective: Objective) -> list[User]:
     """Everyone who must acknowledge the objective's definition, each once, by name."""
-    return _groups([objective])[objective.pk]
+    return _groups([objective])[objective.pk][0]
 
 
 def current_version(objective: Objective) -> DefinitionVersion | None:
@@ -139,6 +161,10 @@ class DefinitionStatus:
     group: list[User]
     acknowledgements: list[DefinitionAcknowledgement]  # of the current version
     missing: list[User]
+    roles: dict[int, str]  # why each member is in the group, by user id
+
+    def role_of(self, person_id: int) -> str:
+        return self.roles.get(person_id, "")
 
     @property
     def shared(self) -> bool:
@@ -163,9 +189,9 @@ def definition_statuses(objectives: list[Objective]) -> dict[int, DefinitionStat
         version = current.get(objective.pk)
         readings = acks.get(version.pk, []) if version is not None else []
         acknowledged = {ack.person_id for ack in readings}
-        group = groups[objective.pk]
+        group, roles = groups[objective.pk]
         missing = [person for person in group if person.pk not in acknowledged]
-        statuses[objective.pk] = DefinitionStatus(version, group, readings, missing)
+        statuses[objective.pk] = DefinitionStatus(version, group, readings, missing, roles)
     return statuses
 
 

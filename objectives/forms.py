@@ -117,3 +117,13 @@ class KeyResultEditForm(KeyResultForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields.pop("owner", None)
+
+
+class ReadingForm(forms.Form):
+    # The length rule is the service's (it says why); the form only carries the text.
+    reading = forms.CharField(
+        label="What I will do differently because of this",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text="One sentence in your own words: at least 15 characters.",
+    )

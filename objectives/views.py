@@ -10,9 +10,15 @@ from django.views.decorators.http import require_http_methods
 
 from objectives import selectors, services
 from objectives.definitions import definition_status, definition_statuses
-from objectives.forms import KeyResultEditForm, KeyResultForm, ObjectiveEditForm, ObjectiveForm
+from objectives.forms import (
+    KeyResultEditForm,
+    KeyResultForm,
+    ObjectiveEditForm,
+    ObjectiveForm,
+    ReadingForm,
+)
 from objectives.models import KeyResult, Objective
-from okrly.access import can_manage_objectives, teams_led_by
+from okrly.access import can_acknowledge_definition, can_manage_objectives, teams_led_by
 from okrly.errors import RuleBroken
 from okrly.forms import add_service_error
 from okrly.models import Quarter
@@ -94,6 +100,56 @@ def key_result_detail(request: HttpRequest, pk: int) -> HttpResponse:
             # must not import: each registered its own renderer.
             "panels": key_result_panels(request, key_result),
         },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def objective_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    """The objective's definition and the divergence view: every leader's reading side by
+    side with their name, role and team, and the form for a member who has not yet
+    acknowledged the current version (a POST acknowledges)."""
+    objective = get_object_or_404(Objective.objects.select_related("team", "quarter"), pk=pk)
+    definition = definition_status(objective)
+    group_ids = {person.pk for person in definition.group}
+    acknowledged = {ack.person_id for ack in definition.acknowledgements}
+    may_acknowledge = (
+        can_acknowledge_definition(request.user, group_ids=group_ids)
+        and request.user.pk not in acknowledged
+    )
+    form = ReadingForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if not may_acknowledge:
+            raise PermissionDenied(
+                "You are not in this objective's definition group, or have already "
+                "acknowledged its current version."
+            )
+        if form.is_valid():
+            try:
+                services.definition_acknowledge(
+                    user=request.user, objective=objective, reading=form.cleaned_data["reading"]
+                )
+            except RuleBroken as error:
+                add_service_error(form, error)
+                status = 400
+            else:
+                messages.success(request, "Your reading is recorded.")
+                return redirect("objectives:detail", pk=objective.pk)
+    return render(
+        request,
+        "objectives/objective_detail.html",
+        {
+            "objective": objective,
+            "definition": definition,
+            "readings": [
+                (ack, definition.role_of(ack.person_id)) for ack in definition.acknowledgements
+            ],
+            "missing": [(p, definition.role_of(p.pk)) for p in definition.missing],
+            "form": form if may_acknowledge else None,
+            "can_edit": can_manage_objectives(request.user, objective.team),
+        },
+        status=status,
     )
 
 

@@ -307,3 +307,75 @@ def test_the_api_acknowledges_and_refuses_a_bare_ok(
     stranger = APIClient()
     stranger.force_authenticate(outsider)
     assert stranger.post(url, {"reading": READING}, format="json").status_code == 403
+
+
+# --- the objective's page: the divergence view --------------------------------------------------
+
+
+def test_the_divergence_view_shows_each_reading_with_name_role_and_team(
+    client_for: Any,
+    objective: Any,
+    key_result: Any,
+    lead: Any,
+    leader: Any,
+    owner: Any,
+    platform: Any,
+    provider: Any,
+    platform_lead: Any,
+) -> None:
+    dependency_request(
+        user=owner,
+        key_result=key_result,
+        provider_team=platform,
+        responsible=provider,
+        deliverable="Billing API",
+        due_date=date(2026, 12, 15),
+    )
+    services.definition_acknowledge(user=lead, objective=objective, reading=READING)
+    services.definition_acknowledge(
+        user=platform_lead, objective=objective, reading="We ship the billing API before SSO."
+    )
+    html = client_for(leader).get(reverse("objectives:detail", args=[objective.pk])).content
+    page = html.decode()
+    assert "Definition not shared" in page
+    assert "Lena Lead" in page
+    assert "Lead, Growth" in page
+    assert READING in page
+    assert "Lead, Platform (depended on)" in page
+    assert "We ship the billing API before SSO." in page
+    assert "Not yet acknowledged by:</strong> Lea Leader" in page
+    assert "(Leadership)" in page
+    # Lea has not acknowledged: she is offered the form; Lena, who has, is not.
+    assert "Acknowledge this definition" in page
+    lena_page = client_for(lead).get(reverse("objectives:detail", args=[objective.pk]))
+    assert "Acknowledge this definition" not in lena_page.content.decode()
+
+
+def test_the_form_is_hidden_outside_the_group_and_a_post_is_refused(
+    client_for: Any, objective: Any, lead: Any, owner: Any
+) -> None:
+    client = client_for(owner)
+    page = client.get(reverse("objectives:detail", args=[objective.pk])).content.decode()
+    assert "Acknowledge this definition" not in page
+    response = client.post(
+        reverse("objectives:acknowledge", args=[objective.pk]), {"reading": READING}
+    )
+    assert response.status_code == 403
+    assert not DefinitionAcknowledgement.objects.exists()
+
+
+def test_a_member_acknowledges_through_the_form_and_a_bare_ok_says_why(
+    client_for: Any, objective: Any, lead: Any
+) -> None:
+    client = client_for(lead)
+    url = reverse("objectives:acknowledge", args=[objective.pk])
+    refused = client.post(url, {"reading": "OK"})
+    assert refused.status_code == 400
+    assert "A bare &#x27;OK&#x27; doesn&#x27;t show you read it" in refused.content.decode()
+    done = client.post(url, {"reading": READING})
+    assert done.status_code == 302
+    assert DefinitionAcknowledgement.objects.get().reading == READING
+
+
+def test_the_objective_page_is_404_for_an_unknown_objective(client_for: Any, lead: Any) -> None:
+    assert client_for(lead).get(reverse("objectives:detail", args=[999999])).status_code == 404
