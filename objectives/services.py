@@ -7,9 +7,16 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.urls import reverse
 
 from objectives import definitions
-from objectives.models import DefinitionAcknowledgement, KeyResult, Objective
+from objectives.models import (
+    DEFINITION_FIELDS,
+    DefinitionAcknowledgement,
+    DefinitionVersion,
+    KeyResult,
+    Objective,
+)
 from okrly.access import can_acknowledge_definition, leadership_teams, require_manage_objectives
 from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Quarter, Team, display_name
@@ -168,7 +175,9 @@ def objective_create(
         rank=rank,
         parent=parent,
     )
-    definitions.publish_definition(objective=objective, author=user)
+    version = definitions.publish_definition(objective=objective, author=user)
+    if any(getattr(objective, name) for name in DEFINITION_FIELDS):
+        _notify_definition_group(objective, version, user, changed=False)
     return objective
 
 
@@ -188,12 +197,37 @@ def objective_update(*, user: User, objective: Objective, **changes: Any) -> Obj
             objective=objective, quarter=objective.quarter, team=objective.team, parent=parent
         )
     objective.parent = parent
+    before = [getattr(objective, name) for name in DEFINITION_FIELDS]
     for name, value in changes.items():
         setattr(objective, name, value)
     objective.save()
     # Rule 8: a changed definition is a new version once anyone has acknowledged the old one.
-    definitions.publish_definition(objective=objective, author=user)
+    version = definitions.publish_definition(objective=objective, author=user)
+    if before != [getattr(objective, name) for name in DEFINITION_FIELDS]:
+        _notify_definition_group(objective, version, user, changed=True)
     return objective
+
+
+def _notify_definition_group(
+    objective: Objective, version: DefinitionVersion, by: User, *, changed: bool
+) -> None:
+    """Everyone in the definition group but its author is asked to read it (rule 8). The rows
+    are written with the change, so a rolled-back edit notifies nobody; the e-mails leave
+    after commit (notification_create)."""
+    verb = "changed" if changed else "published"
+    for person in definitions.definition_group(objective):
+        if person.pk == by.pk:
+            continue
+        notification_create(
+            recipient=person,
+            kind="definition_changed" if changed else "definition_published",
+            subject=f"Definition {verb}: “{objective.title}” (version {version.number})",
+            body=(
+                f"{display_name(by)} {verb} what “{objective.title}” means. Read it and say, "
+                "in your own words, what you will do differently because of it."
+            ),
+            link=reverse("objectives:detail", args=[objective.pk]),
+        )
 
 
 @transaction.atomic

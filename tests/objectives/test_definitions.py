@@ -23,7 +23,7 @@ from objectives.definitions import (
 )
 from objectives.models import DefinitionAcknowledgement, Objective
 from okrly.errors import NotAllowed, RuleBroken
-from okrly.models import Membership
+from okrly.models import Membership, Notification
 from tests.factories import (
     KeyResultFactory,
     MembershipFactory,
@@ -379,3 +379,36 @@ def test_a_member_acknowledges_through_the_form_and_a_bare_ok_says_why(
 
 def test_the_objective_page_is_404_for_an_unknown_objective(client_for: Any, lead: Any) -> None:
     assert client_for(lead).get(reverse("objectives:detail", args=[999999])).status_code == 404
+
+
+# --- notifications ------------------------------------------------------------------------------
+
+
+def test_the_group_is_notified_when_a_definition_is_published_and_changed(
+    quarter: Any, growth: Any, lead: Any, leader: Any, owner: Any
+) -> None:
+    objective = services.objective_create(
+        user=lead, quarter=quarter, team=growth, title="Grow", means="Protect margin"
+    )
+    published = Notification.objects.get()
+    assert (published.recipient, published.kind) == (leader, "definition_published")
+    assert published.subject == "Definition published: “Grow” (version 1)"
+    assert published.link == reverse("objectives:detail", args=[objective.pk])
+
+    services.definition_acknowledge(user=leader, objective=objective, reading=READING)
+    services.objective_update(user=lead, objective=objective, title="Grow revenue")
+    assert Notification.objects.count() == 1  # a title is not the definition
+
+    services.objective_update(user=lead, objective=objective, tradeoff_rule="Margin first")
+    changed = Notification.objects.latest("pk")
+    assert (changed.recipient, changed.kind) == (leader, "definition_changed")
+    assert "version 2" in changed.subject
+    # The author (Lena) and people outside the group (Olga, the owner) are not notified.
+    assert set(Notification.objects.values_list("recipient__username", flat=True)) == {"lea"}
+
+
+def test_an_objective_created_without_a_definition_notifies_nobody(
+    quarter: Any, growth: Any, lead: Any, leader: Any
+) -> None:
+    services.objective_create(user=lead, quarter=quarter, team=growth, title="Grow")
+    assert not Notification.objects.exists()
