@@ -1,5 +1,9 @@
-from django.contrib import admin
+from typing import Any
 
+from django.contrib import admin
+from django.http import HttpRequest
+
+from objectives import definitions
 from objectives.models import KeyResult, Objective
 
 
@@ -20,6 +24,12 @@ class ObjectiveAdmin(admin.ModelAdmin):
     # objective_align and the objective's edit page apply them; the admin only shows it.
     readonly_fields = ["parent"]
     inlines = [KeyResultInline]
+
+    def save_model(self, request: HttpRequest, obj: Objective, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # An administrator's edit of the definition is versioned like a lead's (rule 8): once
+        # someone acknowledged it, the change is a new version and the readings go out of date.
+        definitions.publish_definition(objective=obj, author=request.user)  # type: ignore[arg-type]
 
 
 @admin.register(KeyResult)

@@ -412,3 +412,20 @@ def test_an_objective_created_without_a_definition_notifies_nobody(
 ) -> None:
     services.objective_create(user=lead, quarter=quarter, team=growth, title="Grow")
     assert not Notification.objects.exists()
+
+
+def test_an_administrators_edit_in_the_admin_is_versioned_too(
+    rf: Any, objective: Any, lead: Any, admin_user: Any
+) -> None:
+    from django.contrib import admin
+
+    publish_definition(objective=objective, author=lead)
+    services.definition_acknowledge(user=lead, objective=objective, reading=READING)
+    request = rf.post("/admin/")
+    request.user = admin_user
+    objective.means = "Add quota reps"
+    admin.site._registry[Objective].save_model(request, objective, form=None, change=True)
+    status = definition_status(objective)
+    assert status.version is not None
+    assert (status.version.number, status.version.means) == (2, "Add quota reps")
+    assert not status.shared
