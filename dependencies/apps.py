@@ -15,3 +15,4 @@ class DependenciesConfig(AppConfig):
         registry.register_team_panel("dependencies", views.render_team_panel, order=20)
         registry.register_demo_seeder("dependencies", demo.seed, order=20)
         registry.register_definition_teams("dependencies", selectors.definition_teams)
+        registry.register_dependent_teams("dependencies", selectors.dependent_teams)

@@ -55,6 +55,25 @@ def detail(pk: int) -> Dependency:
     return with_people().select_related("key_result__objective__quarter", "requested_by").get(pk=pk)
 
 
+def dependent_teams(key_result_ids: list[int]) -> dict[int, set[int]]:
+    """For each key result, the other teams whose open commitments (requested, countered,
+    committed, at risk) serve it (one query): displacing it by a trade-off puts their work at
+    risk, so they are told, and leadership must approve it (objectives.tradeoffs)."""
+    open_statuses = [
+        Dependency.Status.REQUESTED,
+        Dependency.Status.COUNTERED,
+        Dependency.Status.COMMITTED,
+        Dependency.Status.AT_RISK,
+    ]
+    teams: dict[int, set[int]] = {}
+    for key_result_id, team_id, requesting_id in Dependency.objects.filter(
+        key_result_id__in=key_result_ids, status__in=open_statuses
+    ).values_list("key_result_id", "provider_team_id", "requesting_team_id"):
+        if team_id != requesting_id:
+            teams.setdefault(key_result_id, set()).add(team_id)
+    return teams
+
+
 def definition_teams(objective_ids: list[int]) -> dict[int, set[int]]:
     """The teams asked for something by each objective's key results (one query): their leads
     join the objective's definition group, since they will trade their own work off against

@@ -35,6 +35,15 @@ class Objective(TimeStampedModel):
         related_name="children",
         verbose_name="aligns to",
     )
+    # Set when a trade-off drops or defers the objective (rule 9): it stays, with its history,
+    # but no longer counts against the team's limit, and its key results leave the counts.
+    displaced_by = models.ForeignKey(
+        "TradeOff",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="displaced_objectives",
+    )
 
     class Meta:
         ordering = ["quarter", "team__name", "rank", "pk"]
@@ -82,11 +91,27 @@ class DefinitionVersion(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The acknowledgement ladder (rule 7 applied to rule 8): DEFINITION_ACK_DAYS after a
+    # version is published, the members who have not read it are reminded, then their
+    # managers, then leadership (objectives.reminders, okrly.ladder).
+    escalation_rung = models.PositiveSmallIntegerField(default=0)
+    next_escalation_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["objective", "-number"]
         constraints = [
             models.UniqueConstraint(fields=["objective", "number"], name="definition_version_once"),
+            models.CheckConstraint(
+                condition=Q(escalation_rung__lte=3), name="definition_version_rung_0_3"
+            ),
+        ]
+        indexes = [
+            # The reminder job: versions whose next rung is due (only those with one).
+            models.Index(
+                fields=["next_escalation_at"],
+                name="definition_escalation_due",
+                condition=Q(next_escalation_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -119,6 +144,184 @@ class DefinitionAcknowledgement(models.Model):
         return f"{self.person} read {self.version}"
 
 
+class DefinitionReminder(models.Model):
+    """One rung of a version's acknowledgement ladder, reached once (unique per rung)."""
+
+    version = models.ForeignKey(
+        DefinitionVersion, on_delete=models.CASCADE, related_name="reminders"
+    )
+    rung = models.PositiveSmallIntegerField()
+    sent_at = models.DateTimeField()
+    notified = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["version", "rung"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "rung"], name="definition_reminder_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version} rung {self.rung}"
+
+
+class DefinitionChallenge(models.Model):
+    """A leader's "this is not what we meant" on another leader's reading: it opens a thread
+    on the objective, and the definition's author is told."""
+
+    acknowledgement = models.ForeignKey(
+        DefinitionAcknowledgement, on_delete=models.CASCADE, related_name="challenges"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="definition_challenges"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["acknowledgement", "author"], name="definition_challenged_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.author} challenges {self.acknowledgement}"
+
+
+class DefinitionComment(models.Model):
+    """One message of a challenge's thread (the first one says what was meant instead)."""
+
+    challenge = models.ForeignKey(
+        DefinitionChallenge, on_delete=models.CASCADE, related_name="comments"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["challenge", "created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.author} on {self.challenge_id}"
+
+
+class TradeOffCategory(models.Model):
+    """Why something urgent was added mid-quarter; admins edit the list (rule 9)."""
+
+    name = models.CharField(max_length=60, unique=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name_plural = "trade-off categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TradeOff(models.Model):
+    """A trade-off decision (rule 9): what was added to a team over its limit mid-quarter, the
+    urgent reason, and what it displaced (``Displacement`` rows). Written by
+    objectives.tradeoffs; never edited afterwards: the ledger is history."""
+
+    class Status(models.TextChoices):
+        DECIDED = "decided", "Decided"
+        # A displaced item another team depends on: leadership must approve first; the
+        # addition and the displacements wait in the row until then.
+        AWAITING_APPROVAL = "awaiting", "Awaiting leadership approval"
+        REFUSED = "refused", "Refused by leadership"
+
+    quarter = models.ForeignKey(Quarter, on_delete=models.PROTECT, related_name="trade_offs")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="trade_offs")
+    category = models.ForeignKey(
+        TradeOffCategory, on_delete=models.PROTECT, related_name="trade_offs"
+    )
+    reason = models.TextField("why it is urgent")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DECIDED)
+    # What is added: kind "objective" or "key_result" and the fields it is created with
+    # (kept so that a decision awaiting approval can be carried out when approved).
+    addition = models.JSONField(default=dict)
+    added_objective = models.ForeignKey(
+        Objective, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    added_key_result = models.ForeignKey(
+        "KeyResult", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="trade_offs_decided"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="trade_offs_approved",
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # The ledger and the dashboard: one quarter's decisions, per team, newest first.
+            models.Index(fields=["quarter", "team", "-created_at"], name="tradeoff_quarter_team"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Trade-off #{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("objectives:trade_offs") + f"?quarter={self.quarter_id}#trade-off-{self.pk}"
+
+
+class Displacement(models.Model):
+    """One item a trade-off displaced: an objective or a key result, dropped, deferred to next
+    quarter or descoped (a key result with a new target)."""
+
+    class Action(models.TextChoices):
+        DROPPED = "dropped", "Dropped"
+        DEFERRED = "deferred", "Deferred to next quarter"
+        DESCOPED = "descoped", "Descoped"
+
+    trade_off = models.ForeignKey(TradeOff, on_delete=models.CASCADE, related_name="displaced")
+    objective = models.ForeignKey(
+        Objective, null=True, blank=True, on_delete=models.PROTECT, related_name="displacements"
+    )
+    key_result = models.ForeignKey(
+        "KeyResult",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="displacements",
+    )
+    action = models.CharField(max_length=10, choices=Action.choices)
+    previous_target = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    new_target = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        ordering = ["trade_off", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(objective__isnull=False, key_result__isnull=True)
+                    | Q(objective__isnull=True, key_result__isnull=False)
+                ),
+                name="displacement_one_item",
+            ),
+            # Only a key result has a target to descope to, and a descoped one names it.
+            models.CheckConstraint(
+                condition=~Q(action="descoped")
+                | Q(key_result__isnull=False, new_target__isnull=False),
+                name="displacement_descoped_has_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()}: {self.objective or self.key_result}"
+
+
 class KeyResult(TimeStampedModel):
     class Direction(models.TextChoices):
         INCREASE = "increase", "Increase to target"
@@ -145,6 +348,15 @@ class KeyResult(TimeStampedModel):
     latest_checkin_status = models.CharField(max_length=10, blank=True)
     latest_checkin_confidence = models.PositiveSmallIntegerField(null=True, blank=True)
     latest_forecast_flag = models.BooleanField(default=False)
+    # Set when a trade-off drops or defers it, or its objective (rule 9): the key result keeps
+    # its history but leaves the quarter's accountability counts (neither at risk nor missed).
+    displaced_by = models.ForeignKey(
+        TradeOff,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="displaced_key_results",
+    )
 
     class Meta:
         ordering = ["objective", "pk"]

@@ -9,13 +9,14 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.urls import reverse
 
-from objectives import definitions
+from objectives import definitions, limits
 from objectives.models import (
     DEFINITION_FIELDS,
     DefinitionAcknowledgement,
     DefinitionVersion,
     KeyResult,
     Objective,
+    TradeOff,
 )
 from okrly.access import can_acknowledge_definition, leadership_teams, require_manage_objectives
 from okrly.errors import NotAllowed, RuleBroken
@@ -156,13 +157,19 @@ def objective_create(
     tradeoff_rule: str = "",
     rank: int | None = None,
     parent: Objective | None = None,
+    trade_off: TradeOff | None = None,
 ) -> Objective:
-    require_manage_objectives(user, team)
+    """Add an objective to ``team``'s quarter. Past the team's limit this is refused, unless
+    ``trade_off`` is the decided trade-off that adds it (objectives.tradeoffs)."""
+    # The trade-off's decider (or the leader who approved it) had the right to add it.
+    if not limits.carried_by(trade_off, team):
+        require_manage_objectives(user, team)
     _check_quarter_open(quarter)
     if not title.strip():
         raise RuleBroken("Give the objective a title.", field="title")
     if parent is not None:
         _check_parent(objective=None, quarter=quarter, team=team, parent=parent)
+    limits.require_room_for_objective(team, quarter, trade_off=trade_off)
     if rank is None:
         rank = Objective.objects.filter(quarter=quarter, team=team).count() + 1
     objective = Objective.objects.create(
@@ -310,13 +317,24 @@ def key_result_create(
     current_value: Decimal | None = None,
     unit: str = "",
     direction: str = KeyResult.Direction.INCREASE,
+    trade_off: TradeOff | None = None,
 ) -> KeyResult:
-    require_manage_objectives(user, objective.team)
+    """Add a key result. Past KEY_RESULT_LIMIT_DEFAULT this is refused, unless ``trade_off``
+    is the decided trade-off that adds it (objectives.tradeoffs)."""
+    if not limits.carried_by(trade_off, objective.team):
+        require_manage_objectives(user, objective.team)
     _check_quarter_open(objective.quarter)
     if not title.strip():
         raise RuleBroken("Give the key result a title.", field="title")
     owner = _check_owner(owner)
     _check_metric(start=start_value, target=target_value, direction=direction)
+    if objective.displaced_by_id is not None:
+        raise RuleBroken(
+            f"“{objective.title}” was displaced by trade-off #{objective.displaced_by_id}; "
+            "add key results to an objective still in play.",
+            field="objective",
+        )
+    limits.require_room_for_key_result(objective, trade_off=trade_off)
     key_result = KeyResult.objects.create(
         objective=objective,
         title=title.strip(),

@@ -174,6 +174,25 @@ def can_acknowledge_definition(user: Person, *, group_ids: frozenset[int] | set[
     return bool(user.is_authenticated and user.pk in group_ids)
 
 
+def can_challenge_reading(
+    user: Person, *, group_ids: frozenset[int] | set[int], reader_id: int
+) -> bool:
+    """A member of the definition group may say another member's reading "is not what we
+    meant"; not their own reading (they would acknowledge again), and nobody outside the group."""
+    return bool(user.is_authenticated and user.pk in group_ids and user.pk != reader_id)
+
+
+def can_decide_trade_off(user: Person, team: Team) -> bool:
+    """A trade-off (rule 9) is decided by a lead of the team or by the leadership group; not by
+    staff as such: an administrator configures the organisation, not its priorities."""
+    return bool(user.is_authenticated and (leads_team(user, team) or is_leadership(user)))
+
+
+def can_approve_trade_off(user: Person) -> bool:
+    """Leadership approves a trade-off that displaces work another team depends on."""
+    return is_leadership(user)
+
+
 # --- ownership ---------------------------------------------------------------------------------
 
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
-from rest_framework import exceptions, serializers, viewsets
+from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -22,6 +22,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """Service errors become 400 (or 403) with the same message the pages show."""
     if isinstance(exc, NotAllowed):
         exc = exceptions.PermissionDenied(exc.message)
+    elif isinstance(exc, OKRlyError) and exc.code:
+        return Response(
+            {"code": exc.code, **exc.data, "detail": exc.message},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     elif isinstance(exc, OKRlyError):
         detail = {exc.field: [exc.message]} if exc.field else [exc.message]
         exc = exceptions.ValidationError(detail)

@@ -9,10 +9,21 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 class OKRlyError(Exception):
     """A rule was broken; ``message`` says what to change. ``field`` names the form field."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        code: str = "",
+        data: dict[str, object] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        # A machine-readable reason and its facts, for API clients that act on it (e.g.
+        # {"code": "trade_off_required", "limit": 3, "team": ...}); pages show the message.
+        self.code = code
+        self.data = data or {}
 
 
 class RuleBroken(OKRlyError):

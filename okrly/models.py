@@ -64,6 +64,14 @@ class Team(TimeStampedModel):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
+    # Rule 9: how many objectives the team takes on in a quarter. Empty: the quarter's limit,
+    # else OBJECTIVE_LIMIT_DEFAULT (objectives.limits.objective_limit decides which applies).
+    objective_limit = models.PositiveSmallIntegerField(
+        "objective limit",
+        null=True,
+        blank=True,
+        help_text="Objectives per quarter (empty: the default, 3); a quarter's limit overrides it.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -185,6 +193,13 @@ class Quarter(TimeStampedModel):
         help_text="Hour of the day (0-23) in each owner's own time zone.",
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PLANNING)
+    # Overrides every team's own limit for this quarter (a tighter quarter for everyone).
+    objective_limit = models.PositiveSmallIntegerField(
+        "objective limit for every team",
+        null=True,
+        blank=True,
+        help_text="Overrides each team's objective limit this quarter; empty keeps them.",
+    )
 
     objects = QuarterQuerySet.as_manager()
 

@@ -182,3 +182,22 @@ def definition_teams(objective_ids: list[int]) -> dict[int, set[int]]:
         for pk, team_ids in contributor(objective_ids).items():
             merged.setdefault(pk, set()).update(team_ids)
     return merged
+
+
+# Trade-offs (objectives.tradeoffs): the other teams tied to key results a trade-off would
+# displace (dependencies: teams asked for something by them that is still open). Takes key
+# result ids and returns team ids by key result id, in one query.
+DependentTeams = Callable[[list[int]], dict[int, set[int]]]
+_dependent_teams: dict[str, DependentTeams] = {}
+
+
+def register_dependent_teams(name: str, contributor: DependentTeams) -> None:
+    _dependent_teams[name] = contributor
+
+
+def dependent_teams(key_result_ids: list[int]) -> dict[int, set[int]]:
+    merged: dict[int, set[int]] = {}
+    for contributor in _dependent_teams.values():
+        for pk, team_ids in contributor(key_result_ids).items():
+            merged.setdefault(pk, set()).update(team_ids)
+    return merged
