@@ -1,15 +1,19 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from objectives import selectors, services
-from objectives.definitions import definition_status, definition_statuses
+from objectives import challenges, selectors, services
+from objectives.definitions import DefinitionStatus, definition_status, definition_statuses
 from objectives.forms import (
     KeyResultEditForm,
     KeyResultForm,
@@ -17,13 +21,22 @@ from objectives.forms import (
     ObjectiveForm,
     ReadingForm,
 )
-from objectives.models import KeyResult, Objective
-from okrly.access import can_acknowledge_definition, can_manage_objectives, teams_led_by
+from objectives.models import DefinitionAcknowledgement, DefinitionChallenge, KeyResult, Objective
+from okrly.access import (
+    can_acknowledge_definition,
+    can_challenge_reading,
+    can_manage_objectives,
+    can_reply_to_challenge,
+    teams_led_by,
+)
 from okrly.errors import RuleBroken
 from okrly.forms import add_service_error
 from okrly.models import Quarter
 from okrly.registry import key_result_badges, key_result_panels
 from okrly.types import AuthedRequest
+
+if TYPE_CHECKING:
+    from okrly.types import User
 
 
 @login_required
@@ -136,6 +149,8 @@ def objective_detail(request: AuthedRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, "Your reading is recorded.")
                 return redirect("objectives:detail", pk=objective.pk)
+    threads = _reading_threads(request.user, objective, definition)
+    current = {ack.pk for ack in definition.acknowledgements}
     return render(
         request,
         "objectives/objective_detail.html",
@@ -143,14 +158,145 @@ def objective_detail(request: AuthedRequest, pk: int) -> HttpResponse:
             "objective": objective,
             "definition": definition,
             "readings": [
-                (ack, definition.role_of(ack.person_id)) for ack in definition.acknowledgements
+                (ack, definition.role_of(ack.person_id), threads.get(ack.pk))
+                for ack in definition.acknowledgements
             ],
+            # Challenges to readings of earlier versions, still open to replies.
+            "earlier_threads": [t for pk, t in threads.items() if pk not in current],
             "missing": [(p, definition.role_of(p.pk)) for p in definition.missing],
             "form": form if may_acknowledge else None,
             "can_edit": can_manage_objectives(request.user, objective.team),
         },
         status=status,
     )
+
+
+@dataclass(frozen=True)
+class ReadingThreads:
+    """A reading's challenges, each with whether the viewer may reply, and whether the viewer
+    may challenge it (the same predicates the services enforce)."""
+
+    ack: DefinitionAcknowledgement
+    threads: list[tuple[DefinitionChallenge, bool]]
+    may_challenge: bool
+
+
+def _reading_threads(
+    user: User, objective: Objective, definition: DefinitionStatus
+) -> dict[int, ReadingThreads]:
+    """The threads under each reading of the current version, and under every older reading
+    that was challenged, by acknowledgement id (two queries: challenges and comments)."""
+    group_ids = {person.pk for person in definition.group}
+    found = challenges.challenges_by_reading(objective)
+    acks = {ack.pk: ack for ack in definition.acknowledgements}
+    for rows in found.values():
+        acks.setdefault(rows[0].acknowledgement_id, rows[0].acknowledgement)
+    result = {}
+    for pk, ack in acks.items():
+        rows = found.get(pk, [])
+        result[pk] = ReadingThreads(
+            ack=ack,
+            threads=[
+                (
+                    c,
+                    can_reply_to_challenge(
+                        user,
+                        group_ids=group_ids,
+                        reader_id=ack.person_id,
+                        challenger_id=c.author_id,
+                    ),
+                )
+                for c in rows
+            ],
+            may_challenge=can_challenge_reading(user, group_ids=group_ids, reader_id=ack.person_id)
+            and all(c.author_id != user.pk for c in rows),
+        )
+    return result
+
+
+def _refused(
+    request: AuthedRequest, error: RuleBroken, *, objective: Objective, action: str, text: str
+) -> HttpResponse:
+    """A refused challenge or reply (400). htmx: the reason as plain text, which the global
+    handler shows while the form keeps what was typed; without JavaScript, the form alone on
+    a page with the reason and what was typed."""
+    if request.htmx:
+        return HttpResponse(error.message, status=400, content_type="text/plain; charset=utf-8")
+    return render(
+        request,
+        "objectives/thread_refused.html",
+        {
+            "objective": objective,
+            "action": action,
+            "field": error.field or "message",
+            "text": text,
+            "error": error.message,
+        },
+        status=400,
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def reading_challenge(request: AuthedRequest, pk: int) -> HttpResponse:
+    """ "This is not what we meant" on a reading: opens a thread under it (NotAllowed: 403)."""
+    ack = get_object_or_404(
+        DefinitionAcknowledgement.objects.select_related("person", "version__objective__team"),
+        pk=pk,
+    )
+    objective = ack.version.objective
+    message = request.POST.get("message", "")
+    try:
+        challenge = challenges.definition_challenge(
+            user=request.user, acknowledgement=ack, message=message
+        )
+    except RuleBroken as error:
+        return _refused(
+            request,
+            error,
+            objective=objective,
+            action=reverse("objectives:challenge", args=[ack.pk]),
+            text=message,
+        )
+    if request.htmx:
+        definition = definition_status(objective)
+        threads = _reading_threads(request.user, objective, definition)
+        return render(request, "objectives/_reading_threads.html", {"rt": threads[ack.pk]})
+    messages.success(request, "Your challenge is posted under the reading.")
+    return redirect(challenges.challenge_link(challenge, objective))
+
+
+@login_required
+@require_http_methods(["POST"])
+def challenge_reply(request: AuthedRequest, pk: int) -> HttpResponse:
+    """A reply in a challenge's thread (NotAllowed: 403)."""
+    challenge = get_object_or_404(
+        DefinitionChallenge.objects.select_related(
+            "author", "acknowledgement__person", "acknowledgement__version__objective__team"
+        ),
+        pk=pk,
+    )
+    objective = challenge.acknowledgement.version.objective
+    body = request.POST.get("body", "")
+    try:
+        challenges.challenge_reply(user=request.user, challenge=challenge, body=body)
+    except RuleBroken as error:
+        return _refused(
+            request,
+            error,
+            objective=objective,
+            action=reverse("objectives:challenge_reply", args=[challenge.pk]),
+            text=body,
+        )
+    if request.htmx:
+        thread = challenges.challenges_by_reading(objective)[challenge.acknowledgement_id]
+        fresh = next(c for c in thread if c.pk == challenge.pk)
+        # The reply was accepted, so the same predicate says yes again.
+        return render(
+            request, "objectives/_challenge.html", {"challenge": fresh, "may_reply": True}
+        )
+    messages.success(request, "Your reply is posted.")
+    return redirect(challenges.challenge_link(challenge, objective))
 
 
 @login_required

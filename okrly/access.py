@@ -182,6 +182,15 @@ def can_challenge_reading(
     return bool(user.is_authenticated and user.pk in group_ids and user.pk != reader_id)
 
 
+def can_reply_to_challenge(
+    user: Person, *, group_ids: frozenset[int] | set[int], reader_id: int, challenger_id: int
+) -> bool:
+    """A challenge's thread is answered by the definition group, by the leader whose reading
+    was challenged and by whoever opened it, even once either has left the group (their
+    team stopped depending on the objective): it is their conversation."""
+    return bool(user.is_authenticated and user.pk in {*group_ids, reader_id, challenger_id})
+
+
 def can_decide_trade_off(user: Person, team: Team) -> bool:
     """A trade-off (rule 9) is decided by a lead of the team or by the leadership group; not by
     staff as such: an administrator configures the organisation, not its priorities."""

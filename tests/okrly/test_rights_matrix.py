@@ -30,6 +30,7 @@ from django.urls import reverse
 
 from checkins import services as checkins
 from dependencies import services as dependencies
+from objectives import challenges
 from objectives import services as objectives
 from objectives.definitions import definition_group
 from objectives.models import Objective
@@ -93,6 +94,10 @@ EXPECTED: dict[str, set[str]] = {
     # Its definition group: leadership, Growth's lead and the lead of Platform, asked for
     # the billing API by one of its key results.
     "definition acknowledge": {"lead", "leader", "platform_lead"},
+    # Paul's reading is challenged by the rest of the group (never by himself); its thread is
+    # answered by the group, Paul among them.
+    "definition challenge": {"lead", "leader"},
+    "challenge reply": {"lead", "leader", "platform_lead"},
 }
 
 
@@ -207,6 +212,27 @@ def _under_company(w: World) -> Any:
 
 def _company_objective() -> Any:
     return Objective.objects.get(team__slug="company")
+
+
+def _pauls_reading(w: World) -> Any:
+    """Paul's reading of the objective's definition (he is in its group through the billing
+    API Olga asked Platform for)."""
+    dep = _requested(w)
+    return objectives.definition_acknowledge(
+        user=w.people["platform_lead"],
+        objective=dep.key_result.objective,
+        reading="We ship the billing API before SSO.",
+    )
+
+
+def _challenged(w: World) -> Any:
+    return challenges.definition_challenge(
+        user=w.people["leader"], acknowledgement=_pauls_reading(w), message="We meant margin."
+    )
+
+
+def _group_ids(ack: Any) -> set[int]:
+    return {p.pk for p in definition_group(ack.version.objective)}
 
 
 def _notification(w: World) -> Any:
@@ -474,6 +500,27 @@ ACTIONS = [
         ),
     ),
     Action(
+        "definition challenge",
+        _pauls_reading,
+        lambda u, ack: access.can_challenge_reading(
+            u, group_ids=_group_ids(ack), reader_id=ack.person_id
+        ),
+        lambda u, ack, w: challenges.definition_challenge(
+            user=u, acknowledgement=ack, message="We meant margin, not reps."
+        ),
+    ),
+    Action(
+        "challenge reply",
+        _challenged,
+        lambda u, c: access.can_reply_to_challenge(
+            u,
+            group_ids=_group_ids(c.acknowledgement),
+            reader_id=c.acknowledgement.person_id,
+            challenger_id=c.author_id,
+        ),
+        lambda u, c, w: challenges.challenge_reply(user=u, challenge=c, body="Then pricing?"),
+    ),
+    Action(
         "notification read",
         _notification,
         lambda u, n: access.can_read_notification(u, recipient_id=n.recipient_id),
@@ -517,6 +564,8 @@ SERVICES = {
     "key_result_update",
     "notification_mark_read",
     "definition_acknowledge",
+    "definition_challenge",
+    "challenge_reply",
 }
 
 
@@ -552,7 +601,15 @@ def test_every_service_a_person_calls_is_in_the_matrix() -> None:
     """A new write with a ``user`` argument must join the matrix (or say why it has no right
     to check): a service that forgot its predicate would otherwise go unnoticed."""
     found = set()
-    for module in (objectives, dependencies, checkins, ownership, reviews, okrly_services):
+    for module in (
+        objectives,
+        challenges,
+        dependencies,
+        checkins,
+        ownership,
+        reviews,
+        okrly_services,
+    ):
         for fname, function in inspect.getmembers(module, inspect.isfunction):
             if function.__module__ != module.__name__ or fname.startswith("_"):
                 continue
