@@ -90,12 +90,16 @@ def require_room_for_objective(
         )
 
 
-def require_room_for_key_result(objective: Objective, *, trade_off: TradeOff | None = None) -> None:
+def require_room_for_key_result(
+    objective: Objective, *, trade_off: TradeOff | None = None, adding: int = 1
+) -> None:
+    """Room for ``adding`` more key results (the admin's inline adds several at once)."""
     lock_team(objective.team)
     if carried_by(trade_off, objective.team):
         return
     limit = key_result_limit()
-    if key_results_counted(objective) >= limit:
+    counted = key_results_counted(objective) if objective.pk is not None else 0
+    if counted + adding > limit:
         _refuse(
             what="key results" if limit != 1 else "key result",
             limit=limit,

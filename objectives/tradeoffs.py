@@ -163,6 +163,14 @@ def _check_displacements(
         if key in seen:
             raise RuleBroken(f"“{item}” is listed twice.", field="displaced")
         seen.add(key)
+        if not is_objective and ("objective", objective.pk) in {
+            ("objective", other.item.pk) for other in displaced if isinstance(other.item, Objective)
+        }:
+            raise RuleBroken(
+                f"“{item}” goes with its objective “{objective}”, which this trade-off already "
+                "displaces; list one or the other.",
+                field="displaced",
+            )
         if objective.team_id != team.pk or objective.quarter_id != quarter.pk:
             raise RuleBroken(
                 f"“{item}” is not {team.name}'s in {quarter.name}; a trade-off displaces the "
@@ -185,9 +193,10 @@ def _check_displacements(
                     field="displaced",
                 )
             new_target = _decimal(entry.new_target, "new_target")
-            if new_target == item.target_value or (
-                (item.direction == "increase") != (new_target > item.start_value)
-            ):
+            # Strictly between the start and the current target: a target beyond the current
+            # one (or back at the start) is not a smaller ambition, whatever the direction.
+            low, high = sorted((item.start_value, item.target_value))
+            if not low < new_target < high:
                 raise RuleBroken(
                     f"Give “{item}” a new target between its start ({item.start_value}) and its "
                     f"current target ({item.target_value}).",
@@ -252,8 +261,10 @@ def trade_off_decide(
     if not reason:
         raise RuleBroken("Say why this cannot wait for next quarter.", field="reason")
     facts = _clean_addition(team, quarter, addition)
-    entries = _check_displacements(team, quarter, displaced)
+    # The team's row lock before the displaced items are checked: two decisions displacing the
+    # same key result at once run one after the other, and the second sees it displaced.
     limits.lock_team(team)
+    entries = _check_displacements(team, quarter, displaced)
     trade_off = TradeOff.objects.create(
         quarter=quarter,
         team=team,
@@ -447,9 +458,10 @@ def trade_off_refuse(*, user: User, trade_off: TradeOff) -> TradeOff:
 # --- reading ---------------------------------------------------------------------------------
 
 
-def ledger(quarter: Quarter, *, team: Team | None = None) -> QuerySet[TradeOff]:
-    """The quarter's decisions, newest first, with what each displaced: two queries."""
-    rows = TradeOff.objects.filter(quarter=quarter).select_related(
+def ledger(quarter: Quarter | None, *, team: Team | None = None) -> QuerySet[TradeOff]:
+    """The quarter's decisions (every quarter's with None, for the API's filters), newest
+    first, with what each displaced: two queries."""
+    rows = TradeOff.objects.select_related(
         "team",
         "category",
         "decided_by",
@@ -457,6 +469,8 @@ def ledger(quarter: Quarter, *, team: Team | None = None) -> QuerySet[TradeOff]:
         "added_objective",
         "added_key_result",
     )
+    if quarter is not None:
+        rows = rows.filter(quarter=quarter)
     if team is not None:
         rows = rows.filter(team=team)
     return rows.order_by("-created_at", "-pk").prefetch_related(
