@@ -8,7 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from checkins.api import CheckInViewSet
 from dependencies.api import DependencyViewSet
-from objectives.api import ObjectiveViewSet
+from objectives.api import ObjectiveViewSet, TradeOffCategoryViewSet, TradeOffViewSet
 from okrly import views
 from okrly.api import QuarterViewSet, TeamViewSet
 from ownership.api import KeyResultAccountabilityViewSet
@@ -18,6 +18,8 @@ router = DefaultRouter()
 router.register("quarters", QuarterViewSet)
 router.register("teams", TeamViewSet)
 router.register("objectives", ObjectiveViewSet, basename="objective")
+router.register("trade-offs", TradeOffViewSet, basename="tradeoff")
+router.register("trade-off-categories", TradeOffCategoryViewSet)
 # Key results carry the Accountability Test, computed by the ownership app for each page.
 router.register("key-results", KeyResultAccountabilityViewSet, basename="keyresult")
 router.register("dependencies", DependencyViewSet, basename="dependency")
