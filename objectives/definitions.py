@@ -125,12 +125,24 @@ def current_version(objective: Objective) -> DefinitionVersion | None:
 
 
 def _snapshot(objective: Objective, *, number: int, author: User | None) -> DefinitionVersion:
-    return DefinitionVersion.objects.create(
+    """A new version, with its acknowledgement ladder started; an older version's ladder
+    stops (nobody is chased to read what no longer stands)."""
+    # The ladder's declaration reads the group from this module, hence imported here.
+    from objectives.reminders import ACK_LADDER
+
+    version = DefinitionVersion.objects.create(
         objective=objective,
         number=number,
         author=author,
         **{name: getattr(objective, name) for name in DEFINITION_FIELDS},
     )
+    # Counted from created_at, which exists once the row is written.
+    version.next_escalation_at = ACK_LADDER.next_rung_at(version)
+    version.save(update_fields=["next_escalation_at"])
+    DefinitionVersion.objects.filter(objective=objective, next_escalation_at__isnull=False).exclude(
+        pk=version.pk
+    ).update(next_escalation_at=None)
+    return version
 
 
 def publish_definition(*, objective: Objective, author: User | None) -> DefinitionVersion:
@@ -144,6 +156,7 @@ def publish_definition(*, objective: Objective, author: User | None) -> Definiti
     if all(getattr(version, f) == getattr(objective, f) for f in DEFINITION_FIELDS):
         return version
     if not version.acknowledgements.exists():
+        # Still a draft: rewritten in place, its ladder keeps counting from its created_at.
         for name in DEFINITION_FIELDS:
             setattr(version, name, getattr(objective, name))
         version.author = author

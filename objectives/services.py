@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.urls import reverse
 
-from objectives import definitions, limits
+from objectives import definitions, limits, reminders
 from objectives.models import (
     DEFINITION_FIELDS,
     DefinitionAcknowledgement,
@@ -289,7 +289,12 @@ def definition_acknowledge(
             f"You have already acknowledged version {version.number} of this definition.",
             field="reading",
         )
-    return DefinitionAcknowledgement.objects.create(version=version, person=user, reading=reading)
+    acknowledgement = DefinitionAcknowledgement.objects.create(
+        version=version, person=user, reading=reading
+    )
+    # The last reading the group owed ends the version's reminder ladder.
+    reminders.reminders_stop_if_done(version, group_ids=group_ids)
+    return acknowledgement
 
 
 def _notify_owner(key_result: KeyResult, by: User) -> None:

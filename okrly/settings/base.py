@@ -242,6 +242,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "checkins.tasks.checkins_escalate_missed_task",
         "schedule": crontab(minute="7,22,37,52"),
     },
+    # Every 15 minutes, between the others: climb the acknowledgement ladder of definition
+    # versions whose next rung is due (unique DefinitionReminder rows make a rerun harmless).
+    "definitions-remind": {
+        "task": "objectives.tasks.definitions_remind_task",
+        "schedule": crontab(minute="11,26,41,56"),
+    },
 }
 
 # Dependency escalation ladder (rule 7). A request waiting on the responsible person this
