@@ -15,3 +15,6 @@ class ObjectivesConfig(AppConfig):
         registry.register_team_section("objectives", panels.render_team_objectives, order=10)
         # First: the other apps' demo data hangs off these key results.
         registry.register_demo_seeder("objectives", demo.seed, order=10)
+        # Last: the definition groups include the teams depended on (dependencies' demo), and
+        # the trade-off defers a key result that already has its check-ins and owner.
+        registry.register_demo_seeder("definitions", demo.seed_definitions, order=90)

@@ -6,11 +6,22 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.utils import timezone
 
 from checkins.models import CheckIn
 from dependencies.models import Dependency
+from objectives import demo as objectives_demo
+from objectives import limits
 from objectives import services as objectives
-from objectives.models import KeyResult, Objective
+from objectives.definitions import definition_statuses
+from objectives.models import (
+    DefinitionAcknowledgement,
+    DefinitionVersion,
+    Displacement,
+    KeyResult,
+    Objective,
+    TradeOff,
+)
 from okrly.models import Membership, Notification, Profile, Quarter, Team
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +37,10 @@ MODELS: list[type[Any]] = [
     Objective,
     KeyResult,
     Notification,
+    DefinitionVersion,
+    DefinitionAcknowledgement,
+    TradeOff,
+    Displacement,
 ]
 
 
@@ -47,6 +62,7 @@ def test_seed_demo_builds_a_believable_organisation(frozen_now: Any) -> None:
     assert KeyResult.objects.count() >= 15
     assert Dependency.objects.filter(status="committed").exists()
     assert CheckIn.objects.filter(week=1).count() == KeyResult.objects.count()
+    assert "1 trade-offs" in out.getvalue()
     # The alignment tree has three levels, and every alignment passes the service's rules.
     aligned = list(Objective.objects.filter(parent__isnull=False).select_related("parent"))
     assert Objective.objects.filter(
@@ -74,3 +90,90 @@ def test_demo_logins_work(client: Any, frozen_now: Any) -> None:
     signed_in = client.post("/accounts/login/", {"username": "ana", "password": "okrly-demo"})
     assert signed_in.status_code == 302
     assert "Raise activation within 7 days" in client.get("/").content.decode()
+
+
+def _objective(key: tuple[str, str]) -> Objective:
+    return Objective.objects.get(team__slug=key[0], title=key[1])
+
+
+def test_demo_definitions_are_published_and_mostly_shared(frozen_now: Any) -> None:
+    """Every objective has a published version 1 (through the services); most are shared,
+    "Make releases boring" waits for one leader, and the trade-off's new objective is unread."""
+    call_command("seed_demo", stdout=StringIO())
+    objectives_ = list(Objective.objects.all())
+    statuses = definition_statuses(objectives_)
+    assert all(s.version is not None and s.version.number == 1 for s in statuses.values())
+    shared = [o for o in objectives_ if statuses[o.pk].shared]
+    not_shared = [o for o in objectives_ if not statuses[o.pk].shared]
+    assert len(shared) > len(not_shared) >= 1
+    waiting = statuses[_objective(objectives_demo.NOT_SHARED).pk]
+    assert [p.username for p in waiting.missing] == ["mateo"]  # the browser test's leader
+    assert len(waiting.acknowledgements) >= 5
+    # Readings are dated after their version was published, none in the future.
+    for ack in DefinitionAcknowledgement.objects.select_related("version"):
+        assert ack.version.created_at <= ack.created_at <= timezone.now()
+
+
+def test_demo_has_one_divergent_reading(frozen_now: Any) -> None:
+    """Shared on paper, read two ways: Sales reads growth as quota reps, the CEO as margin."""
+    call_command("seed_demo", stdout=StringIO())
+    divergent = _objective(objectives_demo.DIVERGENT)
+    status = definition_statuses([divergent])[divergent.pk]
+    assert status.shared
+    readings = {ack.person.username: ack.reading for ack in status.acknowledgements}
+    assert all(ack.version == status.version for ack in status.acknowledgements)
+    assert "quota" in readings["sam"]
+    assert "margin" in readings["maya"]
+    assert len(set(readings.values())) == len(readings) >= 2
+    # The only objective whose readings pull apart on quota reps versus margin.
+    clashing = {
+        ack.version.objective_id
+        for ack in DefinitionAcknowledgement.objects.select_related("version")
+        if "quota" in ack.reading or "margin" in ack.reading
+    }
+    assert clashing == {divergent.pk}
+
+
+def test_demo_has_exactly_one_trade_off_with_a_deferred_key_result(frozen_now: Any) -> None:
+    call_command("seed_demo", stdout=StringIO())
+    trade_off = TradeOff.objects.select_related("team", "category", "added_objective").get()
+    assert trade_off.status == TradeOff.Status.DECIDED
+    assert trade_off.team.slug == objectives_demo.TRADE_OFF_TEAM
+    assert str(trade_off.category) == "Client escalation"
+    assert trade_off.quarter.status == Quarter.Status.ACTIVE
+    assert trade_off.added_objective is not None
+    assert trade_off.added_objective.title == objectives_demo.TRADE_OFF_ADDS["title"]
+    displaced = Displacement.objects.get(trade_off=trade_off)
+    assert displaced.key_result is not None
+    assert displaced.objective is None
+    assert displaced.action == Displacement.Action.DEFERRED
+    kr = KeyResult.objects.get(pk=displaced.key_result.pk)
+    assert kr.displaced_by_id == trade_off.pk
+    assert KeyResult.objects.filter(displaced_by__isnull=False).count() == 1
+    # The deferred key result keeps the history it had before the decision.
+    assert CheckIn.objects.filter(key_result=kr).exists()
+    # Its owner was told.
+    assert Notification.objects.filter(
+        recipient=kr.owner, kind="trade_off_displaced", link=trade_off.get_absolute_url()
+    ).exists()
+    # Product was at its limit: the new objective came in only through the trade-off.
+    team, quarter = trade_off.team, trade_off.quarter
+    assert limits.objectives_counted(team, quarter) == limits.objective_limit(team, quarter) + 1
+    assert not Objective.objects.filter(
+        pk=trade_off.added_objective.pk, parent__isnull=True
+    ).exists()
+
+
+def test_demo_stays_within_the_priority_limits(frozen_now: Any) -> None:
+    """Apart from what the trade-off added, no team is over its objective limit and no
+    objective over its key-result limit: the demo is written through the services."""
+    call_command("seed_demo", stdout=StringIO())
+    added = set(TradeOff.objects.values_list("added_objective", flat=True))
+    quarter = Quarter.objects.get(status=Quarter.Status.ACTIVE)
+    for team in Team.objects.all():
+        counted = Objective.objects.filter(team=team, quarter=quarter, displaced_by=None).exclude(
+            pk__in=added
+        )
+        assert counted.count() <= limits.objective_limit(team, quarter)
+    for objective in Objective.objects.all():
+        assert limits.key_results_counted(objective) <= limits.key_result_limit()
