@@ -46,9 +46,10 @@ def _stops(prompt: CheckInPrompt, now: datetime) -> bool:
 
 def _missing(prompt: CheckInPrompt) -> list[KeyResult]:
     """The owner's key results still without this week's check-in (none: the ladder is
-    done)."""
+    done). Displaced ones are owed nothing: a trade-off took them out of the counts."""
     return list(
-        KeyResult.objects.filter(owner=prompt.owner, objective__quarter=prompt.quarter)
+        KeyResult.objects.in_play()
+        .filter(owner=prompt.owner, objective__quarter=prompt.quarter)
         .exclude(checkins__week=prompt.week)
         .select_related("objective__team")
     )
@@ -113,8 +114,10 @@ def checkins_escalate_missed(*, now: datetime | None = None, limit: int = 500) -
 def missed_stop_if_done(*, user: User, quarter: Quarter, week: int) -> None:
     """Once every key result of ``user`` has its check-in for ``week``, that week's ladder
     stops (checkin_submit calls this in its transaction)."""
-    missing = KeyResult.objects.filter(owner=user, objective__quarter=quarter).exclude(
-        checkins__week=week
+    missing = (
+        KeyResult.objects.in_play()
+        .filter(owner=user, objective__quarter=quarter)
+        .exclude(checkins__week=week)
     )
     if not missing.exists():
         CheckInPrompt.objects.filter(owner=user, quarter=quarter, week=week).update(

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from checkins.missed import MISSED_LADDER
 from checkins.models import CheckInPrompt
+from objectives.models import in_play_q
 from okrly import dashcache
 from okrly.models import Notification, Profile, Quarter
 from okrly.services import notifications_queue_email
@@ -77,7 +78,13 @@ def checkins_send_prompts(*, now: datetime | None = None, batch_size: int = 500)
     run = PromptRun()
     User = get_user_model()
     for quarter in Quarter.objects.filter(status=Quarter.Status.ACTIVE):
-        owners = User.objects.filter(is_active=True, owned_key_results__objective__quarter=quarter)
+        # Owners of a key result still in play: one a trade-off dropped or deferred asks for
+        # no check-in (rule 9). One filter() call, so both conditions hold for the same row.
+        owners = User.objects.filter(
+            in_play_q("owned_key_results__"),
+            is_active=True,
+            owned_key_results__objective__quarter=quarter,
+        )
         zones = list(
             Profile.objects.filter(user__in=owners).values_list("timezone", flat=True).distinct()
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Prefetch
 
@@ -21,6 +21,17 @@ class WeekCard:
     key_result: KeyResult
     check_in: CheckIn | None
     dependencies: list[Dependency]
+
+    @property
+    def displaced(self) -> bool:
+        """Dropped or deferred by a trade-off (rule 9): shown, with why, but no check-in is
+        asked for it and it is not in the "N of M done" count."""
+        return self.key_result.displaced_by_id is not None
+
+
+def still_due(cards: list[WeekCard]) -> list[WeekCard]:
+    """The cards that ask for a check-in: every one but the displaced."""
+    return [card for card in cards if not card.displaced]
 
 
 def my_week(user: User, quarter: Quarter, week: int) -> list[WeekCard]:
@@ -47,7 +58,9 @@ def my_week(user: User, quarter: Quarter, week: int) -> list[WeekCard]:
         )
         .order_by("objective__team__name", "objective__rank", "pk")
     )
-    return [WeekCard(kr, kr.this_week[0] if kr.this_week else None, kr.deps) for kr in key_results]
+    # Rows carry the prefetched ``this_week`` and ``deps`` lists (typed loosely for them).
+    rows: list[Any] = list(key_results)
+    return [WeekCard(kr, kr.this_week[0] if kr.this_week else None, kr.deps) for kr in rows]
 
 
 def timeline(key_result: KeyResult) -> list[CheckIn]:

@@ -64,7 +64,7 @@ def _card_html(
     card: selectors.WeekCard,
     quarter: Quarter,
     week: int,
-    form: CheckInForm,
+    form: CheckInForm | None,
     saved: bool = False,
 ) -> str:
     return render_to_string(
@@ -86,19 +86,24 @@ def render_my_week(request: AuthedRequest) -> str:
     quarter = Quarter.objects.current(timezone.localdate())
     week = quarter.current_week(request.user) if quarter else None
     cards = selectors.my_week(request.user, quarter, week) if quarter and week else []
-    people = person_choices() if cards else []
+    due = selectors.still_due(cards)
+    people = person_choices() if due else []
     return render_to_string(
         "checkins/my_week.html",
         {
             "quarter": quarter,
             "week": week,
+            # A displaced key result's card says why and offers no form (rule 9).
             "cards_html": [
-                _card_html(request, c, quarter, week, _form(c, week, people)) for c in cards
+                _card_html(
+                    request, c, quarter, week, None if c.displaced else _form(c, week, people)
+                )
+                for c in cards
             ]
             if quarter and week
             else [],
-            "done": sum(1 for c in cards if c.check_in),
-            "total": len(cards),
+            "done": sum(1 for c in due if c.check_in),
+            "total": len(due),
         },
         request=request,
     )
@@ -129,6 +134,18 @@ def submit(request: AuthedRequest, key_result_pk: int) -> HttpResponse:
             f"Only {key_result.owner.get_full_name() or key_result.owner}, the owner, checks in "
             "for this key result."
         )
+    if card.displaced:
+        # A page from before the trade-off: its form is stale. The card, re-rendered, says
+        # why no check-in is asked for any more (htmx swaps it in; without JavaScript, 400).
+        html = _card_html(request, card, quarter, week, None)
+        if request.htmx:
+            return HttpResponse(html)
+        return render(
+            request,
+            "checkins/submit_page.html",
+            {"kr": key_result, "week": week, "card_html": html},
+            status=400,
+        )
     people = person_choices()
     form = _form(card, week, people, request.POST)
     saved = False
@@ -152,8 +169,8 @@ def submit(request: AuthedRequest, key_result_pk: int) -> HttpResponse:
             {
                 "week": week,
                 "quarter": quarter,
-                "done": sum(1 for c in cards if c.check_in),
-                "total": len(cards),
+                "done": sum(1 for c in selectors.still_due(cards) if c.check_in),
+                "total": len(selectors.still_due(cards)),
                 "oob": True,
             },
             request=request,

@@ -103,9 +103,15 @@ def _record(dep: Dependency, rung: int, now: datetime) -> Escalation:
     )
 
 
-def _quarter_closed(dep: Dependency, now: datetime) -> bool:
-    # Closed after the ids were listed: stop here, like the rows ``expired`` cleared.
-    return dep.key_result.objective.quarter.status == Quarter.Status.CLOSED
+def _stops(dep: Dependency, now: datetime) -> bool:
+    # Closed after the ids were listed: stop here, like the rows ``expired`` cleared. And a
+    # key result a trade-off dropped or deferred (rule 9) has left the counts: what it asked
+    # for is no longer chased up to leadership (the trade-off told the providing team's leads
+    # to check whether it is still needed).
+    return (
+        dep.key_result.objective.quarter.status == Quarter.Status.CLOSED
+        or dep.key_result.displaced_by_id is not None
+    )
 
 
 DEPENDENCY_LADDER: Ladder[Dependency] = Ladder(
@@ -116,7 +122,7 @@ DEPENDENCY_LADDER: Ladder[Dependency] = Ladder(
     record=_record,
     recipients=_recipients,
     message=_message,
-    stops=_quarter_closed,
+    stops=_stops,
     expired=Dependency.objects.due_in_closed_quarters,
     count_field="recipients",
 )

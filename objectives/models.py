@@ -322,6 +322,26 @@ class Displacement(models.Model):
         return f"{self.get_action_display()}: {self.objective or self.key_result}"
 
 
+class KeyResultQuerySet(models.QuerySet["KeyResult"]):
+    def in_play(self) -> KeyResultQuerySet:
+        """Key results still in the quarter's accountability counts: not dropped or deferred
+        by a trade-off (rule 9). A displaced one keeps its page and history but is neither at
+        risk nor missed, prompted nor escalated. The one statement of that filter: counts,
+        prompts and ladders call this (or ``in_play_q`` through a relation) instead of
+        repeating it. Trade-offs mark an objective's key results too, and no key result is
+        added to a displaced objective (objectives.services.key_result_create), so the key
+        result's own column says it all, without a join."""
+        return self.filter(in_play_q())
+
+
+def in_play_q(prefix: str = "") -> Q:
+    """``KeyResult.objects.in_play()`` as a condition on a related key result: ``prefix`` is
+    the lookup path to it, e.g. ``in_play_q("key_result__")`` for dependencies and check-ins,
+    ``in_play_q("owned_key_results__")`` for users (then in the same ``filter()`` call as the
+    relation's other conditions, so both apply to the same key result)."""
+    return Q(**{f"{prefix}displaced_by__isnull": True})
+
+
 class KeyResult(TimeStampedModel):
     class Direction(models.TextChoices):
         INCREASE = "increase", "Increase to target"
@@ -357,6 +377,8 @@ class KeyResult(TimeStampedModel):
         on_delete=models.PROTECT,
         related_name="displaced_key_results",
     )
+
+    objects = KeyResultQuerySet.as_manager()
 
     class Meta:
         ordering = ["objective", "pk"]

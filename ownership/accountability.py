@@ -9,6 +9,10 @@ For a key result:
 Failing any check puts the key result at risk whatever its progress. Risk stated in the
 latest check-in (at risk, off track, or "on track" contradicted by the forecast) is reported
 alongside, not mixed in.
+
+A key result a trade-off dropped or deferred (rule 9) has left the quarter's counts: it is
+neither at risk nor missed. Its checks are still computed (its page keeps its history), but
+``at_risk`` is false and ``displaced_by`` names the trade-off.
 """
 
 from __future__ import annotations
@@ -69,11 +73,16 @@ class AccountabilityResult:
     checkin_status: str = ""
     forecast_flag: bool = False
     failing: list[str] = field(default_factory=list)
+    displaced_by: int | None = None  # the trade-off that dropped or deferred it
+
+    @property
+    def displaced(self) -> bool:
+        return self.displaced_by is not None
 
     @property
     def at_risk(self) -> bool:
-        """At risk when any check fails, regardless of progress."""
-        return bool(self.failing)
+        """At risk when any check fails, regardless of progress; never once displaced."""
+        return bool(self.failing) and not self.displaced
 
     @property
     def passed(self) -> bool:
@@ -85,6 +94,8 @@ class AccountabilityResult:
 
     @property
     def checkin_risk(self) -> str:
+        if self.displaced:
+            return ""
         if self.checkin_status in (CheckIn.Status.AT_RISK, CheckIn.Status.OFF_TRACK):
             return CheckIn.Status(self.checkin_status).label
         if self.forecast_flag:
@@ -98,6 +109,7 @@ class AccountabilityResult:
             "checks": {c.name: {"passed": c.passed, "reason": c.reason} for c in self.checks},
             "reasons": self.reasons,
             "checkin_risk": self.checkin_risk,
+            "displaced_by_trade_off": self.displaced_by,
         }
 
 
@@ -244,6 +256,7 @@ def accountability_for(
             checkin_status=f.checkin_status,
             forecast_flag=f.forecast_flag,
             failing=[c.name for c in checks if not c.passed],
+            displaced_by=f.displaced_by,
         )
     return results
 

@@ -23,6 +23,8 @@ class AccountabilitySerializer(serializers.Serializer):
     checks = serializers.DictField(child=serializers.DictField())
     reasons = serializers.ListField(child=serializers.CharField())
     checkin_risk = serializers.CharField()
+    # The trade-off that dropped or deferred it (then never at risk), or null while in play.
+    displaced_by_trade_off = serializers.IntegerField(allow_null=True)
 
 
 class KeyResultAccountabilitySerializer(KeyResultSerializer):

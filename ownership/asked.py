@@ -39,8 +39,10 @@ def asked_of(user: User) -> list[AskedItem]:
         nominee=user,
         status__in=[OwnershipNomination.Status.ACCEPTED, OwnershipNomination.Status.DECLINED],
     ).values("key_result_id")
+    # A key result a trade-off dropped or deferred asks nobody to accept it any more.
     waiting = (
-        KeyResult.objects.filter(owner=user)
+        KeyResult.objects.in_play()
+        .filter(owner=user)
         .exclude(objective__quarter__status=Quarter.Status.CLOSED)
         .exclude(pk__in=answered)
         .exclude(nominations__status=OwnershipNomination.Status.PENDING)

@@ -33,6 +33,18 @@ def badge_html(result: AccountabilityResult, *, compact: bool = True) -> str:
             for c in result.checks
         ),
     )
+    if result.displaced:
+        # Rule 9: dropped or deferred by a trade-off, it has left the counts: its checks stay
+        # readable (dimmed) but it is not "at risk".
+        return format_html(
+            '<span class="acct-badge acct-displaced" title="Displaced by trade-off #{}: it '
+            'no longer counts in the quarter’s accountability figures" '
+            'data-accountability="displaced">{}<span class="acct-word">displaced by '
+            "trade-off #{}</span></span>",
+            result.displaced_by,
+            dots,
+            result.displaced_by,
+        )
     title = "all three checks pass" if result.passed else " ".join(result.reasons)
     return format_html(
         '<span class="acct-badge {}{}" title="The Accountability Test: {}" '

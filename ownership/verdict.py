@@ -42,6 +42,7 @@ class Flags:
     ok: bool
     checkin_status: str
     forecast_flag: bool
+    displaced_by: int | None = None
 
 
 # --- rule 5(c): which dependencies are kept ----------------------------------------------------
@@ -109,6 +110,7 @@ VERDICT_COLUMNS = (
     "ok",  # 1 if all three checks pass: the verdict
     "checkin_status",  # the latest check-in's status, or NULL/""
     "forecast_flag",  # the latest check-in said on track while the forecast misses
+    "displaced_by",  # the trade-off that dropped or deferred it, or NULL while in play
 )
 
 
@@ -118,11 +120,15 @@ def verdict_sql(
     key_result_ids: Sequence[int] | None = None,
     quarter_id: int | None = None,
     team_ids: Sequence[int] | None = None,
+    include_displaced: bool = False,
 ) -> VerdictSQL:
     """The verdict (``ok``) and its inputs for every key result in scope, in one pass of joins.
 
     The scope is the key results matching every filter given (ids; the quarter or the teams
-    of their objectives); an empty list matches nothing. The verdict is
+    of their objectives); an empty list matches nothing. A key result a trade-off dropped or
+    deferred (rule 9) has left the quarter's counts and is out of scope, unless
+    ``include_displaced`` (a page asking about named key results, whose history stays
+    readable: the ``displaced_by`` column then says why it counts for nothing). The verdict is
 
         accepted AND authority AND (top two counting dependencies all kept,
                                     or none counting and "needs no other team" declared).
@@ -141,7 +147,8 @@ def verdict_sql(
     params.update({f"acct_nk{i}": status for i, status in enumerate(NOT_KEPT)})
     not_kept = ", ".join(f"%(acct_nk{i})s" for i in range(len(NOT_KEPT)))
 
-    scope = ["1 = 1"]
+    # The SQL twin of KeyResult.objects.in_play() (objectives/models.py): the same column.
+    scope = ["1 = 1"] if include_displaced else ["k.displaced_by_id IS NULL"]
     for column, prefix, values in (
         ("k.id", "acct_kr", key_result_ids),
         ("o.team_id", "acct_team", team_ids),
@@ -165,7 +172,7 @@ def verdict_sql(
     sql = f"""
 WITH acct_kr AS (
     SELECT k.id, k.owner_id, o.team_id, k.latest_checkin_status, k.latest_forecast_flag,
-           u.first_name, u.last_name, u.username
+           k.displaced_by_id, u.first_name, u.last_name, u.username
     FROM {kr} k
     JOIN {obj} o ON o.id = k.objective_id
     JOIN {user} u ON u.id = k.owner_id
@@ -218,7 +225,8 @@ acct_verdict AS (
                    OR (d.key_result_id IS NULL AND nd.key_result_id IS NOT NULL))
                 THEN 1 ELSE 0 END AS ok,
            kr.latest_checkin_status AS checkin_status,
-           kr.latest_forecast_flag AS forecast_flag
+           kr.latest_forecast_flag AS forecast_flag,
+           kr.displaced_by_id AS displaced_by
     FROM acct_kr kr
     LEFT JOIN acct_answers a ON a.key_result_id = kr.id
     LEFT JOIN acct_authority au ON au.key_result_id = kr.id
@@ -230,10 +238,11 @@ acct_verdict AS (
 
 
 def key_result_flags(ids: list[int], today: date) -> dict[int, Flags]:
-    """The test's inputs for these key results: one query."""
+    """The test's inputs for these key results, displaced ones included (a page asked for
+    them by name; ``Flags.displaced_by`` says they no longer count): one query."""
     if not ids:
         return {}
-    verdict = verdict_sql(today=today, key_result_ids=ids)
+    verdict = verdict_sql(today=today, key_result_ids=ids, include_displaced=True)
     sql = verdict.sql + f"SELECT {', '.join(VERDICT_COLUMNS)} FROM {verdict.table}"
     with connection.cursor() as cursor:
         cursor.execute(sql, verdict.params)
@@ -256,5 +265,6 @@ def key_result_flags(ids: list[int], today: date) -> dict[int, Flags]:
             ok=bool(row["ok"]),
             checkin_status=row["checkin_status"] or "",
             forecast_flag=bool(row["forecast_flag"]),
+            displaced_by=row["displaced_by"],
         )
     return found

@@ -228,8 +228,10 @@ def accountability_test(request: HttpRequest) -> HttpResponse:
     )
     if quarter is None:
         raise Http404("No such quarter.")
+    # Key results a trade-off dropped or deferred have left the test (rule 9).
     all_krs = (
-        KeyResult.objects.filter(objective__quarter=quarter)
+        KeyResult.objects.in_play()
+        .filter(objective__quarter=quarter)
         .select_related("owner", "objective__team")
         .order_by("objective__team__name", "objective__rank", "pk")
     )

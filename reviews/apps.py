@@ -21,7 +21,14 @@ class ReviewsConfig(AppConfig):
 
         from checkins.models import CheckIn, CheckInPrompt, MissedCheckIn
         from dependencies.models import Dependency, Escalation
-        from objectives.models import KeyResult, Objective
+        from objectives.models import (
+            DefinitionAcknowledgement,
+            DefinitionVersion,
+            Displacement,
+            KeyResult,
+            Objective,
+            TradeOff,
+        )
         from okrly.dashcache import bump
         from okrly.models import Membership, Profile, Quarter, Team
         from ownership.models import AuthorityGrant, NoDependencies, OwnershipNomination
@@ -42,6 +49,14 @@ class ReviewsConfig(AppConfig):
             CheckIn,
             CheckInPrompt,
             MissedCheckIn,
+            # Rule 9: trade-offs per team, and what they displaced (a trade-off's key results
+            # are marked by a bulk update, which sends no signal: the TradeOff row's save in
+            # the same transaction bumps for it).
+            TradeOff,
+            Displacement,
+            # Rule 8: "definitions not shared".
+            DefinitionVersion,
+            DefinitionAcknowledgement,
         ]
         for model in models:
             uid = f"okrly_dashboard_{model._meta.label_lower}"
@@ -49,4 +64,8 @@ class ReviewsConfig(AppConfig):
             post_delete.connect(bump, sender=model, dispatch_uid=uid + "_delete")
         m2m_changed.connect(
             bump, sender=AuthorityGrant.rights.through, dispatch_uid="okrly_dashboard_rights"
+        )
+        # Joining or leaving the leadership group changes who must acknowledge definitions.
+        m2m_changed.connect(
+            bump, sender=get_user_model().groups.through, dispatch_uid="okrly_dashboard_groups"
         )

@@ -1,6 +1,11 @@
 """Dashboard reads. Every figure is aggregated in the database (COUNT ... FILTER over
 annotated key results and dependencies); Python only adds up per-team rows into their
-department and shapes them for the page. Each function costs a fixed number of queries."""
+department and shapes them for the page. Each function costs a fixed number of queries.
+
+A key result a trade-off dropped or deferred (rule 9) has left every figure here: it is
+neither failing, at risk nor missed, and what it was owed or asked for no longer counts
+(``KeyResult.objects.in_play()`` / ``in_play_q`` in objectives/models.py; the verdict table
+leaves it out by itself)."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import (
@@ -27,7 +33,8 @@ from django.db.models.functions import Coalesce
 
 from checkins.models import CheckIn, CheckInPrompt, MissedCheckIn
 from dependencies.models import Dependency, Escalation
-from objectives.models import KeyResult
+from objectives.definitions import definition_statuses
+from objectives.models import KeyResult, Objective, TradeOff, in_play_q
 from okrly import dashcache
 from okrly.models import Quarter, Team
 from ownership.models import OwnershipNomination
@@ -35,7 +42,16 @@ from ownership.verdict import verdict_sql
 from reviews.models import CheckInAcknowledgement
 
 RISKY = [CheckIn.Status.AT_RISK, CheckIn.Status.OFF_TRACK]
-SIGNALS = ["failing", "at_risk", "overdue", "escalations", "missed", "completion"]
+SIGNALS = [
+    "failing",
+    "at_risk",
+    "overdue",
+    "escalations",
+    "missed",
+    "completion",
+    "not_shared",
+    "trade_offs",
+]
 
 
 def count(qs: QuerySet[Any], by: str) -> Any:
@@ -63,6 +79,12 @@ class Signals:
     missed: int = 0  # prompted this week, no check-in yet
     overdue: int = 0  # dependencies owed, committed and past due
     escalations: int = 0  # open dependencies on the escalation ladder
+    objectives: int = 0  # the quarter's objectives in play (not displaced by a trade-off)
+    not_shared: int = 0  # of those, definitions not acknowledged by all their group (rule 8)
+    trade_offs: int = 0  # trade-offs decided this quarter (rule 9)
+    # Teams with more than TRADE_OFF_WARN of them: 0 or 1 for a team, a count when added up
+    # (a department's sum may be high while no single team of it is over).
+    trade_off_warned: int = 0
 
     @property
     def completion(self) -> int:
@@ -77,6 +99,10 @@ class Signals:
             "missed",
             "overdue",
             "escalations",
+            "objectives",
+            "not_shared",
+            "trade_offs",
+            "trade_off_warned",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
@@ -89,6 +115,10 @@ class Signals:
             "open_escalations": self.escalations,
             "missed_checkins_this_week": self.missed,
             "checkin_completion_percent": self.completion,
+            "objectives": self.objectives,
+            "definitions_not_shared": self.not_shared,
+            "trade_offs_this_quarter": self.trade_offs,
+            "teams_over_trade_off_warn": self.trade_off_warned,
         }
 
 
@@ -124,8 +154,10 @@ def _team_signals(
 def _compute_team_signals(
     quarter: Quarter, today: date, week: int, teams: list[int] | None
 ) -> dict[int, Signals]:
-    """Two grouped queries: key-result signals by team (over the Accountability Test's
-    verdict table, computed once per key result by joins), dependency signals by provider."""
+    """Key-result signals by team (one grouped query over the Accountability Test's verdict
+    table, computed once per key result by joins), dependency signals by provider (one
+    grouped query), trade-offs by team (one), and definitions not shared by team (the
+    objectives, then objectives.definitions' fixed seven): eleven queries whatever the size."""
     if teams is not None and not teams:
         # No team asked for: no figures (and no query).
         return {}
@@ -174,7 +206,9 @@ GROUP BY f.team_id"""
                 checked_in=int(checked_in),
                 missed=int(missed),
             )
-    deps = Dependency.objects.filter(key_result__objective__quarter=quarter)
+    deps = Dependency.objects.filter(
+        in_play_q("key_result__"), key_result__objective__quarter=quarter
+    )
     if teams is not None:
         deps = deps.filter(provider_team_id__in=teams)
     for row in (
@@ -192,7 +226,37 @@ GROUP BY f.team_id"""
         signals = found.setdefault(row["provider_team_id"], Signals())
         signals.overdue = row["overdue"]
         signals.escalations = row["escalated"]
+    _add_trade_offs(found, quarter, teams)
+    _add_definitions(found, quarter, teams)
     return found
+
+
+def _add_trade_offs(found: dict[int, Signals], quarter: Quarter, teams: list[int] | None) -> None:
+    """Decided trade-offs per team (one grouped query). Awaiting or refused ones displaced
+    nothing yet; more than TRADE_OFF_WARN decided is itself a signal (rule 9)."""
+    rows = TradeOff.objects.filter(quarter=quarter, status=TradeOff.Status.DECIDED)
+    if teams is not None:
+        rows = rows.filter(team_id__in=teams)
+    for row in rows.order_by().values("team_id").annotate(n=Count("pk")):
+        signals = found.setdefault(row["team_id"], Signals())
+        signals.trade_offs = row["n"]
+        signals.trade_off_warned = int(row["n"] > settings.TRADE_OFF_WARN)
+
+
+def _add_definitions(found: dict[int, Signals], quarter: Quarter, teams: list[int] | None) -> None:
+    """In-play objectives and those whose definition is not shared, per team: the objectives
+    (one query) and their definition statuses (objectives.definitions, a fixed seven). The
+    definition group is computed there only (leadership, leads, dependencies, alignment), so
+    it is not written again here as SQL."""
+    objectives = Objective.objects.filter(quarter=quarter, displaced_by__isnull=True)
+    if teams is not None:
+        objectives = objectives.filter(team_id__in=teams)
+    rows = list(objectives.only("pk", "team_id", "quarter_id", "parent_id"))
+    statuses = definition_statuses(rows)
+    for objective in rows:
+        signals = found.setdefault(objective.team_id, Signals())
+        signals.objectives += 1
+        signals.not_shared += int(not statuses[objective.pk].shared)
 
 
 def _ancestry(parent: dict[int, int | None], pk: int) -> set[int]:
@@ -262,7 +326,16 @@ def department_teams(
     rows = [Row(team=t, signals=per_team.get(t.pk, Signals()), depth=1) for t in members]
     # A team without key results still shows when it owes something overdue or escalated:
     # its figures are in the department's row, so the expanded rows must add up to it.
-    shown = [r for r in rows if r.signals.key_results or r.signals.overdue or r.signals.escalations]
+    # So do its objectives whose definition is not shared and its trade-offs.
+    shown = [
+        r
+        for r in rows
+        if r.signals.key_results
+        or r.signals.overdue
+        or r.signals.escalations
+        or r.signals.objectives
+        or r.signals.trade_offs
+    ]
     return sort_rows(shown, sort)
 
 
@@ -288,7 +361,8 @@ def team_key_results(quarter: Quarter, team: Team, today: date) -> QuerySet[KeyR
 
     deps = Dependency.objects.filter(key_result=OuterRef("pk"))
     return (
-        KeyResult.objects.filter(objective__quarter=quarter, objective__team=team)
+        KeyResult.objects.in_play()
+        .filter(objective__quarter=quarter, objective__team=team)
         .select_related("owner", "objective")
         .annotate(
             # The latest check-in, kept on the key result by the check-in service.
@@ -316,9 +390,11 @@ def team_key_results(quarter: Quarter, team: Team, today: date) -> QuerySet[KeyR
 
 
 def team_promises(quarter: Quarter, team: Team) -> list[Dependency]:
-    """Dependencies the team owes other teams, open ones, soonest due first (one query)."""
+    """Dependencies the team owes other teams, open ones, soonest due first (one query). Not
+    those of a displaced key result: they are out of the team's overdue figure too."""
     return list(
         Dependency.objects.filter(
+            in_play_q("key_result__"),
             provider_team=team,
             key_result__objective__quarter=quarter,
             status__in=Dependency.OPEN_STATUSES,
@@ -326,6 +402,13 @@ def team_promises(quarter: Quarter, team: Team) -> list[Dependency]:
         .select_related("responsible", "requesting_team", "key_result")
         .order_by("due_date", "pk")[:25]
     )
+
+
+def team_trade_offs(quarter: Quarter, team: Team) -> int:
+    """Trade-offs the team decided this quarter (one query), as counted for the heatmap."""
+    return TradeOff.objects.filter(
+        quarter=quarter, team=team, status=TradeOff.Status.DECIDED
+    ).count()
 
 
 @dataclass
@@ -341,7 +424,9 @@ def team_trend(quarter: Quarter, team: Team, today: date, key_results: int) -> l
     rows = {
         r["week"]: r
         for r in CheckIn.objects.filter(
-            key_result__objective__quarter=quarter, key_result__objective__team=team
+            in_play_q("key_result__"),
+            key_result__objective__quarter=quarter,
+            key_result__objective__team=team,
         )
         .order_by()
         .values("week")
@@ -369,9 +454,11 @@ def people(quarter: Quarter, today: date, *, team: Team | None = None) -> QueryS
     week = dashboard_week(quarter, today)
     User = get_user_model()
 
-    in_quarter = Q(key_result__objective__quarter=quarter)
+    # This quarter's key results in play: what a displaced one was owed or asked for no longer
+    # counts for anyone.
+    in_quarter = Q(key_result__objective__quarter=quarter) & in_play_q("key_result__")
     deps = Dependency.objects.filter(in_quarter)
-    owned_in_quarter = KeyResult.objects.filter(objective__quarter=quarter)
+    owned_in_quarter = KeyResult.objects.in_play().filter(objective__quarter=quarter)
     owned = owned_in_quarter.filter(owner=OuterRef("pk"))
     accepted = OwnershipNomination.objects.filter(
         key_result=OuterRef("pk"),
@@ -443,14 +530,17 @@ def risk_feed(quarter: Quarter, *, offset: int, limit: int) -> tuple[list[FeedIt
     """Risky check-ins and escalations, newest first: one UNION query for the page's ids and
     times, one count, then one query per kind for the details of that page only."""
     risky = (
-        CheckIn.objects.filter(key_result__objective__quarter=quarter)
+        CheckIn.objects.filter(in_play_q("key_result__"), key_result__objective__quarter=quarter)
         .filter(Q(status__in=RISKY) | Q(forecast_flag=True))
         .annotate(kind=Value("checkin"))
         .order_by()
         .values_list("kind", "pk", "submitted_at")
     )
     escalations = (
-        Escalation.objects.filter(dependency__key_result__objective__quarter=quarter)
+        Escalation.objects.filter(
+            in_play_q("dependency__key_result__"),
+            dependency__key_result__objective__quarter=quarter,
+        )
         .annotate(kind=Value("escalation"))
         .order_by()
         .values_list("kind", "pk", "sent_at")

@@ -37,6 +37,11 @@ def _checkin_target(recipient: User, key_result_id: int) -> tuple[str, str]:
             f"{display_name(recipient)} does not own “{kr.title}”; a nudge about a check-in "
             "goes to the key result's owner."
         )
+    if kr.displaced_by_id is not None:
+        raise RuleBroken(
+            f"“{kr.title}” was displaced by trade-off #{kr.displaced_by_id}; it needs no "
+            "check-in to nudge about."
+        )
     week = kr.objective.quarter.current_week(recipient)
     which = f"week {week} check-in" if week else "check-in"
     return _my_week_card(kr), f"Your {which} for “{kr.title}” is missing: answer it in My week."
@@ -66,7 +71,8 @@ def _person_target(recipient: User) -> tuple[str, str]:
     week = quarter.current_week(recipient) if quarter else None
     missing = (
         list(
-            KeyResult.objects.filter(owner=recipient, objective__quarter=quarter)
+            KeyResult.objects.in_play()
+            .filter(owner=recipient, objective__quarter=quarter)
             .exclude(checkins__week=week)
             .order_by("objective__team__name", "objective__rank", "pk")
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -11,7 +12,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -65,12 +66,25 @@ def _quarter(request: HttpRequest) -> Quarter:
     return quarter
 
 
+def trade_offs_url(quarter: Quarter) -> str:
+    """The quarter's trade-off ledger (rule 9)."""
+    try:
+        path = reverse("objectives:trade_offs")
+    except NoReverseMatch:
+        # The ledger's page may not be routed in this build yet: its documented address,
+        # so the dashboard renders either way.
+        path = "/objectives/trade-offs/"
+    return f"{path}?quarter={quarter.pk}"
+
+
 def _base(request: HttpRequest, quarter: Quarter, tab: str) -> dict[str, Any]:
     return {
         "quarter": quarter,
         "quarters": Quarter.objects.all(),
         "tab": tab,
         "sort": request.GET.get("sort", ""),
+        "trade_offs_url": trade_offs_url(quarter),
+        "trade_off_warn": settings.TRADE_OFF_WARN,
     }
 
 
@@ -152,6 +166,9 @@ def team(request: HttpRequest, pk: int) -> HttpResponse:
                 "table": [(kr, r, badge_html(r)) for kr, r in table],
                 "promises": selectors.team_promises(quarter, team_obj),
                 "trend": trend_svg(trend, quarter.weeks),
+                "trade_offs": selectors.team_trade_offs(quarter, team_obj),
+                "trade_off_warn": settings.TRADE_OFF_WARN,
+                "trade_offs_url": trade_offs_url(quarter),
             },
         )
         return page.number, total, html, ""

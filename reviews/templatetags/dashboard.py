@@ -42,3 +42,17 @@ def checkin_label(status: str | None) -> str:
     """A stored check-in status as people read it ("off_track" → "Off track"): the team
     view's rows carry the annotated value, not a model instance with its display method."""
     return str(CheckIn.Status(status).label) if status in CheckIn.Status.values else ""
+
+
+@register.simple_tag
+def trade_off_warning(row: Any, warn: int) -> str:
+    """Why a heatmap row's trade-offs are highlighted, in words ("" when they are not): a
+    team over TRADE_OFF_WARN decided this quarter, or, for a department, how many of its
+    teams are (its sum alone may be high while none of them is over)."""
+    over = row.signals.trade_off_warned
+    if not over:
+        return ""
+    if row.depth == 0 and row.children:
+        teams = f"{over} team{'' if over == 1 else 's'}"
+        return f"{teams} with more than {warn}: constant re-prioritisation"
+    return f"more than {warn} this quarter: constant re-prioritisation"

@@ -3,7 +3,10 @@ counted by hand: the selectors first, then the same numbers on the pages and fro
 
 Read on Tuesday 17 November 2026 (week 7 of 2026 Q4). A figure tuple is, in the dashboard's
 column order: (key results, failing the Accountability Test, at risk by check-in, overdue
-dependencies owed, open escalations owed, missed check-ins this week, completion %).
+dependencies owed, open escalations owed, missed check-ins this week, completion %,
+objectives whose definition is not shared, trade-offs decided this quarter). No objective of
+the organisation has its definition acknowledged by its whole group, and nobody traded off:
+tests/reviews/test_displaced.py covers both.
 """
 
 from __future__ import annotations
@@ -40,22 +43,25 @@ pytestmark = pytest.mark.django_db
 
 Figures = tuple[int, ...]
 
-HEADLINE: Figures = (10, 6, 2, 2, 2, 2, 70)
+HEADLINE: Figures = (10, 6, 2, 2, 2, 2, 70, 6, 0)
 DEPARTMENTS: dict[str, Figures] = {
-    "Commerce": (5, 3, 1, 0, 0, 1, 60),  # G3 and S1, S2 fail; G2 off track; G3 missed
-    "Engineering": (3, 2, 1, 1, 2, 1, 67),  # D2 overdue; D2 (Platform), D4 (Data) escalated
-    "Operations": (2, 1, 0, 1, 0, 0, 100),  # D3 owed by Support, overdue, not escalated
+    "Commerce": (5, 3, 1, 0, 0, 1, 60, 2, 0),  # G3 and S1, S2 fail; G2 off track; G3 missed
+    "Engineering": (3, 2, 1, 1, 2, 1, 67, 2, 0),  # D2 overdue; D2 (Platform), D4 (Data) escalated
+    "Operations": (2, 1, 0, 1, 0, 0, 100, 2, 0),  # D3 owed by Support, overdue, not escalated
 }
 TEAMS_UNDER = {"Commerce": 2, "Engineering": 3, "Operations": 2}
 # The expanded rows of each department, in name order (Finance, with nothing, is left out).
 TEAMS: dict[str, dict[str, Figures]] = {
-    "Commerce": {"Growth": (3, 1, 1, 0, 0, 1, 67), "Sales": (2, 2, 0, 0, 0, 0, 50)},
+    "Commerce": {"Growth": (3, 1, 1, 0, 0, 1, 67, 1, 0), "Sales": (2, 2, 0, 0, 0, 0, 50, 1, 0)},
     "Engineering": {
-        "Data": (0, 0, 0, 0, 1, 0, 0),
-        "Mobile": (2, 2, 0, 0, 0, 1, 50),
-        "Platform": (1, 0, 1, 1, 1, 0, 100),
+        "Data": (0, 0, 0, 0, 1, 0, 0, 0, 0),
+        "Mobile": (2, 2, 0, 0, 0, 1, 50, 1, 0),
+        "Platform": (1, 0, 1, 1, 1, 0, 100, 1, 0),
     },
-    "Operations": {"Operations": (1, 0, 0, 0, 0, 0, 100), "Support": (1, 1, 0, 1, 0, 0, 100)},
+    "Operations": {
+        "Operations": (1, 0, 0, 0, 0, 0, 100, 1, 0),
+        "Support": (1, 1, 0, 1, 0, 0, 100, 1, 0),
+    },
 }
 API_KEYS = (
     "key_results",
@@ -65,12 +71,24 @@ API_KEYS = (
     "open_escalations",
     "missed_checkins_this_week",
     "checkin_completion_percent",
+    "definitions_not_shared",
+    "trade_offs_this_quarter",
 )
 
 
 def figures(signals: selectors.Signals) -> Figures:
     s = signals
-    return (s.key_results, s.failing, s.at_risk, s.overdue, s.escalations, s.missed, s.completion)
+    return (
+        s.key_results,
+        s.failing,
+        s.at_risk,
+        s.overdue,
+        s.escalations,
+        s.missed,
+        s.completion,
+        s.not_shared,
+        s.trade_offs,
+    )
 
 
 def api_figures(row: dict[str, Any]) -> Figures:
@@ -167,11 +185,11 @@ def test_the_figures_follow_what_people_do(org: Org) -> None:
     )
     dependencies.dependency_commit(dependency=org.deps["D4"], user=org.person("Dana"))
     view = selectors.org_view(org.quarter, TODAY)
-    assert figures(view.headline) == (10, 5, 2, 2, 1, 1, 80)
+    assert figures(view.headline) == (10, 5, 2, 2, 1, 1, 80, 6, 0)
     by_name = {r.team.name: figures(r.signals) for r in view.departments}
-    assert by_name["Commerce"] == (5, 3, 1, 0, 0, 0, 80)
-    assert by_name["Engineering"] == (3, 2, 1, 1, 1, 1, 67)
-    assert by_name["Operations"] == (2, 0, 0, 1, 0, 0, 100)
+    assert by_name["Commerce"] == (5, 3, 1, 0, 0, 0, 80, 2, 0)
+    assert by_name["Engineering"] == (3, 2, 1, 1, 1, 1, 67, 2, 0)
+    assert by_name["Operations"] == (2, 0, 0, 1, 0, 0, 100, 2, 0)
 
 
 def test_a_committed_dependency_past_its_date_becomes_overdue(org: Org, clock: Any) -> None:
@@ -190,8 +208,10 @@ def test_a_committed_dependency_past_its_date_becomes_overdue(org: Org, clock: A
 def test_the_dashboard_page_shows_the_same_figures(org: Org, reader: Any) -> None:
     html = page(reader.get("/dashboard/"))
     headline = [number(v.text) for v in html.find("div", "headline").find_all("span", "stat-value")]
-    # The page's order: failing, at risk, overdue, escalations, missed, completion.
-    assert headline == list(HEADLINE[1:])
+    # The page's order: failing, at risk, overdue, escalations, missed, completion, not
+    # shared (trade-offs are per team, in the heatmap only).
+    assert headline == list(HEADLINE[1:8])
+    assert "of 6 objectives" in html.find("div", "headline").text
     assert "of 10" in html.find("div", "headline").text
     assert "week 7" in html.find("div", "headline").text
     table = html.find("table", "heatmap")
