@@ -494,5 +494,13 @@ def deferred_into(quarter: Quarter) -> list[Displacement]:
             trade_off__quarter=previous,
             trade_off__status=TradeOff.Status.DECIDED,
             action=Action.DEFERRED,
-        ).select_related("objective", "key_result", "key_result__owner", "trade_off__team")
+        )
+        .select_related(
+            "objective",
+            "key_result__objective",
+            "key_result__owner",
+            "trade_off__team",
+            "trade_off__quarter",
+        )
+        .order_by("trade_off__team__name", "pk")
     )

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from objectives import challenges, selectors, services
+from objectives import challenges, selectors, services, tradeoff_views
 from objectives.definitions import DefinitionStatus, definition_status, definition_statuses
 from objectives.forms import (
     KeyResultEditForm,
@@ -64,6 +64,9 @@ def objective_list(request: HttpRequest) -> HttpResponse:
             "quarters": Quarter.objects.all(),
             "groups": groups,
             "can_create": teams_led_by(request.user).exists(),
+            # Rule 9: a quarter being planned is offered what last quarter's trade-offs
+            # deferred into it (two more queries, only then).
+            "deferred": tradeoff_views.deferred_offers(quarter, groups) if quarter else [],
         },
     )
 
@@ -306,18 +309,28 @@ def objective_create(request: AuthedRequest) -> HttpResponse:
     if not teams.exists():
         raise PermissionDenied("Only team leads (and administrators) create objectives.")
     form = ObjectiveForm(request.POST or None, teams=teams)
+    trade_off_url = ""
     if request.method == "GET":
         quarter = Quarter.objects.current(timezone.localdate())
-        form = ObjectiveForm(initial={"quarter": quarter, "team": teams.first()}, teams=teams)
+        initial = {"quarter": quarter, "team": teams.first()}
+        initial.update(tradeoff_views.deferred_objective_initial(request))
+        form = ObjectiveForm(initial=initial, teams=teams)
     elif form.is_valid():
         try:
             objective = services.objective_create(user=request.user, **form.cleaned_data)
         except RuleBroken as error:
+            trade_off_url = tradeoff_views.trade_off_needed(
+                error, form.cleaned_data["team"], request.user, title=form.cleaned_data["title"]
+            )
             add_service_error(form, error)
         else:
             messages.success(request, f"Objective “{objective.title}” created.")
             return redirect(objective.get_absolute_url())
-    return render(request, "objectives/objective_form.html", {"form": form, "objective": None})
+    return render(
+        request,
+        "objectives/objective_form.html",
+        {"form": form, "objective": None, "trade_off_url": trade_off_url},
+    )
 
 
 @login_required
@@ -350,13 +363,24 @@ def key_result_create(request: AuthedRequest, objective_pk: int) -> HttpResponse
     )
     if not can_manage_objectives(request.user, objective.team):
         raise PermissionDenied(f"Only a lead of {objective.team.name} can add key results.")
-    form = KeyResultForm(request.POST or None)
+    form = KeyResultForm(
+        request.POST or None, initial=tradeoff_views.deferred_key_result_initial(request)
+    )
+    trade_off_url = ""
     if request.method == "POST" and form.is_valid():
         try:
             key_result = services.key_result_create(
                 user=request.user, objective=objective, **form.cleaned_data
             )
         except RuleBroken as error:
+            trade_off_url = tradeoff_views.trade_off_needed(
+                error,
+                objective.team,
+                request.user,
+                kind="key_result",
+                objective=objective.pk,
+                title=form.cleaned_data["title"],
+            )
             add_service_error(form, error)
         else:
             messages.success(request, f"Key result “{key_result.title}” added.")
@@ -364,7 +388,7 @@ def key_result_create(request: AuthedRequest, objective_pk: int) -> HttpResponse
     return render(
         request,
         "objectives/key_result_form.html",
-        {"form": form, "objective": objective, "kr": None},
+        {"form": form, "objective": objective, "kr": None, "trade_off_url": trade_off_url},
     )
 
 

@@ -202,6 +202,18 @@ def can_approve_trade_off(user: Person) -> bool:
     return is_leadership(user)
 
 
+def teams_deciding_trade_offs(user: Person) -> QuerySet[Team]:
+    """The teams whose trade-offs ``user`` may decide (can_decide_trade_off as a list): every
+    team for leadership, else the ones they lead; staff as such, none."""
+    if not user.is_authenticated:
+        return Team.objects.none()
+    if is_leadership(user):
+        return Team.objects.all()
+    return Team.objects.filter(
+        Q(lead=user) | Q(memberships__user=user, memberships__role=LEAD)
+    ).distinct()
+
+
 # --- ownership ---------------------------------------------------------------------------------
 
 
