@@ -30,10 +30,10 @@ from django.urls import reverse
 
 from checkins import services as checkins
 from dependencies import services as dependencies
-from objectives import challenges
+from objectives import challenges, tradeoffs
 from objectives import services as objectives
 from objectives.definitions import definition_group
-from objectives.models import Objective
+from objectives.models import Objective, TradeOffCategory
 from okrly import access
 from okrly import services as okrly_services
 from okrly.errors import NotAllowed
@@ -98,6 +98,11 @@ EXPECTED: dict[str, set[str]] = {
     # answered by the group, Paul among them.
     "definition challenge": {"lead", "leader"},
     "challenge reply": {"lead", "leader", "platform_lead"},
+    # Growth's lead or leadership decides Growth's trade-offs (not staff as such); displacing
+    # what Platform committed to waits for leadership, who alone approve or refuse it.
+    "trade-off decide": {"lead", "leader"},
+    "trade-off approve": {"leader"},
+    "trade-off refuse": {"leader"},
 }
 
 
@@ -237,6 +242,24 @@ def _group_ids(ack: Any) -> set[int]:
 
 def _notification(w: World) -> Any:
     return NotificationFactory(recipient=w.olga)
+
+
+def _trade_off_decide(u: Any, kr: Any, w: World) -> Any:
+    return tradeoffs.trade_off_decide(
+        user=u,
+        team=w.growth,
+        quarter=w.quarter,
+        category=TradeOffCategory.objects.get(name="Client escalation"),
+        reason="Acme threatens to leave over SSO.",
+        displaced=[tradeoffs.Displace(kr, "dropped")],
+        addition={"kind": "objective", "title": "Keep Acme"},
+    )
+
+
+def _awaiting_approval(w: World) -> Any:
+    """Lena drops the key result Platform committed to serve: it waits for leadership."""
+    _committed(w)
+    return _trade_off_decide(w.people["lead"], w.key_result, w)
 
 
 # --- the facts each predicate is asked with ------------------------------------------------
@@ -521,6 +544,24 @@ ACTIONS = [
         lambda u, c, w: challenges.challenge_reply(user=u, challenge=c, body="Then pricing?"),
     ),
     Action(
+        "trade-off decide",
+        _key_result,
+        lambda u, kr: access.can_decide_trade_off(u, kr.objective.team),
+        _trade_off_decide,
+    ),
+    Action(
+        "trade-off approve",
+        _awaiting_approval,
+        lambda u, t: access.can_approve_trade_off(u),
+        lambda u, t, w: tradeoffs.trade_off_approve(user=u, trade_off=t),
+    ),
+    Action(
+        "trade-off refuse",
+        _awaiting_approval,
+        lambda u, t: access.can_approve_trade_off(u),
+        lambda u, t, w: tradeoffs.trade_off_refuse(user=u, trade_off=t),
+    ),
+    Action(
         "notification read",
         _notification,
         lambda u, n: access.can_read_notification(u, recipient_id=n.recipient_id),
@@ -566,6 +607,9 @@ SERVICES = {
     "definition_acknowledge",
     "definition_challenge",
     "challenge_reply",
+    "trade_off_decide",
+    "trade_off_approve",
+    "trade_off_refuse",
 }
 
 
@@ -604,6 +648,7 @@ def test_every_service_a_person_calls_is_in_the_matrix() -> None:
     for module in (
         objectives,
         challenges,
+        tradeoffs,
         dependencies,
         checkins,
         ownership,
