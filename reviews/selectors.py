@@ -157,7 +157,7 @@ def _compute_team_signals(
     """Key-result signals by team (one grouped query over the Accountability Test's verdict
     table, computed once per key result by joins), dependency signals by provider (one
     grouped query), trade-offs by team (one), and definitions not shared by team (the
-    objectives, then objectives.definitions' fixed seven): eleven queries whatever the size."""
+    objectives, then objectives.definitions' eight): twelve queries whatever the size."""
     if teams is not None and not teams:
         # No team asked for: no figures (and no query).
         return {}
@@ -245,7 +245,7 @@ def _add_trade_offs(found: dict[int, Signals], quarter: Quarter, teams: list[int
 
 def _add_definitions(found: dict[int, Signals], quarter: Quarter, teams: list[int] | None) -> None:
     """In-play objectives and those whose definition is not shared, per team: the objectives
-    (one query) and their definition statuses (objectives.definitions, a fixed seven). The
+    (one query) and their definition statuses (objectives.definitions, a fixed eight). The
     definition group is computed there only (leadership, leads, dependencies, alignment), so
     it is not written again here as SQL."""
     objectives = Objective.objects.filter(quarter=quarter, displaced_by__isnull=True)
@@ -283,7 +283,7 @@ def _roots(teams: list[Team]) -> dict[int, int]:
 
 
 def org_view(quarter: Quarter, today: date, *, sort: str = "") -> OrgView:
-    """Headline figures and one row per department (4 queries whatever the size), cached
+    """Headline figures and one row per department (13 queries whatever the size), cached
     whole by the dashboard version; only the sort is applied per request."""
     view = dashcache.cached(("org", quarter.pk, today), lambda: _compute_org_view(quarter, today))
     view.departments = sort_rows(view.departments, sort)
@@ -315,7 +315,7 @@ def _compute_org_view(quarter: Quarter, today: date) -> OrgView:
 def department_teams(
     quarter: Quarter, today: date, department: Team, *, sort: str = ""
 ) -> list[Row]:
-    """The teams under one department, for the htmx expand (3 queries)."""
+    """The teams under one department, for the htmx expand (13 queries whatever the size)."""
     week = dashboard_week(quarter, today)
     teams = list(Team.objects.only("pk", "name", "slug", "parent_id"))
     # The department and every team below it. A top-level team's are its department's
