@@ -127,3 +127,10 @@ class ReadingForm(forms.Form):
         required=False,
         help_text="One sentence in your own words: at least 15 characters.",
     )
+
+    def add_error(self, field: str | None, error: Any) -> None:
+        super().add_error(field, error)
+        # The page comes back with the reason: focus returns to the field (no script), where
+        # a screen reader reads the reason through the field's aria-describedby.
+        if field in self.fields:
+            self.fields[field].widget.attrs["autofocus"] = True

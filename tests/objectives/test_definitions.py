@@ -377,6 +377,25 @@ def test_a_member_acknowledges_through_the_form_and_a_bare_ok_says_why(
     assert DefinitionAcknowledgement.objects.get().reading == READING
 
 
+def test_a_refused_reading_comes_back_focused_and_described_by_its_reason(
+    client_for: Any, objective: Any, lead: Any
+) -> None:
+    """Without a script: the field takes the focus (autofocus) and names the reason's element
+    (aria-describedby), so a screen reader reads why as the page comes back."""
+    client = client_for(lead)
+    page = client.get(reverse("objectives:detail", args=[objective.pk])).content.decode()
+    assert "autofocus" not in page
+    assert 'aria-describedby="id_reading_helptext"' in page
+    assert '<small id="id_reading_helptext">' in page
+    refused = client.post(reverse("objectives:acknowledge", args=[objective.pk]), {"reading": ""})
+    html = refused.content.decode()
+    field = html[html.index("<textarea") : html.index(">", html.index("<textarea"))]
+    assert "autofocus" in field
+    assert 'aria-invalid="true"' in field
+    assert "id_reading_error" in field
+    assert '<small class="field-error" id="id_reading_error">What will you do' in html
+
+
 def test_the_objective_page_is_404_for_an_unknown_objective(client_for: Any, lead: Any) -> None:
     assert client_for(lead).get(reverse("objectives:detail", args=[999999])).status_code == 404
 
