@@ -27,7 +27,7 @@ NEW_OBJECTIVE = {"kind": "objective", "title": "Keep Acme from churning", "means
 
 @pytest.fixture
 def category() -> TradeOffCategory:
-    return TradeOffCategory.objects.get(name="Client escalation")
+    return TradeOffCategory.objects.get_or_create(name="Client escalation")[0]
 
 
 @pytest.fixture

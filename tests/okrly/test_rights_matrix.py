@@ -249,7 +249,7 @@ def _trade_off_decide(u: Any, kr: Any, w: World) -> Any:
         user=u,
         team=w.growth,
         quarter=w.quarter,
-        category=TradeOffCategory.objects.get(name="Client escalation"),
+        category=TradeOffCategory.objects.get_or_create(name="Client escalation")[0],
         reason="Acme threatens to leave over SSO.",
         displaced=[tradeoffs.Displace(kr, "dropped")],
         addition={"kind": "objective", "title": "Keep Acme"},
