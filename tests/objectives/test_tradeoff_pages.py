@@ -416,3 +416,17 @@ def test_an_active_quarter_offers_nothing_deferred(
     html = client_for(lead).get(reverse("objectives:list")).content.decode()
     assert "Deferred into" not in html
     assert Objective.objects.filter(title="Keep Acme").exists()
+
+
+def test_the_record_form_query_count_does_not_grow_with_the_teams_work(
+    client_for: Any, lead: Any, growth: Any, quarter: Any
+) -> None:
+    client = client_for(lead)
+    url = RECORD + f"?team={growth.pk}"
+    objective = ObjectiveFactory(quarter=quarter, team=growth)
+    KeyResultFactory.create_batch(5, objective=objective)
+    small = queries(client, url)
+    for _ in range(9):
+        KeyResultFactory.create_batch(5, objective=ObjectiveFactory(quarter=quarter, team=growth))
+    large = queries(client, url)
+    assert large == small, f"{small} queries for 5 key results, {large} for 50"
