@@ -18,12 +18,22 @@ def inbox(user: User) -> QuerySet[Notification]:
 
 def teams_with_counts(quarter: Quarter | None) -> QuerySet[Team]:
     in_quarter = Q(objectives__quarter=quarter) if quarter else Q(pk__in=[])
+    # Objectives and key results a trade-off dropped or deferred (rule 9) no longer count,
+    # as for the team's limit and the dashboard (objectives.models.in_play_q says the same).
     return (
         Team.objects.select_related("lead", "lead__profile", "parent")
         .annotate(
             member_count=Count("memberships", distinct=True),
-            objective_count=Count("objectives", filter=in_quarter, distinct=True),
-            key_result_count=Count("objectives__key_results", filter=in_quarter, distinct=True),
+            objective_count=Count(
+                "objectives",
+                filter=in_quarter & Q(objectives__displaced_by__isnull=True),
+                distinct=True,
+            ),
+            key_result_count=Count(
+                "objectives__key_results",
+                filter=in_quarter & Q(objectives__key_results__displaced_by__isnull=True),
+                distinct=True,
+            ),
         )
         .order_by("name")
     )

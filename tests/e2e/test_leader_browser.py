@@ -21,7 +21,7 @@ def test_leader_reads_the_dashboard_and_acts(page: Page, traffic: Any) -> None:
     page.get_by_role("link", name="Dashboard").click()
 
     expect(page.get_by_role("heading", name="Accountability dashboard")).to_be_visible()
-    expect(page.locator(".headline .stat")).to_have_count(6)
+    expect(page.locator(".headline .stat")).to_have_count(7)  # with "definitions not shared"
     page.evaluate("window.__marker = 1")
     engineering = page.locator(
         "tbody", has=page.get_by_role("link", name="Engineering", exact=True)
