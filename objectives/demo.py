@@ -9,12 +9,13 @@
    definition groups include the teams depended on): the leaders' readings through
    ``definition_acknowledge``. Most definitions are shared; "Make releases boring" still
    waits for Mateo; "Land ten teams that depend on us" is shared on paper but read two
-   ways (Sam adds quota reps, Maya protects margin: DIVERGENT). Then Product, at its limit of
+   ways (Sam adds quota reps, Maya protects margin: DIVERGENT), and Maya challenges Sam's
+   reading ("this is not what we meant"), with his reply. Then Product, at its limit of
    three objectives, takes on a client escalation by a trade-off that defers a key result
    (after check-ins and ownership, so the deferred key result keeps its history).
 
-Keyed by (quarter, team, title), readings by (version, person), the trade-off by what it
-adds: safe to run twice.
+Keyed by (quarter, team, title), readings by (version, person), the challenge by its
+reading, the trade-off by what it adds: safe to run twice.
 """
 
 from __future__ import annotations
@@ -26,10 +27,11 @@ from typing import TYPE_CHECKING
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from objectives import services, tradeoffs
+from objectives import challenges, services, tradeoffs
 from objectives.definitions import current_version, publish_definition
 from objectives.models import (
     DefinitionAcknowledgement,
+    DefinitionChallenge,
     DefinitionVersion,
     Displacement,
     KeyResult,
@@ -172,6 +174,14 @@ ALIGNED: list[tuple[tuple[str, str], tuple[str, str]]] = [
 # The objective whose leaders all acknowledged it and still read it two ways: "growth" is
 # more quota reps to Sales and protected margin to the CEO (the divergence view shows it).
 DIVERGENT = ("sales", "Land ten teams that depend on us")
+# Maya marks Sam's reading "not what we meant", and Sam answers in the thread.
+CHALLENGE = (
+    "sam",
+    "maya",
+    "Growth here means ten teams at full price. More reps chasing discounted seats is the "
+    "opposite of what we wrote.",
+    "Then the quota plan changes too: let's settle margin versus seats at Thursday's review.",
+)
 # Not shared yet: Mateo (Mobile's lead, aligned below) has not read it. The browser test
 # (tests/e2e/test_definitions_browser.py) signs in as him and acknowledges it.
 NOT_SHARED = ("engineering", "Make releases boring")
@@ -375,6 +385,7 @@ def seed_definitions(today: date) -> dict[str, int]:
         objective = objectives.get(key)
         if objective is not None:
             _acknowledge(objective, readings, users, today)
+    _challenge(objectives.get(DIVERGENT), users)
     trade_off = _trade_off(quarter)
     if trade_off is not None and trade_off.added_objective is not None:
         _acknowledge(trade_off.added_objective, TRADE_OFF_READINGS, users, None)
@@ -409,6 +420,22 @@ def _acknowledge(
                 _at(today, 8),
             )
             DefinitionAcknowledgement.objects.filter(pk=ack.pk).update(created_at=when)
+
+
+def _challenge(objective: Objective | None, users: dict[str, User]) -> None:
+    """The divergence made explicit: a challenge to one reading, with a reply (once)."""
+    reader, author, message, reply = CHALLENGE
+    ack = DefinitionAcknowledgement.objects.filter(
+        version__objective=objective, person__username=reader
+    ).first()
+    if objective is None or ack is None or author not in users or reader not in users:
+        return
+    if DefinitionChallenge.objects.filter(acknowledgement=ack).exists():
+        return
+    challenge = challenges.definition_challenge(
+        user=users[author], acknowledgement=ack, message=message
+    )
+    challenges.challenge_reply(user=users[reader], challenge=challenge, body=reply)
 
 
 def _trade_off(quarter: Quarter) -> TradeOff | None:

@@ -16,6 +16,8 @@ from objectives import services as objectives
 from objectives.definitions import definition_statuses
 from objectives.models import (
     DefinitionAcknowledgement,
+    DefinitionChallenge,
+    DefinitionComment,
     DefinitionVersion,
     Displacement,
     KeyResult,
@@ -39,6 +41,8 @@ MODELS: list[type[Any]] = [
     Notification,
     DefinitionVersion,
     DefinitionAcknowledgement,
+    DefinitionChallenge,
+    DefinitionComment,
     TradeOff,
     Displacement,
 ]
@@ -132,6 +136,13 @@ def test_demo_has_one_divergent_reading(frozen_now: Any) -> None:
         if "quota" in ack.reading or "margin" in ack.reading
     }
     assert clashing == {divergent.pk}
+    # Maya says so on the page: a challenge to Sam's reading, and his reply in the thread.
+    challenge = DefinitionChallenge.objects.select_related("acknowledgement__person").get()
+    assert challenge.author.username == "maya"
+    assert challenge.acknowledgement.person.username == "sam"
+    assert challenge.acknowledgement.version == status.version
+    thread = list(DefinitionComment.objects.filter(challenge=challenge).order_by("pk"))
+    assert [c.author.username for c in thread] == ["maya", "sam"]
 
 
 def test_demo_has_exactly_one_trade_off_with_a_deferred_key_result(frozen_now: Any) -> None:
