@@ -12,7 +12,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -68,13 +68,7 @@ def _quarter(request: HttpRequest) -> Quarter:
 
 def trade_offs_url(quarter: Quarter) -> str:
     """The quarter's trade-off ledger (rule 9)."""
-    try:
-        path = reverse("objectives:trade_offs")
-    except NoReverseMatch:
-        # The ledger's page may not be routed in this build yet: its documented address,
-        # so the dashboard renders either way.
-        path = "/objectives/trade-offs/"
-    return f"{path}?quarter={quarter.pk}"
+    return reverse("objectives:trade_offs") + f"?quarter={quarter.pk}"
 
 
 def _base(request: HttpRequest, quarter: Quarter, tab: str) -> dict[str, Any]:
@@ -166,6 +160,7 @@ def team(request: HttpRequest, pk: int) -> HttpResponse:
                 "table": [(kr, r, badge_html(r)) for kr, r in table],
                 "promises": selectors.team_promises(quarter, team_obj),
                 "trend": trend_svg(trend, quarter.weeks),
+                "team": team_obj,
                 "trade_offs": selectors.team_trade_offs(quarter, team_obj),
                 "trade_off_warn": settings.TRADE_OFF_WARN,
                 "trade_offs_url": trade_offs_url(quarter),

@@ -302,13 +302,16 @@ def test_trade_offs_per_team_are_highlighted_over_the_warning_with_the_reason(
     assert "trade-off-warn" in cell.classes
     assert cell.text == "2 1 team with more than 1: constant re-prioritisation"
     ledger = cell.find("a").attrs["href"]
-    assert ledger.endswith(f"/objectives/trade-offs/?quarter={quarter.pk}")
+    assert ledger == f"{reverse('objectives:trade_offs')}?quarter={quarter.pk}"
     assert "constant re-prioritisation is itself a signal" in html.text
 
     fragment = page(client.get(reverse("reviews:department", args=[world["commerce"].pk]), **HTMX))
     row = next(tr for tr in fragment.find_all("tr", "depth-1") if "Growth" in tr.text)
     growth_cell = row.find_all("td")[-1]
     assert "trade-off-warn" in growth_cell.classes
+    assert growth_cell.find("a").attrs["href"] == (
+        f"/objectives/trade-offs/?quarter={quarter.pk}#trade-offs-growth"
+    )
     assert growth_cell.text == "2 more than 1 this quarter: constant re-prioritisation"
     assert growth_cell.attrs["title"] == "more than 1 this quarter: constant re-prioritisation"
 
@@ -316,6 +319,9 @@ def test_trade_offs_per_team_are_highlighted_over_the_warning_with_the_reason(
     line = team_page.find("p", "team-trade-offs")
     assert "trade-off-warn" in line.classes
     assert line.text.startswith("Trade-offs this quarter : 2 — more than 1")
+    assert line.find("a").attrs["href"].endswith(f"?quarter={quarter.pk}#trade-offs-growth")
+    ledger_page = client.get(reverse("objectives:trade_offs"), {"quarter": quarter.pk})
+    assert 'id="trade-offs-growth"' in ledger_page.content.decode()  # where the links land
     api = client.get("/api/dashboard/org/").json()["departments"][0]
     assert (api["trade_offs_this_quarter"], api["teams_over_trade_off_warn"]) == (2, 1)
 
