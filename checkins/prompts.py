@@ -79,7 +79,7 @@ def checkins_send_prompts(*, now: datetime | None = None, batch_size: int = 500)
     User = get_user_model()
     for quarter in Quarter.objects.filter(status=Quarter.Status.ACTIVE):
         # Owners of a key result still in play: one a trade-off dropped or deferred asks for
-        # no check-in (rule 9). One filter() call, so both conditions hold for the same row.
+        # no check-in (rule 8). One filter() call, so both conditions hold for the same row.
         owners = User.objects.filter(
             in_play_q("owned_key_results__"),
             is_active=True,

@@ -24,7 +24,7 @@ class WeekCard:
 
     @property
     def displaced(self) -> bool:
-        """Dropped or deferred by a trade-off (rule 9): shown, with why, but no check-in is
+        """Dropped or deferred by a trade-off (rule 8): shown, with why, but no check-in is
         asked for it and it is not in the "N of M done" count."""
         return self.key_result.displaced_by_id is not None
 

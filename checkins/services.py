@@ -167,7 +167,7 @@ def checkin_submit(
     if quarter.status == Quarter.Status.CLOSED:
         raise RuleBroken(f"{quarter.name} is closed; check-ins are over.")
     if key_result.displaced_by_id is not None:
-        # Rule 9: it left the quarter's counts; a check-in would put it back in them.
+        # Rule 8: it left the quarter's counts; a check-in would put it back in them.
         raise RuleBroken(
             f"“{key_result.title}” was displaced by trade-off #{key_result.displaced_by_id}; "
             "it needs no more check-ins."

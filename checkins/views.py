@@ -93,7 +93,7 @@ def render_my_week(request: AuthedRequest) -> str:
         {
             "quarter": quarter,
             "week": week,
-            # A displaced key result's card says why and offers no form (rule 9).
+            # A displaced key result's card says why and offers no form (rule 8).
             "cards_html": [
                 _card_html(
                     request, c, quarter, week, None if c.displaced else _form(c, week, people)

@@ -105,7 +105,7 @@ def _record(dep: Dependency, rung: int, now: datetime) -> Escalation:
 
 def _stops(dep: Dependency, now: datetime) -> bool:
     # Closed after the ids were listed: stop here, like the rows ``expired`` cleared. And a
-    # key result a trade-off dropped or deferred (rule 9) has left the counts: what it asked
+    # key result a trade-off dropped or deferred (rule 8) has left the counts: what it asked
     # for is no longer chased up to leadership (the trade-off told the providing team's leads
     # to check whether it is still needed).
     return (

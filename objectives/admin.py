@@ -1,4 +1,4 @@
-"""The admin follows the priority limit like every other path (rule 9): adding an objective,
+"""The admin follows the priority limit like every other path (rule 8): adding an objective,
 or key results, past the limit is refused with the service's message (objectives.limits, under
 the team's row lock: the admin's change view runs in one transaction). It has no trade-off
 path: mid-quarter, the message says to record a trade-off decision instead."""
@@ -80,7 +80,7 @@ class ObjectiveAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Objective, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
-        # An administrator's edit of the definition is versioned like a lead's (rule 8): once
+        # An administrator's edit of the definition is versioned like a lead's (rule 9): once
         # someone acknowledged it, the change is a new version and the readings go out of date.
         definitions.publish_definition(objective=obj, author=request.user)  # type: ignore[arg-type]
 

@@ -375,7 +375,7 @@ class KeyResultViewSet(viewsets.ReadOnlyModelViewSet):
         return _filter_int(queryset, params, "owner", "owner_id")
 
 
-# --- trade-offs (rule 9) ----------------------------------------------------------------------
+# --- trade-offs (rule 8) ----------------------------------------------------------------------
 
 
 class TradeOffCategorySerializer(serializers.ModelSerializer):
@@ -631,7 +631,7 @@ NOT_AWAITING = OpenApiExample(
 class TradeOffViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[TradeOff]
 ):
-    """The trade-off ledger (rule 9): decisions newest first, each with what it displaced.
+    """The trade-off ledger (rule 8): decisions newest first, each with what it displaced.
     Recording one is objectives.tradeoffs.trade_off_decide, with its rights and rules."""
 
     serializer_class = TradeOffSerializer

@@ -1,4 +1,4 @@
-"""Challenges to a reading (rule 8): "this is not what we meant".
+"""Challenges to a reading (rule 9): "this is not what we meant".
 
 A member of an objective's definition group may say that another member's reading (of the
 current version or an older one) is not what was meant, saying what was meant instead. That

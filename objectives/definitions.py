@@ -1,4 +1,4 @@
-"""Shared definitions (rule 8): who must read an objective's definition, its versions, and
+"""Shared definitions (rule 9): who must read an objective's definition, its versions, and
 the acknowledgements that show each leader read it the same way.
 
 The *definition group* is computed, never typed: the leadership group; the leads of the

@@ -1,4 +1,4 @@
-"""The priority limit (rule 9): how many objectives a team takes on in a quarter, and how many
+"""The priority limit (rule 8): how many objectives a team takes on in a quarter, and how many
 key results an objective has. The services check it here, under a row lock on the team, so the
 form, the admin and the API follow one rule and two leads adding at once cannot both pass.
 

@@ -35,7 +35,7 @@ class Objective(TimeStampedModel):
         related_name="children",
         verbose_name="aligns to",
     )
-    # Set when a trade-off drops or defers the objective (rule 9): it stays, with its history,
+    # Set when a trade-off drops or defers the objective (rule 8): it stays, with its history,
     # but no longer counts against the team's limit, and its key results leave the counts.
     displaced_by = models.ForeignKey(
         "TradeOff",
@@ -72,7 +72,7 @@ DEFINITION_FIELDS = ("means", "does_not_mean", "tradeoff_rule")
 
 
 class DefinitionVersion(models.Model):
-    """One published wording of an objective's definition (rule 8); the newest is current."""
+    """One published wording of an objective's definition (rule 9); the newest is current."""
 
     objective = models.ForeignKey(
         Objective, on_delete=models.CASCADE, related_name="definition_versions"
@@ -91,7 +91,7 @@ class DefinitionVersion(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    # The acknowledgement ladder (rule 7 applied to rule 8): DEFINITION_ACK_DAYS after a
+    # The acknowledgement ladder (rule 7 applied to rule 9): DEFINITION_ACK_DAYS after a
     # version is published, the members who have not read it are reminded, then their
     # managers, then leadership (objectives.reminders, okrly.ladder).
     escalation_rung = models.PositiveSmallIntegerField(default=0)
@@ -207,7 +207,7 @@ class DefinitionComment(models.Model):
 
 
 class TradeOffCategory(models.Model):
-    """Why something urgent was added mid-quarter; admins edit the list (rule 9)."""
+    """Why something urgent was added mid-quarter; admins edit the list (rule 8)."""
 
     name = models.CharField(max_length=60, unique=True)
     position = models.PositiveSmallIntegerField(default=0)
@@ -222,7 +222,7 @@ class TradeOffCategory(models.Model):
 
 
 class TradeOff(models.Model):
-    """A trade-off decision (rule 9): what was added to a team over its limit mid-quarter, the
+    """A trade-off decision (rule 8): what was added to a team over its limit mid-quarter, the
     urgent reason, and what it displaced (``Displacement`` rows). Written by
     objectives.tradeoffs; never edited afterwards: the ledger is history."""
 
@@ -325,7 +325,7 @@ class Displacement(models.Model):
 class KeyResultQuerySet(models.QuerySet["KeyResult"]):
     def in_play(self) -> KeyResultQuerySet:
         """Key results still in the quarter's accountability counts: not dropped or deferred
-        by a trade-off (rule 9). A displaced one keeps its page and history but is neither at
+        by a trade-off (rule 8). A displaced one keeps its page and history but is neither at
         risk nor missed, prompted nor escalated. The one statement of that filter: counts,
         prompts and ladders call this (or ``in_play_q`` through a relation) instead of
         repeating it. Trade-offs mark an objective's key results too, and no key result is
@@ -368,7 +368,7 @@ class KeyResult(TimeStampedModel):
     latest_checkin_status = models.CharField(max_length=10, blank=True)
     latest_checkin_confidence = models.PositiveSmallIntegerField(null=True, blank=True)
     latest_forecast_flag = models.BooleanField(default=False)
-    # Set when a trade-off drops or defers it, or its objective (rule 9): the key result keeps
+    # Set when a trade-off drops or defers it, or its objective (rule 8): the key result keeps
     # its history but leaves the quarter's accountability counts (neither at risk nor missed).
     displaced_by = models.ForeignKey(
         TradeOff,

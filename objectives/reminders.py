@@ -1,4 +1,4 @@
-"""The acknowledgement ladder (rule 7 applied to rule 8), declared for okrly.ladder.
+"""The acknowledgement ladder (rule 7 applied to rule 9), declared for okrly.ladder.
 
 Publishing a definition version starts it (objectives.definitions.publish_definition):
 DEFINITION_ACK_DAYS after the version was created, while any member of the objective's

@@ -208,7 +208,7 @@ def objective_update(*, user: User, objective: Objective, **changes: Any) -> Obj
     for name, value in changes.items():
         setattr(objective, name, value)
     objective.save()
-    # Rule 8: a changed definition is a new version once anyone has acknowledged the old one.
+    # Rule 9: a changed definition is a new version once anyone has acknowledged the old one.
     version = definitions.publish_definition(objective=objective, author=user)
     if before != [getattr(objective, name) for name in DEFINITION_FIELDS]:
         _notify_definition_group(objective, version, user, changed=True)
@@ -218,7 +218,7 @@ def objective_update(*, user: User, objective: Objective, **changes: Any) -> Obj
 def _notify_definition_group(
     objective: Objective, version: DefinitionVersion, by: User, *, changed: bool
 ) -> None:
-    """Everyone in the definition group but its author is asked to read it (rule 8). The rows
+    """Everyone in the definition group but its author is asked to read it (rule 9). The rows
     are written with the change, so a rolled-back edit notifies nobody; the e-mails leave
     after commit (notification_create)."""
     verb = "changed" if changed else "published"

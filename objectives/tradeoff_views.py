@@ -1,4 +1,4 @@
-"""Trade-off pages (rule 9): the ledger (and its CSV), recording a decision, and leadership's
+"""Trade-off pages (rule 8): the ledger (and its CSV), recording a decision, and leadership's
 approval. The rules are objectives.tradeoffs'; these pages ask okrly.access the same
 questions the services do, and offer an action only where it will be accepted."""
 

@@ -1,4 +1,4 @@
-"""Trade-off decisions (rule 9): once a quarter is under way, adding an objective or a key
+"""Trade-off decisions (rule 8): once a quarter is under way, adding an objective or a key
 result past a team's limit means saying what it displaces.
 
 ``trade_off_decide`` records the decision: what is added and why (a category and the urgent

@@ -51,7 +51,7 @@ def objective_list(request: HttpRequest) -> HttpResponse:
     badges = key_result_badges(request, key_results)
     for kr in key_results:
         kr.badge = badges.get(kr.pk, "")  # type: ignore[attr-defined]
-    # Rule 8: "Definition not shared" until the whole group acknowledged (fixed queries).
+    # Rule 9: "Definition not shared" until the whole group acknowledged (fixed queries).
     objectives = [o for g in groups for o in g.objectives]
     statuses = definition_statuses(objectives)
     for objective in objectives:
@@ -64,7 +64,7 @@ def objective_list(request: HttpRequest) -> HttpResponse:
             "quarters": Quarter.objects.all(),
             "groups": groups,
             "can_create": teams_led_by(request.user).exists(),
-            # Rule 9: a quarter being planned is offered what last quarter's trade-offs
+            # Rule 8: a quarter being planned is offered what last quarter's trade-offs
             # deferred into it (two more queries, only then).
             "deferred": tradeoff_views.deferred_offers(quarter, groups) if quarter else [],
         },

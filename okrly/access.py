@@ -192,7 +192,7 @@ def can_reply_to_challenge(
 
 
 def can_decide_trade_off(user: Person, team: Team) -> bool:
-    """A trade-off (rule 9) is decided by a lead of the team or by the leadership group; not by
+    """A trade-off (rule 8) is decided by a lead of the team or by the leadership group; not by
     staff as such: an administrator configures the organisation, not its priorities."""
     return bool(user.is_authenticated and (leads_team(user, team) or is_leadership(user)))
 

@@ -64,7 +64,7 @@ class Team(TimeStampedModel):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
-    # Rule 9: how many objectives the team takes on in a quarter. Empty: the quarter's limit,
+    # Rule 8: how many objectives the team takes on in a quarter. Empty: the quarter's limit,
     # else OBJECTIVE_LIMIT_DEFAULT (objectives.limits.objective_limit decides which applies).
     objective_limit = models.PositiveSmallIntegerField(
         "objective limit",

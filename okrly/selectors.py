@@ -18,7 +18,7 @@ def inbox(user: User) -> QuerySet[Notification]:
 
 def teams_with_counts(quarter: Quarter | None) -> QuerySet[Team]:
     in_quarter = Q(objectives__quarter=quarter) if quarter else Q(pk__in=[])
-    # Objectives and key results a trade-off dropped or deferred (rule 9) no longer count,
+    # Objectives and key results a trade-off dropped or deferred (rule 8) no longer count,
     # as for the team's limit and the dashboard (objectives.models.in_play_q says the same).
     return (
         Team.objects.select_related("lead", "lead__profile", "parent")

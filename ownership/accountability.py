@@ -10,7 +10,7 @@ Failing any check puts the key result at risk whatever its progress. Risk stated
 latest check-in (at risk, off track, or "on track" contradicted by the forecast) is reported
 alongside, not mixed in.
 
-A key result a trade-off dropped or deferred (rule 9) has left the quarter's counts: it is
+A key result a trade-off dropped or deferred (rule 8) has left the quarter's counts: it is
 neither at risk nor missed. Its checks are still computed (its page keeps its history), but
 ``at_risk`` is false and ``displaced_by`` names the trade-off.
 """

@@ -34,7 +34,7 @@ def badge_html(result: AccountabilityResult, *, compact: bool = True) -> str:
         ),
     )
     if result.displaced:
-        # Rule 9: dropped or deferred by a trade-off, it has left the counts: its checks stay
+        # Rule 8: dropped or deferred by a trade-off, it has left the counts: its checks stay
         # readable (dimmed) but it is not "at risk".
         return format_html(
             '<span class="acct-badge acct-displaced" title="Displaced by trade-off #{}: it '

@@ -126,7 +126,7 @@ def verdict_sql(
 
     The scope is the key results matching every filter given (ids; the quarter or the teams
     of their objectives); an empty list matches nothing. A key result a trade-off dropped or
-    deferred (rule 9) has left the quarter's counts and is out of scope, unless
+    deferred (rule 8) has left the quarter's counts and is out of scope, unless
     ``include_displaced`` (a page asking about named key results, whose history stays
     readable: the ``displaced_by`` column then says why it counts for nothing). The verdict is
 

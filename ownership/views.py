@@ -228,7 +228,7 @@ def accountability_test(request: HttpRequest) -> HttpResponse:
     )
     if quarter is None:
         raise Http404("No such quarter.")
-    # Key results a trade-off dropped or deferred have left the test (rule 9).
+    # Key results a trade-off dropped or deferred have left the test (rule 8).
     all_krs = (
         KeyResult.objects.in_play()
         .filter(objective__quarter=quarter)

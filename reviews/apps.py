@@ -49,12 +49,12 @@ class ReviewsConfig(AppConfig):
             CheckIn,
             CheckInPrompt,
             MissedCheckIn,
-            # Rule 9: trade-offs per team, and what they displaced (a trade-off's key results
+            # Rule 8: trade-offs per team, and what they displaced (a trade-off's key results
             # are marked by a bulk update, which sends no signal: the TradeOff row's save in
             # the same transaction bumps for it).
             TradeOff,
             Displacement,
-            # Rule 8: "definitions not shared".
+            # Rule 9: "definitions not shared".
             DefinitionVersion,
             DefinitionAcknowledgement,
         ]

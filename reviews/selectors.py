@@ -2,7 +2,7 @@
 annotated key results and dependencies); Python only adds up per-team rows into their
 department and shapes them for the page. Each function costs a fixed number of queries.
 
-A key result a trade-off dropped or deferred (rule 9) has left every figure here: it is
+A key result a trade-off dropped or deferred (rule 8) has left every figure here: it is
 neither failing, at risk nor missed, and what it was owed or asked for no longer counts
 (``KeyResult.objects.in_play()`` / ``in_play_q`` in objectives/models.py; the verdict table
 leaves it out by itself)."""
@@ -80,8 +80,8 @@ class Signals:
     overdue: int = 0  # dependencies owed, committed and past due
     escalations: int = 0  # open dependencies on the escalation ladder
     objectives: int = 0  # the quarter's objectives in play (not displaced by a trade-off)
-    not_shared: int = 0  # of those, definitions not acknowledged by all their group (rule 8)
-    trade_offs: int = 0  # trade-offs decided this quarter (rule 9)
+    not_shared: int = 0  # of those, definitions not acknowledged by all their group (rule 9)
+    trade_offs: int = 0  # trade-offs decided this quarter (rule 8)
     # Teams with more than TRADE_OFF_WARN of them: 0 or 1 for a team, a count when added up
     # (a department's sum may be high while no single team of it is over).
     trade_off_warned: int = 0
@@ -233,7 +233,7 @@ GROUP BY f.team_id"""
 
 def _add_trade_offs(found: dict[int, Signals], quarter: Quarter, teams: list[int] | None) -> None:
     """Decided trade-offs per team (one grouped query). Awaiting or refused ones displaced
-    nothing yet; more than TRADE_OFF_WARN decided is itself a signal (rule 9)."""
+    nothing yet; more than TRADE_OFF_WARN decided is itself a signal (rule 8)."""
     rows = TradeOff.objects.filter(quarter=quarter, status=TradeOff.Status.DECIDED)
     if teams is not None:
         rows = rows.filter(team_id__in=teams)

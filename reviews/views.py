@@ -67,7 +67,7 @@ def _quarter(request: HttpRequest) -> Quarter:
 
 
 def trade_offs_url(quarter: Quarter) -> str:
-    """The quarter's trade-off ledger (rule 9)."""
+    """The quarter's trade-off ledger (rule 8)."""
     return reverse("objectives:trade_offs") + f"?quarter={quarter.pk}"
 
 

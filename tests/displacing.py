@@ -18,7 +18,7 @@ def drop(lead: Any, *items: Any, title: str = "Keep Acme from churning") -> Trad
         user=lead,
         team=objective.team,
         quarter=objective.quarter,
-        category=TradeOffCategory.objects.get(name="Client escalation"),
+        category=TradeOffCategory.objects.get_or_create(name="Client escalation")[0],
         reason="Acme threatens to leave over SSO.",
         displaced=[Displace(item, Displacement.Action.DROPPED) for item in items],
         addition={"kind": "objective", "title": title, "means": "Fix SSO for Acme."},

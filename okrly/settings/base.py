@@ -268,14 +268,14 @@ CHECKIN_MISSED_RUNG_HOURS: list[int] = env_value(
     env.list, "CHECKIN_MISSED_RUNG_HOURS", cast=int, default=[24, 48, 96]
 )
 CHECKIN_FORECAST_MARGIN = env_value(env.float, "CHECKIN_FORECAST_MARGIN", default=0.1)
-# Shared definitions (rule 8): a definition group member who has not acknowledged a version
+# Shared definitions (rule 9): a definition group member who has not acknowledged a version
 # this many days after it was published is reminded, then their manager (or team lead), then
 # leadership, these many hours after that (one entry per rung).
 DEFINITION_ACK_DAYS = env_value(env.int, "DEFINITION_ACK_DAYS", default=5)
 DEFINITION_ACK_RUNG_HOURS: list[int] = env_value(
     env.list, "DEFINITION_ACK_RUNG_HOURS", cast=int, default=[0, 48, 96]
 )
-# The priority limit (rule 9): objectives per team and quarter (a team's or a quarter's own
+# The priority limit (rule 8): objectives per team and quarter (a team's or a quarter's own
 # limit overrides it) and key results per objective. Past them in an active quarter, an
 # addition is a trade-off decision; a team with more than TRADE_OFF_WARN decisions in a
 # quarter is highlighted (constant re-prioritisation is a signal of its own).

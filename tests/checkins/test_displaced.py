@@ -1,4 +1,4 @@
-"""A key result a trade-off dropped (rule 9) asks for no check-in: no prompt, no rung of the
+"""A key result a trade-off dropped (rule 8) asks for no check-in: no prompt, no rung of the
 missed-check-in ladder, no form in My week, and the service refuses one. Its history stays.
 
 Olga (Growth, Paris) owns “Raise trial conversion”; Lena, the Growth lead, drops it through

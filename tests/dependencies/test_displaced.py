@@ -1,4 +1,4 @@
-"""A key result a trade-off dropped (rule 9) has left the counts: what it asked of another
+"""A key result a trade-off dropped (rule 8) has left the counts: what it asked of another
 team is no longer chased up the ladder (the trade-off told that team's leads instead)."""
 
 from __future__ import annotations

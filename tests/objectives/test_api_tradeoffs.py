@@ -36,7 +36,7 @@ def api_as(user: Any) -> APIClient:
 
 @pytest.fixture
 def category() -> TradeOffCategory:
-    return TradeOffCategory.objects.get(name="Client escalation")
+    return TradeOffCategory.objects.get_or_create(name="Client escalation")[0]
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The priority limit (rule 9) on every path: the service, the HTML forms and the admin;
+"""The priority limit (rule 8) on every path: the service, the HTML forms and the admin;
 who overrides it; and two leads adding the fourth objective at the same moment."""
 
 from __future__ import annotations

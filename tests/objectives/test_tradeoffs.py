@@ -1,4 +1,4 @@
-"""Trade-off decisions (rule 9): each rule of objectives.tradeoffs is a test here.
+"""Trade-off decisions (rule 8): each rule of objectives.tradeoffs is a test here.
 
 Growth (led by Lena) is at its limit of 3 objectives in the active 2026 Q4; Olga owns "Raise
 trial conversion" (10 → 30) under "Grow self-serve revenue".

@@ -1,5 +1,5 @@
 """The teams page counts what a team carries this quarter: not the objectives and key results
-a trade-off dropped or deferred (rule 9), as the team's limit and the dashboard do not."""
+a trade-off dropped or deferred (rule 8), as the team's limit and the dashboard do not."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A key result a trade-off dropped (rule 9) has left the Accountability Test's counts: the
+"""A key result a trade-off dropped (rule 8) has left the Accountability Test's counts: the
 verdict table of a quarter or of teams leaves it out, the Accountability Test page does not
 list it, and where it is still shown by name (its own page, the objectives page, the API) it
 is neither at risk nor failing a count, and says which trade-off displaced it.

@@ -1,4 +1,4 @@
-"""The dashboard and rule 9 (and rule 8): a key result a trade-off dropped leaves every count
+"""The dashboard and rule 8 (and rule 9): a key result a trade-off dropped leaves every count
 (headline, heatmap, team view and trend, people view, risk feed, nudges); the seventh headline
 figure, "definitions not shared", with its heatmap column; trade-offs decided per team, with
 teams over TRADE_OFF_WARN highlighted and the reason in words; and the cache that follows
@@ -110,7 +110,7 @@ def drop_and_commit(leader: Any, kr: Any, capture: Any) -> TradeOff:
         return drop(leader, kr)
 
 
-# --- rule 9: a displaced key result leaves every count ----------------------------------------
+# --- rule 8: a displaced key result leaves every count ----------------------------------------
 
 
 def test_a_displaced_key_result_leaves_the_headline_and_the_heatmap(
@@ -220,7 +220,7 @@ def test_a_check_in_nudge_about_a_displaced_key_result_is_refused(
     assert "Raise trial conversion" not in note.body
 
 
-# --- rule 8: "definitions not shared" ----------------------------------------------------------
+# --- rule 9: "definitions not shared" ----------------------------------------------------------
 
 
 def test_definitions_not_shared_is_the_seventh_headline_figure_and_a_column(
@@ -275,7 +275,7 @@ def test_a_displaced_objective_is_not_counted_as_not_shared(
     ]
 
 
-# --- rule 9: trade-offs per team ---------------------------------------------------------------
+# --- rule 8: trade-offs per team ---------------------------------------------------------------
 
 
 def test_trade_offs_per_team_are_highlighted_over_the_warning_with_the_reason(
@@ -329,7 +329,7 @@ def test_trade_offs_per_team_are_highlighted_over_the_warning_with_the_reason(
 def test_only_decided_trade_offs_count(
     world: dict[str, Any], quarter: Any, growth: Any, lead: Any, leader: Any
 ) -> None:
-    category = TradeOffCategory.objects.get(name="Client escalation")
+    category = TradeOffCategory.objects.get_or_create(name="Client escalation")[0]
     for status in (TradeOff.Status.AWAITING_APPROVAL, TradeOff.Status.REFUSED):
         TradeOff.objects.create(
             quarter=quarter,
@@ -362,7 +362,7 @@ def test_the_new_figures_cost_the_same_queries_for_few_and_many_teams(
         return len(ctx.captured_queries)
 
     few = measure()
-    category = TradeOffCategory.objects.get(name="Client escalation")
+    category = TradeOffCategory.objects.get_or_create(name="Client escalation")[0]
     for n in range(12):
         team = TeamFactory(name=f"Team {n:02}", parent=world["commerce"])
         team_lead = UserFactory(username=f"lead{n:02}")
