@@ -1,9 +1,12 @@
-"""The leaders' side of accountability: nudges and replies to risky check-ins."""
+"""The leaders' side of accountability: nudges and replies to risky check-ins, responses to
+missed commitments and early escalations."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.urls import reverse
 
 from checkins.models import CheckIn
 
@@ -56,3 +59,289 @@ class CheckInAcknowledgement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.leader} on {self.check_in}"
+
+
+# --- Missed-commitment responses (rule 10) ---------------------------------------------------
+
+
+class ResponseCause(models.Model):
+    """Why a commitment was missed, from a catalogue admins edit (seeded by a migration)."""
+
+    name = models.CharField(max_length=60, unique=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MissResponse(models.Model):
+    """The same response to every missed commitment (rule 10): opened by the service or job that
+    detects the miss, with what was committed against what was delivered prefilled; then
+    the conversation, the gap examined (a cause and words) and one next step are recorded
+    within RESPONSE_DAYS working days, or the response climbs the ladder."""
+
+    class Kind(models.TextChoices):
+        DEPENDENCY_BROKEN = "dep_broken", "Dependency broken"
+        DEPENDENCY_UNDELIVERED = "dep_late", "Dependency undelivered at the top of its ladder"
+        KEY_RESULT_MISSED = "kr_missed", "Key result missed at the quarter's close"
+        CHECKINS_MISSED = "checkins", "Check-ins missed weeks in a row"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # "dependency:<id>" or "key_result:<id>": one text column, so that the database itself
+    # refuses a second response to the same miss (a nullable pair would not be unique).
+    subject_key = models.CharField(max_length=40)
+    quarter = models.ForeignKey("okrly.Quarter", on_delete=models.PROTECT, related_name="+")
+    key_result = models.ForeignKey(
+        "objectives.KeyResult", on_delete=models.CASCADE, related_name="responses"
+    )
+    dependency = models.ForeignKey(
+        "dependencies.Dependency",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="responses",
+    )
+    # Who answers for the miss, and who must hold the conversation with them (their manager,
+    # else a lead of their team; leadership when neither exists).
+    accountable = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="responses_owed"
+    )
+    holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="responses_to_hold",
+    )
+    committed = models.TextField("what was committed")
+    delivered = models.TextField("what was delivered")
+    opened_at = models.DateTimeField()
+    due_at = models.DateTimeField("to be recorded by")
+    # The record.
+    conversation_on = models.DateField("conversation held on", null=True, blank=True)
+    participants = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="response_conversations"
+    )
+    cause = models.ForeignKey(
+        ResponseCause, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    gap = models.TextField("the gap, examined", blank=True)
+    recorded_at = models.DateTimeField(null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The ladder while the response is not recorded (okrly.ladder).
+    escalation_rung = models.PositiveSmallIntegerField(default=0)
+    next_escalation_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "response to a missed commitment"
+        ordering = ["-opened_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "subject_key", "quarter"], name="response_once_per_miss"
+            ),
+            models.CheckConstraint(condition=Q(escalation_rung__lte=3), name="response_rung_0_3"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_escalation_at"],
+                name="response_escalation_due",
+                condition=Q(next_escalation_at__isnull=False),
+            ),
+            # The responses page and the dashboard's consistency rows: a quarter's responses.
+            models.Index(fields=["quarter", "opened_at"], name="response_quarter_opened"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.key_result}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("reviews:response", args=[self.pk])
+
+
+class NextStep(models.Model):
+    """A response's next step, tracked like a commitment: due, done, overdue (which climbs the
+    ladder: its owner, their lead, leadership)."""
+
+    response = models.OneToOneField(
+        MissResponse, on_delete=models.CASCADE, related_name="next_step"
+    )
+    what = models.TextField()
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="next_steps"
+    )
+    due = models.DateField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    escalation_rung = models.PositiveSmallIntegerField(default=0)
+    next_escalation_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(escalation_rung__lte=3), name="next_step_rung_0_3"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_escalation_at"],
+                name="next_step_escalation_due",
+                condition=Q(next_escalation_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.what[:60]
+
+
+class ResponseReminder(models.Model):
+    """One rung of a response's ladder (not recorded in time) or of its next step's (overdue);
+    unique per subject and rung, so a job run twice notifies once."""
+
+    class Subject(models.TextChoices):
+        RESPONSE = "response", "Response not recorded"
+        NEXT_STEP = "next_step", "Next step overdue"
+
+    response = models.ForeignKey(MissResponse, on_delete=models.CASCADE, related_name="reminders")
+    subject = models.CharField(max_length=10, choices=Subject.choices)
+    rung = models.PositiveSmallIntegerField()
+    sent_at = models.DateTimeField()
+    notified = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["response", "subject", "rung"], name="response_reminder_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.response} {self.subject} rung {self.rung}"
+
+
+# --- Early escalation (rule 7) ----------------------------------------------------------------
+
+
+class EscalationNorm(models.Model):
+    """The organisation's norm, shown beside the Escalate button: when to escalate, to whom and
+    what answer to expect. Admins edit it; the newest row is the one shown."""
+
+    text = models.TextField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class EarlyEscalation(models.Model):
+    """Trouble raised before it is a miss: what is at risk (a key result, optionally one of its
+    dependencies), the decision or help needed, from a named person, by when. The named person
+    answers (decided / helping) or redirects it to someone else (the deadline carries over);
+    unanswered by its deadline, it climbs the ladder. Raising one never counts against the
+    owner."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Waiting for an answer"
+        DECIDED = "decided", "Decided"
+        HELPING = "helping", "Helping"
+
+    key_result = models.ForeignKey(
+        "objectives.KeyResult", on_delete=models.CASCADE, related_name="early_escalations"
+    )
+    dependency = models.ForeignKey(
+        "dependencies.Dependency",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="early_escalations",
+    )
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="escalations_raised"
+    )
+    need = models.TextField("what decision or help is needed")
+    asked_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="escalations_asked"
+    )
+    needed_by = models.DateField("answer needed by")
+    raised_at = models.DateTimeField()
+    # min(ESCALATION_ANSWER_HOURS working hours after raising, the end of needed_by).
+    answer_due_at = models.DateTimeField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    answer = models.TextField(blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+    escalation_rung = models.PositiveSmallIntegerField(default=0)
+    next_escalation_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(escalation_rung__lte=3), name="early_escalation_rung_0_3"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open") | Q(answered_at__isnull=False),
+                name="early_escalation_answered_has_date",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_escalation_at"],
+                name="early_escalation_due",
+                condition=Q(next_escalation_at__isnull=False),
+            ),
+            # "Asked of me": the open escalations asked of a person.
+            models.Index(fields=["asked_of", "status"], name="early_escalation_asked"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key_result}: {self.need[:40]}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("reviews:early_escalation", args=[self.pk])
+
+
+class EscalationHop(models.Model):
+    """A redirect of an early escalation: from whom to whom, and why. The history stays."""
+
+    escalation = models.ForeignKey(EarlyEscalation, on_delete=models.CASCADE, related_name="hops")
+    from_person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    to_person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["escalation", "at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.escalation_id}: {self.from_person_id} → {self.to_person_id}"
+
+
+class EarlyEscalationRung(models.Model):
+    """One rung of an unanswered early escalation's ladder, reached once."""
+
+    escalation = models.ForeignKey(EarlyEscalation, on_delete=models.CASCADE, related_name="rungs")
+    rung = models.PositiveSmallIntegerField()
+    sent_at = models.DateTimeField()
+    notified = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["escalation", "rung"], name="early_escalation_rung_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.escalation_id} rung {self.rung}"

@@ -285,6 +285,27 @@ TRADE_OFF_WARN = env_value(env.int, "TRADE_OFF_WARN", default=2)
 for _name in ("OBJECTIVE_LIMIT_DEFAULT", "KEY_RESULT_LIMIT_DEFAULT"):
     if vars()[_name] < 1:
         raise ImproperlyConfigured(f"{_name} must be 1 or more.")
+# Responses to missed commitments (rule 10): a key result that ends its quarter below this
+# share of the way to target is a miss (unless a trade-off displaced it); so are this many
+# missed check-ins in a row. A response is recorded within RESPONSE_DAYS working days, or it
+# climbs the ladder at RESPONSE_RUNG_HOURS after that; an overdue next step climbs at
+# NEXT_STEP_RUNG_HOURS after the end of its due date.
+MISSED_KR_THRESHOLD = env_value(env.float, "MISSED_KR_THRESHOLD", default=0.7)
+MISSED_CHECKINS_RESPONSE = env_value(env.int, "MISSED_CHECKINS_RESPONSE", default=2)
+RESPONSE_DAYS = env_value(env.int, "RESPONSE_DAYS", default=5)
+RESPONSE_RUNG_HOURS: list[int] = env_value(
+    env.list, "RESPONSE_RUNG_HOURS", cast=int, default=[0, 48, 96]
+)
+NEXT_STEP_RUNG_HOURS: list[int] = env_value(
+    env.list, "NEXT_STEP_RUNG_HOURS", cast=int, default=[0, 48, 96]
+)
+# Early escalation (rule 7): the named person answers within this many working hours (hours
+# of Monday to Friday in their own time zone) or by the date the raiser needs it, whichever
+# comes first; unanswered, it climbs the ladder at EARLY_ESCALATION_RUNG_HOURS after that.
+ESCALATION_ANSWER_HOURS = env_value(env.int, "ESCALATION_ANSWER_HOURS", default=48)
+EARLY_ESCALATION_RUNG_HOURS: list[int] = env_value(
+    env.list, "EARLY_ESCALATION_RUNG_HOURS", cast=int, default=[0, 24, 72]
+)
 # The Django group whose members receive the last rung of every ladder.
 LEADERSHIP_GROUP = env_value(env.str, "LEADERSHIP_GROUP", default="Leadership")
 
