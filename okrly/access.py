@@ -274,6 +274,23 @@ def can_reassign_dependency(user: Person, provider_team: Team) -> bool:
     return leads_team(user, provider_team)
 
 
+# --- early escalation --------------------------------------------------------------------------
+
+
+def can_raise_escalation(user: Person, *, owner_id: int | None, team: Team) -> bool:
+    """A key result's owner, or anyone on its team, raises an early escalation for it (rule 7:
+    raising one early is expected and safe, not only the owner's job)."""
+    if not user.is_authenticated:
+        return False
+    return is_owner(user, owner_id=owner_id) or is_team_member(user, team)
+
+
+def can_answer_escalation(user: Person, *, asked_of_id: int, is_open: bool) -> bool:
+    """An open early escalation is answered (decided, helping) or redirected by the one person
+    it is currently asked of; nobody answers on their behalf (the ladder tells their lead)."""
+    return bool(is_open and user.is_authenticated and user.pk == asked_of_id)
+
+
 # --- check-ins and notifications ---------------------------------------------------------------
 
 
@@ -284,3 +301,22 @@ def can_handle_need(user: Person, *, need_person_id: int | None) -> bool:
 
 def can_read_notification(user: Person, *, recipient_id: int) -> bool:
     return bool(user.is_authenticated and user.pk == recipient_id)
+
+
+# --- responses to missed commitments (rule 10) -------------------------------------------------
+
+
+def can_record_response(user: Person, *, accountable_id: int, holder_id: int | None) -> bool:
+    """A response (the conversation, the gap, the next step) is recorded by the person who
+    answers for the miss, the one who holds the conversation with them, or leadership."""
+    if not user.is_authenticated:
+        return False
+    return bool(user.pk in (accountable_id, holder_id) or is_leadership(user))
+
+
+def can_close_next_step(user: Person, *, owner_id: int, holder_id: int | None) -> bool:
+    """A response's next step is marked done by its owner, the one who held the conversation,
+    or leadership."""
+    if not user.is_authenticated:
+        return False
+    return bool(user.pk in (owner_id, holder_id) or is_leadership(user))
