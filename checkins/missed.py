@@ -12,12 +12,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from checkins.models import CheckInPrompt, MissedCheckIn
 from objectives.models import KeyResult
+from okrly import registry
 from okrly.access import leadership_members, team_leads
 from okrly.ladder import Ladder, LadderRun, Message, climb
 from okrly.models import Quarter, display_name, local_today
@@ -56,7 +58,48 @@ def _missing(prompt: CheckInPrompt) -> list[KeyResult]:
 
 
 def _record(prompt: CheckInPrompt, rung: int, now: datetime) -> MissedCheckIn:
-    return MissedCheckIn.objects.create(prompt=prompt, rung=rung, sent_at=now)
+    row = MissedCheckIn.objects.create(prompt=prompt, rung=rung, sent_at=now)
+    if rung == MissedCheckIn.Rung.OWNER:
+        report_missed_in_a_row(prompt)
+    return row
+
+
+def report_missed_in_a_row(prompt: CheckInPrompt) -> list[KeyResult]:
+    """Rule 10: a key result without a check-in for MISSED_CHECKINS_RESPONSE weeks in a row is
+    a missed commitment. A week is established as missed when its prompt's ladder reaches the
+    first rung with the check-in still missing (this is called then, after that rung's row,
+    in the same transaction); when the weeks before it were missed too, for the same key
+    result, its response opens (once per key result and quarter, whatever follows). A week
+    the owner was not prompted for (out of office) breaks the run. Two queries, three for a
+    report. Returns the key results reported."""
+    weeks = settings.MISSED_CHECKINS_RESPONSE
+    first = prompt.week - weeks + 1
+    if weeks < 1 or first < 1:
+        return []
+    earlier = set(range(first, prompt.week))
+    missed_weeks = set(
+        MissedCheckIn.objects.filter(
+            prompt__owner_id=prompt.owner_id,
+            prompt__quarter_id=prompt.quarter_id,
+            prompt__week__in=earlier,
+            rung=MissedCheckIn.Rung.OWNER,
+        ).values_list("prompt__week", flat=True)
+    )
+    if missed_weeks != earlier:
+        return []
+    missing = list(
+        KeyResult.objects.in_play()
+        .filter(owner_id=prompt.owner_id, objective__quarter_id=prompt.quarter_id)
+        # One added during the run was not owed its first weeks.
+        .filter(created_at__date__lte=prompt.quarter.week_end(first))
+        .exclude(checkins__week__in=range(first, prompt.week + 1))
+        .select_related("owner", "objective__team")
+    )
+    for key_result in missing:
+        registry.report_miss(
+            kind=registry.MISS_CHECKINS, key_result=key_result, quarter=prompt.quarter
+        )
+    return missing
 
 
 def _recipients(prompt: CheckInPrompt, rung: int, missing: list[KeyResult]) -> list[User]:

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from dependencies.models import Dependency, Escalation
+from okrly import registry
 from okrly.access import leadership_members, team_leads
 from okrly.ladder import Ladder, LadderRun, Message, climb
 from okrly.models import Quarter, display_name
@@ -98,9 +99,18 @@ def _message(dep: Dependency, rung: int, owed: Any, now: datetime) -> Message:
 
 
 def _record(dep: Dependency, rung: int, now: datetime) -> Escalation:
-    return Escalation.objects.create(
+    row = Escalation.objects.create(
         dependency=dep, trigger=dep.escalation_trigger, rung=rung, sent_at=now
     )
+    # Rule 10: a promise still undelivered when its ladder reaches the top rung is a missed
+    # commitment; its response opens with the rung, in the same transaction (a request never
+    # answered was never promised: leadership hears of it, but it is not a miss). After the
+    # rung row, so that a run that lost the rung to another opens nothing either.
+    if rung == len(DEPENDENCY_LADDER.hours) and dep.escalation_trigger == T.OVERDUE:
+        registry.report_miss(
+            kind=registry.MISS_DEPENDENCY_UNDELIVERED, key_result=dep.key_result, dependency=dep
+        )
+    return row
 
 
 def _stops(dep: Dependency, now: datetime) -> bool:
@@ -134,7 +144,7 @@ def dependencies_escalate(*, now: datetime | None = None, limit: int = 500) -> E
     A closed quarter ends the ladder, as it ends the missed-check-in one: its due rows are
     cleared in one statement and never listed, so nothing climbs to leadership for a quarter
     that is over, and the job's cost does not grow with them. (What was delivered late or
-    broken in a closed quarter belongs to the missed-commitment responses, rule 10, which do
-    not exist yet; they are to pick these dependencies up by their status, not from here.)
+    broken in a closed quarter belongs to the missed-commitment responses, rule 10: a break
+    opens one in dependency_break, and the top rung of an overdue promise opens one here.)
     """
     return climb(DEPENDENCY_LADDER, now=now or timezone.now(), limit=limit)

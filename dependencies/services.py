@@ -14,7 +14,7 @@ from dependencies.escalation import reschedule
 from dependencies.models import Dependency, DependencyEvent
 from dependencies.validation import check_counter, check_request
 from objectives.models import KeyResult
-from okrly import access
+from okrly import access, registry
 from okrly.access import is_team_member
 from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Team, display_name
@@ -385,5 +385,10 @@ def dependency_break(*, dependency: Dependency, user: User, reason: str) -> Depe
     _save(dep, actor=user, action="break", from_status=before, note=dep.reason)
     _notify(
         dep, dep.responsible, f"{display_name(user)} marked “{dep.deliverable}” broken", dep.reason
+    )
+    # Rule 10: a broken promise is a missed commitment; its response opens in this transaction
+    # (once per dependency and quarter: breaking it again after a reopen opens no second one).
+    registry.report_miss(
+        kind=registry.MISS_DEPENDENCY_BROKEN, key_result=dep.key_result, dependency=dep
     )
     return dep

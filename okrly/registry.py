@@ -42,6 +42,9 @@ class AskedItem:
     since: datetime | None = None
     due: str = ""
     actions: list[Action] = field(default_factory=list)
+    # Actions that need more than a click (an answer's text, a person to redirect to): the
+    # provider renders their forms; the page shows them beside the one-click actions.
+    forms_html: str = ""
 
 
 # ("User" quoted: the user model is imported for the type checker only.)
@@ -108,6 +111,30 @@ def my_week_panels(request: AuthedRequest) -> list[str]:
     return [panel(request) for _, panel in sorted(panels.values(), key=lambda p: p[0])]
 
 
+# Actions on each key result card of My week from higher apps (reviews: "Escalate"), so that
+# check-ins, which render the cards, import none of them. A provider takes the cards' key
+# results and returns HTML by key result id, in a fixed number of queries.
+CardActionProvider = Callable[[HttpRequest, list[Any]], dict[int, str]]
+_my_week_card_actions: dict[str, tuple[int, CardActionProvider]] = {}
+
+
+def register_my_week_card_actions(
+    name: str, provider: CardActionProvider, *, order: int = 50
+) -> None:
+    _my_week_card_actions[name] = (order, provider)
+
+
+def my_week_card_actions(request: HttpRequest, key_results: list[Any]) -> dict[int, str]:
+    """HTML actions by key result id, from every provider in order (none: an empty dict)."""
+    merged: dict[int, str] = {}
+    if not key_results:
+        return merged
+    for _, provider in sorted(_my_week_card_actions.values(), key=lambda p: p[0]):
+        for pk, html in provider(request, key_results).items():
+            merged[pk] = SafeString(merged.get(pk, SafeString()) + html)
+    return merged
+
+
 # Badges on key results in lists: one provider renders badges for many key results at once.
 BadgeProvider = Callable[[HttpRequest, list[Any]], dict[int, str]]
 _badges: dict[str, BadgeProvider] = {}
@@ -164,6 +191,18 @@ def team_panels(request: HttpRequest, team: Any) -> list[str]:
     return _render(_team_panels, request, team)
 
 
+# Sections of the dependency page from higher apps (reviews: the response to its miss).
+_dependency_panels: dict[str, tuple[int, Panel]] = {}
+
+
+def register_dependency_panel(name: str, panel: Panel, *, order: int = 50) -> None:
+    _dependency_panels[name] = (order, panel)
+
+
+def dependency_panels(request: HttpRequest, dependency: Any) -> list[str]:
+    return _render(_dependency_panels, request, dependency)
+
+
 # The definition group of an objective (objectives.definitions): higher apps add the teams
 # whose leads must read the definition too (dependencies: every team a dependency of its key
 # results is asked of). A contributor takes objective ids and returns team ids by objective id,
@@ -201,3 +240,29 @@ def dependent_teams(key_result_ids: list[int]) -> dict[int, set[int]]:
         for pk, team_ids in contributor(key_result_ids).items():
             merged.setdefault(pk, set()).update(team_ids)
     return merged
+
+
+# Missed commitments (rule 10): the service or job that detects a miss reports it here, in its
+# own transaction; reviews registers the handler that opens the response (one per kind,
+# subject and quarter, so a report made twice opens one). Lower apps name the kind by these
+# strings (reviews.models.MissResponse.Kind's values) rather than import reviews.
+MISS_DEPENDENCY_BROKEN = "dep_broken"
+MISS_DEPENDENCY_UNDELIVERED = "dep_late"
+MISS_KEY_RESULT = "kr_missed"
+MISS_CHECKINS = "checkins"
+MissHandler = Callable[..., Any]
+_miss_handlers: dict[str, MissHandler] = {}
+
+
+def register_miss_handler(name: str, handler: MissHandler) -> None:
+    """``handler(kind=..., key_result=..., quarter=..., dependency=...)``."""
+    _miss_handlers[name] = handler
+
+
+def report_miss(*, kind: str, key_result: Any, quarter: Any = None, dependency: Any = None) -> None:
+    """Tell every handler about a miss (none installed: nothing happens). ``quarter`` defaults
+    to the key result's objective's quarter."""
+    if quarter is None:
+        quarter = key_result.objective.quarter
+    for handler in _miss_handlers.values():
+        handler(kind=kind, key_result=key_result, quarter=quarter, dependency=dependency)

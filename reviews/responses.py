@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import DecimalField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from okrly.access import can_close_next_step, can_record_response, team_leads
@@ -89,7 +90,7 @@ def _number(value: Decimal) -> str:
 
 
 def _kr_values(kr: KeyResult) -> tuple[str, str]:
-    unit = f" {kr.unit}" if kr.unit else ""
+    unit = kr.unit if kr.unit in ("", "%") else f" {kr.unit}"
     committed = (
         f"{kr.title}: from {_number(kr.start_value)} to {_number(kr.target_value)}{unit} "
         f"({kr.get_direction_display().lower()})."
@@ -143,8 +144,22 @@ def response_open(
     now: datetime | None = None,
 ) -> MissResponse | None:
     """Open the response to a miss, once: one row per (kind, subject, quarter), enforced by the
-    database. A second call returns the existing row; a call that lost a race to a
-    concurrent one returns None (the other opened it and told the people)."""
+    database. A second call returns the existing row (None only if a concurrent opener's row
+    is not visible yet); only the call that inserted the row tells the people."""
+    return _open(kind=kind, key_result=key_result, quarter=quarter, dependency=dependency, now=now)[
+        0
+    ]
+
+
+def _open(
+    *,
+    kind: str,
+    key_result: KeyResult,
+    quarter: Quarter,
+    dependency: Dependency | None,
+    now: datetime | None,
+) -> tuple[MissResponse | None, bool]:
+    """``response_open``, and whether this call inserted the row."""
     from reviews.response_ladders import RESPONSE_LADDER
 
     if kind not in Kind.values:
@@ -154,7 +169,7 @@ def response_open(
     key = subject_key(key_result, dependency)
     existing = MissResponse.objects.filter(kind=kind, subject_key=key, quarter=quarter).first()
     if existing is not None:
-        return existing
+        return existing, False
     now = now or timezone.now()
     accountable = dependency.responsible if dependency is not None else key_result.owner
     holder = holder_for(accountable, miss_team(key_result, dependency))
@@ -178,9 +193,10 @@ def response_open(
         with transaction.atomic():
             response.save()
     except IntegrityError:
-        return MissResponse.objects.filter(kind=kind, subject_key=key, quarter=quarter).first()
+        existing = MissResponse.objects.filter(kind=kind, subject_key=key, quarter=quarter).first()
+        return existing, False
     _notify_opened(response)
-    return response
+    return response, True
 
 
 def _notify_opened(response: MissResponse) -> None:
@@ -424,3 +440,85 @@ def may_close_next_step(user: Any, response: MissResponse) -> bool:
         and step.done_at is None
         and can_close_next_step(user, owner_id=step.owner_id, holder_id=response.holder_id)
     )
+
+
+# --- key results missed at the quarter's end ----------------------------------------------------
+
+
+def _missed_key_results(quarters: QuerySet[Quarter]) -> QuerySet[KeyResult]:
+    """Key results of ``quarters`` below MISSED_KR_THRESHOLD of the way from start to target
+    (the same fraction either direction: the target is above the start when increasing and
+    below it when decreasing, never equal), not displaced by a trade-off and without their
+    response yet. The anti-join keeps the job's cost to what is left to open."""
+    from objectives.models import KeyResult
+
+    span = ExpressionWrapper(
+        F("target_value") - F("start_value"), output_field=DecimalField(max_digits=15)
+    )
+    done = ExpressionWrapper(
+        (F("current_value") - F("start_value")) / span,
+        output_field=DecimalField(max_digits=30, decimal_places=10),
+    )
+    opened = MissResponse.objects.filter(
+        kind=Kind.KEY_RESULT_MISSED,
+        key_result=OuterRef("pk"),
+        quarter=OuterRef("objective__quarter"),
+    )
+    threshold = Decimal(str(settings.MISSED_KR_THRESHOLD))
+    return (
+        KeyResult.objects.in_play()
+        .filter(objective__quarter__in=quarters)
+        .annotate(done_share=done)
+        .filter(done_share__lt=threshold)
+        .exclude(Exists(opened))
+    )
+
+
+def _open_missed(key_results: QuerySet[KeyResult], now: datetime, limit: int) -> int:
+    ids = list(key_results.order_by("pk").values_list("pk", flat=True)[:limit])
+    opened = 0
+    for kr in (
+        key_results.model.objects.filter(pk__in=ids)
+        .select_related("owner__profile__manager", "objective__team", "objective__quarter")
+        .order_by("pk")
+    ):
+        # One transaction each: a response and its notifications commit together, and a
+        # concurrent run that opened it first makes this one a no-op (the unique row).
+        with transaction.atomic():
+            _, inserted = _open(
+                kind=Kind.KEY_RESULT_MISSED,
+                key_result=kr,
+                quarter=kr.objective.quarter,
+                dependency=None,
+                now=now,
+            )
+        opened += int(inserted)
+    return opened
+
+
+def responses_open_for_quarter(
+    quarter: Quarter, *, now: datetime | None = None, limit: int = 10_000
+) -> int:
+    """Open the response to every key result of ``quarter`` that ended it missed, using its
+    current value (grading at the close replaces that later); the quarter close calls it.
+    Returns how many this call opened."""
+    return _open_missed(
+        _missed_key_results(Quarter.objects.filter(pk=quarter.pk)), now or timezone.now(), limit
+    )
+
+
+def responses_open_for_closed_quarters(*, now: datetime | None = None, limit: int = 500) -> int:
+    """The beat job: every quarter closed or past its end date. Idempotent (one response per
+    key result and quarter, in the database); the rest of a large batch waits for the next
+    run. Returns how many it opened."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    quarters = Quarter.objects.filter(Q(status=Quarter.Status.CLOSED) | Q(end__lt=today))
+    return _open_missed(_missed_key_results(quarters), now, limit)
+
+
+def handle_reported_miss(
+    *, kind: str, key_result: KeyResult, quarter: Quarter, dependency: Dependency | None = None
+) -> None:
+    """okrly.registry's miss handler (registered in ReviewsConfig.ready)."""
+    response_open(kind=kind, key_result=key_result, quarter=quarter, dependency=dependency)
