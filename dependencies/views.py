@@ -17,7 +17,7 @@ from dependencies.forms import CounterForm, DependencyRequestForm, ReasonForm, R
 from dependencies.models import Dependency
 from objectives.models import KeyResult
 from objectives.selectors import key_result_detail
-from okrly import access
+from okrly import access, registry
 from okrly.errors import RuleBroken
 from okrly.forms import add_service_error
 from okrly.types import AuthedRequest
@@ -141,6 +141,9 @@ def _detail_page(
         "reopen_form": forms.get("reopen") or ReasonForm(prefix="reopen"),
         "break_form": forms.get("break") or ReasonForm(prefix="break"),
         "reassign_form": forms.get("reassign") or ReassignForm(),
+        # Sections from higher apps, which this app must not import (reviews: the response
+        # to this dependency's miss).
+        "panels": registry.dependency_panels(request, dep),
     }
     return render(request, "dependencies/detail.html", context, status=status)
 

@@ -203,6 +203,18 @@ def dependency_panels(request: HttpRequest, dependency: Any) -> list[str]:
     return _render(_dependency_panels, request, dependency)
 
 
+# Sections of the dependency page from higher apps (reviews: the response to its miss).
+_dependency_panels: dict[str, tuple[int, Panel]] = {}
+
+
+def register_dependency_panel(name: str, panel: Panel, *, order: int = 50) -> None:
+    _dependency_panels[name] = (order, panel)
+
+
+def dependency_panels(request: HttpRequest, dependency: Any) -> list[str]:
+    return _render(_dependency_panels, request, dependency)
+
+
 # The definition group of an objective (objectives.definitions): higher apps add the teams
 # whose leads must read the definition too (dependencies: every team a dependency of its key
 # results is asked of). A contributor takes objective ids and returns team ids by objective id,

@@ -46,7 +46,8 @@ urlpatterns = [
     path("dependencies/", include("dependencies.urls")),
     path("checkins/", include("checkins.urls")),
     path("ownership/", include("ownership.urls")),
-    path("dashboard/", include("reviews.urls")),
+    # /dashboard/ and /reviews/ (reviews/urls.py).
+    path("", include("reviews.urls")),
     path("ping/", views.ping, name="ping"),
     path("healthz/", views.healthz, name="healthz"),
     path(

@@ -8,9 +8,14 @@ class ReviewsConfig(AppConfig):
 
     def ready(self) -> None:
         from okrly import registry
-        from reviews import views
+        from reviews import response_views, views
 
         registry.register_key_result_panel("reviews", views.render_key_result_panel, order=15)
+        # Rule 10: the responses to a key result's or a dependency's missed commitments.
+        registry.register_key_result_panel(
+            "responses", response_views.render_key_result_responses, order=14
+        )
+        registry.register_dependency_panel("responses", response_views.render_dependency_responses)
         self._invalidate_dashboard_on_writes()
 
     def _invalidate_dashboard_on_writes(self) -> None:

@@ -1,9 +1,10 @@
-from django.urls import path
+from django.urls import include, path
 
-from reviews import views
+from reviews import response_views, views
 
 app_name = "reviews"
-urlpatterns = [
+# The dashboard's pages, under /dashboard/.
+dashboard_patterns = [
     path("", views.dashboard, name="dashboard"),
     path("departments/<int:pk>/", views.department, name="department"),
     path("teams/<int:pk>/", views.team, name="team"),
@@ -11,4 +12,20 @@ urlpatterns = [
     path("risks/", views.risks, name="risks"),
     path("risks/<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
     path("nudge/", views.nudge, name="nudge"),
+]
+# Responses to missed commitments (rule 10), under /reviews/.
+review_patterns = [
+    path("responses/", response_views.response_list, name="responses"),
+    path("responses/<int:pk>/", response_views.response_detail, name="response"),
+    path(
+        "responses/<int:pk>/next-step-done/",
+        response_views.response_step_done,
+        name="response_step_done",
+    ),
+]
+# Mounted at the site's root (okrly/urls.py): one namespace, two prefixes. A list included
+# without an app_name adds no namespace, so the names stay "reviews:<name>".
+urlpatterns = [
+    path("dashboard/", include(dashboard_patterns)),
+    path("reviews/", include(review_patterns)),
 ]

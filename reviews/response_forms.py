@@ -1,0 +1,64 @@
+"""The form that records a response's conversation, gap and next step. Its field names are the
+service's keywords, so a refusal (``RuleBroken(field=...)``) is shown beside its field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from okrly.forms import SingleValuedFields
+from okrly.models import display_name
+from reviews.models import ResponseCause
+from reviews.response_selectors import people_with_teams
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+def person_with_teams(person: Any) -> str:
+    """ "Name (team)": two people with one name are told apart by their team (the memberships
+    are prefetched by people_with_teams)."""
+    teams = ", ".join(m.team.name for m in person.memberships.all())
+    return f"{display_name(person)} ({teams or 'no team'})"
+
+
+class PersonPicker(forms.ModelChoiceField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(queryset=people_with_teams(), **kwargs)
+
+    def label_from_instance(self, obj: Any) -> str:
+        return person_with_teams(obj)
+
+
+class PeoplePicker(forms.ModelMultipleChoiceField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(queryset=people_with_teams(), **kwargs)
+
+    def label_from_instance(self, obj: Any) -> str:
+        return person_with_teams(obj)
+
+
+class ResponseRecordForm(SingleValuedFields, forms.Form):
+    conversation_on = forms.DateField(label="Conversation held on", widget=DateInput)
+    participants = PeoplePicker(
+        label="Who took part",
+        help_text="The person accountable and their manager or team lead, at least.",
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+    )
+    cause = forms.ModelChoiceField(
+        label="Cause",
+        queryset=ResponseCause.objects.filter(active=True),
+        empty_label="Choose the main cause",
+    )
+    gap = forms.CharField(
+        label="The gap, examined",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What was committed against what was delivered, and why they differ.",
+    )
+    next_step_what = forms.CharField(
+        label="Next step", widget=forms.Textarea(attrs={"rows": 2}), help_text="What will be done."
+    )
+    next_step_owner = PersonPicker(label="Next step owner")
+    next_step_due = forms.DateField(label="Next step due", widget=DateInput)
