@@ -77,21 +77,22 @@ def report_missed_in_a_row(prompt: CheckInPrompt) -> list[KeyResult]:
     if weeks < 1 or first < 1:
         return []
     earlier = set(range(first, prompt.week))
-    missed_weeks = set(
+    prompted = dict(
         MissedCheckIn.objects.filter(
             prompt__owner_id=prompt.owner_id,
             prompt__quarter_id=prompt.quarter_id,
             prompt__week__in=earlier,
             rung=MissedCheckIn.Rung.OWNER,
-        ).values_list("prompt__week", flat=True)
+        ).values_list("prompt__week", "prompt__due_at")
     )
-    if missed_weeks != earlier:
+    if set(prompted) != earlier:
         return []
+    prompted[prompt.week] = prompt.due_at
     missing = list(
         KeyResult.objects.in_play()
         .filter(owner_id=prompt.owner_id, objective__quarter_id=prompt.quarter_id)
-        # One added during the run was not owed its first weeks.
-        .filter(created_at__date__lte=prompt.quarter.week_end(first))
+        # One added after the run's first prompt was not owed that week's check-in.
+        .filter(created_at__lte=prompted[first])
         .exclude(checkins__week__in=range(first, prompt.week + 1))
         .select_related("owner", "objective__team")
     )

@@ -11,6 +11,10 @@ class ReviewsConfig(AppConfig):
         from reviews import response_views, views
 
         registry.register_key_result_panel("reviews", views.render_key_result_panel, order=15)
+        # Rule 10: the service or job that detects a miss reports it; this opens its response.
+        from reviews.responses import handle_reported_miss
+
+        registry.register_miss_handler("responses", handle_reported_miss)
         # Rule 10: the responses to a key result's or a dependency's missed commitments.
         registry.register_key_result_panel(
             "responses", response_views.render_key_result_responses, order=14

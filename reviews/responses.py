@@ -111,7 +111,7 @@ def _dependency_values(dep: Dependency, kind: str) -> tuple[str, str]:
     if kind == Kind.DEPENDENCY_BROKEN:
         delivered += "; marked broken"
         if dep.reason:
-            delivered += f": {dep.reason}"
+            delivered += f": {dep.reason.rstrip('.')}"
     return committed, delivered + "."
 
 

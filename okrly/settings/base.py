@@ -248,6 +248,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "objectives.tasks.definitions_remind_task",
         "schedule": crontab(minute="11,26,41,56"),
     },
+    # Every 15 minutes: climb the ladders of missed-commitment responses not recorded by their
+    # deadline and of overdue next steps (unique ResponseReminder rows make a rerun harmless).
+    "responses-escalate": {
+        "task": "reviews.tasks.responses_escalate_task",
+        "schedule": crontab(minute="9,24,39,54"),
+    },
+    # Hourly: open the response to every key result that ended a closed (or past) quarter
+    # below MISSED_KR_THRESHOLD. One response per key result and quarter, in the database.
+    "responses-open-for-closed-quarters": {
+        "task": "reviews.tasks.responses_open_for_closed_quarters",
+        "schedule": crontab(minute=3),
+    },
 }
 
 # Dependency escalation ladder (rule 7). A request waiting on the responsible person this
