@@ -24,6 +24,7 @@ from objectives.definitions import (
 from objectives.models import DefinitionAcknowledgement, Objective
 from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Membership, Notification
+from tests.conftest import TEST_TODAY
 from tests.factories import (
     KeyResultFactory,
     MembershipFactory,
@@ -287,7 +288,7 @@ def test_the_api_gives_the_definitions_state(
     assert [
         (a["who"]["username"], a["reading"], a["version"]) for a in row["acknowledgements"]
     ] == [("lena", READING, 1)]
-    assert row["acknowledgements"][0]["when"].startswith("2026-11-30")
+    assert row["acknowledgements"][0]["when"].startswith(TEST_TODAY.isoformat())
     assert [m["who"]["username"] for m in row["missing_acknowledgements"]] == ["lea"]
     listed = api.get("/api/objectives/").json()["results"][0]
     assert listed["definition_shared"] is False
