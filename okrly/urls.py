@@ -13,6 +13,7 @@ from okrly import views
 from okrly.api import QuarterViewSet, TeamViewSet
 from ownership.api import KeyResultAccountabilityViewSet
 from reviews import api as reviews_api
+from reviews.response_api import MissResponseViewSet
 
 router = DefaultRouter()
 router.register("quarters", QuarterViewSet)
@@ -24,6 +25,8 @@ router.register("trade-off-categories", TradeOffCategoryViewSet)
 router.register("key-results", KeyResultAccountabilityViewSet, basename="keyresult")
 router.register("dependencies", DependencyViewSet, basename="dependency")
 router.register("checkins", CheckInViewSet, basename="checkin")
+# Responses to missed commitments (rule 10).
+router.register("responses", MissResponseViewSet, basename="response")
 
 admin.site.site_header = "OKRly administration"
 admin.site.site_title = "OKRly admin"

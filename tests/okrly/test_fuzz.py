@@ -34,6 +34,8 @@ from schemathesis.core.result import Ok
 
 from checkins import services as checkin_services
 from dependencies import services as dependency_services
+from reviews import responses
+from reviews.models import MissResponse
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
 CHECKS = [
@@ -83,6 +85,12 @@ def seeded(
         confidence=6,
         biggest_risk="Pricing page slips",
         value=Decimal("14"),
+    )
+    # Rule 10: a response the owner may record (PATCH /api/responses/1/).
+    responses.response_open(
+        kind=MissResponse.Kind.KEY_RESULT_MISSED,
+        key_result=key_result,
+        quarter=key_result.objective.quarter,
     )
     return Token.objects.create(user=owner).key
 
