@@ -422,6 +422,7 @@ def response_state(response: MissResponse, now: datetime | None = None) -> str:
 
 
 def recorded_on_time(response: MissResponse) -> bool:
+    # By the deadline, as the dashboard's consistency figures count it.
     return response.recorded_at is not None and response.recorded_at <= response.due_at
 
 
