@@ -447,3 +447,54 @@ def test_a_key_result_page_with_no_progress_data_still_renders(
     )
     open_response(kr, quarter)
     assert client_for(lead).get(kr.get_absolute_url()).status_code == 200
+
+
+def test_the_listed_state_is_the_services_state_in_every_state(
+    client_for: Any, lead: Any, owner: Any, objective: Any, quarter: Any
+) -> None:
+    """The list filters by a state computed in SQL; it names each response as
+    reviews.responses.response_state does: awaiting, overdue, in progress, done, and a next
+    step past its due date makes a recorded response overdue again."""
+    awaiting, late, going, finished, slipped = many(objective, owner, quarter, 5)
+    for r in (going, finished, slipped):
+        record(r, lead, owner, lead)
+    responses.next_step_done(user=owner, response=finished)
+    MissResponse.objects.filter(pk=late.pk).update(due_at=timezone.now() - timedelta(hours=1))
+    # A next step that was due last week (written directly: the service refuses a past date).
+    slipped.next_step.due = date(2026, 11, 20)
+    slipped.next_step.save()
+
+    rows = client_for(lead).get(LIST, {"quarter": quarter.pk}).context["rows"]
+    listed = {r.pk: r.state for r in rows}
+    expected = {
+        awaiting.pk: "awaiting",
+        late.pk: "overdue",
+        going.pk: "in_progress",
+        finished.pk: "done",
+        slipped.pk: "overdue",
+    }
+    assert listed == expected
+    for response in MissResponse.objects.filter(pk__in=expected).select_related(
+        "next_step__owner__profile"
+    ):
+        assert responses.response_state(response) == expected[response.pk]
+
+
+def test_the_dependency_page_costs_the_same_queries_with_more_responses(
+    client_for: Any, owner: Any, provider: Any, platform: Any, key_result: Any, quarter: Any
+) -> None:
+    dep = dependency_services.dependency_request(
+        user=owner,
+        key_result=key_result,
+        provider_team=platform,
+        responsible=provider,
+        deliverable="Billing export API",
+        due_date=date(2026, 12, 10),
+    )
+    client = client_for(owner)
+    open_response(key_result, quarter, kind=MissResponse.Kind.DEPENDENCY_BROKEN, dependency=dep)
+    one = count_queries(client, dep.get_absolute_url())
+    open_response(
+        key_result, quarter, kind=MissResponse.Kind.DEPENDENCY_UNDELIVERED, dependency=dep
+    )
+    assert count_queries(client, dep.get_absolute_url()) == one
