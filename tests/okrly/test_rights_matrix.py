@@ -38,8 +38,9 @@ from okrly import access
 from okrly import services as okrly_services
 from okrly.errors import NotAllowed
 from ownership import services as ownership
+from reviews import responses
 from reviews import services as reviews
-from reviews.models import Nudge
+from reviews.models import MissResponse, Nudge, ResponseCause
 from tests.factories import NotificationFactory, ObjectiveFactory, TeamFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
@@ -103,6 +104,11 @@ EXPECTED: dict[str, set[str]] = {
     "trade-off decide": {"lead", "leader"},
     "trade-off approve": {"leader"},
     "trade-off refuse": {"leader"},
+    # Rule 10: Olga's missed key result is answered by her, Mia (her manager, who holds the
+    # conversation) or leadership; its next step, owned by Tim, is closed by him, Mia or
+    # leadership.
+    "response record": {"owner", "manager", "leader"},
+    "next step done": {"teammate", "manager", "leader"},
 }
 
 
@@ -260,6 +266,34 @@ def _awaiting_approval(w: World) -> Any:
     """Lena drops the key result Platform committed to serve: it waits for leadership."""
     _committed(w)
     return _trade_off_decide(w.people["lead"], w.key_result, w)
+
+
+def _response(w: World) -> Any:
+    """Olga's key result, missed: Mia, her manager, holds the conversation."""
+    return responses.response_open(
+        kind=MissResponse.Kind.KEY_RESULT_MISSED, key_result=w.key_result, quarter=w.quarter
+    )
+
+
+def _response_record(u: Any, response: Any, w: World) -> Any:
+    return responses.response_record(
+        user=u,
+        response=response,
+        conversation_on=date(2026, 11, 16),
+        participants=[w.olga, w.people["manager"]],
+        cause=ResponseCause.objects.get_or_create(name="Capacity")[0],
+        gap="Two engineers moved to the SSO fix.",
+        next_step_what="Pair on the pricing test",
+        next_step_owner=w.people["teammate"],
+        next_step_due=date(2026, 11, 30),
+    )
+
+
+def _recorded(w: World) -> Any:
+    """The response recorded by Olga; Tim owns its next step."""
+    response = _response(w)
+    _response_record(w.olga, response, w)
+    return MissResponse.objects.select_related("next_step").get(pk=response.pk)
 
 
 # --- the facts each predicate is asked with ------------------------------------------------
@@ -562,6 +596,22 @@ ACTIONS = [
         lambda u, t, w: tradeoffs.trade_off_refuse(user=u, trade_off=t),
     ),
     Action(
+        "response record",
+        _response,
+        lambda u, r: access.can_record_response(
+            u, accountable_id=r.accountable_id, holder_id=r.holder_id
+        ),
+        _response_record,
+    ),
+    Action(
+        "next step done",
+        _recorded,
+        lambda u, r: access.can_close_next_step(
+            u, owner_id=r.next_step.owner_id, holder_id=r.holder_id
+        ),
+        lambda u, r, w: responses.next_step_done(user=u, response=r),
+    ),
+    Action(
         "notification read",
         _notification,
         lambda u, n: access.can_read_notification(u, recipient_id=n.recipient_id),
@@ -610,6 +660,8 @@ SERVICES = {
     "trade_off_decide",
     "trade_off_approve",
     "trade_off_refuse",
+    "response_record",
+    "next_step_done",
 }
 
 
@@ -653,6 +705,7 @@ def test_every_service_a_person_calls_is_in_the_matrix() -> None:
         checkins,
         ownership,
         reviews,
+        responses,
         okrly_services,
     ):
         for fname, function in inspect.getmembers(module, inspect.isfunction):
