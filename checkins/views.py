@@ -21,6 +21,7 @@ from okrly.errors import RuleBroken
 from okrly.forms import add_service_error
 from okrly.models import Quarter
 from okrly.numbers import plain_number
+from okrly.registry import my_week_card_actions
 from okrly.types import AuthedRequest
 
 if TYPE_CHECKING:
@@ -66,12 +67,18 @@ def _card_html(
     week: int,
     form: CheckInForm | None,
     saved: bool = False,
+    actions: str | None = None,
 ) -> str:
+    if actions is None:
+        # One card alone (after a submit): its actions from the registry (reviews'
+        # "Escalate"), which My week asks for all its cards at once.
+        actions = my_week_card_actions(request, [card.key_result]).get(card.key_result.pk, "")
     return render_to_string(
         "checkins/my_week.html#checkin-card",
         {
             "card": card,
             "kr": card.key_result,
+            "actions": actions,
             "form": form,
             "week": week,
             "quarter": quarter,
@@ -88,6 +95,8 @@ def render_my_week(request: AuthedRequest) -> str:
     cards = selectors.my_week(request.user, quarter, week) if quarter and week else []
     due = selectors.still_due(cards)
     people = person_choices() if due else []
+    # Higher apps' actions on each card (reviews: "Escalate"), for all the cards at once.
+    actions = my_week_card_actions(request, [c.key_result for c in cards])
     return render_to_string(
         "checkins/my_week.html",
         {
@@ -96,7 +105,12 @@ def render_my_week(request: AuthedRequest) -> str:
             # A displaced key result's card says why and offers no form (rule 8).
             "cards_html": [
                 _card_html(
-                    request, c, quarter, week, None if c.displaced else _form(c, week, people)
+                    request,
+                    c,
+                    quarter,
+                    week,
+                    None if c.displaced else _form(c, week, people),
+                    actions=actions.get(c.key_result.pk, ""),
                 )
                 for c in cards
             ]

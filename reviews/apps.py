@@ -20,6 +20,17 @@ class ReviewsConfig(AppConfig):
             "responses", response_views.render_key_result_responses, order=14
         )
         registry.register_dependency_panel("responses", response_views.render_dependency_responses)
+        # Rule 7: early escalation, raised from My week's cards and the key result page,
+        # answered from "Asked of me".
+        from reviews import early_escalation_views
+
+        registry.register_my_week_card_actions(
+            "early_escalation", early_escalation_views.my_week_card_actions
+        )
+        registry.register_key_result_panel(
+            "early_escalation", early_escalation_views.render_key_result_panel, order=16
+        )
+        registry.register_asked("early_escalation", early_escalation_views.asked_of)
         self._invalidate_dashboard_on_writes()
 
     def _invalidate_dashboard_on_writes(self) -> None:
@@ -41,6 +52,7 @@ class ReviewsConfig(AppConfig):
         from okrly.dashcache import bump
         from okrly.models import Membership, Profile, Quarter, Team
         from ownership.models import AuthorityGrant, NoDependencies, OwnershipNomination
+        from reviews.models import EarlyEscalation, EscalationHop, MissResponse, NextStep
 
         models: list[type[Model]] = [
             get_user_model(),
@@ -66,6 +78,12 @@ class ReviewsConfig(AppConfig):
             # Rule 9: "definitions not shared".
             DefinitionVersion,
             DefinitionAcknowledgement,
+            # Rule 10: consistency of responses to misses, the surprise rate (rule 7), the
+            # people view's escalations and the risk feed's early escalations.
+            MissResponse,
+            NextStep,
+            EarlyEscalation,
+            EscalationHop,
         ]
         for model in models:
             uid = f"okrly_dashboard_{model._meta.label_lower}"

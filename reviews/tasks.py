@@ -3,7 +3,15 @@ from __future__ import annotations
 from celery import shared_task
 
 from reviews import responses
+from reviews.early_escalation_ladder import early_escalations_escalate
 from reviews.response_ladders import responses_escalate
+
+
+@shared_task(acks_late=True)
+def early_escalations_escalate_task() -> dict[str, int]:
+    """Beat runs this every 15 minutes; safe to run twice or on two workers at once."""
+    run = early_escalations_escalate()
+    return {"escalated": run.escalated, "notifications": run.notifications}
 
 
 @shared_task(acks_late=True)

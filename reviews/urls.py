@@ -1,5 +1,6 @@
 from django.urls import include, path
 
+from reviews import early_escalation_views as escalation_views
 from reviews import response_views, views
 
 app_name = "reviews"
@@ -29,3 +30,24 @@ urlpatterns = [
     path("dashboard/", include(dashboard_patterns)),
     path("reviews/", include(review_patterns)),
 ]
+
+# Early escalations (rule 7), under /reviews/escalations/.
+escalation_patterns = [
+    path("escalations/<int:pk>/", escalation_views.detail, name="early_escalation"),
+    path(
+        "escalations/<int:pk>/answer/",
+        escalation_views.answer,
+        name="early_escalation_answer",
+    ),
+    path(
+        "escalations/<int:pk>/redirect/",
+        escalation_views.redirect_to,
+        name="early_escalation_redirect",
+    ),
+    path(
+        "key-results/<int:key_result_pk>/escalate/",
+        escalation_views.raise_page,
+        name="early_escalation_new",
+    ),
+]
+urlpatterns += [path("reviews/", include(escalation_patterns))]

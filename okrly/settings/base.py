@@ -248,6 +248,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "objectives.tasks.definitions_remind_task",
         "schedule": crontab(minute="11,26,41,56"),
     },
+    # Every 15 minutes, between the others: climb the ladder of early escalations left
+    # unanswered past their deadline (unique EarlyEscalationRung rows make a rerun harmless).
+    "early-escalations-escalate": {
+        "task": "reviews.tasks.early_escalations_escalate_task",
+        "schedule": crontab(minute="4,19,34,49"),
+    },
     # Every 15 minutes: climb the ladders of missed-commitment responses not recorded by their
     # deadline and of overdue next steps (unique ResponseReminder rows make a rerun harmless).
     "responses-escalate": {
