@@ -15,12 +15,15 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from okrly.ladder import LadderRun
-from okrly.models import Notification
+from okrly.models import Notification, Quarter
 from reviews import response_ladders, responses
 from reviews.models import MissResponse, NextStep, ResponseCause, ResponseReminder
 from reviews.tasks import responses_escalate_task
+from tests.factories import KeyResultFactory
 
 OPENED = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 DUE = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
@@ -215,3 +218,52 @@ def test_moving_the_due_date_keeps_the_rungs_reached(
     )
     assert run_at(travel, "2026-12-12 00:00:00+00:00").escalated == 1
     assert rungs() == [("next_step", 1), ("next_step", 2)]
+
+
+def _open_many(count: int, objective: Any, owner: Any, quarter: Any) -> None:
+    for n in range(count):
+        kr = KeyResultFactory(objective=objective, owner=owner, title=f"Missed {n}")
+        responses.response_open(
+            kind=MissResponse.Kind.KEY_RESULT_MISSED, key_result=kr, quarter=quarter
+        )
+
+
+@pytest.mark.django_db
+def test_the_jobs_cost_does_not_grow_with_responses_not_due(
+    travel: Any, objective: Any, owner: Any, quarter: Any
+) -> None:
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            response_ladders.responses_escalate()
+        return len(queries)
+
+    _open_many(5, objective, owner, quarter)
+    five = count()
+    _open_many(45, objective, owner, quarter)
+    assert count() == five == 2  # one indexed listing per ladder, nothing due
+
+
+@pytest.mark.django_db
+def test_a_rerun_of_the_closed_quarter_job_costs_the_same_however_many_were_opened(
+    objective: Any, owner: Any, quarter: Any
+) -> None:
+    Quarter.objects.filter(pk=quarter.pk).update(status=Quarter.Status.CLOSED)
+
+    def rerun() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert responses.responses_open_for_closed_quarters() == 0
+        return len(queries)
+
+    for n in range(5):
+        KeyResultFactory(objective=objective, owner=owner, title=f"Missed {n}")
+    responses.responses_open_for_closed_quarters()
+    five = rerun()
+    for n in range(45):
+        KeyResultFactory(objective=objective, owner=owner, title=f"Also missed {n}")
+    with CaptureQueriesContext(connection) as opening:
+        assert responses.responses_open_for_closed_quarters() == 45
+    assert rerun() == five == 1  # the anti-join lists nothing left to open
+    # Opening costs a fixed number of statements per response (savepoints, the existing row,
+    # the insert, two notifications; the holder is the select_related manager), plus the
+    # listing and one read of the key results.
+    assert len(opening) == 2 + 8 * 45
