@@ -13,6 +13,7 @@ from okrly import views
 from okrly.api import QuarterViewSet, TeamViewSet
 from ownership.api import KeyResultAccountabilityViewSet
 from reviews import api as reviews_api
+from reviews.early_escalation_api import EarlyEscalationViewSet
 from reviews.response_api import MissResponseViewSet
 
 router = DefaultRouter()
@@ -27,6 +28,8 @@ router.register("dependencies", DependencyViewSet, basename="dependency")
 router.register("checkins", CheckInViewSet, basename="checkin")
 # Responses to missed commitments (rule 10).
 router.register("responses", MissResponseViewSet, basename="response")
+# Early escalations (rule 7).
+router.register("early-escalations", EarlyEscalationViewSet, basename="earlyescalation")
 
 admin.site.site_header = "OKRly administration"
 admin.site.site_title = "OKRly admin"

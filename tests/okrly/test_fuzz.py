@@ -35,6 +35,7 @@ from schemathesis.core.result import Ok
 from checkins import services as checkin_services
 from dependencies import services as dependency_services
 from reviews import responses
+from reviews.early_escalations import escalation_raise
 from reviews.models import MissResponse
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
@@ -91,6 +92,14 @@ def seeded(
         kind=MissResponse.Kind.KEY_RESULT_MISSED,
         key_result=key_result,
         quarter=key_result.objective.quarter,
+    )
+    # Rule 7: an early escalation asked of the owner (POST .../answer/ and .../redirect/).
+    escalation_raise(
+        user=lead,
+        key_result=key_result,
+        need="Decide on the pricing page",
+        asked_of=owner,
+        needed_by=date(2026, 12, 11),
     )
     return Token.objects.create(user=owner).key
 
