@@ -6,7 +6,7 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -39,19 +39,73 @@ def _row(row: selectors.Row) -> dict[str, Any]:
     }
 
 
+def _leader(row: selectors.LeaderRow) -> dict[str, Any]:
+    s = row.signals
+    return {
+        "id": row.person.pk,
+        "username": row.person.get_username(),
+        "name": row.person.get_full_name(),
+        "teams": row.scope,
+        "misses": s.misses,
+        "responses_on_time_percent": s.responses_on_time_percent,
+        "median_days_to_respond": s.median_response_days,
+        "next_steps_on_time_percent": s.steps_on_time_percent,
+    }
+
+
+ORG_RESPONSE = inline_serializer(
+    "OrgDashboard",
+    {
+        "quarter": serializers.DictField(),
+        "week": serializers.IntegerField(),
+        "headline": serializers.DictField(help_text="The headline figures, as a department's."),
+        "surprise_rate": serializers.FloatField(
+            allow_null=True,
+            help_text="Share (0 to 1) of the quarter's missed commitments never signalled before "
+            "they were missed (an at-risk or off-track check-in, a stated-vs-forecast flag, an "
+            "early escalation, a dependency flagged at risk). Displaced key results are left "
+            "out. Null when nothing was missed.",
+        ),
+        "median_signal_lead_weeks": serializers.FloatField(
+            allow_null=True,
+            help_text="Median weeks between a signalled miss's first signal and the miss (one "
+            "decimal). Null when no miss was signalled.",
+        ),
+        "responses_on_time_percent": serializers.IntegerField(
+            allow_null=True,
+            help_text="Responses to misses recorded within their deadline, as a percentage of "
+            "those recorded or past their deadline (open ones not yet due are left out). Null "
+            "when none is.",
+        ),
+        "departments": serializers.ListField(child=serializers.DictField()),
+        "consistency": serializers.ListField(
+            child=serializers.DictField(),
+            help_text="One row per leader (leadership: the whole organisation; a team lead: "
+            "the teams they lead and those below): misses, responses_on_time_percent, "
+            "median_days_to_respond, next_steps_on_time_percent (null without data).",
+        ),
+    },
+)
+
+
 class OrgDashboard(APIView):
-    @extend_schema(parameters=[QUARTER], responses=dict)
+    @extend_schema(parameters=[QUARTER], responses=ORG_RESPONSE)
     def get(self, request: Request) -> Response:
         quarter = _quarter(request)
         view = selectors.org_view(
             quarter, timezone.localdate(), sort=request.query_params.get("sort", "")
         )
+        headline = view.headline
         return Response(
             {
                 "quarter": {"id": quarter.pk, "name": quarter.name},
                 "week": view.week,
-                "headline": view.headline.as_dict(),
+                "headline": headline.as_dict(),
+                "surprise_rate": headline.surprise_rate,
+                "median_signal_lead_weeks": headline.median_lead_weeks,
+                "responses_on_time_percent": headline.responses_on_time_percent,
                 "departments": [_row(r) for r in view.departments],
+                "consistency": [_leader(r) for r in view.leaders],
             }
         )
 
@@ -107,6 +161,8 @@ PEOPLE_FIELDS = [
     "missing_acceptances",
     "owed_dependencies",
     "owed_needs",
+    "raised_escalations",
+    "answered_escalations_on_time",
 ]
 
 

@@ -9,8 +9,9 @@ leaves it out by itself)."""
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
@@ -30,16 +31,18 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from checkins.models import CheckIn, CheckInPrompt, MissedCheckIn
-from dependencies.models import Dependency, Escalation
+from dependencies.models import Dependency, DependencyEvent, Escalation
 from objectives.definitions import definition_statuses
 from objectives.models import KeyResult, Objective, TradeOff, in_play_q
 from okrly import dashcache
-from okrly.models import Quarter, Team
+from okrly.access import leadership_group_name
+from okrly.models import Membership, Quarter, Team
 from ownership.models import OwnershipNomination
 from ownership.verdict import verdict_sql
-from reviews.models import CheckInAcknowledgement
+from reviews.models import CheckInAcknowledgement, EarlyEscalation, MissResponse
 
 RISKY = [CheckIn.Status.AT_RISK, CheckIn.Status.OFF_TRACK]
 SIGNALS = [
@@ -85,10 +88,47 @@ class Signals:
     # Teams with more than TRADE_OFF_WARN of them: 0 or 1 for a team, a count when added up
     # (a department's sum may be high while no single team of it is over).
     trade_off_warned: int = 0
+    # Missed commitments of the quarter (MissResponse rows of key results in play) and how they
+    # were answered (rule 10) and foreseen (rule 7); see _add_misses for the definitions.
+    misses: int = 0
+    surprises: int = 0  # misses never signalled before they were missed
+    lead_weeks: list[float] = field(default_factory=list)  # per signalled miss
+    responses_settled: int = 0  # recorded, or past their deadline (not-yet-due ones wait)
+    responses_on_time: int = 0  # recorded by their deadline
+    response_days: list[float] = field(default_factory=list)  # opened → recorded, per record
+    steps_settled: int = 0  # next steps done, or past their due date
+    steps_on_time: int = 0  # done by the end of their due date
 
     @property
     def completion(self) -> int:
         return round(100 * self.checked_in / self.key_results) if self.key_results else 0
+
+    @property
+    def surprise_rate(self) -> float | None:
+        """The share (0 to 1) of the misses never signalled before; None without misses."""
+        return round(self.surprises / self.misses, 3) if self.misses else None
+
+    @property
+    def surprise_percent(self) -> int | None:
+        return round(100 * self.surprises / self.misses) if self.misses else None
+
+    @property
+    def median_lead_weeks(self) -> float | None:
+        return _median(self.lead_weeks)
+
+    @property
+    def responses_on_time_percent(self) -> int | None:
+        if not self.responses_settled:
+            return None
+        return round(100 * self.responses_on_time / self.responses_settled)
+
+    @property
+    def median_response_days(self) -> float | None:
+        return _median(self.response_days)
+
+    @property
+    def steps_on_time_percent(self) -> int | None:
+        return round(100 * self.steps_on_time / self.steps_settled) if self.steps_settled else None
 
     def add(self, other: Signals) -> None:
         for name in (
@@ -103,10 +143,19 @@ class Signals:
             "not_shared",
             "trade_offs",
             "trade_off_warned",
+            "misses",
+            "surprises",
+            "responses_settled",
+            "responses_on_time",
+            "steps_settled",
+            "steps_on_time",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        # Medians do not add up: the figures behind them do.
+        self.lead_weeks = self.lead_weeks + other.lead_weeks
+        self.response_days = self.response_days + other.response_days
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, int | float | None]:
         return {
             "key_results": self.key_results,
             "failing_accountability_test": self.failing,
@@ -119,7 +168,17 @@ class Signals:
             "definitions_not_shared": self.not_shared,
             "trade_offs_this_quarter": self.trade_offs,
             "teams_over_trade_off_warn": self.trade_off_warned,
+            "missed_commitments": self.misses,
+            # Null when there is nothing to compute them from (no miss, no signalled miss, no
+            # response settled yet), never a misleading 0.
+            "surprise_rate": self.surprise_rate,
+            "median_signal_lead_weeks": self.median_lead_weeks,
+            "responses_on_time_percent": self.responses_on_time_percent,
         }
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 1) if values else None
 
 
 @dataclass
@@ -138,6 +197,18 @@ class OrgView:
     headline: Signals
     departments: list[Row] = field(default_factory=list)
     teams_by_department: dict[int, list[Row]] = field(default_factory=dict)
+    leaders: list[LeaderRow] = field(default_factory=list)
+
+
+@dataclass
+class LeaderRow:
+    """One leader's consistency (rule 10): the missed commitments of their teams and how they
+    were answered. Their teams: for a member of the leadership group, the whole organisation;
+    for a team lead, the teams they lead and every team below them."""
+
+    person: Any
+    scope: str  # "Whole organisation", or the names of the teams they lead
+    signals: Signals
 
 
 def _team_signals(
@@ -228,7 +299,118 @@ GROUP BY f.team_id"""
         signals.escalations = row["escalated"]
     _add_trade_offs(found, quarter, teams)
     _add_definitions(found, quarter, teams)
+    _add_misses(found, quarter, today, teams)
     return found
+
+
+WEEK_SECONDS = 7 * 24 * 3600
+
+
+def miss_rows(quarter: Quarter, teams: list[int] | None) -> QuerySet[Any]:
+    """The quarter's missed commitments (one query), each with its team, its response's and next
+    step's dates, and the first signal of each kind raised before the miss was detected
+    (``opened_at``), as correlated subqueries:
+
+    - a check-in of its key result at risk or off track, or flagged stated-vs-forecast;
+    - an early escalation raised on its key result (or on the missed dependency);
+    - a dependency of its key result (or the missed dependency) flagged at risk: a
+      DependencyEvent whose ``to_status`` is ``at_risk`` (dependencies.services.dependency_
+      flag_risk writes it).
+
+    A displaced key result's misses are left out, like every other figure (rule 8)."""
+    misses = MissResponse.objects.filter(in_play_q("key_result__"), quarter=quarter)
+    if teams is not None:
+        misses = misses.filter(key_result__objective__team_id__in=teams)
+    before = OuterRef("opened_at")
+    same_kr = OuterRef("key_result_id")
+    checkin = (
+        CheckIn.objects.filter(key_result_id=same_kr, submitted_at__lt=before)
+        .filter(Q(status__in=RISKY) | Q(forecast_flag=True))
+        .order_by("submitted_at")
+        .values("submitted_at")[:1]
+    )
+    # "dependency = NULL" is never true: a key-result miss matches on its key result only.
+    raised = (
+        EarlyEscalation.objects.filter(
+            Q(key_result_id=same_kr) | Q(dependency_id=OuterRef("dependency_id")),
+            raised_at__lt=before,
+        )
+        .order_by("raised_at")
+        .values("raised_at")[:1]
+    )
+    flagged = (
+        DependencyEvent.objects.filter(
+            Q(dependency__key_result_id=same_kr) | Q(dependency_id=OuterRef("dependency_id")),
+            to_status=Dependency.Status.AT_RISK,
+            created_at__lt=before,
+        )
+        .order_by("created_at")
+        .values("created_at")[:1]
+    )
+    return (
+        misses.order_by()
+        .annotate(
+            team_id=F("key_result__objective__team_id"),
+            step_due=F("next_step__due"),
+            step_done_at=F("next_step__done_at"),
+            signal_checkin=Subquery(checkin),
+            signal_escalation=Subquery(raised),
+            signal_dependency=Subquery(flagged),
+        )
+        .values(
+            "pk",
+            "team_id",
+            "opened_at",
+            "due_at",
+            "recorded_at",
+            "step_due",
+            "step_done_at",
+            "signal_checkin",
+            "signal_escalation",
+            "signal_dependency",
+        )
+    )
+
+
+def first_signal(row: dict[str, Any]) -> datetime | None:
+    found = [row[k] for k in ("signal_checkin", "signal_escalation", "signal_dependency") if row[k]]
+    return min(found) if found else None
+
+
+def _add_misses(
+    found: dict[int, Signals], quarter: Quarter, today: date, teams: list[int] | None
+) -> None:
+    """Missed commitments per team (one query, ``miss_rows``), and what is known of each:
+
+    - surprise: never signalled before it was missed; else its lead time, the weeks from the
+      first signal to the miss;
+    - its response: settled once recorded or once its deadline has passed (a response still
+      open and not yet due is neither on time nor late, and counts in neither part of the
+      percentage); on time when recorded by ``due_at``; days to respond from ``opened_at``;
+    - its next step: settled once done or once its due date is over; on time when done by
+      the end of its due date (the local day)."""
+    now = timezone.now()
+    for row in miss_rows(quarter, teams):
+        signals = found.setdefault(row["team_id"], Signals())
+        signals.misses += 1
+        first = first_signal(row)
+        if first is None:
+            signals.surprises += 1
+        else:
+            signals.lead_weeks.append(
+                round((row["opened_at"] - first).total_seconds() / WEEK_SECONDS, 1)
+            )
+        recorded = row["recorded_at"]
+        if recorded is not None or row["due_at"] <= now:
+            signals.responses_settled += 1
+            signals.responses_on_time += int(recorded is not None and recorded <= row["due_at"])
+        if recorded is not None:
+            days = (recorded - row["opened_at"]).total_seconds() / 86400
+            signals.response_days.append(round(days, 1))
+        due, done = row["step_due"], row["step_done_at"]
+        if due is not None and (done is not None or due < today):
+            signals.steps_settled += 1
+            signals.steps_on_time += int(done is not None and timezone.localdate(done) <= due)
 
 
 def _add_trade_offs(found: dict[int, Signals], quarter: Quarter, teams: list[int] | None) -> None:
@@ -292,7 +474,7 @@ def org_view(quarter: Quarter, today: date, *, sort: str = "") -> OrgView:
 
 def _compute_org_view(quarter: Quarter, today: date) -> OrgView:
     week = dashboard_week(quarter, today)
-    teams = list(Team.objects.only("pk", "name", "slug", "parent_id").order_by("name"))
+    teams = list(Team.objects.only("pk", "name", "slug", "parent_id", "lead_id").order_by("name"))
     by_pk = {t.pk: t for t in teams}
     roots = _roots(teams)
     per_team = _team_signals(quarter, today, week, None)
@@ -309,7 +491,65 @@ def _compute_org_view(quarter: Quarter, today: date) -> OrgView:
             if root in departments:
                 departments[root].children += 1
     view.departments = list(departments.values())
+    view.leaders = leader_rows(teams, per_team)
     return view
+
+
+def leader_rows(teams: list[Team], per_team: dict[int, Signals]) -> list[LeaderRow]:
+    """A row per leader: the leadership group's members and every team's leads (a named
+    ``Team.lead`` or a member with the lead role), by name. Two queries whatever the size
+    (the leads' memberships, then the people); the figures are the teams' own, added up
+    over each leader's teams in memory."""
+    led: dict[int, set[int]] = {}
+    for team in teams:
+        if team.lead_id is not None:
+            led.setdefault(team.lead_id, set()).add(team.pk)
+    for user_id, team_id in Membership.objects.filter(role=Membership.Role.LEAD).values_list(
+        "user_id", "team_id"
+    ):
+        led.setdefault(user_id, set()).add(team_id)
+    User = get_user_model()
+    in_group = User.groups.through.objects.filter(
+        user_id=OuterRef("pk"), group__name=leadership_group_name()
+    )
+    people = list(
+        User.objects.filter(is_active=True)
+        .annotate(in_leadership=Exists(in_group))
+        .filter(Q(in_leadership=True) | Q(pk__in=list(led)))
+        .order_by("first_name", "last_name", "username")
+    )
+    parent = {t.pk: t.parent_id for t in teams}
+    ancestry = {t.pk: _ancestry(parent, t.pk) for t in teams}
+    names = {t.pk: t.name for t in teams}
+    rows = []
+    for person in people:
+        if person.in_leadership:
+            scope_teams = set(ancestry)
+            scope = "Whole organisation"
+        else:
+            mine = led.get(person.pk, set())
+            scope_teams = {pk for pk, above in ancestry.items() if above & mine}
+            # Named by the teams they lead (not those below, which follow from them).
+            scope = ", ".join(sorted(names[pk] for pk in mine if pk in names))
+        total = Signals()
+        for pk in scope_teams:
+            if pk in per_team:
+                total.add(per_team[pk])
+        rows.append(LeaderRow(person=person, scope=scope, signals=total))
+    return rows
+
+
+def team_outcomes(quarter: Quarter, team: Team, today: date) -> Signals:
+    """The missed commitments of a team and the teams below it (so a department's view is the
+    whole department's), surprise rate and lead time with them: two queries."""
+    parent: dict[int, int | None] = dict(Team.objects.values_list("pk", "parent_id"))
+    members = [pk for pk in parent if team.pk in _ancestry(parent, pk)]
+    found: dict[int, Signals] = {}
+    _add_misses(found, quarter, today, members)
+    total = Signals()
+    for signals in found.values():
+        total.add(signals)
+    return total
 
 
 def department_teams(
@@ -335,6 +575,7 @@ def department_teams(
         or r.signals.escalations
         or r.signals.objectives
         or r.signals.trade_offs
+        or r.signals.misses
     ]
     return sort_rows(shown, sort)
 
@@ -475,6 +716,13 @@ def people(quarter: Quarter, today: date, *, team: Team | None = None) -> QueryS
     owes_nominations = OwnershipNomination.objects.filter(
         in_quarter, status=OwnershipNomination.Status.PENDING
     )
+    # Early escalations (rule 7) are to the raiser's credit, so all of the quarter's count,
+    # a displaced key result's too: it was raised all the same. Answered on time: by the
+    # person named when it was answered (answered_by), by its answer_due_at.
+    escalations = EarlyEscalation.objects.filter(key_result__objective__quarter=quarter)
+    answered_on_time = escalations.filter(
+        answered_at__isnull=False, answered_at__lte=F("answer_due_at")
+    )
     queryset = (
         User.objects.filter(is_active=True)
         # Who is listed: "id IN (...)" rather than "count > 0" (the same people), so the
@@ -485,6 +733,8 @@ def people(quarter: Quarter, today: date, *, team: Team | None = None) -> QueryS
             | Q(pk__in=owes_dependencies.values("responsible"))
             | Q(pk__in=owes_needs.values("need_person"))
             | Q(pk__in=owes_nominations.values("nominee"))
+            | Q(pk__in=escalations.values("raised_by"))
+            | Q(pk__in=answered_on_time.values("answered_by"))
         )
         .annotate(
             owes_dependencies=count(
@@ -508,6 +758,10 @@ def people(quarter: Quarter, today: date, *, team: Team | None = None) -> QueryS
                 ),
                 "key_result__owner",
             ),
+            raised_escalations=count(escalations.filter(raised_by=OuterRef("pk")), "raised_by"),
+            answered_escalations_on_time=count(
+                answered_on_time.filter(answered_by=OuterRef("pk")), "answered_by"
+            ),
         )
         .order_by("first_name", "last_name", "username")
     )
@@ -519,15 +773,23 @@ def people(quarter: Quarter, today: date, *, team: Team | None = None) -> QueryS
 # --- risk feed ---------------------------------------------------------------------------------
 
 
+def weeks_before_end(quarter: Quarter, at: datetime) -> int:
+    """Whole weeks from ``at`` (its local day) to the quarter's last day; 0 in the last week."""
+    return max(0, (quarter.end - timezone.localdate(at)).days // 7)
+
+
 @dataclass
 class FeedItem:
-    kind: str  # checkin | escalation | missed
+    kind: str  # checkin | escalation | missed | early (an early escalation, rule 7)
     at: Any
     obj: Any
+    # An early escalation is shown as a good thing (rule 7): how early it was raised.
+    weeks_early: int | None = None
 
 
 def risk_feed(quarter: Quarter, *, offset: int, limit: int) -> tuple[list[FeedItem], int]:
-    """Risky check-ins and escalations, newest first: one UNION query for the page's ids and
+    """Risky check-ins, escalations, missed check-ins and early escalations (open or answered),
+    newest first: one UNION query for the page's ids and
     times, one count, then one query per kind for the details of that page only."""
     risky = (
         CheckIn.objects.filter(in_play_q("key_result__"), key_result__objective__quarter=quarter)
@@ -551,10 +813,16 @@ def risk_feed(quarter: Quarter, *, offset: int, limit: int) -> tuple[list[FeedIt
         .order_by()
         .values_list("kind", "pk", "sent_at")
     )
-    union = risky.union(escalations, missed, all=True)
+    early = (
+        EarlyEscalation.objects.filter(key_result__objective__quarter=quarter)
+        .annotate(kind=Value("early"))
+        .order_by()
+        .values_list("kind", "pk", "raised_at")
+    )
+    union = risky.union(escalations, missed, early, all=True)
     total = union.count()
     page = list(union.order_by("-submitted_at", "-pk")[offset : offset + limit])
-    ids: dict[str, list[int]] = {"checkin": [], "escalation": [], "missed": []}
+    ids: dict[str, list[int]] = {"checkin": [], "escalation": [], "missed": [], "early": []}
     for kind, pk, _ in page:
         ids[kind].append(pk)
     objects: dict[tuple[str, int], Any] = {}
@@ -577,4 +845,16 @@ def risk_feed(quarter: Quarter, *, offset: int, limit: int) -> tuple[list[FeedIt
         objects[("escalation", e.pk)] = e
     for m in MissedCheckIn.objects.filter(pk__in=ids["missed"]).select_related("prompt__owner"):
         objects[("missed", m.pk)] = m
-    return [FeedItem(kind, at, objects[(kind, pk)]) for kind, pk, at in page], total
+    for early_one in EarlyEscalation.objects.filter(pk__in=ids["early"]).select_related(
+        "key_result__objective__team", "raised_by", "asked_of"
+    ):
+        objects[("early", early_one.pk)] = early_one
+    return [
+        FeedItem(
+            kind,
+            at,
+            objects[(kind, pk)],
+            weeks_before_end(quarter, at) if kind == "early" else None,
+        )
+        for kind, pk, at in page
+    ], total

@@ -162,6 +162,7 @@ def team(request: HttpRequest, pk: int) -> HttpResponse:
                 "trend": trend_svg(trend, quarter.weeks),
                 "team": team_obj,
                 "trade_offs": selectors.team_trade_offs(quarter, team_obj),
+                "outcomes": selectors.team_outcomes(quarter, team_obj, today),
                 "trade_off_warn": settings.TRADE_OFF_WARN,
                 "trade_offs_url": trade_offs_url(quarter),
             },
@@ -210,6 +211,8 @@ PEOPLE_HEADER = [
     "missing acceptances",
     "owed dependencies",
     "owed needs",
+    "escalations raised",
+    "escalations answered on time",
 ]
 
 
@@ -236,6 +239,8 @@ def people(request: HttpRequest) -> HttpResponse:
                     p.missing_acceptances,
                     p.owed_dependencies,
                     p.owed_needs,
+                    p.raised_escalations,
+                    p.answered_escalations_on_time,
                 ]
                 for p in queryset
             ],

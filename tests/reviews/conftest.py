@@ -424,12 +424,14 @@ def team_rows(html: Node) -> dict[str, dict[str, Any]]:
     return rows
 
 
-def people_rows(html: Node) -> dict[str, tuple[int, ...]]:
-    """The people view's table: for each person (by name), the seven counts in page order."""
+def people_rows(html: Node, *, escalations: bool = False) -> dict[str, tuple[int, ...]]:
+    """The people view's table: for each person (by name), the seven counts of what is owed
+    in page order; with ``escalations``, the two early-escalation counts (raised, answered on
+    time) instead."""
     rows = {}
     for tr in html.find("table", "people-table").find("tbody").find_all("tr"):
         if "id" not in tr.attrs:
             continue  # "Nobody owes anything here."
         _person, *counts, _nudge = cells(tr)
-        rows[person_in(tr)] = tuple(int(n) for n in counts)
+        rows[person_in(tr)] = tuple(int(n) for n in (counts[7:] if escalations else counts[:7]))
     return rows

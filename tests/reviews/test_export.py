@@ -99,7 +99,9 @@ def test_team_csv_of_a_team_with_every_kind_of_row(org: Org, reader: Any) -> Non
 )
 def test_people_csv_matches_the_people_page_and_the_api(org: Org, reader: Any, team: str) -> None:
     query = {"team": org.teams[team].pk} if team else {}
-    html = people_rows(page(reader.get("/dashboard/people/", query)))
+    people_page = page(reader.get("/dashboard/people/", query))
+    html = people_rows(people_page)
+    escalations = people_rows(people_page, escalations=True)
     exported = read_csv(
         reader.get("/dashboard/people/", {**query, "format": "csv"}), views.PEOPLE_HEADER
     )
@@ -107,7 +109,7 @@ def test_people_csv_matches_the_people_page_and_the_api(org: Org, reader: Any, t
     assert [row["person"] for row in exported] == list(html) == list(api)
     for row in exported:
         numbers = tuple(int(row[column]) for column in views.PEOPLE_HEADER[1:])
-        assert numbers == html[row["person"]]
+        assert numbers == html[row["person"]] + escalations[row["person"]]
         assert numbers == tuple(api[row["person"]][f] for f in reviews_api.PEOPLE_FIELDS)
     if team == "":
         assert len(exported) == 10
