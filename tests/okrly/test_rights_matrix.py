@@ -38,7 +38,7 @@ from okrly import access
 from okrly import services as okrly_services
 from okrly.errors import NotAllowed
 from ownership import services as ownership
-from reviews import responses
+from reviews import early_escalations, responses
 from reviews import services as reviews
 from reviews.models import MissResponse, Nudge, ResponseCause
 from tests.factories import NotificationFactory, ObjectiveFactory, TeamFactory
@@ -109,6 +109,12 @@ EXPECTED: dict[str, set[str]] = {
     # leadership.
     "response record": {"owner", "manager", "leader"},
     "next step done": {"teammate", "manager", "leader"},
+    # Rule 7: anyone on Growth raises an early escalation on its key result (not staff, not
+    # Growth's leaders from outside the team); Olga's, asked of Pia, is answered or redirected
+    # by Pia alone.
+    "escalation raise": {"owner", "teammate", "lead"},
+    "escalation answer": RESPONSIBLE,
+    "escalation redirect": RESPONSIBLE,
 }
 
 
@@ -294,6 +300,21 @@ def _recorded(w: World) -> Any:
     response = _response(w)
     _response_record(w.olga, response, w)
     return MissResponse.objects.select_related("next_step").get(pk=response.pk)
+
+
+def _escalation(w: World) -> Any:
+    """Olga asks Pia for a decision on her key result."""
+    return early_escalations.escalation_raise(
+        user=w.olga,
+        key_result=w.key_result,
+        need="Decide on SSO for trials",
+        asked_of=w.pia,
+        needed_by=date(2026, 12, 11),
+    )
+
+
+def _can_answer_escalation(u: Any, e: Any) -> bool:
+    return access.can_answer_escalation(u, asked_of_id=e.asked_of_id, is_open=e.status == "open")
 
 
 # --- the facts each predicate is asked with ------------------------------------------------
@@ -612,6 +633,34 @@ ACTIONS = [
         lambda u, r, w: responses.next_step_done(user=u, response=r),
     ),
     Action(
+        "escalation raise",
+        _key_result,
+        lambda u, kr: access.can_raise_escalation(u, owner_id=kr.owner_id, team=kr.objective.team),
+        lambda u, kr, w: early_escalations.escalation_raise(
+            user=u,
+            key_result=kr,
+            need="Decide on SSO for trials",
+            asked_of=w.people["leader"],
+            needed_by=date(2026, 12, 11),
+        ),
+    ),
+    Action(
+        "escalation answer",
+        _escalation,
+        _can_answer_escalation,
+        lambda u, e, w: early_escalations.escalation_answer(
+            user=u, escalation=e, status="decided", answer="Ship without SSO."
+        ),
+    ),
+    Action(
+        "escalation redirect",
+        _escalation,
+        _can_answer_escalation,
+        lambda u, e, w: early_escalations.escalation_redirect(
+            user=u, escalation=e, to=w.people["platform_lead"], note="Paul owns SSO."
+        ),
+    ),
+    Action(
         "notification read",
         _notification,
         lambda u, n: access.can_read_notification(u, recipient_id=n.recipient_id),
@@ -662,6 +711,9 @@ SERVICES = {
     "trade_off_refuse",
     "response_record",
     "next_step_done",
+    "escalation_raise",
+    "escalation_answer",
+    "escalation_redirect",
 }
 
 
@@ -706,6 +758,7 @@ def test_every_service_a_person_calls_is_in_the_matrix() -> None:
         ownership,
         reviews,
         responses,
+        early_escalations,
         okrly_services,
     ):
         for fname, function in inspect.getmembers(module, inspect.isfunction):
