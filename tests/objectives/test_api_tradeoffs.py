@@ -20,6 +20,7 @@ from dependencies import services as dependencies
 from objectives import limits
 from objectives.models import Displacement, KeyResult, Objective, TradeOff, TradeOffCategory
 from okrly.models import Notification, Quarter
+from tests.conftest import TEST_TODAY
 from tests.factories import KeyResultFactory, ObjectiveFactory, QuarterFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +58,7 @@ def requested(key_result: Any, owner: Any, platform: Any, provider: Any) -> Any:
         provider_team=platform,
         responsible=provider,
         deliverable="Billing API",
-        due_date=date(2026, 12, 15),
+        due_date=TEST_TODAY,  # the quarter's last day at the latest, on any pinned day
     )
 
 

@@ -280,7 +280,7 @@ def awaiting(lead: Any, owner: Any, platform: Any, provider: Any, key_result: An
         provider_team=platform,
         responsible=provider,
         deliverable="Billing API",
-        due_date=date(2026, 12, 15),
+        due_date=TEST_TODAY,  # the quarter's last day at the latest, on any pinned day
     )
     trade_off = decide(lead, key_result)
     assert trade_off.status == TradeOff.Status.AWAITING_APPROVAL

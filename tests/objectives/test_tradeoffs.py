@@ -18,6 +18,7 @@ from objectives.models import Displacement, KeyResult, Objective, TradeOff, Trad
 from objectives.tradeoffs import Displace
 from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Notification, Quarter
+from tests.conftest import TEST_TODAY
 from tests.factories import KeyResultFactory, ObjectiveFactory, QuarterFactory
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +68,7 @@ def requested(key_result: Any, owner: Any, platform: Any, provider: Any) -> Any:
         provider_team=platform,
         responsible=provider,
         deliverable="Billing API",
-        due_date=date(2026, 12, 15),
+        due_date=TEST_TODAY,  # the quarter's last day at the latest, on any pinned day
     )
 
 
