@@ -42,9 +42,11 @@ class AskedItem:
     since: datetime | None = None
     due: str = ""
     actions: list[Action] = field(default_factory=list)
-    # Actions that need more than a click (an answer's text, a person to redirect to): the
-    # provider renders their forms; the page shows them beside the one-click actions.
-    forms_html: str = ""
+    # Actions that need more than a click (an answer's text, a person to redirect to): a
+    # template the page includes beside the one-click actions, with ``forms`` as its context
+    # (included, not pre-rendered, so that its forms get the page's CSRF token).
+    forms_template: str = ""
+    forms: dict[str, Any] = field(default_factory=dict)
 
 
 # ("User" quoted: the user model is imported for the type checker only.)
@@ -189,18 +191,6 @@ def key_result_panels(request: HttpRequest, key_result: Any) -> list[str]:
 
 def team_panels(request: HttpRequest, team: Any) -> list[str]:
     return _render(_team_panels, request, team)
-
-
-# Sections of the dependency page from higher apps (reviews: the response to its miss).
-_dependency_panels: dict[str, tuple[int, Panel]] = {}
-
-
-def register_dependency_panel(name: str, panel: Panel, *, order: int = 50) -> None:
-    _dependency_panels[name] = (order, panel)
-
-
-def dependency_panels(request: HttpRequest, dependency: Any) -> list[str]:
-    return _render(_dependency_panels, request, dependency)
 
 
 # Sections of the dependency page from higher apps (reviews: the response to its miss).

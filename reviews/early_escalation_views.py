@@ -7,6 +7,7 @@ the key result panel three, "Asked of me" two.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
@@ -22,7 +23,7 @@ from objectives.models import KeyResult
 from okrly import access
 from okrly.errors import NotAllowed, RuleBroken
 from okrly.forms import add_service_error
-from okrly.models import display_name
+from okrly.models import display_name, local_today
 from okrly.registry import AskedItem
 from okrly.types import AuthedRequest
 from reviews import early_escalations as services
@@ -99,15 +100,12 @@ def asked_of(user: User) -> list[AskedItem]:
     people = people_choices()
     items = []
     for esc in escalations:
-        forms_html = render_to_string(
-            "reviews/early_escalation_parts.html#asked-forms",
-            {
-                "esc": esc,
-                "answer_form": AnswerForm(prefix=f"esc{esc.pk}"),
-                "redirect_form": RedirectForm(prefix=f"esc{esc.pk}", people=people),
-                "prefix": f"esc{esc.pk}",
-            },
-        )
+        prefix = f"esc{esc.pk}"
+        forms = {
+            "esc": esc,
+            "answer_form": AnswerForm(prefix=prefix),
+            "redirect_form": RedirectForm(prefix=prefix, people=people),
+        }
         items.append(
             AskedItem(
                 kind="Early escalation",
@@ -120,7 +118,8 @@ def asked_of(user: User) -> list[AskedItem]:
                 link=esc.get_absolute_url(),
                 since=esc.raised_at,
                 due=f"{esc.answer_due_at:%d %b %Y}",
-                forms_html=forms_html,
+                forms_template="reviews/early_escalation_parts.html#asked-forms",
+                forms=forms,
             )
         )
     return items
@@ -161,6 +160,8 @@ def raise_page(request: AuthedRequest, key_result_pk: int) -> HttpResponse:
         request.POST if request.method == "POST" else None,
         dependencies=dependencies,
         people=people,
+        # A week from today unless the raiser says otherwise: a date to change, not a blank.
+        initial={"needed_by": local_today(request.user) + timedelta(days=7)},
     )
     if request.method == "POST" and form.is_valid():
         by_pk = {d.pk: d for d in dependencies}

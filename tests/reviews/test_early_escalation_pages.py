@@ -141,6 +141,10 @@ def test_named_person_answers_from_asked_of_me(
     html = client.get(reverse("asked_of_me")).content.decode()
     assert "Early escalation" in html
     assert reverse("reviews:early_escalation_answer", args=[esc.pk]) in html
+    # Each form carries the page's CSRF token (the forms are included, not pre-rendered).
+    forms = html.split('class="asked-form"')[1:]
+    assert len(forms) == 2
+    assert all('name="csrfmiddlewaretoken" value="' in form for form in forms)
     prefix = f"esc{esc.pk}"
     response = client.post(
         reverse("reviews:early_escalation_answer", args=[esc.pk]),
