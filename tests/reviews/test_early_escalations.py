@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.db import close_old_connections, connection
+from django.test.utils import CaptureQueriesContext
 
 from checkins.models import CheckIn
 from dependencies.models import Dependency
@@ -28,6 +29,7 @@ from reviews.tasks import early_escalations_escalate_task
 from tests.factories import KeyResultFactory, UserFactory
 
 FRIDAY = "2026-12-04 15:00:00+00:00"
+FAR = datetime(2026, 12, 30, tzinfo=UTC)  # a rung not due in these tests
 
 
 @pytest.fixture
@@ -380,3 +382,40 @@ def test_concurrent_runs_send_exactly_once_per_rung(
     assert errors == []
     assert EarlyEscalationRung.objects.count() == 1
     assert kinds_to(provider) == ["early_escalation", "early_escalation_rung_1"]
+
+
+@pytest.mark.django_db
+def test_the_job_reads_only_what_is_due(
+    travel: Any, key_result: Any, owner: Any, provider: Any, leader: Any
+) -> None:
+    """Escalations not due (answered, or due later) cost the job nothing: the same queries
+    for one due escalation beside 1 or 30 others."""
+
+    def count() -> int:
+        EarlyEscalation.objects.update(escalation_rung=0, next_escalation_at=FAR)
+        EarlyEscalationRung.objects.all().delete()
+        due.refresh_from_db()
+        EarlyEscalation.objects.filter(pk=due.pk).update(next_escalation_at=due.answer_due_at)
+        with CaptureQueriesContext(connection) as ctx:
+            assert early_escalations_escalate(now=datetime(2026, 12, 8, 16, tzinfo=UTC)).escalated
+        return len(ctx.captured_queries)
+
+    due = raise_(owner, key_result, provider)
+    raise_(owner, key_result, provider)
+    one = count()
+    for _ in range(29):
+        raise_(owner, key_result, provider)
+    assert count() == one
+
+
+@pytest.mark.django_db
+def test_admins_edit_the_norm_and_read_escalations(
+    client_for: Any, admin_user: Any, travel: Any, key_result: Any, owner: Any, provider: Any
+) -> None:
+    esc = raise_(owner, key_result, provider)
+    client = client_for(admin_user)
+    response = client.post("/admin/reviews/escalationnorm/add/", {"text": "Escalate early."})
+    assert response.status_code == 302
+    assert svc.current_norm() == "Escalate early."
+    assert client.get(f"/admin/reviews/earlyescalation/{esc.pk}/change/").status_code == 200
+    assert client.get("/admin/reviews/earlyescalation/add/").status_code == 403
