@@ -121,3 +121,61 @@ def test_team_and_people_views_follow_changes(org: Org, reader: Any) -> None:
     ownership.dependencies_declare_none(key_result=org.krs["G3"], user=org.person("Gina"))
     page = reader.get(f"/dashboard/teams/{team.pk}/").content.decode()
     assert page.count('data-accountability="fail"') == 0
+
+
+def test_responses_next_steps_and_early_escalations_show_at_once(org: Org) -> None:
+    """Issue 12: a miss opened, its response recorded and its next step done, and an early
+    escalation raised each show on the next read (MissResponse, NextStep and EarlyEscalation
+    saves bump the version)."""
+    from reviews.models import EarlyEscalation, MissResponse, NextStep
+
+    kr, now = org.krs["G2"], timezone.now()
+    assert (headline(org).misses, headline(org).surprises) == (0, 0)
+    response = MissResponse.objects.create(
+        kind=MissResponse.Kind.KEY_RESULT_MISSED,
+        subject_key=f"key_result:{kr.pk}",
+        quarter=org.quarter,
+        key_result=kr,
+        accountable=kr.owner,
+        committed="100",
+        delivered="25",
+        opened_at=now,
+        due_at=now + timedelta(days=7),
+    )
+    # G2 was at risk in week 6 and off track in week 7: signalled, not a surprise.
+    assert (headline(org).misses, headline(org).surprises) == (1, 0)
+    response.recorded_at = now + timedelta(hours=1)
+    response.save()
+    assert headline(org).responses_on_time_percent == 100
+    step = NextStep.objects.create(
+        response=response, what="Re-plan", owner=kr.owner, due=timezone.localdate()
+    )
+    step.done_at = now
+    step.save()
+    assert headline(org).steps_on_time_percent == 100
+    # G1 was only ever on track: its miss is a surprise, until an escalation raised the day
+    # before shows.
+    g1 = org.krs["G1"]
+    MissResponse.objects.create(
+        kind=MissResponse.Kind.KEY_RESULT_MISSED,
+        subject_key=f"key_result:{g1.pk}",
+        quarter=org.quarter,
+        key_result=g1,
+        accountable=g1.owner,
+        committed="100",
+        delivered="50",
+        opened_at=now,
+        due_at=now + timedelta(days=7),
+    )
+    assert (headline(org).misses, headline(org).surprises) == (2, 1)
+    EarlyEscalation.objects.create(
+        key_result=g1,
+        raised_by=g1.owner,
+        need="A decision",
+        asked_of=org.person("Gus"),
+        needed_by=timezone.localdate(),
+        raised_at=now - timedelta(days=1),
+        answer_due_at=now,
+    )
+    # Lead times: G2 8 days (1.1 weeks, from its week 6 check-in), G1 1 day (0.1).
+    assert (headline(org).surprises, headline(org).median_lead_weeks) == (0, 0.6)
