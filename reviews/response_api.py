@@ -37,23 +37,23 @@ PARTICIPANTS_MAX = 50
 # --- reading ------------------------------------------------------------------------------------
 
 
-class _KeyResultRef(serializers.Serializer):
+class ResponseKeyResultRef(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
 
 
-class _DependencyRef(serializers.Serializer):
+class ResponseDependencyRef(serializers.Serializer):
     id = serializers.IntegerField()
     deliverable = serializers.CharField()
     due_date = serializers.DateField()
 
 
-class _NamedRef(serializers.Serializer):
+class ResponseNamedRef(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
 
 
-class NextStepSerializer(serializers.Serializer):
+class ResponseNextStepSerializer(serializers.Serializer):
     what = serializers.CharField()
     owner = PersonSerializer()
     due = serializers.DateField()
@@ -64,16 +64,16 @@ class MissResponseSerializer(serializers.ModelSerializer):
     """A response in its four parts; ``state`` is awaiting, overdue, in_progress or done."""
 
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
-    key_result = _KeyResultRef(read_only=True)
-    team = _NamedRef(source="key_result.objective.team", read_only=True)
-    dependency = _DependencyRef(read_only=True, allow_null=True)
+    key_result = ResponseKeyResultRef(read_only=True)
+    team = ResponseNamedRef(source="key_result.objective.team", read_only=True)
+    dependency = ResponseDependencyRef(read_only=True, allow_null=True)
     accountable = PersonSerializer(read_only=True)
     holder = PersonSerializer(read_only=True, allow_null=True)
     state = serializers.ChoiceField(choices=selectors.STATES, read_only=True)
     participants = PersonSerializer(many=True, read_only=True)
-    cause = _NamedRef(read_only=True, allow_null=True)
+    cause = ResponseNamedRef(read_only=True, allow_null=True)
     # None when the response is not recorded yet (DRF reads a missing one-to-one as None).
-    next_step = NextStepSerializer(read_only=True, allow_null=True)
+    next_step = ResponseNextStepSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = MissResponse
@@ -109,7 +109,7 @@ def _people_field(**kwargs: Any) -> IdField:
     return IdField(queryset=get_user_model().objects.all(), **kwargs)
 
 
-class NextStepInput(serializers.Serializer):
+class ResponseNextStepInput(serializers.Serializer):
     what = serializers.CharField(max_length=WHAT_MAX, allow_blank=True, help_text="What.")
     owner = _people_field(help_text="Who owns it (user id).")
     due = serializers.DateField(help_text="When it is due (not in the past).")
@@ -134,7 +134,7 @@ class ResponseRecordSerializer(serializers.Serializer):
     gap = serializers.CharField(
         max_length=GAP_MAX, allow_blank=True, help_text="The gap, examined, in words."
     )
-    next_step = NextStepInput()
+    next_step = ResponseNextStepInput()
 
 
 RECORD_EXAMPLE = {
