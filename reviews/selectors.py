@@ -813,8 +813,11 @@ def risk_feed(quarter: Quarter, *, offset: int, limit: int) -> tuple[list[FeedIt
         .order_by()
         .values_list("kind", "pk", "sent_at")
     )
+    # Like its check-ins, a displaced key result's early escalations leave the feed.
     early = (
-        EarlyEscalation.objects.filter(key_result__objective__quarter=quarter)
+        EarlyEscalation.objects.filter(
+            in_play_q("key_result__"), key_result__objective__quarter=quarter
+        )
         .annotate(kind=Value("early"))
         .order_by()
         .values_list("kind", "pk", "raised_at")
