@@ -4,7 +4,9 @@ Each weekly prompt (checkins/prompts.py) starts it: CHECKIN_MISSED_RUNG_HOURS af
 owner's check-in moment, while any of their key results lacks that week's check-in, it
 climbs owner → their manager (or a team lead) → leadership, one MissedCheckIn row per rung.
 Checking in every key result stops it, and so do a closed quarter and an owner who went out
-of office after the prompt.
+of office after the prompt. Reaching rung 1 establishes the week as missed; the
+MISSED_CHECKINS_RESPONSE-th such week in a row for a key result reports a missed commitment
+(rule 10, okrly.registry.report_miss).
 """
 
 from __future__ import annotations
