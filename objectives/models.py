@@ -368,6 +368,11 @@ class KeyResult(TimeStampedModel):
     latest_checkin_status = models.CharField(max_length=10, blank=True)
     latest_checkin_confidence = models.PositiveSmallIntegerField(null=True, blank=True)
     latest_forecast_flag = models.BooleanField(default=False)
+    # Carried over from last quarter's missed or deferred key result (reviews.carryover): the
+    # history links back; its owner is nominated again and its dependencies are new requests.
+    carried_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="carried_into"
+    )
     # Set when a trade-off drops or defers it, or its objective (rule 8): the key result keeps
     # its history but leaves the quarter's accountability counts (neither at risk nor missed).
     displaced_by = models.ForeignKey(

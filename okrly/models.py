@@ -170,6 +170,9 @@ class Quarter(TimeStampedModel):
     class Status(models.TextChoices):
         PLANNING = "planning", "Planning"
         ACTIVE = "active", "Active"
+        # From its last day (or earlier, by leadership) until the review closes it: owners grade
+        # their key results and leaders review the quarter (reviews.lifecycle).
+        REVIEWING = "reviewing", "Reviewing"
         CLOSED = "closed", "Closed"
 
     class Weekday(models.IntegerChoices):
@@ -251,6 +254,18 @@ class Quarter(TimeStampedModel):
         if not self.start <= today <= self.end:
             return None
         return self.week_of(today)
+
+
+class OrgSetting(models.Model):
+    """A setting a structural decision changed (reviews): it overrides the environment's value
+    from the moment the decision takes effect. okrly.orgsettings.value() reads it."""
+
+    name = models.CharField(max_length=60, unique=True)
+    value = models.IntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} = {self.value}"
 
 
 class NotificationQuerySet(models.QuerySet["Notification"]):

@@ -345,3 +345,244 @@ class EarlyEscalationRung(models.Model):
 
     def __str__(self) -> str:
         return f"{self.escalation_id} rung {self.rung}"
+
+
+# --- Closing a quarter: grades and the review (rule 11) ----------------------------------------
+
+
+class Grade(models.Model):
+    """A key result's grade at the quarter's end. The row is created, ungraded, when the quarter
+    starts reviewing (one per key result), so that the grading prompt and its missed ladder have
+    a subject; the owner fills in the final value and the two answers."""
+
+    class Outcome(models.TextChoices):
+        ACHIEVED = "achieved", "Achieved"
+        PARTLY = "partly", "Partly achieved"
+        MISSED = "missed", "Missed"
+        DISPLACED = "displaced", "Displaced by trade-off"
+
+    key_result = models.OneToOneField(
+        "objectives.KeyResult", on_delete=models.CASCADE, related_name="grade"
+    )
+    quarter = models.ForeignKey("okrly.Quarter", on_delete=models.PROTECT, related_name="grades")
+    final_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    score = models.DecimalField(max_digits=4, decimal_places=3, null=True, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
+    what_happened = models.TextField(blank=True)
+    change_how_we_work = models.TextField("what would you change about how we work?", blank=True)
+    graded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    graded_at = models.DateTimeField(null=True, blank=True)
+    # The grading ladder (like a missed check-in's): the owner, their manager or lead, leadership.
+    escalation_rung = models.PositiveSmallIntegerField(default=0)
+    next_escalation_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["quarter", "key_result"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | Q(score__gte=0, score__lte=1),
+                name="grade_score_0_1",
+            ),
+            models.CheckConstraint(condition=Q(escalation_rung__lte=3), name="grade_rung_0_3"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_escalation_at"],
+                name="grade_escalation_due",
+                condition=Q(next_escalation_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key_result}: {self.outcome or 'not graded'}"
+
+
+class GradeReminder(models.Model):
+    """One rung of an ungraded key result's ladder, reached once."""
+
+    grade = models.ForeignKey(Grade, on_delete=models.CASCADE, related_name="reminders")
+    rung = models.PositiveSmallIntegerField()
+    sent_at = models.DateTimeField()
+    notified = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["grade", "rung"], name="grade_reminder_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grade_id} rung {self.rung}"
+
+
+class Review(models.Model):
+    """A quarter's review: one for the organisation (no team), optional ones per department or
+    team. Closing the organisation's review closes the quarter, and needs at least one
+    structural decision and every decision of the previous review followed up."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    quarter = models.ForeignKey("okrly.Quarter", on_delete=models.PROTECT, related_name="reviews")
+    team = models.ForeignKey(
+        "okrly.Team", null=True, blank=True, on_delete=models.PROTECT, related_name="reviews"
+    )
+    status = models.CharField(max_length=6, choices=Status.choices, default=Status.OPEN)
+    opened_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-quarter__start", "team__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["quarter"], condition=Q(team__isnull=True), name="review_one_per_quarter"
+            ),
+            models.UniqueConstraint(
+                fields=["quarter", "team"],
+                condition=Q(team__isnull=False),
+                name="review_one_per_team",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quarter} review ({self.team or 'organisation'})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("reviews:review", args=[self.pk])
+
+
+class Evidence(models.Model):
+    """What a factor or a decision points at: a key result, a dependency, a trade-off or a
+    response (at least one)."""
+
+    key_result = models.ForeignKey(
+        "objectives.KeyResult", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    dependency = models.ForeignKey(
+        "dependencies.Dependency",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    trade_off = models.ForeignKey(
+        "objectives.TradeOff", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    response = models.ForeignKey(
+        MissResponse, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+
+class ContributingFactor(Evidence):
+    """Why the quarter went as it did, linked to evidence."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="factors")
+    text = models.TextField()
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["review", "created_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class StructuralDecision(Evidence):
+    """What changes in how the organisation operates (not a new goal): what, why (with
+    evidence), its owner, the quarter it takes effect, how we will know it worked, and
+    optionally a setting it changes, applied when it takes effect."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="decisions")
+    what_changes = models.TextField()
+    why = models.TextField()
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="structural_decisions"
+    )
+    takes_effect = models.ForeignKey(
+        "okrly.Quarter", on_delete=models.PROTECT, related_name="decisions_taking_effect"
+    )
+    success_check = models.TextField("how we will know it worked")
+    follow_up_on = models.DateField()
+    # Optional: a setting it changes (okrly.orgsettings.ADJUSTABLE, or "TEAM_OBJECTIVE_LIMIT"
+    # with a team), applied when ``takes_effect`` starts (reviews job), logged in SettingChange.
+    setting = models.CharField(max_length=60, blank=True)
+    setting_team = models.ForeignKey(
+        "okrly.Team", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    setting_value = models.IntegerField(null=True, blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["review", "created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(setting="") | Q(setting_value__isnull=False),
+                name="decision_setting_has_value",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.what_changes[:60]
+
+
+class DecisionFollowUp(models.Model):
+    """The next review's verdict on a decision of the previous one."""
+
+    class Verdict(models.TextChoices):
+        WORKING = "working", "Done and working"
+        NOT_WORKING = "not_working", "Done, not working"
+        NOT_DONE = "not_done", "Not done"
+
+    decision = models.ForeignKey(
+        StructuralDecision, on_delete=models.CASCADE, related_name="follow_ups"
+    )
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="follow_ups")
+    verdict = models.CharField(max_length=12, choices=Verdict.choices)
+    note = models.TextField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["review", "decision"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["decision", "review"], name="follow_up_once_per_review"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.decision}: {self.get_verdict_display()}"
+
+
+class SettingChange(models.Model):
+    """The log of settings changed by decisions: what, from, to, when."""
+
+    decision = models.ForeignKey(
+        StructuralDecision, on_delete=models.PROTECT, related_name="setting_changes"
+    )
+    setting = models.CharField(max_length=60)
+    team = models.ForeignKey(
+        "okrly.Team", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    old_value = models.IntegerField(null=True, blank=True)
+    new_value = models.IntegerField()
+    applied_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["applied_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.setting}: {self.old_value} → {self.new_value}"
