@@ -320,3 +320,33 @@ def can_close_next_step(user: Person, *, owner_id: int, holder_id: int | None) -
     if not user.is_authenticated:
         return False
     return bool(user.pk in (owner_id, holder_id) or is_leadership(user))
+
+
+# --- quarterly reviews (rule 11) ---------------------------------------------------------------
+
+
+def can_run_review(user: Person, team: Team | None) -> bool:
+    """The organisation's review is run by leadership; a department's or team's review by the
+    team's leads or leadership. Running it means adding factors and decisions, following up
+    last quarter's decisions and closing it."""
+    if not user.is_authenticated:
+        return False
+    if team is not None and leads_team(user, team):
+        return True
+    return is_leadership(user)
+
+
+def can_read_review(user: Person) -> bool:
+    """Every signed-in person reads every review: what the organisation decided to change is
+    nobody's secret."""
+    return bool(user.is_authenticated)
+
+
+def can_start_review(user: Person) -> bool:
+    """Leadership starts a quarter's review before its last day (the beat job does it then)."""
+    return is_leadership(user)
+
+
+def can_grade(user: Person, *, owner_id: int | None, reviewing: bool) -> bool:
+    """A key result's owner grades it, and only while its quarter is reviewing."""
+    return reviewing and is_owner(user, owner_id=owner_id)

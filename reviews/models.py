@@ -89,10 +89,13 @@ class MissResponse(models.Model):
         DEPENDENCY_UNDELIVERED = "dep_late", "Dependency undelivered at the top of its ladder"
         KEY_RESULT_MISSED = "kr_missed", "Key result missed at the quarter's close"
         CHECKINS_MISSED = "checkins", "Check-ins missed weeks in a row"
+        # A review's structural decision marked "not done" in two reviews in a row.
+        DECISION_NOT_DONE = "decision", "Structural decision not done in two reviews"
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
-    # "dependency:<id>" or "key_result:<id>": one text column, so that the database itself
-    # refuses a second response to the same miss (a nullable pair would not be unique).
+    # "dependency:<id>", "key_result:<id>" or "decision:<id>": one text column, so that the
+    # database itself refuses a second response to the same miss (a nullable pair would not be
+    # unique).
     subject_key = models.CharField(max_length=40)
     quarter = models.ForeignKey("okrly.Quarter", on_delete=models.PROTECT, related_name="+")
     key_result = models.ForeignKey(

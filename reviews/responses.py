@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import DecimalField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from okrly import orgsettings
 from okrly.access import can_close_next_step, can_record_response, team_leads
 from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Profile, Quarter, Team, display_name
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from dependencies.models import Dependency
     from objectives.models import KeyResult
     from okrly.types import User
+    from reviews.models import StructuralDecision
 
 Kind = MissResponse.Kind
 
@@ -174,7 +176,7 @@ def _open(
     accountable = dependency.responsible if dependency is not None else key_result.owner
     holder = holder_for(accountable, miss_team(key_result, dependency))
     committed, delivered = prefill(kind, key_result, dependency)
-    due_at = add_working_days(now, settings.RESPONSE_DAYS, _zone(accountable))
+    due_at = add_working_days(now, orgsettings.value("RESPONSE_DAYS"), _zone(accountable))
     response = MissResponse(
         kind=kind,
         subject_key=key,
@@ -197,6 +199,53 @@ def _open(
         return existing, False
     _notify_opened(response)
     return response, True
+
+
+def decision_response_open(
+    *,
+    decision: StructuralDecision,
+    key_result: KeyResult,
+    quarter: Quarter,
+    now: datetime | None = None,
+) -> MissResponse | None:
+    """Open the response to a structural decision marked not done in two reviews in a row
+    (reviews.review_services): its owner answers for it; the response hangs on the key result
+    of the decision's evidence (a response needs one). Once per decision and quarter."""
+    from reviews.response_ladders import RESPONSE_LADDER
+
+    kind = Kind.DECISION_NOT_DONE
+    key = f"decision:{decision.pk}"
+    existing = MissResponse.objects.filter(kind=kind, subject_key=key, quarter=quarter).first()
+    if existing is not None:
+        return existing
+    now = now or timezone.now()
+    accountable = decision.owner
+    holder = holder_for(accountable, key_result.objective.team)
+    due_at = add_working_days(now, orgsettings.value("RESPONSE_DAYS"), _zone(accountable))
+    response = MissResponse(
+        kind=kind,
+        subject_key=key,
+        quarter=quarter,
+        key_result=key_result,
+        accountable=accountable,
+        holder=holder,
+        committed=(
+            f"{decision.what_changes} (decided in the {decision.review.quarter.name} review, "
+            f"to take effect in {decision.takes_effect.name}; we would know it worked when: "
+            f"{decision.success_check})"
+        ),
+        delivered="Marked not done in two reviews in a row.",
+        opened_at=now,
+        due_at=due_at,
+    )
+    response.next_escalation_at = RESPONSE_LADDER.rung_at(due_at, 0)
+    try:
+        with transaction.atomic():
+            response.save()
+    except IntegrityError:
+        return MissResponse.objects.filter(kind=kind, subject_key=key, quarter=quarter).first()
+    _notify_opened(response)
+    return response
 
 
 def _notify_opened(response: MissResponse) -> None:
