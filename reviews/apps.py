@@ -31,6 +31,11 @@ class ReviewsConfig(AppConfig):
             "early_escalation", early_escalation_views.render_key_result_panel, order=16
         )
         registry.register_asked("early_escalation", early_escalation_views.asked_of)
+        # The demo's responses and early escalations: last, after the definitions and
+        # Product's trade-off (order 90), on the key results and dependencies they made.
+        from reviews import demo
+
+        registry.register_demo_seeder("reviews", demo.seed, order=95)
         self._invalidate_dashboard_on_writes()
 
     def _invalidate_dashboard_on_writes(self) -> None:

@@ -4,12 +4,13 @@ from io import StringIO
 from typing import Any
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
 
 from checkins.models import CheckIn
-from dependencies.models import Dependency
+from dependencies.models import Dependency, DependencyEvent
 from objectives import demo as objectives_demo
 from objectives import limits
 from objectives import services as objectives
@@ -25,6 +26,11 @@ from objectives.models import (
     TradeOff,
 )
 from okrly.models import Membership, Notification, Profile, Quarter, Team
+from okrly.registry import asked_of
+from reviews import demo as reviews_demo
+from reviews import selectors
+from reviews.models import EarlyEscalation, EscalationHop, MissResponse, NextStep
+from reviews.responses import AWAITING, IN_PROGRESS, response_state
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +51,11 @@ MODELS: list[type[Any]] = [
     DefinitionComment,
     TradeOff,
     Displacement,
+    DependencyEvent,
+    MissResponse,
+    NextStep,
+    EarlyEscalation,
+    EscalationHop,
 ]
 
 
@@ -188,3 +199,117 @@ def test_demo_stays_within_the_priority_limits(frozen_now: Any) -> None:
         assert counted.count() <= limits.objective_limit(team, quarter)
     for objective in Objective.objects.all():
         assert limits.key_results_counted(objective) <= limits.key_result_limit()
+
+
+# --- responses to missed commitments and early escalations (issue 12) -------------------------
+
+
+def test_demo_has_one_open_response_and_a_non_zero_surprise_rate(
+    frozen_now: Any, client_for: Any
+) -> None:
+    """A promise nobody signalled is broken (its response is open, the dashboard counts it a
+    surprise); another, at risk for weeks, was broken and its response recorded."""
+    call_command("seed_demo", stdout=StringIO())
+    quarter = Quarter.objects.get(status=Quarter.Status.ACTIVE)
+    now = timezone.now()
+    open_ = MissResponse.objects.select_related(
+        "key_result", "dependency", "accountable", "holder"
+    ).get(recorded_at__isnull=True)
+    assert open_.kind == MissResponse.Kind.DEPENDENCY_BROKEN
+    assert open_.key_result.title == reviews_demo.SURPRISES[0].key_result
+    assert open_.dependency is not None
+    assert open_.dependency.status == Dependency.Status.BROKEN
+    assert open_.holder is not None
+    assert (open_.accountable.username, open_.holder.username) == ("aisha", "tom")
+    assert response_state(open_) == AWAITING
+    assert "Northwind" in open_.delivered  # prefilled from the break's reason
+
+    recorded = MissResponse.objects.select_related("cause", "next_step__owner").get(
+        recorded_at__isnull=False
+    )
+    assert recorded.key_result.title == reviews_demo.SIGNALLED.key_result
+    assert recorded.conversation_on is not None
+    assert quarter.start <= recorded.conversation_on <= timezone.localdate()
+    assert {p.username for p in recorded.participants.all()} == {"david", "lena", "fatima"}
+    assert recorded.cause is not None
+    assert recorded.gap
+    assert recorded.next_step.owner.username == "david"
+    assert recorded.next_step.done_at is None
+    assert response_state(recorded) == IN_PROGRESS
+    # Broken days ago (never before the quarter), recorded within its deadline.
+    assert recorded.recorded_at is not None
+    assert recorded.opened_at < recorded.recorded_at <= recorded.due_at
+    assert recorded.recorded_at <= now
+    assert MissResponse.objects.count() == 2
+
+    # Of the two misses one was never signalled: the surprise rate is one half, and the
+    # signalled one was flagged weeks before by its at-risk check-ins.
+    headline = selectors.org_view(quarter, timezone.localdate()).headline
+    assert (headline.misses, headline.surprises) == (2, 1)
+    assert headline.surprise_rate == 0.5
+    assert headline.median_lead_weeks is not None
+    assert headline.median_lead_weeks >= 1
+    assert headline.responses_on_time_percent == 100
+
+    maya = get_user_model().objects.get(username="maya")
+    page = client_for(maya).get("/dashboard/")
+    assert page.status_code == 200
+    assert "50%" in page.content.decode()
+    listed = client_for(maya).get("/reviews/responses/")
+    assert listed.status_code == 200
+    assert reviews_demo.SURPRISES[0].key_result in listed.content.decode()
+
+
+def test_demo_has_an_answered_and_an_open_early_escalation(
+    frozen_now: Any, client_for: Any
+) -> None:
+    call_command("seed_demo", stdout=StringIO())
+    quarter = Quarter.objects.get(status=Quarter.Status.ACTIVE)
+    answered = EarlyEscalation.objects.select_related("asked_of", "answered_by", "dependency").get(
+        status=EarlyEscalation.Status.DECIDED
+    )
+    assert answered.answered_by is not None
+    assert answered.answered_at is not None
+    assert answered.asked_of.username == answered.answered_by.username == "priya"
+    assert answered.answer == reviews_demo.ANSWERED.decision
+    assert answered.dependency is not None  # the cluster budget it waits for
+    # Raised weeks ago, within the quarter, and answered within its deadline.
+    assert answered.raised_at.date() >= quarter.start
+    assert timezone.now() - answered.raised_at >= reviews_demo.ANSWERED.raised_ago
+    assert answered.raised_at < answered.answered_at <= answered.answer_due_at
+    assert answered.needed_by >= answered.raised_at.date()
+
+    still_open = EarlyEscalation.objects.select_related("asked_of").get(
+        status=EarlyEscalation.Status.OPEN
+    )
+    tom = still_open.asked_of
+    assert tom.username == "tom"
+    assert still_open.answer_due_at > timezone.now()
+    assert [i.link for i in asked_of(tom) if i.link == still_open.get_absolute_url()]
+    page = client_for(tom).get("/asked/")
+    assert page.status_code == 200
+    assert reviews_demo.STILL_OPEN.key_result in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "2026-10-01 14:00:00+00:00",  # the quarter's first day: nothing can be back-dated
+        "2026-12-30 22:00:00+00:00",  # its last days: every check-in is forecast-flagged
+    ],
+)
+def test_demo_responses_at_the_quarter_edges(moment: str) -> None:
+    """The demo still opens one response and answers one escalation at either end of the
+    quarter, never dated before it, and a second run changes nothing."""
+    with time_machine.travel(moment, tick=False):
+        call_command("seed_demo", stdout=StringIO())
+        first = counts()
+        quarter = Quarter.objects.get(status=Quarter.Status.ACTIVE)
+        assert MissResponse.objects.filter(recorded_at__isnull=True).count() == 1
+        assert MissResponse.objects.filter(opened_at__date__lt=quarter.start).count() == 0
+        answered = EarlyEscalation.objects.get(status=EarlyEscalation.Status.DECIDED)
+        assert answered.raised_at.date() >= quarter.start
+        assert answered.answered_at is not None
+        assert answered.raised_at <= answered.answered_at <= answered.answer_due_at
+        call_command("seed_demo", stdout=StringIO())
+        assert counts() == first
