@@ -11,9 +11,8 @@ form, the admin and the API follow one rule and two leads adding at once cannot 
 
 from __future__ import annotations
 
-from django.conf import settings
-
 from objectives.models import KeyResult, Objective, TradeOff
+from okrly import orgsettings
 from okrly.errors import RuleBroken
 from okrly.models import Quarter, Team
 
@@ -23,11 +22,12 @@ def objective_limit(team: Team, quarter: Quarter) -> int:
     for limit in (quarter.objective_limit, team.objective_limit):
         if limit is not None:
             return int(limit)
-    return int(settings.OBJECTIVE_LIMIT_DEFAULT)
+    # A review's decision may have changed the default (okrly.orgsettings).
+    return orgsettings.value("OBJECTIVE_LIMIT_DEFAULT")
 
 
 def key_result_limit() -> int:
-    return int(settings.KEY_RESULT_LIMIT_DEFAULT)
+    return orgsettings.value("KEY_RESULT_LIMIT_DEFAULT")
 
 
 def objectives_counted(team: Team, quarter: Quarter) -> int:

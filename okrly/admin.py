@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
+from okrly import registry
 from okrly.models import Membership, Notification, Profile, Quarter, Team
 
 User = get_user_model()
@@ -77,8 +79,34 @@ class ProfileAdmin(admin.ModelAdmin):
     list_select_related = ["user", "manager"]
 
 
+class QuarterAdminForm(forms.ModelForm):
+    class Meta:
+        model = Quarter
+        fields = [
+            "name",
+            "start",
+            "end",
+            "checkin_weekday",
+            "checkin_hour",
+            "status",
+            "objective_limit",
+        ]
+
+    def clean_status(self) -> str:
+        """The status field cannot skip the review: a quarter closes when its organisation's
+        review closes (with a structural decision), and this says so (okrly.registry)."""
+        status = str(self.cleaned_data["status"])
+        already = self.instance.pk is not None and self.instance.status == Quarter.Status.CLOSED
+        if status == Quarter.Status.CLOSED and not already:
+            refusal = registry.quarter_close_refusal(self.instance)
+            if refusal:
+                raise forms.ValidationError(refusal)
+        return status
+
+
 @admin.register(Quarter)
 class QuarterAdmin(admin.ModelAdmin):
+    form = QuarterAdminForm
     list_display = ["name", "start", "end", "status", "checkin_weekday", "checkin_hour"]
     list_filter = ["status"]
     search_fields = ["name"]

@@ -268,3 +268,23 @@ def report_miss(*, kind: str, key_result: Any, quarter: Any = None, dependency: 
         quarter = key_result.objective.quarter
     for handler in _miss_handlers.values():
         handler(kind=kind, key_result=key_result, quarter=quarter, dependency=dependency)
+
+
+# --- closing a quarter (rule 11) ---------------------------------------------------------------
+# A quarter is closed by closing its organisation's review (reviews.review_services), which
+# needs a structural decision; the admin, which cannot import reviews, asks these guards.
+QuarterCloseGuard = Callable[[Any], "str | None"]
+_quarter_close_guards: dict[str, QuarterCloseGuard] = {}
+
+
+def register_quarter_close_guard(name: str, guard: QuarterCloseGuard) -> None:
+    """``guard(quarter)`` returns why the quarter may not be closed by hand, or None."""
+    _quarter_close_guards[name] = guard
+
+
+def quarter_close_refusal(quarter: Any) -> str | None:
+    for guard in _quarter_close_guards.values():
+        message = guard(quarter)
+        if message:
+            return message
+    return None

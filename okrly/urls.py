@@ -15,6 +15,7 @@ from ownership.api import KeyResultAccountabilityViewSet
 from reviews import api as reviews_api
 from reviews.early_escalation_api import EarlyEscalationViewSet
 from reviews.response_api import MissResponseViewSet
+from reviews.review_api import ReviewViewSet
 
 router = DefaultRouter()
 router.register("quarters", QuarterViewSet)
@@ -28,6 +29,7 @@ router.register("dependencies", DependencyViewSet, basename="dependency")
 router.register("checkins", CheckInViewSet, basename="checkin")
 # Responses to missed commitments (rule 10).
 router.register("responses", MissResponseViewSet, basename="response")
+router.register("reviews", ReviewViewSet, basename="review")
 # Early escalations (rule 7).
 router.register("early-escalations", EarlyEscalationViewSet, basename="earlyescalation")
 

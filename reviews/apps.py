@@ -15,6 +15,10 @@ class ReviewsConfig(AppConfig):
         from reviews.responses import handle_reported_miss
 
         registry.register_miss_handler("responses", handle_reported_miss)
+        # Rule 11: the admin's status field cannot close a quarter past its review.
+        from reviews.review_services import quarter_close_refusal
+
+        registry.register_quarter_close_guard("review", quarter_close_refusal)
         # Rule 10: the responses to a key result's or a dependency's missed commitments.
         registry.register_key_result_panel(
             "responses", response_views.render_key_result_responses, order=14
@@ -31,6 +35,12 @@ class ReviewsConfig(AppConfig):
             "early_escalation", early_escalation_views.render_key_result_panel, order=16
         )
         registry.register_asked("early_escalation", early_escalation_views.asked_of)
+        # Issue 13: where a key result was carried from or into, and "Carry over".
+        from reviews import carryover_views
+
+        registry.register_key_result_panel(
+            "carryover", carryover_views.render_key_result_panel, order=17
+        )
         # The demo's responses and early escalations: last, after the definitions and
         # Product's trade-off (order 90), on the key results and dependencies they made.
         from reviews import demo

@@ -18,13 +18,12 @@ import zoneinfo
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from dependencies.models import Dependency
 from objectives.models import KeyResult
-from okrly import access
+from okrly import access, orgsettings
 from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Quarter, display_name, local_today
 from okrly.services import notification_create
@@ -50,7 +49,7 @@ def answer_due(raised_at: datetime, needed_by: date, tz: str) -> datetime:
     """The earlier of ESCALATION_ANSWER_HOURS working hours after ``raised_at`` and the end
     of ``needed_by`` (its last instant: a date is asked for all day), in zone ``tz``."""
     zone = zoneinfo.ZoneInfo(tz)
-    by_norm = add_working_hours(raised_at, settings.ESCALATION_ANSWER_HOURS, tz)
+    by_norm = add_working_hours(raised_at, orgsettings.value("ESCALATION_ANSWER_HOURS"), tz)
     if needed_by >= date.max:
         return by_norm
     end_of_day = datetime.combine(needed_by + timedelta(days=1), time.min, tzinfo=zone)

@@ -4,6 +4,8 @@ from celery import shared_task
 
 from reviews import responses
 from reviews.early_escalation_ladder import early_escalations_escalate
+from reviews.grade_ladder import grades_remind
+from reviews.lifecycle import quarters_start_reviewing_due
 from reviews.response_ladders import responses_escalate
 
 
@@ -27,3 +29,27 @@ def responses_open_for_closed_quarters() -> dict[str, int]:
     """Beat runs this hourly: a response for every key result that ended a closed (or past)
     quarter missed. Idempotent: one response per key result and quarter, in the database."""
     return {"opened": responses.responses_open_for_closed_quarters()}
+
+
+@shared_task(acks_late=True)
+def quarters_start_reviewing_task() -> dict[str, int]:
+    """Beat runs this every 15 minutes: active quarters whose last day has come start
+    reviewing. A conditional update: a rerun or a second worker changes nothing."""
+    run = quarters_start_reviewing_due()
+    return {"quarters": run.quarters, "grades": run.grades, "notifications": run.notifications}
+
+
+@shared_task(acks_late=True)
+def grades_remind_task() -> dict[str, int]:
+    """Beat runs this every 15 minutes: the ladder of key results still ungraded."""
+    run = grades_remind()
+    return {"escalated": run.escalated, "notifications": run.notifications}
+
+
+@shared_task(acks_late=True)
+def decisions_apply_due_task() -> dict[str, int]:
+    """Beat runs this every 15 minutes: the settings of structural decisions whose quarter has
+    started are applied and logged, once each (locked rows are skipped, applied_at set)."""
+    from reviews.review_services import decisions_apply_due
+
+    return {"applied": decisions_apply_due()}

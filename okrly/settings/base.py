@@ -266,6 +266,24 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "reviews.tasks.responses_open_for_closed_quarters",
         "schedule": crontab(minute=3),
     },
+    # Every 15 minutes: move every active quarter whose last day has come (UTC) to reviewing
+    # and create its ungraded grades (a conditional UPDATE: a rerun changes nothing).
+    "quarters-start-reviewing": {
+        "task": "reviews.tasks.quarters_start_reviewing_task",
+        "schedule": crontab(minute="2,17,32,47"),
+    },
+    # Every 15 minutes: climb the ladder of key results still ungraded in a reviewing quarter
+    # (unique GradeReminder rows make a rerun harmless).
+    "grades-remind": {
+        "task": "reviews.tasks.grades_remind_task",
+        "schedule": crontab(minute="13,28,43,58"),
+    },
+    # Every 15 minutes: apply the setting a structural decision changes once its quarter has
+    # started (OrgSetting or the team's limit, logged in SettingChange; applied_at: once).
+    "decisions-apply": {
+        "task": "reviews.tasks.decisions_apply_due_task",
+        "schedule": crontab(minute="6,21,36,51"),
+    },
 }
 
 # Dependency escalation ladder (rule 7). A request waiting on the responsible person this
@@ -323,6 +341,17 @@ NEXT_STEP_RUNG_HOURS: list[int] = env_value(
 ESCALATION_ANSWER_HOURS = env_value(env.int, "ESCALATION_ANSWER_HOURS", default=48)
 EARLY_ESCALATION_RUNG_HOURS: list[int] = env_value(
     env.list, "EARLY_ESCALATION_RUNG_HOURS", cast=int, default=[0, 24, 72]
+)
+# Grading (issue 13): when a quarter starts reviewing, each key result's owner grades it. The
+# score (0-1 by direction) is "achieved" from KR_ACHIEVED_SCORE, "partly" from KR_PARTLY_SCORE,
+# "missed" below; an ungraded key result climbs the ladder (owner, manager or team lead,
+# leadership) at GRADE_MISSED_RUNG_HOURS after reviewing started.
+KR_ACHIEVED_SCORE = env_value(env.float, "KR_ACHIEVED_SCORE", default=0.7)
+KR_PARTLY_SCORE = env_value(env.float, "KR_PARTLY_SCORE", default=0.3)
+if not 0 <= KR_PARTLY_SCORE <= KR_ACHIEVED_SCORE <= 1:
+    raise ImproperlyConfigured("Need 0 <= KR_PARTLY_SCORE <= KR_ACHIEVED_SCORE <= 1.")
+GRADE_MISSED_RUNG_HOURS: list[int] = env_value(
+    env.list, "GRADE_MISSED_RUNG_HOURS", cast=int, default=[24, 48, 96]
 )
 # The Django group whose members receive the last rung of every ladder.
 LEADERSHIP_GROUP = env_value(env.str, "LEADERSHIP_GROUP", default="Leadership")
@@ -389,6 +418,8 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "okrly.api.document_error_responses",
     ],
+    # Two models' "status" choices (a review's open/closed among them) need their own names.
+    "ENUM_NAME_OVERRIDES": {"ReviewStatusEnum": "reviews.models.Review.Status"},
 }
 
 # --- Limits on repeated attempts ------------------------------------------------------------
