@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
@@ -38,6 +37,7 @@ from checkins.models import CheckIn
 from dependencies import services as dependencies
 from dependencies.models import Dependency, DependencyEvent
 from objectives.models import KeyResult
+from okrly import orgsettings
 from okrly.demo import demo_quarter
 from okrly.models import Quarter, Team, local_today
 from okrly.workdays import add_working_days, add_working_hours
@@ -264,7 +264,7 @@ def _backdate_break(quarter: Quarter, dep: Dependency, response: MissResponse) -
     events.filter(action="commit").update(created_at=asked + (broken - asked) / 7)
     events.filter(action="break").update(created_at=broken)
     zone = str(response.accountable.profile.timezone)  # every demo person has a profile
-    due_at = add_working_days(broken, settings.RESPONSE_DAYS, zone)
+    due_at = add_working_days(broken, orgsettings.value("RESPONSE_DAYS"), zone)
     MissResponse.objects.filter(pk=response.pk).update(opened_at=broken, due_at=due_at)
     response.refresh_from_db()
 
