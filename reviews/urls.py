@@ -1,7 +1,7 @@
 from django.urls import include, path
 
 from reviews import early_escalation_views as escalation_views
-from reviews import response_views, views
+from reviews import response_views, review_views, views
 
 app_name = "reviews"
 # The dashboard's pages, under /dashboard/.
@@ -23,6 +23,19 @@ review_patterns = [
         response_views.response_step_done,
         name="response_step_done",
     ),
+    # The quarterly review (rule 11).
+    path("review/", review_views.review_of_quarter, name="review_of_quarter"),
+    path("review/<int:pk>/", review_views.review_page, name="review"),
+    path("review/<int:pk>/factors/", review_views.factor_add, name="review_factor_add"),
+    path("review/<int:pk>/decisions/", review_views.decision_add, name="review_decision_add"),
+    path(
+        "review/<int:pk>/follow-up/<int:decision_pk>/",
+        review_views.follow_up,
+        name="review_follow_up",
+    ),
+    path("review/<int:pk>/close/", review_views.close, name="review_close"),
+    path("review/<int:pk>/export.pdf", review_views.export_pdf, name="review_export_pdf"),
+    path("review/<int:pk>/export.md", review_views.export_md, name="review_export_md"),
 ]
 # Mounted at the site's root (okrly/urls.py): one namespace, two prefixes. A list included
 # without an app_name adds no namespace, so the names stay "reviews:<name>".
