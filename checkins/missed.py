@@ -45,7 +45,9 @@ def _stops(prompt: CheckInPrompt, now: datetime) -> bool:
     # Nobody can check in for a closed quarter, and an owner who went out of office after
     # the prompt is not chased.
     owner_away = prompt.owner.profile.is_out_of_office(local_today(prompt.owner, now))
-    return prompt.quarter.status == Quarter.Status.CLOSED or owner_away
+    # Reviewing too: the quarter's check-ins are over, its key results are graded instead.
+    over = prompt.quarter.status in (Quarter.Status.CLOSED, Quarter.Status.REVIEWING)
+    return over or owner_away
 
 
 def _missing(prompt: CheckInPrompt) -> list[KeyResult]:

@@ -164,8 +164,11 @@ def checkin_submit(
         raise NotAllowed(
             f"Only {display_name(key_result.owner)}, the key result's owner, checks in for it."
         )
-    if quarter.status == Quarter.Status.CLOSED:
-        raise RuleBroken(f"{quarter.name} is closed; check-ins are over.")
+    if quarter.status in (Quarter.Status.CLOSED, Quarter.Status.REVIEWING):
+        # Reviewing: the key result is graded now (reviews.lifecycle), no longer checked in.
+        raise RuleBroken(
+            f"{quarter.name} is {quarter.get_status_display().lower()}; check-ins are over."
+        )
     if key_result.displaced_by_id is not None:
         # Rule 8: it left the quarter's counts; a check-in would put it back in them.
         raise RuleBroken(

@@ -91,6 +91,9 @@ def _card_html(
 def render_my_week(request: AuthedRequest) -> str:
     """The check-in section of My week, registered with okrly's registry."""
     quarter = Quarter.objects.current(timezone.localdate())
+    # A reviewing quarter is graded, not checked in (reviews' grading panel on My week).
+    if quarter is not None and quarter.status != Quarter.Status.ACTIVE:
+        quarter = None
     week = quarter.current_week(request.user) if quarter else None
     cards = selectors.my_week(request.user, quarter, week) if quarter and week else []
     due = selectors.still_due(cards)

@@ -44,9 +44,12 @@ KEY_RESULT_FIELDS = (
 
 
 def _check_quarter_open(quarter: Quarter) -> None:
-    if quarter.status == Quarter.Status.CLOSED:
+    # A reviewing quarter's work is over: its key results are graded (reviews.lifecycle), and a
+    # change now would rewrite what is being graded.
+    if quarter.status in (Quarter.Status.CLOSED, Quarter.Status.REVIEWING):
         raise RuleBroken(
-            f"{quarter.name} is closed; add or change objectives in an open quarter.",
+            f"{quarter.name} is {quarter.get_status_display().lower()}; add or change "
+            "objectives in an open quarter.",
             field="quarter",
         )
 

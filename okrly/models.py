@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
@@ -162,8 +162,23 @@ class QuarterQuerySet(models.QuerySet["Quarter"]):
         return self.filter(start__lte=end, end__gte=start)
 
     def current(self, today: date) -> Quarter | None:
-        active = self.filter(status=Quarter.Status.ACTIVE).order_by("-start")
-        return active.filter(start__lte=today, end__gte=today).first() or active.first()
+        """The quarter pages show: the active one covering today, else one reviewing that
+        covers today (its last day), else the latest active, else the latest reviewing (a
+        review that runs on after the quarter's end: the dashboard keeps showing it). One
+        query."""
+        covers = Q(start__lte=today, end__gte=today)
+        active = Q(status=Quarter.Status.ACTIVE)
+        rank = Case(
+            When(active & covers, then=Value(0)),
+            When(covers, then=Value(1)),
+            When(active, then=Value(2)),
+            default=Value(3),
+        )
+        return (
+            self.filter(status__in=[Quarter.Status.ACTIVE, Quarter.Status.REVIEWING])
+            .order_by(rank, "-start")
+            .first()
+        )
 
 
 class Quarter(TimeStampedModel):

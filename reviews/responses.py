@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import DecimalField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from okrly import orgsettings
@@ -515,10 +516,18 @@ def _missed_key_results(quarters: QuerySet[Quarter]) -> QuerySet[KeyResult]:
         quarter=OuterRef("objective__quarter"),
     )
     threshold = Decimal(str(settings.MISSED_KR_THRESHOLD))
+    # A graded key result (reviews.lifecycle) is judged by its grade's score; an ungraded one
+    # by how far its current value went.
     return (
         KeyResult.objects.in_play()
         .filter(objective__quarter__in=quarters)
-        .annotate(done_share=done)
+        .annotate(
+            done_share=Coalesce(
+                F("grade__score"),
+                done,
+                output_field=DecimalField(max_digits=30, decimal_places=10),
+            )
+        )
         .filter(done_share__lt=threshold)
         .exclude(Exists(opened))
     )
@@ -550,7 +559,7 @@ def responses_open_for_quarter(
     quarter: Quarter, *, now: datetime | None = None, limit: int = 10_000
 ) -> int:
     """Open the response to every key result of ``quarter`` that ended it missed, using its
-    current value (grading at the close replaces that later); the quarter close calls it.
+    grade's score when it was graded, else its current value; the quarter close calls it.
     Returns how many this call opened."""
     return _open_missed(
         _missed_key_results(Quarter.objects.filter(pk=quarter.pk)), now or timezone.now(), limit
@@ -563,7 +572,10 @@ def responses_open_for_closed_quarters(*, now: datetime | None = None, limit: in
     run. Returns how many it opened."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    quarters = Quarter.objects.filter(Q(status=Quarter.Status.CLOSED) | Q(end__lt=today))
+    # A quarter past its end that is reviewing waits for its close: its owners are grading.
+    quarters = Quarter.objects.filter(Q(status=Quarter.Status.CLOSED) | Q(end__lt=today)).exclude(
+        status=Quarter.Status.REVIEWING
+    )
     return _open_missed(_missed_key_results(quarters), now, limit)
 
 
