@@ -1,7 +1,7 @@
 from django.urls import include, path
 
+from reviews import carryover_views, grading_views, response_views, review_views, views
 from reviews import early_escalation_views as escalation_views
-from reviews import response_views, review_views, views
 
 app_name = "reviews"
 # The dashboard's pages, under /dashboard/.
@@ -64,3 +64,20 @@ escalation_patterns = [
     ),
 ]
 urlpatterns += [path("reviews/", include(escalation_patterns))]
+
+# Carry-over of a missed or deferred key result into the next quarter, under /reviews/.
+carryover_patterns = [
+    path(
+        "key-results/<int:key_result_pk>/carry-over/",
+        carryover_views.carry_over,
+        name="carry_over",
+    )
+]
+urlpatterns += [path("reviews/", include(carryover_patterns))]
+
+# The quarter's end (issue 13): leadership starts the review early; owners grade on My week.
+grading_patterns = [
+    path("quarters/<int:pk>/start-review/", grading_views.start_review, name="start_review"),
+    path("key-results/<int:key_result_pk>/grade/", grading_views.grade, name="grade"),
+]
+urlpatterns += [path("reviews/", include(grading_patterns))]
