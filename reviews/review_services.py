@@ -456,7 +456,9 @@ def review_close(*, user: User, review: Review) -> Review:
     quarter and opens the responses to its missed key results."""
     _require_runner(user, review)
     with transaction.atomic():
-        locked = Review.objects.select_for_update().select_related("team").get(pk=review.pk)
+        locked = (
+            Review.objects.select_for_update(of=("self",)).select_related("team").get(pk=review.pk)
+        )
         quarter = Quarter.objects.select_for_update().get(pk=locked.quarter_id)
         locked.quarter = quarter
         _require_open(locked)
@@ -515,8 +517,9 @@ def decisions_apply_due(now: datetime | None = None, *, limit: int = 500) -> int
     for pk in due:
         with transaction.atomic():
             decision = (
-                StructuralDecision.objects.select_for_update(skip_locked=True)
+                StructuralDecision.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(pk=pk, applied_at__isnull=True)
+                .order_by()
                 .first()
             )
             if decision is None:
