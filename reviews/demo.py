@@ -340,17 +340,20 @@ def _backdate_escalation(escalation: EarlyEscalation, quarter: Quarter, item: Es
     """The services stamp now; this one was raised weeks ago (never before the quarter), so
     the risk feed and the people view show it raised early and answered within its deadline.
     The date asked for and the deadline move with it; the answer came 20 working hours
-    later (a weekend does not count) or halfway to the deadline, whichever is sooner."""
+    later (a weekend does not count), and always well within the deadline."""
     now = timezone.now()
     start = timezone.make_aware(datetime.combine(quarter.start, datetime.min.time()))
-    raised = max(now - item.raised_ago, start)
+    raised = now - item.raised_ago
+    while raised.weekday() >= 5:  # raised on a working day
+        raised -= timedelta(days=1)
+    raised = max(raised, start)
     shift = now - raised
     if shift <= timedelta(0):
         return
     needed_by = escalation.needed_by - timedelta(days=shift.days)
     zone = str(escalation.asked_of.profile.timezone)
     due = early_escalations.answer_due(raised, max(needed_by, raised.date()), zone)
-    answered = min(add_working_hours(raised, 20, zone), raised + (due - raised) / 2)
+    answered = min(add_working_hours(raised, 20, zone), due - (due - raised) / 4)
     EarlyEscalation.objects.filter(pk=escalation.pk).update(
         raised_at=raised,
         needed_by=max(needed_by, raised.date()),
