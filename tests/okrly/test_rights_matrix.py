@@ -37,11 +37,12 @@ from objectives.models import Objective, TradeOffCategory
 from okrly import access
 from okrly import services as okrly_services
 from okrly.errors import NotAllowed
+from okrly.models import Quarter
 from ownership import services as ownership
-from reviews import early_escalations, responses
+from reviews import carryover, early_escalations, responses
 from reviews import services as reviews
-from reviews.models import MissResponse, Nudge, ResponseCause
-from tests.factories import NotificationFactory, ObjectiveFactory, TeamFactory
+from reviews.models import Grade, MissResponse, Nudge, ResponseCause
+from tests.factories import NotificationFactory, ObjectiveFactory, QuarterFactory, TeamFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
@@ -115,6 +116,8 @@ EXPECTED: dict[str, set[str]] = {
     "escalation raise": {"owner", "teammate", "lead"},
     "escalation answer": RESPONSIBLE,
     "escalation redirect": RESPONSIBLE,
+    # Issue 13: Olga's missed key result is carried into next quarter by Growth's leads.
+    "carry over": GROWTH_LEADS,
 }
 
 
@@ -311,6 +314,13 @@ def _escalation(w: World) -> Any:
         asked_of=w.pia,
         needed_by=date(2026, 12, 11),
     )
+
+
+def _missed_with_next_quarter(w: World) -> Any:
+    """Olga's key result graded missed, and 2027 Q1 being planned."""
+    Grade.objects.create(key_result=w.key_result, quarter=w.quarter, outcome=Grade.Outcome.MISSED)
+    QuarterFactory(name="2027 Q1", start=date(2027, 1, 1), end=date(2027, 3, 31), status="planning")
+    return w.key_result
 
 
 def _can_answer_escalation(u: Any, e: Any) -> bool:
@@ -661,6 +671,14 @@ ACTIONS = [
         ),
     ),
     Action(
+        "carry over",
+        _missed_with_next_quarter,
+        lambda u, kr: access.can_manage_objectives(u, kr.objective.team),
+        lambda u, kr, w: carryover.key_result_carry_over(
+            user=u, key_result=kr, into=Quarter.objects.get(name="2027 Q1")
+        ),
+    ),
+    Action(
         "notification read",
         _notification,
         lambda u, n: access.can_read_notification(u, recipient_id=n.recipient_id),
@@ -714,6 +732,7 @@ SERVICES = {
     "escalation_raise",
     "escalation_answer",
     "escalation_redirect",
+    "key_result_carry_over",
 }
 
 
@@ -759,6 +778,7 @@ def test_every_service_a_person_calls_is_in_the_matrix() -> None:
         reviews,
         responses,
         early_escalations,
+        carryover,
         okrly_services,
     ):
         for fname, function in inspect.getmembers(module, inspect.isfunction):
