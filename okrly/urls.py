@@ -14,6 +14,7 @@ from okrly.api import QuarterViewSet, TeamViewSet
 from ownership.api import KeyResultAccountabilityViewSet
 from reviews import api as reviews_api
 from reviews.early_escalation_api import EarlyEscalationViewSet
+from reviews.grading_api import KeyResultGrade
 from reviews.response_api import MissResponseViewSet
 from reviews.review_api import ReviewViewSet
 
@@ -85,6 +86,8 @@ urlpatterns = [
     path(
         "api/dashboard/people/", reviews_api.PeopleDashboard.as_view(), name="api_dashboard_people"
     ),
+    # Grading a key result when its quarter is reviewing (reviews.lifecycle).
+    path("api/key-results/<int:pk>/grade/", KeyResultGrade.as_view(), name="api_key_result_grade"),
     path("api/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Redoc styles itself with injected <style> elements and searches in a blob: worker: this

@@ -35,6 +35,11 @@ class ReviewsConfig(AppConfig):
             "early_escalation", early_escalation_views.render_key_result_panel, order=16
         )
         registry.register_asked("early_escalation", early_escalation_views.asked_of)
+        # Issue 13: while a quarter is reviewing, My week grades its key results (before the
+        # check-in forms, which a reviewing quarter no longer shows).
+        from reviews import grading_views
+
+        registry.register_my_week_panel("grading", grading_views.render_my_week, order=5)
         # Issue 13: where a key result was carried from or into, and "Carry over".
         from reviews import carryover_views
 
