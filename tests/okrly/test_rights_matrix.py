@@ -39,7 +39,7 @@ from okrly import services as okrly_services
 from okrly.errors import NotAllowed
 from okrly.models import Quarter
 from ownership import services as ownership
-from reviews import carryover, early_escalations, responses
+from reviews import carryover, early_escalations, lifecycle, responses
 from reviews import services as reviews
 from reviews.models import Grade, MissResponse, Nudge, ResponseCause
 from tests.factories import NotificationFactory, ObjectiveFactory, QuarterFactory, TeamFactory
@@ -118,6 +118,9 @@ EXPECTED: dict[str, set[str]] = {
     "escalation redirect": RESPONSIBLE,
     # Issue 13: Olga's missed key result is carried into next quarter by Growth's leads.
     "carry over": GROWTH_LEADS,
+    # Issue 13: leadership starts a quarter's review early; in review, Olga alone grades hers.
+    "start reviewing": {"leader"},
+    "grade": OWNER,
 }
 
 
@@ -320,6 +323,12 @@ def _missed_with_next_quarter(w: World) -> Any:
     """Olga's key result graded missed, and 2027 Q1 being planned."""
     Grade.objects.create(key_result=w.key_result, quarter=w.quarter, outcome=Grade.Outcome.MISSED)
     QuarterFactory(name="2027 Q1", start=date(2027, 1, 1), end=date(2027, 3, 31), status="planning")
+    return w.key_result
+
+
+def _reviewing(w: World) -> Any:
+    """2026 Q4 in review (Olga's key result has its ungraded grade)."""
+    lifecycle.quarter_start_reviewing(user=w.people["leader"], quarter=w.quarter)
     return w.key_result
 
 
@@ -679,6 +688,24 @@ ACTIONS = [
         ),
     ),
     Action(
+        "start reviewing",
+        lambda w: w.quarter,
+        lambda u, q: access.can_start_review(u),
+        lambda u, q, w: lifecycle.quarter_start_reviewing(user=u, quarter=q),
+    ),
+    Action(
+        "grade",
+        _reviewing,
+        lambda u, kr: access.can_grade(u, owner_id=kr.owner_id, reviewing=True),
+        lambda u, kr, w: lifecycle.key_result_grade(
+            user=u,
+            key_result=kr,
+            final_value="24",
+            what_happened="Pricing changed mid-quarter.",
+            change_how_we_work="Agree pricing changes a quarter ahead.",
+        ),
+    ),
+    Action(
         "notification read",
         _notification,
         lambda u, n: access.can_read_notification(u, recipient_id=n.recipient_id),
@@ -733,6 +760,8 @@ SERVICES = {
     "escalation_answer",
     "escalation_redirect",
     "key_result_carry_over",
+    "quarter_start_reviewing",
+    "key_result_grade",
 }
 
 
@@ -779,6 +808,7 @@ def test_every_service_a_person_calls_is_in_the_matrix() -> None:
         responses,
         early_escalations,
         carryover,
+        lifecycle,
         okrly_services,
     ):
         for fname, function in inspect.getmembers(module, inspect.isfunction):
