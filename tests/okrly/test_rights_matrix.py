@@ -39,7 +39,7 @@ from okrly import services as okrly_services
 from okrly.errors import NotAllowed
 from okrly.models import Quarter
 from ownership import services as ownership
-from reviews import carryover, early_escalations, lifecycle, responses
+from reviews import carryover, early_escalations, lifecycle, responses, review_services
 from reviews import services as reviews
 from reviews.models import Grade, MissResponse, Nudge, ResponseCause
 from tests.factories import NotificationFactory, ObjectiveFactory, QuarterFactory, TeamFactory
@@ -118,6 +118,12 @@ EXPECTED: dict[str, set[str]] = {
     "escalation redirect": RESPONSIBLE,
     # Issue 13: Olga's missed key result is carried into next quarter by Growth's leads.
     "carry over": GROWTH_LEADS,
+    # Issue 13: Growth's review is run by its leads and leadership; the organisation's
+    # (following up last quarter's decisions, closing) by leadership alone.
+    "review factor": {"lead", "leader"},
+    "review decision": {"lead", "leader"},
+    "review follow-up": {"leader"},
+    "review close": {"leader"},
     # Issue 13: leadership starts a quarter's review early; in review, Olga alone grades hers.
     "start reviewing": {"leader"},
     "grade": OWNER,
@@ -330,6 +336,56 @@ def _reviewing(w: World) -> Any:
     """2026 Q4 in review (Olga's key result has its ungraded grade)."""
     lifecycle.quarter_start_reviewing(user=w.people["leader"], quarter=w.quarter)
     return w.key_result
+
+
+def _growth_review(w: World) -> Any:
+    return review_services.review_for(w.quarter, w.growth)
+
+
+def _next_quarter() -> Any:
+    return Quarter.objects.get_or_create(
+        name="2027 Q1",
+        defaults={"start": date(2027, 1, 1), "end": date(2027, 3, 31), "status": "planning"},
+    )[0]
+
+
+def _decision_add(u: Any, review: Any, w: World) -> Any:
+    return review_services.decision_add(
+        user=u,
+        review=review,
+        what_changes="Dependency requests are made in week 0.",
+        why="The billing API was asked for in week 6.",
+        owner=w.olga,
+        takes_effect=_next_quarter(),
+        success_check="Every dependency is requested by the first Friday.",
+        follow_up_on=date(2027, 2, 1),
+        key_result=w.key_result,
+    )
+
+
+def _org_review_following_up(w: World) -> Any:
+    """2026 Q4's organisation review, with a decision of 2026 Q3's to follow up."""
+    before = QuarterFactory(name="2026 Q3", start=date(2026, 7, 1), end=date(2026, 9, 30))
+    old_review = review_services.review_for(before)
+    old_review.decisions.create(
+        what_changes="Every objective names its definition group.",
+        why="Read three ways.",
+        owner=w.olga,
+        takes_effect=w.quarter,
+        success_check="No challenge unanswered.",
+        follow_up_on=date(2026, 11, 1),
+        created_by=w.people["leader"],
+    )
+    return review_services.review_for(w.quarter)
+
+
+def _org_review_to_close(w: World) -> Any:
+    """2026 Q4 in review, its organisation review with one decision."""
+    w.quarter.status = "reviewing"
+    w.quarter.save()
+    review = review_services.review_for(w.quarter)
+    _decision_add(w.people["leader"], review, w)
+    return review
 
 
 def _can_answer_escalation(u: Any, e: Any) -> bool:
@@ -713,6 +769,41 @@ ACTIONS = [
     ),
 ]
 
+ACTIONS += [
+    Action(
+        "review factor",
+        _growth_review,
+        lambda u, r: access.can_run_review(u, r.team),
+        lambda u, r, w: review_services.factor_add(
+            user=u, review=r, text="Platform's outage.", key_result=w.key_result
+        ),
+    ),
+    Action(
+        "review decision",
+        _growth_review,
+        lambda u, r: access.can_run_review(u, r.team),
+        _decision_add,
+    ),
+    Action(
+        "review follow-up",
+        _org_review_following_up,
+        lambda u, r: access.can_run_review(u, r.team),
+        lambda u, r, w: review_services.follow_up_mark(
+            user=u,
+            review=r,
+            decision=review_services.decisions_to_follow_up(r).get(),
+            verdict="not_done",
+            note="Nobody started.",
+        ),
+    ),
+    Action(
+        "review close",
+        _org_review_to_close,
+        lambda u, r: access.can_run_review(u, r.team),
+        lambda u, r, w: review_services.review_close(user=u, review=r),
+    ),
+]
+
 BY_NAME = {a.name: a for a in ACTIONS}
 
 # Writes a person makes without a right to check: each acts only on the user's own rows.
@@ -759,6 +850,10 @@ SERVICES = {
     "escalation_raise",
     "escalation_answer",
     "escalation_redirect",
+    "factor_add",
+    "decision_add",
+    "follow_up_mark",
+    "review_close",
     "key_result_carry_over",
     "quarter_start_reviewing",
     "key_result_grade",
@@ -807,6 +902,7 @@ def test_every_service_a_person_calls_is_in_the_matrix() -> None:
         reviews,
         responses,
         early_escalations,
+        review_services,
         carryover,
         lifecycle,
         okrly_services,
