@@ -51,6 +51,11 @@ class ReviewsConfig(AppConfig):
         from reviews import demo
 
         registry.register_demo_seeder("reviews", demo.seed, order=95)
+        # Issue 13: the closed previous quarter with its review and two decisions, one of them
+        # followed up as not done (after everything the current quarter's evidence is made of).
+        from reviews import review_demo
+
+        registry.register_demo_seeder("review", review_demo.seed, order=98)
         self._invalidate_dashboard_on_writes()
 
     def _invalidate_dashboard_on_writes(self) -> None:

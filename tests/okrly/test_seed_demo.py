@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from io import StringIO
 from typing import Any
 
@@ -76,7 +77,11 @@ def test_seed_demo_builds_a_believable_organisation(frozen_now: Any) -> None:
     assert KeyResult.objects.filter(owner__isnull=True).count() == 0
     assert KeyResult.objects.count() >= 15
     assert Dependency.objects.filter(status="committed").exists()
-    assert CheckIn.objects.filter(week=1).count() == KeyResult.objects.count()
+    # The previous quarter's two key results (reviews/review_demo.py) have no check-ins.
+    assert (
+        CheckIn.objects.filter(week=1).count()
+        == KeyResult.objects.filter(objective__quarter=quarter).count()
+    )
     assert "1 trade-offs" in out.getvalue()
     # The alignment tree has three levels, and every alignment passes the service's rules.
     aligned = list(Objective.objects.filter(parent__isnull=False).select_related("parent"))
@@ -115,7 +120,8 @@ def test_demo_definitions_are_published_and_mostly_shared(frozen_now: Any) -> No
     """Every objective has a published version 1 (through the services); most are shared,
     "Make releases boring" waits for one leader, and the trade-off's new objective is unread."""
     call_command("seed_demo", stdout=StringIO())
-    objectives_ = list(Objective.objects.all())
+    # The current quarter's (the previous quarter's, reviews/review_demo.py, predates them).
+    objectives_ = list(Objective.objects.filter(quarter__status=Quarter.Status.ACTIVE))
     statuses = definition_statuses(objectives_)
     assert all(s.version is not None and s.version.number == 1 for s in statuses.values())
     shared = [o for o in objectives_ if statuses[o.pk].shared]
@@ -313,3 +319,32 @@ def test_demo_responses_at_the_quarter_edges(moment: str) -> None:
         assert answered.raised_at <= answered.answered_at <= answered.answer_due_at
         call_command("seed_demo", stdout=StringIO())
         assert counts() == first
+
+
+def test_demo_has_a_closed_previous_quarter_with_its_review(frozen_now: Any) -> None:
+    """Issue 13: the quarter before today's is closed, its organisation review holds two
+    structural decisions taking effect now, and the current review marks one of them not done;
+    seeding again adds nothing."""
+    from reviews.models import DecisionFollowUp, Review, StructuralDecision
+
+    call_command("seed_demo", stdout=StringIO())
+    current = Quarter.objects.get(status=Quarter.Status.ACTIVE)
+    previous = Quarter.objects.get(end__lt=current.start)
+    assert previous.status == Quarter.Status.CLOSED
+    assert previous.end == current.start - timedelta(days=1)
+    review = Review.objects.get(quarter=previous, team=None)
+    assert review.status == Review.Status.CLOSED
+    decisions = list(StructuralDecision.objects.filter(review=review))
+    assert len(decisions) == 2
+    assert all(d.takes_effect == current for d in decisions)
+    follow_ups = list(DecisionFollowUp.objects.filter(review__quarter=current))
+    assert [f.verdict for f in follow_ups] == [DecisionFollowUp.Verdict.NOT_DONE]
+    assert Review.objects.get(quarter=current, team=None).status == Review.Status.OPEN
+    before = (Review.objects.count(), StructuralDecision.objects.count(), len(follow_ups))
+    call_command("seed_demo", stdout=StringIO())
+    after = (
+        Review.objects.count(),
+        StructuralDecision.objects.count(),
+        DecisionFollowUp.objects.count(),
+    )
+    assert after == before
