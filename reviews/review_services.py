@@ -176,6 +176,20 @@ def _require_open(review: Review) -> None:
         raise RuleBroken("This review is closed.")
 
 
+def _lock_open(review: Review) -> None:
+    """Lock the review row (a concurrent close waits, or wins and this refuses): nothing is
+    added to a closed review. Unordered: the default ordering's outer join cannot be locked."""
+    status = (
+        Review.objects.select_for_update()
+        .filter(pk=review.pk)
+        .order_by()
+        .values_list("status", flat=True)
+        .first()
+    )
+    if status != Review.Status.OPEN:
+        raise RuleBroken("This review is closed.")
+
+
 def _evidence_count(*links: object) -> int:
     return sum(1 for link in links if link is not None)
 
@@ -236,15 +250,17 @@ def factor_add(
         raise RuleBroken("Say what contributed.", field="text")
     _require_evidence(key_result, dependency, trade_off, response, field="key_result")
     _evidence_in_quarter(review, key_result, dependency, trade_off, response)
-    return ContributingFactor.objects.create(
-        review=review,
-        text=text,
-        author=user,
-        key_result=key_result,
-        dependency=dependency,
-        trade_off=trade_off,
-        response=response,
-    )
+    with transaction.atomic():
+        _lock_open(review)
+        return ContributingFactor.objects.create(
+            review=review,
+            text=text,
+            author=user,
+            key_result=key_result,
+            dependency=dependency,
+            trade_off=trade_off,
+            response=response,
+        )
 
 
 # --- structural decisions -----------------------------------------------------------------------
@@ -338,23 +354,25 @@ def decision_add(
     setting, setting_team, setting_value = _check_setting(
         review, setting, setting_team, setting_value
     )
-    return StructuralDecision.objects.create(
-        review=review,
-        what_changes=what_changes,
-        why=why,
-        owner=owner,
-        takes_effect=takes_effect,
-        success_check=success_check,
-        follow_up_on=follow_up_on,
-        key_result=key_result,
-        dependency=dependency,
-        trade_off=trade_off,
-        response=response,
-        setting=setting,
-        setting_team=setting_team,
-        setting_value=setting_value,
-        created_by=user,
-    )
+    with transaction.atomic():
+        _lock_open(review)
+        return StructuralDecision.objects.create(
+            review=review,
+            what_changes=what_changes,
+            why=why,
+            owner=owner,
+            takes_effect=takes_effect,
+            success_check=success_check,
+            follow_up_on=follow_up_on,
+            key_result=key_result,
+            dependency=dependency,
+            trade_off=trade_off,
+            response=response,
+            setting=setting,
+            setting_team=setting_team,
+            setting_value=setting_value,
+            created_by=user,
+        )
 
 
 # --- follow-up ----------------------------------------------------------------------------------

@@ -358,7 +358,13 @@ def test_only_last_quarters_decisions_are_followed_up_with_a_note(
 
 
 def test_a_decision_not_done_in_two_reviews_opens_a_response(
-    leader: Any, owner: Any, reviewing: Quarter, before: Quarter, after: Quarter, key_result: Any
+    client_for: Any,
+    leader: Any,
+    owner: Any,
+    reviewing: Quarter,
+    before: Quarter,
+    after: Quarter,
+    key_result: Any,
 ) -> None:
     old = _old_decision(before, owner, reviewing, key_result)
     q4_review = services.review_for(reviewing)
@@ -383,6 +389,9 @@ def test_a_decision_not_done_in_two_reviews_opens_a_response(
     assert response.key_result == key_result
     assert response.quarter == after
     assert "Every objective names its definition group" in response.committed
+    page = client_for(owner).get(response.get_absolute_url())
+    assert page.status_code == 200
+    assert "Structural decision not done in two reviews" in page.content.decode()
     # Marking it again does not open a second one.
     services.follow_up_mark(
         user=leader, review=q1_review, decision=old, verdict="not_done", note="Still not!"
