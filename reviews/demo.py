@@ -138,13 +138,15 @@ ANSWERED = Escalate(
     # Raised mid-quarter, while it could still be corrected (rule 7).
     raised_ago=timedelta(days=17),
 )
+# On Ana's other key result: "Raise activation within 7 days" is the one the browser test
+# (tests/e2e/test_early_escalation_browser.py) escalates itself.
 STILL_OPEN = Escalate(
-    "Raise activation within 7 days",
+    "Interview churned teams",
     "ana",
     "tom",
-    "Activation is at 47% against a target of 60%, and the guided set-up meant to close the "
-    "gap was deferred for Northwind. Decide whether we lower this quarter's target to 52%, or "
-    "put one engineer back on the onboarding checklist until the quarter ends.",
+    "Nine interviews of 25 so far: most churned teams no longer answer our e-mails. Decide "
+    "whether interviews with teams about to churn count towards the 25, or ask Sam to "
+    "introduce us to the churned accounts Sales still talks to.",
     4,
 )
 
