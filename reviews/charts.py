@@ -69,7 +69,8 @@ def quarters_svg(points: list[Any], *, width: int = 520, height: int = 170) -> S
     """The last quarters side by side: one group of four bars (0-100%) per quarter, a figure
     with nothing to compute from drawn as no bar (its title says "no data")."""
     pad, label_h = 18, 16
-    group = (width - 2 * pad) / max(len(points), 1)
+    # A group per quarter, never wider than a fourth of the chart (one quarter alone stays slim).
+    group = (width - 2 * pad) / max(len(points), 4)
     bar = (group - 12) / len(QUARTER_SERIES)
     base = height - pad - label_h
 

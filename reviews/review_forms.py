@@ -43,6 +43,8 @@ class EvidenceForm(SingleValuedFields, forms.Form):
                 required=False,
                 empty_value=None,
             )
+        # Added after the form ordered its fields: put them where field_order says.
+        self.order_fields(self.field_order)
 
     def evidence_kwargs(self) -> dict[str, Any]:
         return {kind: self.evidence.get(kind, self.cleaned_data.get(kind)) for kind in EVIDENCE}
@@ -64,7 +66,8 @@ class DecisionForm(EvidenceForm):
         label="How we will know it worked", widget=forms.Textarea(attrs={"rows": 2})
     )
     follow_up_on = forms.DateField(
-        label="Follow-up date", widget=forms.DateInput(attrs={"type": "date"})
+        label="Follow-up date",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     setting = forms.ChoiceField(label="Setting it changes", choices=SETTING_CHOICES, required=False)
     setting_team = forms.TypedChoiceField(

@@ -6,6 +6,7 @@ okrly.access.can_run_review says yes."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -63,8 +64,17 @@ class Page:
         return FactorForm(data, evidence=self.evidence, prefix="factor")
 
     def decision_form(self, data: Any = None) -> DecisionForm:
+        initial = {}
+        if self.quarters:
+            # Takes effect next quarter, followed up six weeks into it (both can be changed).
+            first = next(iter(self.quarters.values()))[0]
+            initial = {
+                "takes_effect": first.pk,
+                "follow_up_on": min(first.start + timedelta(weeks=6), first.end),
+            }
         return DecisionForm(
             data,
+            initial=initial,
             evidence=self.evidence,
             people=self.people,
             quarters=self.quarters,
