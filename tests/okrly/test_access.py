@@ -27,6 +27,7 @@ def _named_pages() -> list[tuple[str, dict[str, Any]]]:
         "objective_pk": 1,
         "key_result_pk": 1,
         "grant_pk": 1,
+        "decision_pk": 1,
         "action": "commit",
         "slug": "growth",
         "uidb64": "MQ",
