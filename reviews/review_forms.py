@@ -11,16 +11,13 @@ from typing import Any
 from django import forms
 
 from okrly.forms import SingleValuedFields
-from okrly.orgsettings import ADJUSTABLE
+from reviews import review_services
 from reviews.models import DecisionFollowUp
 from reviews.review_selectors import EVIDENCE, EvidenceChoices
 
-TEAM_LIMIT = "TEAM_OBJECTIVE_LIMIT"
-SETTING_CHOICES = (
-    [("", "No setting")]
-    + [(name, label) for name, (label, _, _) in ADJUSTABLE.items()]
-    + [(TEAM_LIMIT, "A team's objective limit (choose the team)")]
-)
+# The settings a decision may change (okrly.orgsettings.ADJUSTABLE and a team's objective
+# limit), as the service lists them.
+SETTING_CHOICES = [("", "No setting"), *review_services.setting_choices()]
 EVIDENCE_LABELS = {
     "key_result": "Evidence: a key result",
     "dependency": "Evidence: a dependency",

@@ -256,3 +256,113 @@ def test_the_page_costs_the_same_queries_for_a_small_and_a_large_quarter(
         counts.append(len(ctx.captured_queries))
     assert counts[0] == counts[1], counts
     print("review page queries:", counts[0], TEST_NOW)
+
+
+def test_a_decision_may_change_a_teams_objective_limit(
+    client_for: Any,
+    leader: Any,
+    review: Review,
+    key_result: Any,
+    owner: Any,
+    next_quarter: Any,
+    growth: Any,
+) -> None:
+    url = reverse("reviews:review_decision_add", args=[review.pk])
+    client = client_for(leader)
+    # A team's limit without the team is refused on a field, the input kept.
+    refused = client.post(
+        url,
+        _decision_post(
+            key_result,
+            owner,
+            next_quarter,
+            **{"decision-setting": "TEAM_OBJECTIVE_LIMIT", "decision-setting_value": "3"},
+        ),
+    )
+    assert refused.status_code == 400
+    assert "field-error" in refused.content.decode()
+    ok = client.post(
+        url,
+        _decision_post(
+            key_result,
+            owner,
+            next_quarter,
+            **{
+                "decision-setting": "TEAM_OBJECTIVE_LIMIT",
+                "decision-setting_team": growth.pk,
+                "decision-setting_value": "3",
+            },
+        ),
+    )
+    assert ok.status_code == 302
+    decision = StructuralDecision.objects.get(review=review)
+    assert (decision.setting, decision.setting_team, decision.setting_value) == (
+        "TEAM_OBJECTIVE_LIMIT",
+        growth,
+        3,
+    )
+
+
+def test_the_chart_compares_the_last_four_quarters(
+    leader: Any, review: Review, quarter: Any, objective: Any, owner: Any
+) -> None:
+    from reviews.review_selectors import comparison
+
+    starts = [date(2025, 10, 1), date(2026, 1, 1), date(2026, 4, 1), date(2026, 7, 1)]
+    older = [
+        QuarterFactory(
+            name=f"old{i}",
+            start=s,
+            end=([*starts, quarter.start])[i + 1] - timedelta(days=1),
+            status=Quarter.Status.CLOSED,
+        )
+        for i, s in enumerate(starts)
+    ]
+    # The quarter before holds two decisions: this review follows one up as done, one not.
+    before = Review.objects.create(quarter=older[-1], status=Review.Status.CLOSED)
+    for verdict in ("not_working", "not_done"):
+        decision = StructuralDecision.objects.create(
+            review=before,
+            what_changes=verdict,
+            why="w",
+            owner=leader,
+            takes_effect=quarter,
+            success_check="c",
+            follow_up_on=quarter.end,
+            created_by=leader,
+        )
+        DecisionFollowUp.objects.create(
+            decision=decision, review=review, verdict=verdict, note="n", by=leader, at=TEST_NOW
+        )
+    _grade(KeyResultFactory(objective=objective, owner=owner), Grade.Outcome.ACHIEVED, "0.9")
+    _grade(KeyResultFactory(objective=objective, owner=owner), Grade.Outcome.MISSED, "0.4")
+    points = comparison(quarter, quarter.start)
+    assert [p.name for p in points] == ["old1", "old2", "old3", "2026 Q4"]
+    assert points[-1].average_score == 65
+    assert points[-1].decisions_done == 50
+    assert points[0].average_score is None
+    assert points[0].decisions_done is None
+    # No misses yet: no surprise rate nor responses on time, never a misleading 0.
+    assert points[-1].surprise_rate is None
+    assert points[-1].responses_on_time is None
+
+
+def test_the_demo_review_opens_with_last_quarters_decisions(client: Any, frozen_now: Any) -> None:
+    from io import StringIO
+
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    call_command("seed_demo", stdout=StringIO())
+    current = Quarter.objects.get(status=Quarter.Status.ACTIVE)
+    client.force_login(get_user_model().objects.get(username="maya"))
+    page = client.get(reverse("reviews:review_of_quarter") + f"?quarter={current.pk}", follow=True)
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Dependency requests are made in week 0, each with a named person" in html
+    assert "Not done" in html
+    assert "Each team&#x27;s lead reviews its check-ins" in html
+    previous = Review.objects.get(quarter__status=Quarter.Status.CLOSED, team=None)
+    closed = client.get(previous.get_absolute_url()).content.decode()
+    assert "Add decision" not in closed
+    assert "Dependency requests are made in week 0, each with a named person" in closed
