@@ -161,8 +161,10 @@ def _open(
     quarter: Quarter,
     dependency: Dependency | None,
     now: datetime | None,
+    response_days: int | None = None,
 ) -> tuple[MissResponse | None, bool]:
-    """``response_open``, and whether this call inserted the row."""
+    """``response_open``, and whether this call inserted the row. ``response_days``: the
+    organisation's RESPONSE_DAYS when the caller read it once for a whole batch."""
     from reviews.response_ladders import RESPONSE_LADDER
 
     if kind not in Kind.values:
@@ -177,7 +179,9 @@ def _open(
     accountable = dependency.responsible if dependency is not None else key_result.owner
     holder = holder_for(accountable, miss_team(key_result, dependency))
     committed, delivered = prefill(kind, key_result, dependency)
-    due_at = add_working_days(now, orgsettings.value("RESPONSE_DAYS"), _zone(accountable))
+    if response_days is None:
+        response_days = orgsettings.value("RESPONSE_DAYS")
+    due_at = add_working_days(now, response_days, _zone(accountable))
     response = MissResponse(
         kind=kind,
         subject_key=key,
@@ -535,6 +539,9 @@ def _missed_key_results(quarters: QuerySet[Quarter]) -> QuerySet[KeyResult]:
 
 def _open_missed(key_results: QuerySet[KeyResult], now: datetime, limit: int) -> int:
     ids = list(key_results.order_by("pk").values_list("pk", flat=True)[:limit])
+    if not ids:
+        return 0
+    response_days = orgsettings.value("RESPONSE_DAYS")  # once for the batch
     opened = 0
     for kr in (
         key_results.model.objects.filter(pk__in=ids)
@@ -550,6 +557,7 @@ def _open_missed(key_results: QuerySet[KeyResult], now: datetime, limit: int) ->
                 quarter=kr.objective.quarter,
                 dependency=None,
                 now=now,
+                response_days=response_days,
             )
         opened += int(inserted)
     return opened
