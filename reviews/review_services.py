@@ -104,9 +104,16 @@ def decisions_to_follow_up(review: Review) -> QuerySet[StructuralDecision]:
     before = previous_review(review)
     if before is None:
         return StructuralDecision.objects.none()
-    carried = DecisionFollowUp.objects.filter(
-        review=before, verdict=DecisionFollowUp.Verdict.NOT_DONE
+    # Not done for the first time in the previous review: asked about once more. A decision
+    # followed up before that (not done twice: its response took over) is not carried again.
+    followed_earlier = DecisionFollowUp.objects.filter(
+        review__quarter__start__lt=before.quarter.start
     ).values("decision_id")
+    carried = (
+        DecisionFollowUp.objects.filter(review=before, verdict=DecisionFollowUp.Verdict.NOT_DONE)
+        .exclude(decision_id__in=followed_earlier)
+        .values("decision_id")
+    )
     return (
         StructuralDecision.objects.filter(Q(review=before) | Q(pk__in=carried))
         .select_related("owner", "takes_effect", "review__quarter")

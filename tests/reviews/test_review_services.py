@@ -397,6 +397,10 @@ def test_a_decision_not_done_in_two_reviews_opens_a_response(
         user=leader, review=q1_review, decision=old, verdict="not_done", note="Still not!"
     )
     assert MissResponse.objects.filter(kind=MissResponse.Kind.DECISION_NOT_DONE).count() == 1
+    # The review after that does not ask about it again: the response took it over.
+    q2 = QuarterFactory(name="2027 Q2", start=date(2027, 4, 1), end=date(2027, 6, 30))
+    Review.objects.filter(pk=q1_review.pk).update(status=Review.Status.CLOSED)
+    assert list(services.decisions_to_follow_up(services.review_for(q2))) == []
 
 
 # --- the admin --------------------------------------------------------------------------------
