@@ -144,6 +144,9 @@ def review_page(request: AuthedRequest, pk: int) -> HttpResponse:
     return _render(request, _load(pk))
 
 
+CLOSED = "This review is closed: nothing more is added to it or marked in it."
+
+
 def _refuse_unless_running(request: AuthedRequest, review: Review) -> None:
     if not can_run_review(request.user, review.team):
         # The same refusal the services give, before any form is read.
@@ -155,6 +158,8 @@ def _refuse_unless_running(request: AuthedRequest, review: Review) -> None:
 def factor_add(request: AuthedRequest, pk: int) -> HttpResponse:
     review = _load(pk)
     _refuse_unless_running(request, review)
+    if review.status == Review.Status.CLOSED:
+        return _render(request, review, close_error=CLOSED, status=400)
     page = Page(review)
     form = page.factor_form(request.POST)
     if form.is_valid():
@@ -178,6 +183,8 @@ def factor_add(request: AuthedRequest, pk: int) -> HttpResponse:
 def decision_add(request: AuthedRequest, pk: int) -> HttpResponse:
     review = _load(pk)
     _refuse_unless_running(request, review)
+    if review.status == Review.Status.CLOSED:
+        return _render(request, review, close_error=CLOSED, status=400)
     page = Page(review)
     form = page.decision_form(request.POST)
     if form.is_valid():
@@ -196,6 +203,8 @@ def decision_add(request: AuthedRequest, pk: int) -> HttpResponse:
 def follow_up(request: AuthedRequest, pk: int, decision_pk: int) -> HttpResponse:
     review = _load(pk)
     _refuse_unless_running(request, review)
+    if review.status == Review.Status.CLOSED:
+        return _render(request, review, close_error=CLOSED, status=400)
     decision = get_object_or_404(StructuralDecision, pk=decision_pk)
     form = _follow_up_form(decision, request.POST)
     if form.is_valid():
@@ -220,6 +229,8 @@ def follow_up(request: AuthedRequest, pk: int, decision_pk: int) -> HttpResponse
 def close(request: AuthedRequest, pk: int) -> HttpResponse:
     review = _load(pk)
     _refuse_unless_running(request, review)
+    if review.status == Review.Status.CLOSED:
+        return _render(request, review, close_error=CLOSED, status=400)
     try:
         review_services.review_close(user=request.user, review=review)
     except RuleBroken as error:

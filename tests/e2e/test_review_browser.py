@@ -108,6 +108,14 @@ def test_a_leader_runs_a_whole_review_with_the_keyboard(
     decision = StructuralDecision.objects.get(review=review)
     assert (decision.owner_id, decision.takes_effect.name) == (leader.pk, "2027 Q1")
 
+    # Printed, the page keeps the review and drops navigation and forms (print CSS).
+    page.emulate_media(media="print")
+    expect(page.locator("#decision-form")).to_be_hidden()
+    expect(page.locator(".topbar")).to_be_hidden()
+    expect(page.locator("#decisions")).to_contain_text(DECISION)
+    page.emulate_media(media="screen")
+    expect(page.locator("#decision-form")).to_be_visible()
+
     # 5. Close the review, and with it the quarter.
     tab_to(page, button("Close the review and the quarter"))
     page.keyboard.press("Enter")

@@ -366,3 +366,16 @@ def test_the_demo_review_opens_with_last_quarters_decisions(client: Any, frozen_
     closed = client.get(previous.get_absolute_url()).content.decode()
     assert "Add decision" not in closed
     assert "Dependency requests are made in week 0, each with a named person" in closed
+
+
+def test_a_closed_review_refuses_more_with_a_400(
+    client_for: Any, leader: Any, review: Review, key_result: Any
+) -> None:
+    Review.objects.filter(pk=review.pk).update(status=Review.Status.CLOSED)
+    client = client_for(leader)
+    url = reverse("reviews:review_factor_add", args=[review.pk])
+    refused = client.post(url, {"factor-text": "late", "factor-key_result": key_result.pk})
+    assert refused.status_code == 400
+    assert "This review is closed" in refused.content.decode()
+    assert client.post(reverse("reviews:review_close", args=[review.pk])).status_code == 400
+    assert not ContributingFactor.objects.exists()
