@@ -168,7 +168,9 @@ def test_bad_input_is_refused_on_its_field(
 
 def _started(key_result: Any) -> Any:
     """When reviewing started: the first rung is due GRADE_MISSED_RUNG_HOURS[0] (24) later."""
-    return Grade.objects.get(key_result=key_result).next_escalation_at - timedelta(hours=24)
+    first_rung = Grade.objects.get(key_result=key_result).next_escalation_at
+    assert first_rung is not None
+    return first_rung - timedelta(hours=24)
 
 
 def test_ladder_climbs_once_per_rung_and_stops_when_graded(
