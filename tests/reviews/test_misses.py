@@ -3,16 +3,20 @@
 escalations in the people view and the risk feed, and what each costs in queries.
 
 Rows are created with the ORM at known times (the services that open responses and raise
-escalations have their own tests); the clock is the suite's, Monday 30 November 2026 10:00 UTC,
-in 2026 Q4 (Thursday 1 October to 31 December; week 3 is 15-21 October).
+escalations have their own tests). The figures are counted by hand as read on Monday 30 November
+2026 10:00 UTC, in 2026 Q4 (Thursday 1 October to 31 December; week 3 is 15-21 October): the
+fixtures move the clock there (``read_on_30_november``) whatever day the suite is pinned to
+(OKRLY_TEST_TODAY), since whether a response or a next step is due yet depends on it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.db import connection
@@ -37,7 +41,16 @@ from tests.reviews.conftest import page, people_rows
 pytestmark = pytest.mark.django_db
 
 TODAY = date(2026, 11, 30)
+READ_AT = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # when the figures below are counted
 MISSED_AT = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)  # when every miss below is detected
+
+
+@pytest.fixture
+def read_on_30_november() -> Iterator[None]:
+    """The hand-counted figures hold as read on 30 November: the pages and the API read the
+    clock (not TODAY), so it is moved there from the suite's pinned day."""
+    with time_machine.travel(READ_AT, tick=False):
+        yield
 
 
 def at(month: int, day: int, hour: int = 10) -> datetime:
@@ -123,7 +136,7 @@ def step(response: MissResponse, due: date, done: datetime | None = None) -> Nex
 
 
 @pytest.fixture
-def six(db: Any) -> dict[str, Any]:
+def six(db: Any, read_on_30_november: None) -> dict[str, Any]:
     """The issue's six key results, in one team:
 
     K1 missed with no signal (a risky check-in after the miss does not count);
@@ -220,7 +233,9 @@ def test_an_early_escalation_on_the_missed_dependency_signals_it(
     assert selectors.first_signal(rows[response.pk]) == at(11, 12)
 
 
-def test_no_misses_no_rate(quarter: Any, client: Any, leader: Any) -> None:
+def test_no_misses_no_rate(
+    read_on_30_november: None, quarter: Any, client: Any, leader: Any
+) -> None:
     h = selectors.org_view(quarter, TODAY).headline
     assert (h.surprise_rate, h.median_lead_weeks, h.responses_on_time_percent) == (None,) * 3
     client.force_login(leader)
@@ -232,7 +247,7 @@ def test_no_misses_no_rate(quarter: Any, client: Any, leader: Any) -> None:
 
 
 @pytest.fixture
-def three(db: Any) -> dict[str, Any]:
+def three(db: Any, read_on_30_november: None) -> dict[str, Any]:
     """Three leaders: Lea (leadership: the whole organisation), Cora (leads Commerce, and so
     Growth below it, which has no lead of its own), Pat (leads Platform). Read 30 Nov 10:00.
 
