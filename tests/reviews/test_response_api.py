@@ -19,9 +19,18 @@ from rest_framework.test import APIClient
 
 from reviews import responses
 from reviews.models import MissResponse, ResponseCause
+from tests.conftest import TEST_TODAY
 from tests.factories import KeyResultFactory, ObjectiveFactory
 
 pytestmark = pytest.mark.django_db
+
+# Dates relative to the pinned day (CI runs from the quarter's first day to its last): the
+# conversation is neither in the future nor before the quarter (QuarterFactory's) started, the
+# next step is not due in the past.
+QUARTER_START = date(2026, 10, 1)
+TALKED_ON = max(TEST_TODAY - timedelta(days=3), QUARTER_START)
+STEP_DUE = TEST_TODAY + timedelta(days=11)
+YESTERDAY = TEST_TODAY - timedelta(days=1)
 
 URL = "/api/responses/"
 KR_MISSED = MissResponse.Kind.KEY_RESULT_MISSED
@@ -33,12 +42,14 @@ def api_as(user: Any) -> APIClient:
     return client
 
 
-def open_response(kr: Any, quarter: Any, hours_ago: int = 0) -> MissResponse:
+def open_response(kr: Any, quarter: Any, minutes_ago: int = 0) -> MissResponse:
     response = responses.response_open(
         kind=KR_MISSED,
         key_result=kr,
         quarter=quarter,
-        now=timezone.now() - timedelta(hours=hours_ago),
+        # Minutes, not days: on the quarter's first day a response opened days ago would be
+        # older than its quarter.
+        now=timezone.now() - timedelta(minutes=minutes_ago),
     )
     assert response is not None
     return response
@@ -56,11 +67,15 @@ def response(key_result: Any, quarter: Any, lead: Any) -> MissResponse:
 
 def body(owner: Any, lead: Any, chosen: ResponseCause, **changes: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "conversation_on": "2026-11-27",
+        "conversation_on": TALKED_ON.isoformat(),
         "participants": [owner.pk, lead.pk],
         "cause": chosen.pk,
         "gap": "Two engineers moved to the outage.",
-        "next_step": {"what": "Re-plan the funnel work", "owner": owner.pk, "due": "2026-12-11"},
+        "next_step": {
+            "what": "Re-plan the funnel work",
+            "owner": owner.pk,
+            "due": STEP_DUE.isoformat(),
+        },
     }
     data.update(changes)
     return data
@@ -92,7 +107,7 @@ def test_record_then_mark_the_next_step_done(
     assert answer.status_code == 200, answer.json()
     data = answer.json()
     assert data["state"] == "in_progress"
-    assert data["conversation_on"] == "2026-11-27"
+    assert data["conversation_on"] == TALKED_ON.isoformat()
     assert {p["username"] for p in data["participants"]} == {"olga", "lena"}
     assert data["cause"] == {"id": cause.pk, "name": "Capacity"}
     assert data["next_step"]["what"] == "Re-plan the funnel work"
@@ -121,7 +136,7 @@ def test_a_rule_broken_is_a_400_on_its_field(
     assert "participants" in missing_lead.json()
     past = client.patch(
         f"{URL}{response.pk}/",
-        body(owner, lead, cause, next_step={"what": "x", "owner": owner.pk, "due": "2026-11-01"}),
+        body(owner, lead, cause, next_step={"what": "x", "owner": owner.pk, "due": str(YESTERDAY)}),
         format="json",
     )
     assert past.status_code == 400
@@ -146,7 +161,7 @@ def test_a_rule_broken_is_a_400_on_its_field(
         {"conversation_on": "27/11/2026"},
         {"gap": "x" * 10_001},
         {"gap": "nul \x00"},
-        {"next_step": {"what": "x", "owner": -1, "due": "2026-12-11"}},
+        {"next_step": {"what": "x", "owner": -1, "due": STEP_DUE.isoformat()}},
         {"next_step": {"what": "x", "owner": 1, "due": "9999-99-99"}},
         {"next_step": "soon"},
     ],
@@ -277,5 +292,5 @@ def test_dates_are_those_of_the_record(
 ) -> None:
     api_as(lead).patch(f"{URL}{response.pk}/", body(owner, lead, cause), format="json")
     step = MissResponse.objects.get(pk=response.pk).next_step
-    assert step.due == date(2026, 12, 11)
+    assert step.due == STEP_DUE
     assert step.owner == owner

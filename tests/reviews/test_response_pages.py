@@ -22,20 +22,32 @@ from dependencies import services as dependency_services
 from reviews import responses
 from reviews.models import MissResponse, ResponseCause
 from reviews.response_views import CSV_HEADER
+from tests.conftest import TEST_TODAY
 from tests.factories import KeyResultFactory, ObjectiveFactory
 
 pytestmark = pytest.mark.django_db
+
+# Dates relative to the pinned day (CI runs from the quarter's first day to its last): the
+# conversation is neither in the future nor before the quarter (QuarterFactory's) started, the
+# next step is not due in the past.
+QUARTER_START = date(2026, 10, 1)
+TALKED_ON = max(TEST_TODAY - timedelta(days=3), QUARTER_START)
+STEP_DUE = TEST_TODAY + timedelta(days=11)
+# A dependency's due date must fall inside the quarter (QuarterFactory's ends 31 December).
+PROMISED_BY = min(TEST_TODAY + timedelta(days=10), date(2026, 12, 31))
 
 LIST = reverse("reviews:responses")
 KR_MISSED = MissResponse.Kind.KEY_RESULT_MISSED
 
 
-def open_response(kr: Any, quarter: Any, hours_ago: int = 0, **kwargs: Any) -> MissResponse:
+def open_response(kr: Any, quarter: Any, minutes_ago: int = 0, **kwargs: Any) -> MissResponse:
     response = responses.response_open(
         kind=kwargs.pop("kind", KR_MISSED),
         key_result=kr,
         quarter=quarter,
-        now=timezone.now() - timedelta(hours=hours_ago),
+        # Minutes, not days: on the quarter's first day a response opened days ago would be
+        # older than its quarter.
+        now=timezone.now() - timedelta(minutes=minutes_ago),
         **kwargs,
     )
     assert response is not None
@@ -59,13 +71,13 @@ def record(response: MissResponse, by: Any, owner: Any, lead: Any) -> MissRespon
     return responses.response_record(
         user=by,
         response=response,
-        conversation_on=date(2026, 11, 27),
+        conversation_on=TALKED_ON,
         participants=[owner, lead],
         cause=cause(),
         gap="Two engineers moved to the outage.",
         next_step_what="Re-plan the funnel work",
         next_step_owner=owner,
-        next_step_due=date(2026, 12, 11),
+        next_step_due=STEP_DUE,
     )
 
 
@@ -82,9 +94,9 @@ def count_queries(client: Any, url: str, params: dict[str, Any] | None = None) -
 def test_the_list_shows_each_response_with_its_parts_newest_first(
     client_for: Any, lead: Any, owner: Any, key_result: Any, quarter: Any
 ) -> None:
-    older = open_response(key_result, quarter, hours_ago=30)
+    older = open_response(key_result, quarter, minutes_ago=90)
     second = KeyResultFactory(objective=key_result.objective, owner=owner, title="Cut churn")
-    newer = record(open_response(second, quarter, hours_ago=2), lead, owner, lead)
+    newer = record(open_response(second, quarter, minutes_ago=20), lead, owner, lead)
 
     html = client_for(lead).get(LIST, {"quarter": quarter.pk}).content.decode()
 
@@ -145,7 +157,11 @@ def test_the_list_filters_by_team_state_and_person(
 def test_past_its_deadline_an_unrecorded_response_is_overdue(
     client_for: Any, lead: Any, key_result: Any, quarter: Any
 ) -> None:
-    late = open_response(key_result, quarter, hours_ago=24 * 10)
+    late = open_response(key_result, quarter)
+    # Its deadline passed an hour ago (moved directly: opening it days ago would put it before
+    # its quarter on the quarter's first day).
+    MissResponse.objects.filter(pk=late.pk).update(due_at=timezone.now() - timedelta(hours=1))
+    late.refresh_from_db()
     rows = client_for(lead).get(LIST, {"state": "overdue"}).context["rows"]
     assert [r.pk for r in rows] == [late.pk]
     assert responses.response_state(late) == "overdue"
@@ -208,7 +224,7 @@ def test_the_csv_has_the_filtered_rows_and_no_formula_runs(
     assert rows[0]["state"] == "In progress"
     assert rows[0]["cause"] == "Capacity"
     assert rows[0]["next step owner"] == "Olga Owner"
-    assert rows[0]["next step due"] == "2026-12-11"
+    assert rows[0]["next step due"] == STEP_DUE.isoformat()
 
 
 def test_the_dashboard_tabs_link_to_the_responses(client_for: Any, lead: Any, quarter: Any) -> None:
@@ -249,13 +265,13 @@ def test_recording_through_the_form(
     answer = client_for(lead).post(
         response.get_absolute_url(),
         {
-            "conversation_on": "2026-11-27",
+            "conversation_on": TALKED_ON.isoformat(),
             "participants": [owner.pk, lead.pk],
             "cause": cause().pk,
             "gap": "We said yes to the outage work and not to this.",
             "next_step_what": "Re-plan with Platform",
             "next_step_owner": owner.pk,
-            "next_step_due": "2026-12-11",
+            "next_step_due": STEP_DUE.isoformat(),
         },
     )
     assert answer.status_code == 302
@@ -264,7 +280,7 @@ def test_recording_through_the_form(
     assert response.next_step.what == "Re-plan with Platform"
     html = client_for(lead).get(response.get_absolute_url()).content.decode()
     assert "Re-plan with Platform" in html
-    assert "Friday 27 November 2026" in html
+    assert f"{TALKED_ON:%A} {TALKED_ON.day} {TALKED_ON:%B %Y}" in html
 
 
 def test_a_refusal_is_shown_on_its_field_with_the_input_kept(
@@ -274,13 +290,13 @@ def test_a_refusal_is_shown_on_its_field_with_the_input_kept(
     answer = client_for(owner).post(
         response.get_absolute_url(),
         {
-            "conversation_on": "2026-11-27",
+            "conversation_on": TALKED_ON.isoformat(),
             "participants": [owner.pk, teammate.pk],  # no lead, no manager
             "cause": cause().pk,
             "gap": "Typed with care",
             "next_step_what": "Something concrete",
             "next_step_owner": owner.pk,
-            "next_step_due": "2026-12-11",
+            "next_step_due": STEP_DUE.isoformat(),
         },
     )
     assert answer.status_code == 400
@@ -314,13 +330,13 @@ def test_someone_without_the_right_cannot_record(
     answer = client_for(outsider).post(
         response.get_absolute_url(),
         {
-            "conversation_on": "2026-11-27",
+            "conversation_on": TALKED_ON.isoformat(),
             "participants": [owner.pk, lead.pk],
             "cause": cause().pk,
             "gap": "x",
             "next_step_what": "y",
             "next_step_owner": owner.pk,
-            "next_step_due": "2026-12-11",
+            "next_step_due": STEP_DUE.isoformat(),
         },
     )
     assert answer.status_code == 403
@@ -359,13 +375,13 @@ def test_the_detail_page_costs_the_same_queries_with_more_participants(
     responses.response_record(
         user=manager,
         response=first,
-        conversation_on=date(2026, 11, 27),
+        conversation_on=TALKED_ON,
         participants=[owner, manager],
         cause=cause(),
         gap="x",
         next_step_what="y",
         next_step_owner=owner,
-        next_step_due=date(2026, 12, 11),
+        next_step_due=STEP_DUE,
     )
     second = open_response(
         KeyResultFactory(objective=key_result.objective, owner=owner, title="Other"), quarter
@@ -373,13 +389,13 @@ def test_the_detail_page_costs_the_same_queries_with_more_participants(
     responses.response_record(
         user=manager,
         response=second,
-        conversation_on=date(2026, 11, 27),
+        conversation_on=TALKED_ON,
         participants=[owner, manager, lead],
         cause=cause(),
         gap="x",
         next_step_what="y",
         next_step_owner=owner,
-        next_step_due=date(2026, 12, 11),
+        next_step_due=STEP_DUE,
     )
     client = client_for(owner)
     assert count_queries(client, first.get_absolute_url()) == count_queries(
@@ -421,7 +437,7 @@ def test_the_dependency_page_shows_its_response(
         provider_team=platform,
         responsible=provider,
         deliverable="Billing export API",
-        due_date=date(2026, 12, 10),
+        due_date=PROMISED_BY,
     )
     client = client_for(owner)
     assert 'id="responses"' not in client.get(dep.get_absolute_url()).content.decode()
@@ -460,8 +476,8 @@ def test_the_listed_state_is_the_services_state_in_every_state(
         record(r, lead, owner, lead)
     responses.next_step_done(user=owner, response=finished)
     MissResponse.objects.filter(pk=late.pk).update(due_at=timezone.now() - timedelta(hours=1))
-    # A next step that was due last week (written directly: the service refuses a past date).
-    slipped.next_step.due = date(2026, 11, 20)
+    # A next step that was due yesterday (written directly: the service refuses a past date).
+    slipped.next_step.due = TEST_TODAY - timedelta(days=1)
     slipped.next_step.save()
 
     rows = client_for(lead).get(LIST, {"quarter": quarter.pk}).context["rows"]
@@ -489,7 +505,7 @@ def test_the_dependency_page_costs_the_same_queries_with_more_responses(
         provider_team=platform,
         responsible=provider,
         deliverable="Billing export API",
-        due_date=date(2026, 12, 10),
+        due_date=PROMISED_BY,
     )
     client = client_for(owner)
     open_response(key_result, quarter, kind=MissResponse.Kind.DEPENDENCY_BROKEN, dependency=dep)
