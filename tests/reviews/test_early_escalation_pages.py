@@ -4,7 +4,7 @@ query counts."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from reviews import early_escalations as svc
 from reviews.models import EarlyEscalation, EscalationHop, EscalationNorm
+from tests.conftest import TEST_TODAY
 from tests.factories import KeyResultFactory, ObjectiveFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -31,9 +32,20 @@ def new_url(kr: Any) -> str:
     return reverse("reviews:early_escalation_new", args=[kr.pk])
 
 
+# Always a valid date (today is never in the past), and one that always is: on the quarter's
+# first day it is also before the quarter, and the "past" message is still the one shown.
+TODAY = TEST_TODAY.isoformat()
+YESTERDAY = (TEST_TODAY - timedelta(days=1)).isoformat()
+
+
+def needed_by(kr: Any) -> date:
+    """Eleven days on, kept inside the key result's quarter (on its last day: that day)."""
+    return min(TEST_TODAY + timedelta(days=11), kr.objective.quarter.end)
+
+
 def raise_(owner: Any, kr: Any, to: Any) -> EarlyEscalation:
     return svc.escalation_raise(
-        user=owner, key_result=kr, need="Decide on SSO", asked_of=to, needed_by=date(2026, 12, 11)
+        user=owner, key_result=kr, need="Decide on SSO", asked_of=to, needed_by=needed_by(kr)
     )
 
 
@@ -60,7 +72,7 @@ def test_raise_from_the_form_names_the_person_by_name_and_team(
     assert NORM in page
     response = client.post(
         new_url(key_result),
-        {"need": "Decide on SSO", "asked_of": provider.pk, "needed_by": "2026-12-11"},
+        {"need": "Decide on SSO", "asked_of": provider.pk, "needed_by": needed_by(key_result)},
     )
     esc = EarlyEscalation.objects.get()
     assert response.status_code == 302
@@ -71,9 +83,9 @@ def test_raise_from_the_form_names_the_person_by_name_and_team(
 @pytest.mark.parametrize(
     ("data", "field", "message"),
     [
-        ({"need": "", "asked_of": "P", "needed_by": "2026-12-11"}, "need", "Say what decision"),
-        ({"need": "Kept text", "asked_of": "", "needed_by": "2026-12-11"}, "asked_of", "Choose"),
-        ({"need": "Kept text", "asked_of": "P", "needed_by": "2026-11-01"}, "needed_by", "past"),
+        ({"need": "", "asked_of": "P", "needed_by": TODAY}, "need", "Say what decision"),
+        ({"need": "Kept text", "asked_of": "", "needed_by": TODAY}, "asked_of", "Choose"),
+        ({"need": "Kept text", "asked_of": "P", "needed_by": YESTERDAY}, "needed_by", "past"),
         ({"need": "Kept text", "asked_of": "P", "needed_by": "tomorrow"}, "needed_by", "valid"),
         ({"need": "Kept text", "asked_of": "99999999", "needed_by": "x"}, "asked_of", "valid"),
         ({"need": "Kept text", "asked_of": "P", "dependency": "1e400"}, "dependency", "valid"),
@@ -102,11 +114,11 @@ def test_errors_show_on_their_field_with_the_input_kept(
 def test_out_of_office_person_is_said_on_the_field(
     client_for: Any, owner: Any, key_result: Any, provider: Any
 ) -> None:
-    provider.profile.out_of_office_until = date(2026, 12, 20)
+    provider.profile.out_of_office_until = TEST_TODAY + timedelta(days=20)
     provider.profile.save()
     response = client_for(owner).post(
         new_url(key_result),
-        {"need": "Decide", "asked_of": provider.pk, "needed_by": "2026-12-11"},
+        {"need": "Decide", "asked_of": provider.pk, "needed_by": TODAY},
     )
     assert response.status_code == 400
     assert "is out of office until" in response.content.decode()
