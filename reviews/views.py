@@ -29,7 +29,7 @@ from okrly.params import BadParameter, id_param, int_param
 from okrly.types import AuthedRequest
 from ownership.accountability import accountability_for
 from ownership.badges import badge_html
-from reviews import selectors, services
+from reviews import review_services, selectors, services
 from reviews.charts import trend_svg
 from reviews.models import CheckInAcknowledgement, Nudge
 
@@ -87,9 +87,14 @@ def _base(request: HttpRequest, quarter: Quarter, tab: str) -> dict[str, Any]:
 @no_quarter_page
 def dashboard(request: HttpRequest) -> HttpResponse:
     quarter = _quarter(request)
-    view = selectors.org_view(quarter, timezone.localdate(), sort=request.GET.get("sort", ""))
+    today = timezone.localdate()
+    view = selectors.org_view(quarter, today, sort=request.GET.get("sort", ""))
+    # Rule 11's follow-up: the decisions taking effect this quarter stay in sight (one query).
+    decisions = list(review_services.decisions_in_force(quarter))
     return render(
-        request, "reviews/dashboard.html", {**_base(request, quarter, "org"), "view": view}
+        request,
+        "reviews/dashboard.html",
+        {**_base(request, quarter, "org"), "view": view, "decisions": decisions, "today": today},
     )
 
 

@@ -535,3 +535,20 @@ def test_decisions_in_force_are_the_quarters_with_their_follow_up_dates(
     assert list(services.decisions_in_force(quarter)) == []
     later = QuarterFactory(name="2027 Q2", start=date(2027, 4, 1), end=date(2027, 6, 30))
     assert list(services.decisions_in_force(later)) == []
+
+
+def test_the_dashboard_shows_the_decisions_in_force_with_their_follow_up(
+    client_for: Any, outsider: Any, leader: Any, quarter: Quarter, before: Quarter, key_result: Any
+) -> None:
+    """Rule 11's follow-up: last quarter's decisions stay in sight on this quarter's dashboard
+    (the quarter in the fixture is the one in force on every pinned day)."""
+    decision = _old_decision(before, leader, quarter, key_result)
+    page = client_for(outsider).get(reverse("reviews:dashboard"), {"quarter": quarter.pk})
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert f'id="decision-{decision.pk}"' in html
+    assert "Every objective names its definition group." in html
+    assert f'datetime="{decision.follow_up_on:%Y-%m-%d}"' in html
+    StructuralDecision.objects.filter(pk=decision.pk).update(takes_effect=before)
+    html = client_for(outsider).get(reverse("reviews:dashboard"), {"quarter": quarter.pk})
+    assert "No structural decision takes effect" in html.content.decode()
