@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from okrly.access import can_run_review
+from okrly.access import can_run_review, can_start_review
 from okrly.errors import NotAllowed, RuleBroken
 from okrly.forms import add_service_error
 from okrly.models import Quarter, Team, display_name
@@ -124,6 +124,10 @@ def _render(
             "factor_form": factor_form if may_run else None,
             "decision_form": decision_form if may_run else None,
             "close_error": close_error,
+            # The early start is leadership's (the same predicate the service asks), and only
+            # while the quarter is active; otherwise the beat job starts it on the last day.
+            "may_start": review.quarter.status == Quarter.Status.ACTIVE
+            and can_start_review(request.user),
             "chart": quarters_svg(review_selectors.comparison(review.quarter, today)),
         },
         status=status,

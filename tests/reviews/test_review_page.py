@@ -379,3 +379,19 @@ def test_a_closed_review_refuses_more_with_a_400(
     assert "This review is closed" in refused.content.decode()
     assert client.post(reverse("reviews:review_close", args=[review.pk])).status_code == 400
     assert not ContributingFactor.objects.exists()
+
+
+def test_start_the_review_now_is_offered_to_leadership_only_while_active(
+    client_for: Any, leader: Any, lead: Any, quarter: Any
+) -> None:
+    """The early start is offered exactly where the service accepts it (can_start_review on an
+    active quarter); the review starts by itself on the quarter's last day otherwise."""
+    quarter.status = Quarter.Status.ACTIVE
+    quarter.save()
+    review = Review.objects.create(quarter=quarter)
+    start = reverse("reviews:start_review", args=[quarter.pk])
+    assert start in client_for(leader).get(review.get_absolute_url()).content.decode()
+    assert start not in client_for(lead).get(review.get_absolute_url()).content.decode()
+    quarter.status = Quarter.Status.REVIEWING
+    quarter.save()
+    assert start not in client_for(leader).get(review.get_absolute_url()).content.decode()
