@@ -54,12 +54,17 @@ def test_the_leaders_pages_work_under_the_policy(
     chosen = picker.locator("option").last.get_attribute("value")
     picker.select_option(chosen)
     expect(page).to_have_url(re.compile(rf"\?quarter={chosen}$"))
+    # The URL changes before the new page's script has bound the picker: wait for the page to
+    # load, or the next choice changes the select and submits nothing.
+    page.wait_for_load_state("load")
     # Back to the current quarter (the demo's last option is its closed previous quarter).
     page.get_by_label("Quarter").select_option(current)
     expect(page).to_have_url(re.compile(rf"\?quarter={current}$"))
+    page.wait_for_load_state("load")
 
     # Choosing a team filters "Who owes what" the same way.
     page.get_by_role("link", name="Who owes what").click()
+    page.wait_for_load_state("load")
     platform = Team.objects.get(name="Platform")
     page.get_by_label("Team").select_option(str(platform.pk))
     expect(page).to_have_url(re.compile(rf"team={platform.pk}"))
