@@ -321,6 +321,11 @@ def _carry_out(
             )
         else:
             KeyResult.objects.filter(pk__in=[row.key_result_id]).update(displaced_by=trade_off)
+    # The bulk updates above send no signal: the displaced key results' status rows (issue 14)
+    # are rewritten here, in the same transaction.
+    registry.key_results_changed(
+        list(KeyResult.objects.filter(displaced_by=trade_off).values_list("pk", flat=True))
+    )
     facts = trade_off.addition
     team, quarter = trade_off.team, trade_off.quarter
     if facts["kind"] == "objective":

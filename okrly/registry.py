@@ -244,6 +244,22 @@ def dependent_teams(key_result_ids: list[int]) -> dict[int, set[int]]:
     return merged
 
 
+# The key results' materialised status (ownership.status, issue 14). Model signals keep it
+# for ordinary saves; a bulk ``update()`` sends none, so the code that runs one names the key
+# results it changed here, in the same transaction (objectives' trade-offs, for instance).
+KeyResultsChanged = Callable[[list[int]], None]
+_key_results_changed: dict[str, KeyResultsChanged] = {}
+
+
+def register_key_results_changed(name: str, listener: KeyResultsChanged) -> None:
+    _key_results_changed[name] = listener
+
+
+def key_results_changed(key_result_ids: list[int]) -> None:
+    for listener in _key_results_changed.values():
+        listener(key_result_ids)
+
+
 # Missed commitments (rule 10): the service or job that detects a miss reports it here, in its
 # own transaction; reviews registers the handler that opens the response (one per kind,
 # subject and quarter, so a report made twice opens one). Lower apps name the kind by these

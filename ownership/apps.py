@@ -14,3 +14,7 @@ class OwnershipConfig(AppConfig):
         registry.register_key_result_panel("ownership", views.render_key_result_panel, order=5)
         registry.register_key_result_badges("accountability", badges.render_badges)
         registry.register_demo_seeder("ownership", demo.seed, order=40)
+        # Issue 14: each key result's status row, written with every change to its inputs.
+        from ownership import status
+
+        status.connect_signals()

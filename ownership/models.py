@@ -151,3 +151,70 @@ class NoDependencies(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key_result} needs no other team"
+
+
+class KeyResultStatus(models.Model):
+    """Where one key result stands, kept by the writes that change it (issue 14).
+
+    The dashboard aggregates these rows with plain indexed SQL instead of recomputing the
+    Accountability Test and its counts from every table on each request. ``ownership.status``
+    writes a row in the same transaction as any change to its inputs (the model signals it
+    connects, plus the few bulk updates, which call ``refresh`` themselves); the from-scratch
+    recomputation in ``ownership.status.compute`` is what the row must always equal.
+
+    Two things change with the calendar alone, and both are dated here so nothing has to scan:
+    a committed top-two dependency stops being kept the day after it is due (``kept_until``,
+    applied at read time), and a promised dependency becomes overdue (``changes_at``: the
+    beat job ``statuses_refresh_task`` rewrites only rows whose date has come, by index).
+    """
+
+    key_result = models.OneToOneField(
+        KeyResult, on_delete=models.CASCADE, primary_key=True, related_name="status"
+    )
+    # Denormalised from the key result and its objective, for GROUP BY team / owner.
+    quarter = models.ForeignKey("okrly.Quarter", on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey("okrly.Team", on_delete=models.CASCADE, related_name="+")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    in_play = models.BooleanField(default=True)  # not displaced by a trade-off (rule 8)
+    # The Accountability Test's three checks and the verdict, as of ``computed_on``.
+    accepted = models.BooleanField(default=False)
+    authority = models.BooleanField(default=False)
+    deps_ok = models.BooleanField(default=False)
+    ok = models.BooleanField(default=False)
+    # The last day the top-two dependencies are all kept by the clock alone (the earliest due
+    # date of a committed one); from the next day check (c) fails. NULL: no such date.
+    kept_until = models.DateField(null=True, blank=True)
+    # The latest check-in.
+    checkin_week = models.PositiveSmallIntegerField(null=True, blank=True)
+    checkin_status = models.CharField(max_length=10, blank=True)
+    checkin_confidence = models.PositiveSmallIntegerField(null=True, blank=True)
+    forecast_flag = models.BooleanField(default=False)
+    # Its dependencies (those it asks of other teams) and its open needs.
+    deps_open = models.PositiveIntegerField(default=0)
+    deps_committed = models.PositiveIntegerField(default=0)
+    open_escalations = models.PositiveIntegerField(default=0)
+    overdue_dependencies = models.PositiveIntegerField(default=0)
+    open_needs = models.PositiveIntegerField(default=0)
+    # The next day on which this row changes by itself (a promised dependency falls due).
+    changes_at = models.DateField(null=True, blank=True)
+    computed_on = models.DateField()
+
+    class Meta:
+        verbose_name_plural = "key result statuses"
+        indexes = [
+            models.Index(fields=["quarter", "team"], name="krstatus_quarter_team"),
+            models.Index(fields=["quarter", "owner"], name="krstatus_quarter_owner"),
+            models.Index(
+                fields=["changes_at"],
+                name="krstatus_changes_at",
+                condition=Q(changes_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Status of key result {self.key_result_id}"
+
+    def ok_on(self, today: object) -> bool:
+        """The verdict on ``today``: the stored one, unless a committed dependency has since
+        passed its due date (the date the row was written cannot know that)."""
+        return self.ok and (self.kept_until is None or self.kept_until >= today)  # type: ignore[operator]

@@ -111,6 +111,12 @@ VERDICT_COLUMNS = (
     "checkin_status",  # the latest check-in's status, or NULL/""
     "forecast_flag",  # the latest check-in said on track while the forecast misses
     "displaced_by",  # the trade-off that dropped or deferred it, or NULL while in play
+    "quarter_id",  # the quarter of its objective
+    "checkin_week",  # the latest check-in's week, or NULL
+    "checkin_confidence",  # the latest check-in's confidence, or NULL
+    # The last day check (c) holds by the clock alone: the earliest due date of a committed
+    # top-two dependency not yet past it (from the next day it is overdue), or NULL.
+    "kept_until",
 )
 
 
@@ -172,7 +178,8 @@ def verdict_sql(
     sql = f"""
 WITH acct_kr AS (
     SELECT k.id, k.owner_id, o.team_id, k.latest_checkin_status, k.latest_forecast_flag,
-           k.displaced_by_id, u.first_name, u.last_name, u.username
+           k.displaced_by_id, u.first_name, u.last_name, u.username, o.quarter_id,
+           k.latest_checkin_week, k.latest_checkin_confidence
     FROM {kr} k
     JOIN {obj} o ON o.id = k.objective_id
     JOIN {user} u ON u.id = k.owner_id
@@ -204,7 +211,9 @@ acct_deps AS (
            MAX(CASE WHEN position <= {TOP} AND (
                    status IN ({not_kept})
                    OR (status = %(acct_late)s AND due_date < %(acct_today)s)
-               ) THEN 1 ELSE 0 END) AS bad_top
+               ) THEN 1 ELSE 0 END) AS bad_top,
+           MIN(CASE WHEN position <= {TOP} AND status = %(acct_late)s
+                     AND due_date >= %(acct_today)s THEN due_date END) AS kept_until
     FROM acct_ranked GROUP BY key_result_id
 ),
 acct_verdict AS (
@@ -226,7 +235,10 @@ acct_verdict AS (
                 THEN 1 ELSE 0 END AS ok,
            kr.latest_checkin_status AS checkin_status,
            kr.latest_forecast_flag AS forecast_flag,
-           kr.displaced_by_id AS displaced_by
+           kr.displaced_by_id AS displaced_by,
+           kr.quarter_id, kr.latest_checkin_week AS checkin_week,
+           kr.latest_checkin_confidence AS checkin_confidence,
+           d.kept_until
     FROM acct_kr kr
     LEFT JOIN acct_answers a ON a.key_result_id = kr.id
     LEFT JOIN acct_authority au ON au.key_result_id = kr.id

@@ -284,6 +284,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "reviews.tasks.decisions_apply_due_task",
         "schedule": crontab(minute="6,21,36,51"),
     },
+    # Every 15 minutes: rewrite the key-result status rows a date has changed (a promised
+    # dependency fell due); the partial index on changes_at finds them, nothing else is read.
+    "statuses-refresh": {
+        "task": "ownership.tasks.statuses_refresh_task",
+        "schedule": crontab(minute="1,16,31,46"),
+    },
 }
 
 # Dependency escalation ladder (rule 7). A request waiting on the responsible person this

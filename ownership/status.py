@@ -1,0 +1,228 @@
+"""The materialised status of each key result (``KeyResultStatus``, issue 14): computed here,
+written in the transaction of every change to what it is made of, read by the dashboard.
+
+``compute`` is the from-scratch recomputation: the Accountability Test's verdict SQL
+(``ownership.verdict``) joined with the key result's dependency and open-need counts, one
+query for any number of key results. ``refresh`` writes its rows (one more query). The model
+signals connected in ``connect_signals`` call it for the key result a saved or deleted row
+belongs to, so a service, the admin and a script all keep the table right; the few bulk
+``update()`` calls that send no signal go through ``okrly.registry.key_results_changed``.
+
+Nothing here touches a cache or the broker: a status write is a database write like the
+change it follows, committed or rolled back with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model
+from django.utils import timezone
+
+from checkins.models import CheckIn
+from dependencies.models import Dependency
+from objectives.models import KeyResult, Objective
+from ownership.models import AuthorityGrant, KeyResultStatus, NoDependencies, OwnershipNomination
+from ownership.verdict import verdict_sql
+
+# Every column ``compute`` fills, in the order of its SELECT.
+COLUMNS = (
+    "key_result_id",
+    "quarter_id",
+    "team_id",
+    "owner_id",
+    "in_play",
+    "accepted",
+    "authority",
+    "deps_ok",
+    "ok",
+    "kept_until",
+    "checkin_week",
+    "checkin_status",
+    "checkin_confidence",
+    "forecast_flag",
+    "deps_open",
+    "deps_committed",
+    "open_escalations",
+    "overdue_dependencies",
+    "open_needs",
+    "next_due",
+)
+UPDATED = [c for c in COLUMNS if c not in ("key_result_id", "next_due")] + [
+    "changes_at",
+    "computed_on",
+]
+
+
+def _in(values: Iterable[Any], prefix: str, params: dict[str, Any]) -> str:
+    names = []
+    for i, value in enumerate(values):
+        params[f"{prefix}{i}"] = value
+        names.append(f"%({prefix}{i})s")
+    return ", ".join(names)
+
+
+def compute(today: date, key_result_ids: list[int] | None = None) -> list[KeyResultStatus]:
+    """The status every key result in scope should have on ``today`` (all of them when
+    ``key_result_ids`` is None), as unsaved rows: one query whatever their number."""
+    if key_result_ids is not None and not key_result_ids:
+        return []
+    verdict = verdict_sql(today=today, key_result_ids=key_result_ids, include_displaced=True)
+    params = {**verdict.params, "st_today": today}
+    dep, checkin = Dependency._meta.db_table, CheckIn._meta.db_table
+    open_in = _in(Dependency.OPEN_STATUSES, "st_open", params)
+    promised_in = _in(Dependency.PROMISED_STATUSES, "st_promised", params)
+    sql = (
+        verdict.sql
+        + f""",
+st_deps AS (
+    SELECT d.key_result_id,
+           SUM(CASE WHEN d.status IN ({open_in}) THEN 1 ELSE 0 END) AS deps_open,
+           SUM(CASE WHEN d.status IN ({promised_in}) THEN 1 ELSE 0 END) AS deps_committed,
+           SUM(CASE WHEN d.status IN ({open_in}) AND d.escalation_rung > 0
+                    THEN 1 ELSE 0 END) AS open_escalations,
+           SUM(CASE WHEN d.status IN ({promised_in}) AND d.due_date < %(st_today)s
+                    THEN 1 ELSE 0 END) AS overdue,
+           MIN(CASE WHEN d.status IN ({promised_in}) AND d.due_date >= %(st_today)s
+                    THEN d.due_date END) AS next_due
+    FROM {dep} d JOIN {verdict.table} v ON v.key_result_id = d.key_result_id
+    GROUP BY d.key_result_id
+),
+st_needs AS (
+    SELECT c.key_result_id, COUNT(*) AS open_needs
+    FROM {checkin} c JOIN {verdict.table} v ON v.key_result_id = c.key_result_id
+    WHERE c.need_person_id IS NOT NULL AND c.need_handled_at IS NULL
+    GROUP BY c.key_result_id
+)
+SELECT v.key_result_id, v.quarter_id, v.team_id, v.owner_id,
+       CASE WHEN v.displaced_by IS NULL THEN 1 ELSE 0 END,
+       v.accepted, v.authority, v.deps_ok, v.ok, v.kept_until,
+       v.checkin_week, COALESCE(v.checkin_status, ''), v.checkin_confidence,
+       COALESCE(v.forecast_flag, 0),
+       COALESCE(d.deps_open, 0), COALESCE(d.deps_committed, 0),
+       COALESCE(d.open_escalations, 0), COALESCE(d.overdue, 0),
+       COALESCE(n.open_needs, 0), d.next_due
+FROM {verdict.table} v
+LEFT JOIN st_deps d ON d.key_result_id = v.key_result_id
+LEFT JOIN st_needs n ON n.key_result_id = v.key_result_id"""
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    found = []
+    for row in rows:
+        values = dict(zip(COLUMNS, row, strict=True))
+        next_due = values.pop("next_due")
+        if isinstance(next_due, str):  # SQLite hands dates back as text from an aggregate
+            next_due = date.fromisoformat(next_due)
+        kept_until = values["kept_until"]
+        if isinstance(kept_until, str):
+            values["kept_until"] = date.fromisoformat(kept_until)
+        for name in ("in_play", "accepted", "authority", "deps_ok", "ok", "forecast_flag"):
+            values[name] = bool(values[name])
+        for name in (
+            "deps_open",
+            "deps_committed",
+            "open_escalations",
+            "overdue_dependencies",
+            "open_needs",
+        ):
+            values[name] = int(values[name])
+        found.append(
+            KeyResultStatus(
+                **values,
+                # The day after the earliest promised due date: then it is overdue, and a
+                # committed top-two dependency is no longer kept.
+                changes_at=next_due + timedelta(days=1) if next_due is not None else None,
+                computed_on=today,
+            )
+        )
+    return found
+
+
+def refresh(key_result_ids: Iterable[int], *, today: date | None = None) -> None:
+    """Rewrite these key results' status rows from what the database now holds (inserting
+    the missing ones). Called inside the transaction of the change: both commit together."""
+    ids = sorted({int(pk) for pk in key_result_ids if pk is not None})
+    if not ids:
+        return
+    rows = compute(today or timezone.localdate(), ids)
+    if rows:
+        KeyResultStatus.objects.bulk_create(
+            rows, update_conflicts=True, unique_fields=["key_result"], update_fields=UPDATED
+        )
+
+
+def refresh_existing(key_result_ids: Iterable[int]) -> None:
+    """Like ``refresh`` but never inserting: after a delete, which may be part of deleting the
+    key result itself (a row inserted then would point at a key result about to go)."""
+    ids = sorted({int(pk) for pk in key_result_ids if pk is not None})
+    if not ids:
+        return
+    have = list(KeyResultStatus.objects.filter(key_result_id__in=ids).values_list("pk", flat=True))
+    rows = compute(timezone.localdate(), have) if have else []
+    if rows:
+        KeyResultStatus.objects.bulk_update(rows, UPDATED)
+
+
+def refresh_all(*, today: date | None = None) -> int:
+    """Every key result's row, from scratch (a new installation, the bench's bulk seed)."""
+    rows = compute(today or timezone.localdate())
+    KeyResultStatus.objects.exclude(key_result_id__in=[r.key_result_id for r in rows]).delete()
+    for start in range(0, len(rows), 2000):
+        KeyResultStatus.objects.bulk_create(
+            rows[start : start + 2000],
+            update_conflicts=True,
+            unique_fields=["key_result"],
+            update_fields=UPDATED,
+        )
+    return len(rows)
+
+
+def refresh_due(today: date | None = None) -> int:
+    """The rows whose ``changes_at`` has come (the beat job): found by the partial index, so
+    rows not yet due cost nothing. Idempotent: a second run finds none left."""
+    today = today or timezone.localdate()
+    ids = list(
+        KeyResultStatus.objects.filter(changes_at__lte=today).values_list("pk", flat=True)[:5000]
+    )
+    refresh(ids, today=today)
+    return len(ids)
+
+
+# --- keeping it right: the signals ----------------------------------------------------------
+
+
+def _on_key_result(sender: type[Model], instance: KeyResult, **kwargs: Any) -> None:
+    refresh([instance.pk])
+
+
+def _on_objective(sender: type[Model], instance: Objective, **kwargs: Any) -> None:
+    # Its team, quarter or displacement are its key results' too.
+    refresh(KeyResult.objects.filter(objective_id=instance.pk).values_list("pk", flat=True))
+
+
+def _on_child_saved(sender: type[Model], instance: Any, **kwargs: Any) -> None:
+    refresh([instance.key_result_id])
+
+
+def _on_child_deleted(sender: type[Model], instance: Any, **kwargs: Any) -> None:
+    refresh_existing([instance.key_result_id])
+
+
+def connect_signals() -> None:
+    """Called once from ``OwnershipConfig.ready``."""
+    from django.db.models.signals import post_delete, post_save
+
+    from okrly import registry
+
+    post_save.connect(_on_key_result, sender=KeyResult, dispatch_uid="krstatus_kr")
+    post_save.connect(_on_objective, sender=Objective, dispatch_uid="krstatus_objective")
+    for model in (OwnershipNomination, AuthorityGrant, NoDependencies, Dependency, CheckIn):
+        uid = f"krstatus_{model._meta.label_lower}"
+        post_save.connect(_on_child_saved, sender=model, dispatch_uid=uid + "_save")
+        post_delete.connect(_on_child_deleted, sender=model, dispatch_uid=uid + "_delete")
+    registry.register_key_results_changed("status", refresh)
