@@ -101,7 +101,7 @@ SELECT v.key_result_id, v.quarter_id, v.team_id, v.owner_id,
        CASE WHEN v.displaced_by IS NULL THEN 1 ELSE 0 END,
        v.accepted, v.authority, v.deps_ok, v.ok, v.kept_until,
        v.checkin_week, COALESCE(v.checkin_status, ''), v.checkin_confidence,
-       COALESCE(v.forecast_flag, 0),
+       v.forecast_flag,
        COALESCE(d.deps_open, 0), COALESCE(d.deps_committed, 0),
        COALESCE(d.open_escalations, 0), COALESCE(d.overdue, 0),
        COALESCE(n.open_needs, 0), d.next_due
