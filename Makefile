@@ -26,8 +26,11 @@ run: install
 test: install chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-## The dashboard against a trivial page, over HTTP on gunicorn with a large seeded organisation
-## (recreates the PostgreSQL database okrly_bench; needs PostgreSQL and Redis on 127.0.0.1).
+## Every page against a trivial one, each request just after a check-in is written, over HTTP on
+## gunicorn with a large seeded organisation; each figure with its bar, exit 1 on a miss.
+## BENCH_ARGS="--scale 10" also seeds and measures a 10x organisation and compares the two.
+## (recreates the PostgreSQL databases okrly_bench and okrly_bench_N; needs PostgreSQL and
+## Redis on 127.0.0.1).
 bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 

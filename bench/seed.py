@@ -1,11 +1,18 @@
-"""A large organisation for the benchmark, written with ``bulk_create`` in a few seconds.
+"""A large organisation for the benchmark, written with ``bulk_create`` in seconds.
 
-Deterministic (a seeded ``random.Random``), so two runs measure the same data. The shape:
+Deterministic (a seeded ``random.Random``), so two runs measure the same data. The shape at
+1× (``seed(today, scale=N)`` multiplies every count but the busy team's by N):
 
 1. 30 departments (top-level teams), each with 9 child teams: 300 teams, one lead each.
-2. 2,000 people plus the bench user: a membership each (some in two teams), a profile with
-   an IANA time zone and a manager (member → team lead → department lead → the bench user).
-   Profiles are bulk-created too: ``bulk_create`` skips the post_save signal that makes them.
+2. 2,000 people plus three named users: a membership each (some in two teams), a profile
+   with an IANA time zone and a manager (member → team lead → department lead → the bench
+   user). Profiles are bulk-created too: ``bulk_create`` skips the post_save signal that
+   makes them. Every user's password is BENCH_PASSWORD (one hash, shared), so a load can
+   sign in as anyone. The named users are the ones the pages are measured as:
+   - ``bench``, a leader: the dashboard;
+   - ``bench-owner``, owner of exactly 5 key results: My week;
+   - ``bench-asked``, in the busy team: 8 dependency requests and 3 needs wait on them
+     (the same at every scale): Asked of me.
 3. One active quarter of 14 weeks whose 14th week contains today, and an older closed one.
 4. Objectives and 3,000 key results; one busy team has 80 (two pages in the team view).
    Teams with more objectives than the default limit have it raised to their count.
@@ -16,6 +23,8 @@ Deterministic (a seeded ``random.Random``), so two runs measure the same data. T
    authority grants with their rights, "needs no other team" declarations, this week's
    check-in prompts (and last week's for owners who missed, with their ladder rows), and a
    few notifications for the bench user.
+8. The key-result status table (``ownership.status.refresh_all``), which the services keep
+   in step with every write but ``bulk_create`` does not; then ``ANALYZE``.
 
 Nothing here goes through the services: the point is volume, fast. The rows respect every
 database constraint, so the pages read them exactly as they would read real data.
@@ -30,6 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -47,10 +57,13 @@ from objectives.models import KeyResult, Objective
 from okrly.models import Membership, Notification, Profile, Quarter, Team
 from ownership.models import AuthorityGrant, DecisionRight, NoDependencies, OwnershipNomination
 
-BENCH_USERNAME = "bench"
-BENCH_PASSWORD = "okrly-bench"
+BENCH_USERNAME = "bench"  # the leader: every dashboard page
+OWNER_USERNAME = "bench-owner"  # owns exactly OWNER_KEY_RESULTS key results: My week
+ASKED_USERNAME = "bench-asked"  # has requests, needs waiting on them: Asked of me
+BENCH_PASSWORD = "okrly-bench"  # every seeded user's, so a load can sign in as anyone
 BATCH = 2000
 
+# The 1× organisation; ``--scale N`` multiplies everything but the busy team (Shape).
 DEPARTMENTS = 30
 CHILDREN = 9
 PEOPLE = 2000
@@ -58,7 +71,13 @@ KEY_RESULTS = 3000
 BUSY_KEY_RESULTS = 80
 DEPENDENCIES = 6000
 CHECKINS = 40_000
+THIS_WEEK_CHECKINS = 1400
+SECOND_TEAM_MEMBERS = 120
 QUARTER_WEEKS = 14
+OWNER_KEY_RESULTS = 5
+# What waits on the asked user, the same at every scale so its page compares across scales.
+ASKED_REQUESTS = 8
+ASKED_NEEDS = 3
 
 DEPARTMENT_NAMES = [
     "Payments", "Identity", "Search", "Marketplace", "Logistics", "Billing", "Messaging",
@@ -115,6 +134,35 @@ STATUS_MIX = [
 ]
 
 
+@dataclass(frozen=True)
+class Shape:
+    """How many of each, for a scale (1 = the 1× organisation)."""
+
+    scale: int
+    departments: int
+    people: int
+    key_results: int
+    dependencies: int
+    checkins: int
+    this_week_checkins: int
+    second_team_members: int
+
+    @classmethod
+    def of(cls, scale: int) -> Shape:
+        if scale < 1:
+            raise ValueError("The scale is a whole number from 1.")
+        return cls(
+            scale=scale,
+            departments=DEPARTMENTS * scale,
+            people=PEOPLE * scale,
+            key_results=KEY_RESULTS * scale,
+            dependencies=DEPENDENCIES * scale,
+            checkins=CHECKINS * scale,
+            this_week_checkins=THIS_WEEK_CHECKINS * scale,
+            second_team_members=SECOND_TEAM_MEMBERS * scale,
+        )
+
+
 @dataclass
 class Seeded:
     counts: dict[str, int]
@@ -128,16 +176,26 @@ def _at(day: date, hour: int = 9, minute: int = 0) -> datetime:
     return datetime.combine(day, dtime(hour, minute), tzinfo=UTC)
 
 
-def seed(today: date, *, rng_seed: int = 2026) -> Seeded:
+def seed(today: date, *, scale: int = 1, rng_seed: int = 2026) -> Seeded:
     """Fill an empty (freshly migrated) database; returns the counts and the time it took."""
     started = time.perf_counter()
     with transaction.atomic():
-        ids = _seed(today, random.Random(rng_seed))
+        ids = _seed(today, Shape.of(scale), random.Random(rng_seed))
+        _refresh_status(today)
     with connection.cursor() as cursor:
         # Fresh planner statistics, as autovacuum would gather within a minute in production.
         cursor.execute("ANALYZE")
     seconds = time.perf_counter() - started
     return Seeded(counts=_counts(today), seconds=seconds, **ids)
+
+
+def _refresh_status(today: date) -> None:
+    """The key-result status table, which the services keep in step with each write:
+    ``bulk_create`` sends no signals, so it is built here from scratch, once."""
+    if (Path(__file__).resolve().parent.parent / "ownership" / "status.py").exists():
+        from ownership.status import refresh_all
+
+        refresh_all(today=today)
 
 
 def _counts(today: date) -> dict[str, int]:
@@ -148,6 +206,10 @@ def _counts(today: date) -> dict[str, int]:
         OwnershipNomination, AuthorityGrant, AuthorityGrant.rights.through, NoDependencies,
         Notification,
     ]  # fmt: skip
+    if (Path(__file__).resolve().parent.parent / "ownership" / "status.py").exists():
+        from ownership.models import KeyResultStatus
+
+        models.append(KeyResultStatus)
     counts = {m._meta.label: m.objects.count() for m in models}
     counts["departments"] = Team.objects.filter(parent=None).count()
     counts["teams with a lead"] = Team.objects.exclude(lead=None).count()
@@ -170,8 +232,11 @@ def _counts(today: date) -> dict[str, int]:
 class Org:
     """The people and teams, as the later steps need them."""
 
+    shape: Shape
     bench: Any  # the bench user: the leader everyone reports to in the end
-    users: list[Any]
+    owner: Any  # owns exactly OWNER_KEY_RESULTS key results, in the second team
+    asked: Any  # in the busy team; requests and needs wait on them
+    users: list[Any]  # everyone else (only these are drawn at random)
     departments: list[Team]
     children: list[Team]
     members: dict[int, list[Any]]  # team pk → its people, its lead first
@@ -187,6 +252,11 @@ class Org:
         """The team with many key results (two pages in the team view)."""
         return self.children[0]
 
+    @property
+    def owners_team(self) -> Team:
+        """The owner's team."""
+        return self.children[1]
+
 
 @dataclass
 class Period:
@@ -195,11 +265,11 @@ class Period:
     week: int  # the week of the active quarter that contains today
 
 
-def _seed(today: date, rng: random.Random) -> dict[str, int]:
+def _seed(today: date, shape: Shape, rng: random.Random) -> dict[str, int]:
     """Each kind of row in turn. The order is part of the data: every step draws from the
     same ``rng``, so moving one changes everything after it."""
     now = _at(today, 15)
-    org = _people_and_teams(rng)
+    org = _people_and_teams(shape, rng)
     _profiles(org, today, rng)
     period = _quarters(today)
     key_results = _key_results(org, period, rng)
@@ -219,27 +289,32 @@ def _seed(today: date, rng: random.Random) -> dict[str, int]:
 # --- 1-2. people and teams ------------------------------------------------------------------
 
 
-def _people_and_teams(rng: random.Random) -> Org:
-    """Users 0..299 lead teams 0..299 (0..29 are the departments)."""
-    bench, users = _people(rng)
-    departments, children = _teams(users)
-    return _memberships(bench, users, departments, children, rng)
+def _people_and_teams(shape: Shape, rng: random.Random) -> Org:
+    """Users 0..299 lead teams 0..299 (0..29 are the departments), at 1×."""
+    named, users = _people(shape, rng)
+    departments, children = _teams(shape, users)
+    return _memberships(shape, named, users, departments, children, rng)
 
 
-def _people(rng: random.Random) -> tuple[Any, list[Any]]:
-    """The bench user and PEOPLE others. bulk_create even for one: create() would fire the
-    signal that makes its profile."""
+def _people(shape: Shape, rng: random.Random) -> tuple[list[Any], list[Any]]:
+    """The bench user, the owner, the asked user and ``shape.people`` others.
+    bulk_create even for a few: create() would fire the signal that makes a profile."""
     User = get_user_model()
     password = make_password(BENCH_PASSWORD)  # hashed once, shared: hashing is slow on purpose
-    (bench,) = User.objects.bulk_create(
+    named = User.objects.bulk_create(
         [
             User(
-                username=BENCH_USERNAME,
+                username=username,
                 first_name="Bench",
-                last_name="Leader",
-                email="bench@example.com",
+                last_name=last_name,
+                email=f"{username}@example.com",
                 password=password,
             )
+            for username, last_name in [
+                (BENCH_USERNAME, "Leader"),
+                (OWNER_USERNAME, "Owner"),
+                (ASKED_USERNAME, "Asked"),
+            ]
         ]
     )
     users = User.objects.bulk_create(
@@ -251,19 +326,26 @@ def _people(rng: random.Random) -> tuple[Any, list[Any]]:
                 email=f"p{i:04d}@example.com",
                 password=password,
             )
-            for i in range(PEOPLE)
+            for i in range(shape.people)
         ],
         batch_size=BATCH,
     )
-    return bench, users
+    return named, users
 
 
-def _teams(users: list[Any]) -> tuple[list[Team], list[Team]]:
+def _department_name(d: int) -> str:
+    """The 30 names, then again with a number (Payments 2, ...) past 1×."""
+    name = DEPARTMENT_NAMES[d % len(DEPARTMENT_NAMES)]
+    return name if d < len(DEPARTMENT_NAMES) else f"{name} {d // len(DEPARTMENT_NAMES) + 1}"
+
+
+def _teams(shape: Shape, users: list[Any]) -> tuple[list[Team], list[Team]]:
     departments = Team.objects.bulk_create(
         [
             Team(name=name, slug=slugify(name), lead=users[d])
-            for d, name in enumerate(DEPARTMENT_NAMES[:DEPARTMENTS])
-        ]
+            for d, name in ((d, _department_name(d)) for d in range(shape.departments))
+        ],
+        batch_size=BATCH,
     )
     children = Team.objects.bulk_create(
         [
@@ -271,25 +353,31 @@ def _teams(users: list[Any]) -> tuple[list[Team], list[Team]]:
                 name=f"{dept.name} {child}",
                 slug=slugify(f"{dept.name} {child}"),
                 parent=dept,
-                lead=users[DEPARTMENTS + d * CHILDREN + c],
+                lead=users[shape.departments + d * CHILDREN + c],
             )
             for d, dept in enumerate(departments)
             for c, child in enumerate(CHILD_NAMES[:CHILDREN])
-        ]
+        ],
+        batch_size=BATCH,
     )
     return departments, children
 
 
 def _memberships(
-    bench: Any,
+    shape: Shape,
+    named: list[Any],
     users: list[Any],
     departments: list[Team],
     children: list[Team],
     rng: random.Random,
 ) -> Org:
     """Everyone in a team: departments keep a small staff, the busy team is big, the others
-    vary in size; some people also belong to a sibling team of their department."""
-    org = Org(bench, users, departments, children, members={}, home={}, by_parent={})
+    vary in size; some people also belong to a sibling team of their department. The owner
+    and the asked user have a membership but are not among the members drawn from."""
+    bench, owner, asked = named
+    org = Org(
+        shape, bench, owner, asked, users, departments, children, members={}, home={}, by_parent={}
+    )
     teams, busy = org.teams, org.busy
     org.members = {t.pk: [users[i]] for i, t in enumerate(teams)}
     rest = users[len(teams) :]
@@ -313,13 +401,16 @@ def _memberships(
     org.by_parent = defaultdict(list)
     for team in children:
         org.by_parent[team.parent_id].append(team)  # type: ignore[index]
-    for user in rng.sample(rest, 120):
+    for user in rng.sample(rest, shape.second_team_members):
         team = org.home[user.pk]
         if team.parent_id is None:
             continue
         sibling = rng.choice([t for t in org.by_parent[team.parent_id] if t.pk != team.pk])
         memberships.append(Membership(user=user, team=sibling))
         org.members[sibling.pk].append(user)
+    for user, team in [(owner, org.owners_team), (asked, busy)]:
+        org.home[user.pk] = team
+        memberships.append(Membership(user=user, team=team))
     Membership.objects.bulk_create(memberships, batch_size=BATCH)
     return org
 
@@ -351,6 +442,15 @@ def _profiles(org: Org, today: date, rng: random.Random) -> None:
                 else None,
             )
             for user in org.users
+        ]
+        + [
+            Profile(
+                user=user,
+                display_name=f"Bench {user.last_name}",
+                timezone="Europe/London",
+                manager=org.home[user.pk].lead,
+            )
+            for user in (org.owner, org.asked)
         ],
         batch_size=BATCH,
     )
@@ -359,8 +459,9 @@ def _profiles(org: Org, today: date, rng: random.Random) -> None:
     User.groups.through.objects.bulk_create(
         [
             User.groups.through(user_id=u.pk, group_id=leadership.pk)
-            for u in [org.bench, *org.users[:30]]
-        ]
+            for u in [org.bench, *org.users[: len(org.departments)]]
+        ],
+        batch_size=BATCH,
     )
 
 
@@ -391,20 +492,27 @@ def _quarters(today: date) -> Period:
 
 
 def _key_results(org: Org, period: Period, rng: random.Random) -> list[KeyResult]:
-    """KEY_RESULTS in all, spread unevenly over the teams; the busy team has
-    BUSY_KEY_RESULTS. About three per objective."""
+    """``shape.key_results`` in all, spread unevenly over the teams; the busy team has
+    BUSY_KEY_RESULTS at every scale. About three per objective. The owner's team's first
+    OWNER_KEY_RESULTS are the owner's (and no other is)."""
     per_team: defaultdict[int, int] = defaultdict(int)
     per_team[org.busy.pk] = BUSY_KEY_RESULTS
     pool = [t for t in org.teams if t.pk != org.busy.pk]
     team_weights = [0.4 if t.parent_id is None else rng.uniform(0.3, 1.7) for t in pool]
-    for team in rng.choices(pool, team_weights, k=KEY_RESULTS - BUSY_KEY_RESULTS):
+    for team in rng.choices(pool, team_weights, k=org.shape.key_results - BUSY_KEY_RESULTS):
         per_team[team.pk] += 1
+    while per_team[org.owners_team.pk] < OWNER_KEY_RESULTS:  # the total stays exact
+        per_team[org.owners_team.pk] += 1
+        per_team[max(per_team, key=per_team.__getitem__)] -= 1
     objectives_of = _objectives(org, period, per_team, rng)
     key_results = [
         _key_result(team, n, objectives_of[team.pk], org.members[team.pk], rng)
         for team in org.teams
         for n in range(per_team[team.pk])
     ]
+    owners = [kr for kr in key_results if kr.objective.team_id == org.owners_team.pk]
+    for kr in owners[:OWNER_KEY_RESULTS]:
+        kr.owner = org.owner
     return KeyResult.objects.bulk_create(key_results, batch_size=BATCH)
 
 
@@ -539,14 +647,16 @@ def _dependencies(
     now: datetime,
     rng: random.Random,
 ) -> list[Dependency]:
-    """DEPENDENCIES between teams (often within a department, often on the busy team) in
-    STATUS_MIX, with dates and ladders that fit their status."""
+    """``shape.dependencies`` between teams (often within a department, often on the busy
+    team) in STATUS_MIX, with dates and ladders that fit their status. ASKED_REQUESTS of
+    those the busy team provides are requests to the asked user, not yet answered."""
+    target = org.shape.dependencies
     n_deps = {kr.pk: rng.choices([0, 1, 2, 3, 4], [18, 17, 30, 22, 13])[0] for kr in key_results}
-    while (total := sum(n_deps.values())) != DEPENDENCIES:  # topped up to exactly that
+    while (total := sum(n_deps.values())) != target:  # topped up to exactly that
         kr = rng.choice(key_results)
-        if total < DEPENDENCIES and 0 < n_deps[kr.pk] < 5:
+        if total < target and 0 < n_deps[kr.pk] < 5:
             n_deps[kr.pk] += 1
-        elif total > DEPENDENCIES and n_deps[kr.pk] > 1:
+        elif total > target and n_deps[kr.pk] > 1:
             n_deps[kr.pk] -= 1
     statuses, status_weights = zip(*STATUS_MIX, strict=True)
     teams = org.teams
@@ -566,8 +676,14 @@ def _dependencies(
                     kr, rank, requester, provider, org.members, rng, statuses, status_weights
                 )
             )
+    asked = [d for d in dependencies if d.provider_team_id == org.busy.pk][:ASKED_REQUESTS]
+    for dep in asked:
+        dep.status = Dependency.Status.REQUESTED
+        dep.responsible = org.asked
     for dep in dependencies:
         _lifecycle(dep, period.start, today, now, rng)
+    for dep in asked:  # waiting for an answer, not escalated: the same at every scale
+        dep.escalation_trigger, dep.escalation_rung, dep.next_escalation_at = "", 0, None
     return Dependency.objects.bulk_create(dependencies, batch_size=BATCH)
 
 
@@ -641,12 +757,13 @@ def _checkins(
     rng: random.Random,
 ) -> list[CheckIn]:
     """Every (key result, week) slot of weeks 1..week-1 but a few, and about half of this
-    week, exactly CHECKINS in all; each key result keeps a mood (on track, at risk, off
-    track) most weeks."""
+    week, exactly ``shape.checkins`` in all; each key result keeps a mood (on track, at risk,
+    off track) most weeks. ASKED_NEEDS of this week's, in the busy team, name a need of the
+    asked user not yet handled."""
     week = period.week
-    this_week = rng.sample(key_results, k=min(len(key_results), 1400))
+    this_week = rng.sample(key_results, k=min(len(key_results), org.shape.this_week_checkins))
     earlier = [(kr, w) for kr in key_results for w in range(1, week)]
-    keep = CHECKINS - len(this_week)
+    keep = org.shape.checkins - len(this_week)
     if keep < len(earlier):
         earlier = rng.sample(earlier, keep)
     slots = sorted(earlier + [(kr, week) for kr in this_week], key=lambda s: (s[0].pk, s[1]))
@@ -657,6 +774,12 @@ def _checkins(
     checkins = [
         _checkin(kr, w, mood[kr.pk], period, org.users, deps_of[kr.pk], rng) for kr, w in slots
     ]
+    busy_now = [
+        c for c in checkins if c.week == week and c.key_result.objective.team_id == org.busy.pk
+    ]
+    for c in busy_now[:ASKED_NEEDS]:
+        c.need, c.need_person, c.need_dependency = "A review of the rollout plan.", org.asked, None
+        c.need_handled_at = None
     return CheckIn.objects.bulk_create(checkins, batch_size=BATCH)
 
 
