@@ -7,8 +7,23 @@ class DependenciesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
         from dependencies import asked, demo, selectors, views
+        from dependencies.models import Dependency
+        from objectives import definitions
         from okrly import registry
+
+        # A request adds its provider team's leads to the objective's definition group (and a
+        # decline removes them): the objective's Objective.definition_shared follows.
+        post_save.connect(
+            definitions.on_key_result_child_saved, sender=Dependency, dispatch_uid="definitions_dep"
+        )
+        post_delete.connect(
+            definitions.on_key_result_child_deleted,
+            sender=Dependency,
+            dispatch_uid="definitions_dep_delete",
+        )
 
         registry.register_asked("dependencies", asked.asked_of)
         registry.register_key_result_panel("dependencies", views.render_key_result_panel, order=20)

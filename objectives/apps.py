@@ -7,8 +7,10 @@ class ObjectivesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from objectives import demo, panels
+        from objectives import definitions, demo, panels
         from okrly import registry
+
+        definitions.connect_signals()
 
         # Only while no app fills My week (check-ins do): the user's key results as a list.
         registry.register_my_week_fallback("objectives", panels.render_my_week)

@@ -44,6 +44,12 @@ class Objective(TimeStampedModel):
         on_delete=models.PROTECT,
         related_name="displaced_objectives",
     )
+    # Rule 9's "shared": every member of the definition group acknowledged the current
+    # version. Derived, never typed: objectives.definitions.refresh_shared writes it in the
+    # transaction of each change that can alter it (its signals), so the dashboard counts
+    # it per team without computing any group. Read by the (quarter, team, rank) index's
+    # scan of one quarter; a boolean this even is worth no index of its own.
+    definition_shared = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["quarter", "team__name", "rank", "pk"]
