@@ -1,0 +1,418 @@
+"""Job timings: the weekly prompt job for 20,000 owners, and the escalation ladders with
+100,000 rows not yet due.
+
+``run()`` recreates the PostgreSQL database ``okrly_bench_jobs`` (its name contains "bench":
+it is dropped first) and does the work in a subprocess, ``python -m bench.jobs --worker``,
+configured for that database (``okrly.settings.bench`` with ``BENCH_DATABASE_URL``), which
+prints its measurements as JSON. The caller's own Django connection is never touched.
+
+The worker migrates, then bulk-creates 20,000 owners (a profile each, time zones from
+Auckland to Los Angeles), 200 teams and one key result per owner in an active quarter.
+
+- **Ladders** (okrly.ladder.climb, one per beat job): for each, 5 rows due now and 10 not
+  due; the job runs and its SQL statements are counted. Then 99,990 more rows not due are
+  added (100,000 in all) and the same job runs again on the same due rows. Each run is
+  inside a transaction rolled back afterwards, so both climb the same rows; its savepoint
+  statements (there only because of that outer transaction) are not counted.
+- **Prompts** (checkins.prompts.checkins_send_prompts) at a moment when the quarter's
+  check-in hour (Monday 9:00 local) has come in every owner's zone, within the grace
+  period: the worker's CPU time (``time.process_time``), wall time and SQL statements.
+  The job queues its e-mails as tasks, one per batch of NOTIFICATION_EMAIL_BATCH_SIZE,
+  each sending over one SMTP connection; the worker records those tasks instead of
+  publishing them, then sends them itself with the locmem e-mail backend (no SMTP), timed
+  apart: that is another worker's time in production, not the prompt job's.
+
+Run it alone as ``python -m bench.jobs``: prints the figures, exits 1 on a missed bar.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from bench.figures import Figure, print_figures
+
+ROOT = Path(__file__).resolve().parent.parent
+SECTION = "jobs"
+DATABASE = "okrly_bench_jobs"
+OWNERS = 20_000
+NOT_DUE = 100_000
+FEW_NOT_DUE = 10
+DUE = 5
+PROMPT_CPU_BAR = 4.0
+# Owners' zones: the check-in moment (Monday 9:00 local) falls between Sunday 20:00 UTC
+# (Auckland) and Monday 17:00 UTC (Los Angeles), all within the 24-hour grace at NOW_HOUR.
+ZONES = [
+    "Pacific/Auckland", "Australia/Sydney", "Australia/Adelaide", "Asia/Tokyo", "Asia/Seoul",
+    "Asia/Singapore", "Asia/Kathmandu", "Asia/Kolkata", "Asia/Dubai", "Africa/Nairobi",
+    "Asia/Jerusalem", "Europe/Berlin", "Europe/Paris", "Africa/Lagos", "Europe/London", "UTC",
+    "America/Sao_Paulo", "America/St_Johns", "America/New_York", "America/Toronto",
+    "America/Chicago", "America/Denver", "America/Los_Angeles",
+]  # fmt: skip
+NOW_HOUR = 19  # Monday, UTC
+SKIPPED = {
+    "definitions": "definition versions need objectives with acknowledgements; not seeded",
+    "early escalations": "early escalations need their answer chain; not seeded",
+    "responses": "missed-commitment responses need a closed quarter's misses; not seeded",
+    "grades": "grades need a reviewing quarter; not seeded",
+}
+
+
+# --- the parent -----------------------------------------------------------------------------
+
+
+def run() -> list[Figure]:
+    """Recreates ``okrly_bench_jobs``, runs the worker on it and returns its figures."""
+    base = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/okrly_bench")
+    url = base.rsplit("/", 1)[0] + "/" + DATABASE
+    _recreate(url)
+    env = {
+        **os.environ,
+        "BENCH_DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "okrly.settings.bench",
+        "EMAIL_URL": "memorymail://",  # the locmem backend: no SMTP,
+    }
+    print(f"\nJobs: worker on {DATABASE} (seeding {OWNERS:,} owners, ladders, prompts)...")
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.jobs", "--worker"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        sys.stderr.write(done.stdout + done.stderr)
+        raise SystemExit(f"The jobs worker failed ({done.returncode}).")
+    sys.stdout.write("".join(f"  {line}\n" for line in done.stderr.splitlines()))
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"Jobs measured in {time.perf_counter() - started:.1f} s.")
+    return figures(result)
+
+
+def _recreate(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    name = url.rsplit("/", 1)[1]
+    if "bench" not in name:
+        raise SystemExit(f"Refusing to recreate {name!r}: its name must contain 'bench'.")
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def figures(result: dict[str, Any]) -> list[Figure]:
+    prompts = result["prompts"]
+    out = [
+        Figure(SECTION, f"prompt job, {OWNERS:,} owners, worker CPU time", prompts["cpu"], " s",
+               f"≤ {PROMPT_CPU_BAR:g} s", prompts["cpu"] <= PROMPT_CPU_BAR),
+        Figure(SECTION, "prompt job, wall time", prompts["wall"], " s", "", None),
+        Figure(SECTION, "prompt job, SQL statements", prompts["queries"], "", "", None),
+        Figure(SECTION, "prompts sent", prompts["sent"], "", f"= {OWNERS:,}",
+               prompts["sent"] == OWNERS),
+        Figure(SECTION, f"prompt e-mails, {prompts['email_batches']} batches, CPU time "
+               "(another worker)", prompts["email_cpu"], " s", "", None),
+    ]  # fmt: skip
+    for name, ladder in result["ladders"].items():
+        few, many = ladder["few"], ladder["many"]
+        out += [
+            Figure(SECTION, f"ladder {name}: statements, {NOT_DUE:,} vs {FEW_NOT_DUE} not due",
+                   many["queries"], "", f"equal ({few['queries']})",
+                   many["queries"] == few["queries"]),
+            Figure(SECTION, f"ladder {name}: time, {NOT_DUE:,} not due ({few['wall']*1000:.0f} "
+                   f"ms with {FEW_NOT_DUE})", many["wall"] * 1000, " ms", "", None),
+        ]  # fmt: skip
+    return out
+
+
+# --- the worker -----------------------------------------------------------------------------
+
+
+def count_statements(sqls: list[str]) -> int:
+    """SQL statements, less the savepoints the measuring transaction adds."""
+    return sum(1 for s in sqls if "SAVEPOINT" not in s.upper())
+
+
+def moment_now(today: date) -> datetime:
+    """The last Monday at NOW_HOUR UTC on or before ``today``."""
+    monday = today - timedelta(days=today.weekday())
+    return datetime(monday.year, monday.month, monday.day, NOW_HOUR, tzinfo=UTC)
+
+
+@dataclass
+class World:
+    now: datetime
+    quarter: Any
+    users: list[Any]
+    teams: list[Any]
+    key_results: list[Any]
+
+
+def _worker() -> dict[str, Any]:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    started = time.perf_counter()
+    call_command("migrate", interactive=False, verbosity=0)
+    _log(f"migrated in {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    world = _seed(moment_now(datetime.now(UTC).date()))
+    _log(f"seeded {OWNERS:,} owners in {time.perf_counter() - started:.1f} s")
+    ladders = {}
+    for name, (add, job) in _ladders(world).items():
+        started = time.perf_counter()
+        add(DUE, True, 0)
+        add(FEW_NOT_DUE, False, 0)
+        few = _measure(lambda job=job: job(world.now))  # type: ignore[misc]
+        add(NOT_DUE - FEW_NOT_DUE, False, FEW_NOT_DUE)
+        many = _measure(lambda job=job: job(world.now))  # type: ignore[misc]
+        ladders[name] = {"few": few, "many": many}
+        _log(f"ladder {name}: {few['queries']} vs {many['queries']} statements "
+             f"({time.perf_counter() - started:.1f} s with seeding)")  # fmt: skip
+    for name, why in SKIPPED.items():
+        _log(f"ladder {name} skipped: {why}")
+    return {"ladders": ladders, "prompts": _prompts(world)}
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _measure(call: Callable[[], Any]) -> dict[str, float]:
+    """Runs ``call`` once, rolled back: its statements, CPU and wall time."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as captured:
+            cpu, wall = time.process_time(), time.perf_counter()
+            result = call()
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        transaction.set_rollback(True)
+    if not getattr(result, "escalated", 0):
+        raise SystemExit(f"The job climbed nothing: {result}")
+    return {
+        "queries": count_statements([q["sql"] for q in captured.captured_queries]),
+        "cpu": cpu,
+        "wall": wall,
+    }
+
+
+def _seed(now: datetime, owners: int = OWNERS) -> World:
+    """``owners`` owners, a key result each, in teams of 100 (at least two teams)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.db import transaction
+
+    from objectives.models import KeyResult, Objective
+    from okrly.models import Membership, Profile, Quarter, Team
+
+    User = get_user_model()
+    today = now.date()
+    with transaction.atomic():
+        users = User.objects.bulk_create(
+            [User(username=f"o{i:05d}", first_name="Owner", last_name=f"{i:05d}",
+                  email=f"o{i:05d}@example.com", password="!") for i in range(owners)],
+            batch_size=2000,
+        )  # fmt: skip
+        Profile.objects.bulk_create(
+            [
+                Profile(user=u, display_name=f"Owner {i:05d}", timezone=ZONES[i % len(ZONES)])
+                for i, u in enumerate(users)
+            ],
+            batch_size=2000,
+        )
+        leadership, _ = Group.objects.get_or_create(name=_leadership_group())
+        leadership.user_set.add(*users[:3])
+        n_teams = max(2, owners // 100)
+        teams = Team.objects.bulk_create(
+            [
+                Team(name=f"Team {t:03d}", slug=f"team-{t:03d}", lead=users[t])
+                for t in range(n_teams)
+            ]
+        )
+        Membership.objects.bulk_create(
+            [Membership(user=u, team=teams[i % n_teams]) for i, u in enumerate(users)],
+            batch_size=2000,
+        )
+        start = today - timedelta(weeks=9)
+        quarter = Quarter.objects.create(
+            name="Bench jobs Q",
+            start=start,
+            end=start + timedelta(days=13 * 7 - 1),
+            status=Quarter.Status.ACTIVE,
+            checkin_weekday=Quarter.Weekday.MONDAY,
+            checkin_hour=9,
+        )
+        per_team = -(-owners // n_teams)
+        objectives = Objective.objects.bulk_create(
+            [
+                Objective(quarter=quarter, team=team, title=f"Objective {r} of {team.name}",
+                          rank=r)
+                for team in teams
+                for r in range(1, -(-per_team // 4) + 1)
+            ],
+            batch_size=2000,
+        )  # fmt: skip
+        by_team: dict[int, list[Any]] = {}
+        for objective in objectives:
+            by_team.setdefault(objective.team_id, []).append(objective)
+        key_results = KeyResult.objects.bulk_create(
+            [
+                KeyResult(
+                    objective=by_team[teams[i % n_teams].pk][(i // n_teams) // 4],
+                    title=f"Key result of owner {i:05d}",
+                    start_value=Decimal(0),
+                    target_value=Decimal(100),
+                    current_value=Decimal(10),
+                    direction=KeyResult.Direction.INCREASE,
+                    owner=u,
+                )
+                for i, u in enumerate(users)
+            ],
+            batch_size=2000,
+        )
+    return World(now, quarter, users, teams, key_results)
+
+
+def _leadership_group() -> str:
+    from django.conf import settings
+
+    return str(settings.LEADERSHIP_GROUP)
+
+
+def _ladders(world: World) -> dict[str, tuple[Callable[[int, bool, int], None], Any]]:
+    from checkins.missed import checkins_escalate_missed
+    from dependencies.escalation import dependencies_escalate
+
+    return {
+        "dependencies": (
+            lambda n, due, offset: _add_dependencies(world, n, due, offset),
+            lambda now: dependencies_escalate(now=now),
+        ),
+        "missed check-ins": (
+            lambda n, due, offset: _add_prompts(world, n, due, offset),
+            lambda now: checkins_escalate_missed(now=now),
+        ),
+    }
+
+
+def _add_dependencies(world: World, n: int, due: bool, offset: int) -> None:
+    """Committed dependencies: due ones past their date with their first rung due now; the
+    others due in two months. Rank 1 holds the due ones; ranks 2.. the others."""
+    from dependencies.escalation import _end_of
+    from dependencies.models import Dependency
+
+    now, krs, teams, owners = world.now, world.key_results, world.teams, len(world.users)
+    rows = []
+    for j in range(offset, offset + n):
+        i, rank = (j, 1) if due else (j % owners, 2 + j // owners)
+        kr = krs[i]
+        team = teams[i % len(teams)]
+        provider = teams[(i + 1) % len(teams)]
+        due_date = now.date() - timedelta(days=3) if due else now.date() + timedelta(days=60)
+        rows.append(
+            Dependency(
+                key_result=kr,
+                requesting_team=team,
+                provider_team=provider,
+                deliverable=f"Deliverable {j} for {kr.title}",
+                due_date=due_date,
+                responsible=world.users[(i + 1) % owners],
+                requested_by=kr.owner,
+                rank=rank,
+                status=Dependency.Status.COMMITTED,
+                requested_at=now - timedelta(days=20),
+                committed_at=now - timedelta(days=19),
+                escalation_trigger=Dependency.Trigger.OVERDUE,
+                next_escalation_at=now - timedelta(hours=1) if due else _end_of(due_date),
+            )
+        )
+    Dependency.objects.bulk_create(rows, batch_size=5000)
+
+
+def _add_prompts(world: World, n: int, due: bool, offset: int) -> None:
+    """Sent prompts of earlier weeks: the due ones (week 1) with their first rung due now,
+    the others (weeks 2..) with it a week ahead. The owners have checked in for none."""
+    from checkins.models import CheckInPrompt
+
+    now, owners = world.now, len(world.users)
+    rows = []
+    for j in range(offset, offset + n):
+        i, week = (j, 1) if due else (j % owners, 2 + j // owners)
+        rows.append(
+            CheckInPrompt(
+                owner=world.users[i],
+                quarter=world.quarter,
+                week=week,
+                due_at=now - timedelta(hours=25),
+                sent_at=now - timedelta(hours=25),
+                next_escalation_at=now - timedelta(hours=1) if due else now + timedelta(days=7),
+            )
+        )
+    CheckInPrompt.objects.bulk_create(rows, batch_size=5000)
+
+
+def _prompts(world: World) -> dict[str, Any]:
+    from unittest import mock
+
+    from django.core import mail
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from checkins.prompts import checkins_send_prompts
+    from okrly import outbox
+    from okrly.tasks import notifications_send_email_task
+
+    batches: list[list[int]] = []
+    with (
+        mock.patch.object(notifications_send_email_task, "delay", batches.append),
+        CaptureQueriesContext(connection) as captured,
+    ):
+        cpu, wall = time.process_time(), time.perf_counter()
+        done = checkins_send_prompts(now=world.now)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    _log(f"prompt job: {done.prompts:,} prompts in {done.batches} batches, {cpu:.2f} s CPU, "
+         f"{wall:.2f} s wall, {len(captured)} statements, {len(batches)} e-mail tasks")  # fmt: skip
+    mail.outbox = []
+    email_cpu = time.process_time()
+    for batch in batches:
+        outbox.notifications_send_email(notification_ids=batch)
+    email_cpu = time.process_time() - email_cpu
+    _log(f"prompt e-mails: {len(mail.outbox):,} sent (locmem) in {email_cpu:.2f} s CPU")
+    return {
+        "cpu": cpu,
+        "wall": wall,
+        "queries": len(captured),
+        "sent": done.prompts,
+        "email_batches": len(batches),
+        "email_cpu": email_cpu,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["--worker"]:
+        print(json.dumps(_worker()))
+        return 0
+    sys.path.insert(0, str(ROOT))
+    return 0 if print_figures(run()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
