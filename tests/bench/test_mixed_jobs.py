@@ -12,6 +12,8 @@ from django.core import mail
 from bench import jobs, mixed
 from checkins.models import CheckIn, CheckInPrompt
 from dependencies.models import Dependency
+from objectives.models import DefinitionVersion
+from reviews.models import EarlyEscalation, Grade, MissResponse, NextStep
 from tests.conftest import TEST_TODAY
 
 FORM_HTML = """
@@ -157,8 +159,16 @@ def test_each_ladder_states_as_many_statements_whatever_is_not_due() -> None:
         many = jobs._measure(lambda job=job: job(world.now))
 
         assert few["queries"] == many["queries"], name
-    assert Dependency.objects.filter(next_escalation_at__gt=world.now).count() == 80
-    assert CheckInPrompt.objects.filter(next_escalation_at__gt=world.now).count() == 80
+    for model in (
+        Dependency,
+        CheckInPrompt,
+        DefinitionVersion,
+        EarlyEscalation,
+        MissResponse,
+        NextStep,
+        Grade,
+    ):
+        assert model.objects.filter(next_escalation_at__gt=world.now).count() == 80, model
 
 
 # Committed for real: the job queues each batch's e-mail task once the batch commits.
