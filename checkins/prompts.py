@@ -18,7 +18,6 @@ from django.utils import timezone
 from checkins.missed import MISSED_LADDER
 from checkins.models import CheckInPrompt
 from objectives.models import in_play_q
-from okrly import dashcache
 from okrly.models import Notification, Profile, Quarter
 from okrly.services import notifications_queue_email
 
@@ -158,6 +157,4 @@ def _prompt_batch(
             ]
         )
         notifications_queue_email([n.pk for n in notifications if n.pk is not None])
-    # Prompts are bulk-inserted (no model signals): tell the dashboard its figures moved.
-    dashcache.bump()
     return len(claimed)

@@ -105,7 +105,9 @@ class OrgDashboard(APIView):
                 "median_signal_lead_weeks": headline.median_lead_weeks,
                 "responses_on_time_percent": headline.responses_on_time_percent,
                 "departments": [_row(r) for r in view.departments],
-                "consistency": [_leader(r) for r in view.leaders],
+                "consistency": [
+                    _leader(r) for r in selectors.consistency_rows(quarter, timezone.localdate())
+                ],
             }
         )
 

@@ -30,7 +30,6 @@ from django.utils import timezone
 
 from objectives.models import KeyResult
 from okrly import access
-from okrly.dashcache import bump
 from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Quarter, display_name
 from okrly.services import notification_create, notifications_queue_email
@@ -140,7 +139,6 @@ def _start(quarter: Quarter, now: datetime) -> ReviewingRun:
         ]
         run.notifications = len(ids)
         notifications_queue_email(ids)
-        bump()  # an UPDATE and a bulk insert send no signal
     return run
 
 

@@ -37,11 +37,9 @@ from checkins.models import CheckIn, CheckInPrompt, MissedCheckIn
 from dependencies.models import Dependency, DependencyEvent, Escalation
 from objectives.definitions import definition_statuses
 from objectives.models import KeyResult, Objective, TradeOff, in_play_q
-from okrly import dashcache
 from okrly.access import leadership_group_name
 from okrly.models import Membership, Quarter, Team
-from ownership.models import OwnershipNomination
-from ownership.verdict import verdict_sql
+from ownership.models import KeyResultStatus, OwnershipNomination
 from reviews.models import CheckInAcknowledgement, EarlyEscalation, MissResponse
 
 RISKY = [CheckIn.Status.AT_RISK, CheckIn.Status.OFF_TRACK]
@@ -197,7 +195,6 @@ class OrgView:
     headline: Signals
     departments: list[Row] = field(default_factory=list)
     teams_by_department: dict[int, list[Row]] = field(default_factory=dict)
-    leaders: list[LeaderRow] = field(default_factory=list)
 
 
 @dataclass
@@ -214,58 +211,46 @@ class LeaderRow:
 def _team_signals(
     quarter: Quarter, today: date, week: int, teams: list[int] | None
 ) -> dict[int, Signals]:
-    """Cached by the dashboard version (see okrly/dashcache.py): recomputed after any change."""
-    scope = "all" if teams is None else ",".join(map(str, sorted(teams)))
-    return dashcache.cached(
-        ("signals", quarter.pk, today, week, scope),
-        lambda: _compute_team_signals(quarter, today, week, teams),
-    )
-
-
-def _compute_team_signals(
-    quarter: Quarter, today: date, week: int, teams: list[int] | None
-) -> dict[int, Signals]:
-    """Key-result signals by team (one grouped query over the Accountability Test's verdict
-    table, computed once per key result by joins), dependency signals by provider (one
-    grouped query), trade-offs by team (one), and definitions not shared by team (the
-    objectives, then objectives.definitions' eight): twelve queries whatever the size."""
+    """Key-result signals by team (one grouped query over the key results' status rows,
+    ``ownership.models.KeyResultStatus``), dependency signals by provider (one grouped
+    query), trade-offs by team (one), definitions not shared by team (one) and the missed
+    commitments (one): a fixed count whatever the size, and nothing recomputed per request
+    that a write could have kept (issue 14)."""
     if teams is not None and not teams:
         # No team asked for: no figures (and no query).
         return {}
-    prompt, checkin = CheckInPrompt._meta.db_table, CheckIn._meta.db_table
-    # Only the verdict table's documented columns are read (ownership.verdict's
-    # VERDICT_COLUMNS); its inner tables are none of this query's business.
-    verdict = verdict_sql(today=today, quarter_id=quarter.pk, team_ids=teams)
-    params = {
-        **verdict.params,
+    status, prompt = KeyResultStatus._meta.db_table, CheckInPrompt._meta.db_table
+    params: dict[str, Any] = {
         "quarter": quarter.pk,
         "week": week,
+        "today": today,
         "risk_a": CheckIn.Status.AT_RISK,
         "risk_b": CheckIn.Status.OFF_TRACK,
     }
-    sql = (
-        verdict.sql
-        + f"""
-, checked AS (
-    SELECT DISTINCT c.key_result_id FROM {checkin} c
-    JOIN {verdict.table} v ON v.key_result_id = c.key_result_id
-    WHERE c.week = %(week)s
-),
-prompted AS (
-    SELECT DISTINCT p.owner_id FROM {prompt} p
-    WHERE p.quarter_id = %(quarter)s AND p.week = %(week)s AND p.sent_at IS NOT NULL
-)
-SELECT f.team_id,
+    scope = ""
+    if teams is not None:
+        names = []
+        for i, pk in enumerate(teams):
+            params[f"team{i}"] = pk
+            names.append(f"%(team{i})s")
+        scope = f" AND s.team_id IN ({', '.join(names)})"
+    # The verdict as of today: the stored one, unless a committed top-two dependency has
+    # passed its due date since the row was written (KeyResultStatus.kept_until).
+    sql = f"""
+SELECT s.team_id,
        COUNT(*),
-       SUM(1 - f.ok),
-       SUM(CASE WHEN f.checkin_status IN (%(risk_a)s, %(risk_b)s) THEN 1 ELSE 0 END),
-       SUM(CASE WHEN c.key_result_id IS NULL THEN 0 ELSE 1 END),
-       SUM(CASE WHEN c.key_result_id IS NULL AND p.owner_id IS NOT NULL THEN 1 ELSE 0 END)
-FROM {verdict.table} f
-LEFT JOIN checked c ON c.key_result_id = f.key_result_id
-LEFT JOIN prompted p ON p.owner_id = f.owner_id
-GROUP BY f.team_id"""
-    )
+       SUM(CASE WHEN s.ok AND (s.kept_until IS NULL OR s.kept_until >= %(today)s)
+                THEN 0 ELSE 1 END),
+       SUM(CASE WHEN s.checkin_status IN (%(risk_a)s, %(risk_b)s) THEN 1 ELSE 0 END),
+       SUM(CASE WHEN s.checkin_week = %(week)s THEN 1 ELSE 0 END),
+       SUM(CASE WHEN s.checkin_week = %(week)s OR p.owner_id IS NULL THEN 0 ELSE 1 END)
+FROM {status} s
+LEFT JOIN (
+    SELECT DISTINCT owner_id FROM {prompt}
+    WHERE quarter_id = %(quarter)s AND week = %(week)s AND sent_at IS NOT NULL
+) p ON p.owner_id = s.owner_id
+WHERE s.quarter_id = %(quarter)s AND s.in_play{scope}
+GROUP BY s.team_id"""
     found: dict[int, Signals] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -465,16 +450,11 @@ def _roots(teams: list[Team]) -> dict[int, int]:
 
 
 def org_view(quarter: Quarter, today: date, *, sort: str = "") -> OrgView:
-    """Headline figures and one row per department (13 queries whatever the size), cached
-    whole by the dashboard version; only the sort is applied per request."""
-    view = dashcache.cached(("org", quarter.pk, today), lambda: _compute_org_view(quarter, today))
-    view.departments = sort_rows(view.departments, sort)
-    return view
-
-
-def _compute_org_view(quarter: Quarter, today: date) -> OrgView:
+    """Headline figures and one row per department, in a fixed number of queries (the teams,
+    then ``_team_signals``'s). The consistency per leader is its own page
+    (``consistency_rows``): a row per leader grows with the organisation."""
     week = dashboard_week(quarter, today)
-    teams = list(Team.objects.only("pk", "name", "slug", "parent_id", "lead_id").order_by("name"))
+    teams = list(Team.objects.only("pk", "name", "slug", "parent_id").order_by("name"))
     by_pk = {t.pk: t for t in teams}
     roots = _roots(teams)
     per_team = _team_signals(quarter, today, week, None)
@@ -490,9 +470,17 @@ def _compute_org_view(quarter: Quarter, today: date) -> OrgView:
             root = roots[team.pk]
             if root in departments:
                 departments[root].children += 1
-    view.departments = list(departments.values())
-    view.leaders = leader_rows(teams, per_team)
+    view.departments = sort_rows(list(departments.values()), sort)
     return view
+
+
+def consistency_rows(quarter: Quarter, today: date) -> list[LeaderRow]:
+    """Rule 10's consistency, one row per leader: the teams (one query), the quarter's missed
+    commitments by team (one), then ``leader_rows``' two."""
+    teams = list(Team.objects.only("pk", "name", "parent_id", "lead_id"))
+    per_team: dict[int, Signals] = {}
+    _add_misses(per_team, quarter, today, None)
+    return leader_rows(teams, per_team)
 
 
 def leader_rows(teams: list[Team], per_team: dict[int, Signals]) -> list[LeaderRow]:
@@ -532,9 +520,10 @@ def leader_rows(teams: list[Team], per_team: dict[int, Signals]) -> list[LeaderR
             # Named by the teams they lead (not those below, which follow from them).
             scope = ", ".join(sorted(names[pk] for pk in mine if pk in names))
         total = Signals()
-        for pk in scope_teams:
-            if pk in per_team:
-                total.add(per_team[pk])
+        # Over the teams with figures (few: those with misses), not every team in scope.
+        for pk, signals in per_team.items():
+            if pk in scope_teams:
+                total.add(signals)
         rows.append(LeaderRow(person=person, scope=scope, signals=total))
     return rows
 
@@ -600,31 +589,18 @@ def team_key_results(quarter: Quarter, team: Team, today: date) -> QuerySet[KeyR
     ``accountability_for`` on the page's rows anyway (its badges need the reasons), and
     annotating it here as well doubled the cost of the page's slowest query."""
 
-    deps = Dependency.objects.filter(key_result=OuterRef("pk"))
+    # The counts come from the key result's status row (issue 14), kept by every write.
     return (
         KeyResult.objects.in_play()
         .filter(objective__quarter=quarter, objective__team=team)
         .select_related("owner", "objective")
         .annotate(
-            # The latest check-in, kept on the key result by the check-in service.
             acct_checkin_status=F("latest_checkin_status"),
             latest_confidence=F("latest_checkin_confidence"),
-            deps_open=count(deps.filter(status__in=Dependency.OPEN_STATUSES), "key_result"),
-            deps_committed=count(
-                deps.filter(status__in=Dependency.PROMISED_STATUSES), "key_result"
-            ),
-            deps_escalated=count(
-                deps.filter(status__in=Dependency.OPEN_STATUSES, escalation_rung__gt=0),
-                "key_result",
-            ),
-            open_needs=count(
-                CheckIn.objects.filter(
-                    key_result=OuterRef("pk"),
-                    need_person__isnull=False,
-                    need_handled_at__isnull=True,
-                ),
-                "key_result",
-            ),
+            deps_open=Coalesce(F("status__deps_open"), Value(0)),
+            deps_committed=Coalesce(F("status__deps_committed"), Value(0)),
+            deps_escalated=Coalesce(F("status__open_escalations"), Value(0)),
+            open_needs=Coalesce(F("status__open_needs"), Value(0)),
         )
         .order_by("objective__rank", "pk")
     )

@@ -11,6 +11,7 @@ dashboard_patterns = [
     path("teams/<int:pk>/", views.team, name="team"),
     path("people/", views.people, name="people"),
     path("risks/", views.risks, name="risks"),
+    path("consistency/", views.consistency, name="consistency"),
     path("risks/<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
     path("nudge/", views.nudge, name="nudge"),
 ]

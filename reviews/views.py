@@ -16,11 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
 from checkins.models import CheckIn
-from okrly import dashcache
 from okrly.access import people_led_by
 from okrly.csvexport import csv_response
 from okrly.errors import RuleBroken
@@ -89,12 +87,40 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     quarter = _quarter(request)
     today = timezone.localdate()
     view = selectors.org_view(quarter, today, sort=request.GET.get("sort", ""))
+    # A page of departments: a large organisation's hundreds stay a page's worth of HTML.
+    page = Paginator(view.departments, DEPARTMENTS_PER_PAGE).get_page(request.GET.get("page"))
     # Rule 11's follow-up: the decisions taking effect this quarter stay in sight (one query).
     decisions = list(review_services.decisions_in_force(quarter))
     return render(
         request,
         "reviews/dashboard.html",
-        {**_base(request, quarter, "org"), "view": view, "decisions": decisions, "today": today},
+        {
+            **_base(request, quarter, "org"),
+            "view": view,
+            "rows": page.object_list,
+            "page": page,
+            "decisions": decisions,
+            "today": today,
+        },
+    )
+
+
+DEPARTMENTS_PER_PAGE = 50
+LEADERS_PER_PAGE = 50
+
+
+@login_required
+@require_http_methods(["GET"])
+@no_quarter_page
+def consistency(request: HttpRequest) -> HttpResponse:
+    """Rule 10's consistency per leader, a page at a time."""
+    quarter = _quarter(request)
+    rows = selectors.consistency_rows(quarter, timezone.localdate())
+    page = Paginator(rows, LEADERS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "reviews/consistency.html",
+        {**_base(request, quarter, "consistency"), "rows": page.object_list, "page": page},
     )
 
 
@@ -154,38 +180,20 @@ def team(request: HttpRequest, pk: int) -> HttpResponse:
             [_team_csv_row(kr, r) for kr, r in table],
         )
 
-    def compute() -> tuple[int, int, str, str]:
-        page, table = rows(50, page_number)
-        total = page.paginator.count
-        trend = selectors.team_trend(quarter, team_obj, today, total)
-        # What every reader sees the same: rendered here, once per dashboard version.
-        html = render_to_string(
-            "reviews/team.html#team-body",
-            {
-                "table": [(kr, r, badge_html(r)) for kr, r in table],
-                "promises": selectors.team_promises(quarter, team_obj),
-                "trend": trend_svg(trend, quarter.weeks),
-                "team": team_obj,
-                "trade_offs": selectors.team_trade_offs(quarter, team_obj),
-                "outcomes": selectors.team_outcomes(quarter, team_obj, today),
-                "trade_off_warn": settings.TRADE_OFF_WARN,
-                "trade_offs_url": trade_offs_url(quarter),
-            },
-        )
-        return page.number, total, html, ""
-
-    # Cached by the dashboard version: recomputed after any change (okrly/dashcache.py).
-    number, total, body_html, _ = dashcache.cached(
-        ("team", quarter.pk, today, team_obj.pk, page_number or "1"), compute
-    )
+    page, table = rows(50, page_number)
+    trend = selectors.team_trend(quarter, team_obj, today, page.paginator.count)
     return render(
         request,
         "reviews/team.html",
         {
             **_base(request, quarter, "team"),
             "team": team_obj,
-            "body_html": mark_safe(body_html),
-            "page": Paginator(range(total), 50).get_page(number),
+            "page": page,
+            "table": [(kr, r, badge_html(r)) for kr, r in table],
+            "promises": selectors.team_promises(quarter, team_obj),
+            "trend": trend_svg(trend, quarter.weeks),
+            "trade_offs": selectors.team_trade_offs(quarter, team_obj),
+            "outcomes": selectors.team_outcomes(quarter, team_obj, today),
         },
     )
 
@@ -226,7 +234,6 @@ PEOPLE_HEADER = [
 @no_quarter_page
 def people(request: HttpRequest) -> HttpResponse:
     quarter = _quarter(request)
-    team_value = request.GET.get("team", "")
     team_pk = id_param(request.GET, "team", not_found=True)
     team_obj = get_object_or_404(Team, pk=team_pk) if team_pk is not None else None
     queryset = selectors.people(quarter, timezone.localdate(), team=team_obj)
@@ -251,36 +258,24 @@ def people(request: HttpRequest) -> HttpResponse:
             ],
         )
 
-    def compute() -> tuple[int, int, list[Any], str]:
-        page = Paginator(queryset, 50).get_page(request.GET.get("page"))
-        rows = list(page.object_list)
-        teams = Team.objects.only("pk", "name").order_by("name")
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (t.pk, " selected" if team_obj and t.pk == team_obj.pk else "", t.name)
-                for t in teams
-            ),
-        )
-        return page.number, page.paginator.count, rows, str(options)
-
-    # Cached by the dashboard version: recomputed after any change (okrly/dashcache.py).
-    number, total, rows, team_options = dashcache.cached(
-        ("people", quarter.pk, timezone.localdate(), team_value, request.GET.get("page", "1")),
-        compute,
+    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+    teams = Team.objects.only("pk", "name").order_by("name")
+    team_options = format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((t.pk, " selected" if team_obj and t.pk == team_obj.pk else "", t.name) for t in teams),
     )
     return render(
         request,
         "reviews/people.html",
         {
             **_base(request, quarter, "people"),
-            "page": Paginator(range(total), 50).get_page(number),
-            "rows": rows,
+            "page": page,
+            "rows": list(page.object_list),
             # Nudge is offered only for the people this reader may nudge (the service's rule).
             "led": people_led_by(request.user),
             "team": team_obj,
-            "team_options": mark_safe(team_options),
+            "team_options": team_options,
         },
     )
 

@@ -8,18 +8,15 @@ tests/integration/test_outage.py does the same with real processes.
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 from unittest import mock
 
 import pytest
-import redis
 from django.db import OperationalError, connection
 from django.test import Client, RequestFactory, override_settings
 from rest_framework.authtoken.models import Token
 
 from checkins.models import CheckIn
-from okrly import dashcache
 from okrly.cache import FailSoftRedisCache
 from okrly.celery import app as celery_app
 from okrly.views import server_error
@@ -29,47 +26,6 @@ pytestmark = pytest.mark.django_db
 DEAD_REDIS = "redis://127.0.0.1:1/0"
 DJANGO_REDIS = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": DEAD_REDIS}
 FAIL_SOFT_REDIS = {"BACKEND": "okrly.cache.FailSoftRedisCache", "LOCATION": DEAD_REDIS}
-
-
-def _broken_cache() -> mock.Mock:
-    error = redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-    broken = mock.Mock()
-    for name in ("get", "set", "add", "incr"):
-        getattr(broken, name).side_effect = error
-    return broken
-
-
-# --- invalidation -----------------------------------------------------------------------------
-
-
-def test_bump_waits_for_the_commit(django_capture_on_commit_callbacks: Any) -> None:
-    """A reader between the bump and the commit would cache old figures under the new
-    version: the version moves only once the write is committed."""
-    before = dashcache.version()
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        dashcache.bump()
-        assert dashcache.version() == before
-    assert len(callbacks) == 1
-    assert dashcache.version() == before + 1
-
-
-def test_bump_with_a_broken_cache_logs_and_does_not_raise(
-    django_capture_on_commit_callbacks: Any, caplog: pytest.LogCaptureFixture
-) -> None:
-    with (
-        mock.patch.object(dashcache, "cache", _broken_cache()),
-        django_capture_on_commit_callbacks(execute=True) as callbacks,
-        caplog.at_level(logging.WARNING, logger="okrly.dashcache"),
-    ):
-        dashcache.bump()
-    assert len(callbacks) == 1
-    assert "Dashboard cache not invalidated" in caplog.text
-
-
-def test_dashboard_figures_are_computed_without_a_cache(caplog: pytest.LogCaptureFixture) -> None:
-    with mock.patch.object(dashcache, "cache", _broken_cache()):
-        assert dashcache.cached(("org", 1), lambda: 42) == 42
-    assert "computing without it" in caplog.text
 
 
 @override_settings(CACHES={"default": DJANGO_REDIS})

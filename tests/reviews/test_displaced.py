@@ -359,7 +359,7 @@ def test_the_new_figures_cost_the_same_queries_for_few_and_many_teams(
     def measure() -> int:
         cache.clear()  # computed, not read back
         with CaptureQueriesContext(connection) as ctx:
-            selectors._compute_org_view(quarter, TODAY)
+            selectors.org_view(quarter, TODAY)
         return len(ctx.captured_queries)
 
     few = measure()
