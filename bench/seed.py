@@ -181,6 +181,9 @@ def seed(today: date, *, scale: int = 1, rng_seed: int = 2026) -> Seeded:
     started = time.perf_counter()
     with transaction.atomic():
         ids = _seed(today, Shape.of(scale), random.Random(rng_seed))
+        with connection.cursor() as cursor:
+            # Planner statistics for the status table's one big query over fresh tables.
+            cursor.execute("ANALYZE")
         _refresh_status(today)
     with connection.cursor() as cursor:
         # Fresh planner statistics, as autovacuum would gather within a minute in production.
@@ -279,7 +282,7 @@ def _seed(today: date, shape: Shape, rng: random.Random) -> dict[str, int]:
     _dependency_history(dependencies, now)
     _declarations(key_results, dependencies, period, rng)
     checkins = _checkins(org, period, key_results, dependencies, rng)
-    _latest_checkins(key_results, checkins)
+    _latest_checkins()
     _revisions(checkins)
     _prompts(period, key_results, checkins, now)
     _notifications(org.bench, now)
@@ -824,30 +827,27 @@ def _checkin(
     return check_in
 
 
-def _latest_checkins(key_results: list[KeyResult], checkins: list[CheckIn]) -> None:
+def _latest_checkins() -> None:
     """The check-in service keeps each key result's latest answers on the key result; a
-    bulk insert bypasses it, so copy them here."""
-    latest: dict[int, CheckIn] = {}
-    for c in checkins:
-        if c.key_result_id not in latest or c.week > latest[c.key_result_id].week:
-            latest[c.key_result_id] = c
-    for kr in key_results:
-        found = latest.get(kr.pk)
-        if found is not None:
-            kr.latest_checkin_week = found.week
-            kr.latest_checkin_status = found.status
-            kr.latest_checkin_confidence = found.confidence
-            kr.latest_forecast_flag = found.forecast_flag
-    KeyResult.objects.bulk_update(
-        key_results,
-        [
-            "latest_checkin_week",
-            "latest_checkin_status",
-            "latest_checkin_confidence",
-            "latest_forecast_flag",
-        ],
-        batch_size=BATCH,
-    )
+    bulk insert bypasses it, so copy them here. One statement: ``bulk_update``'s CASE per
+    row took minutes at 10×."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {KeyResult._meta.db_table} AS kr
+            SET latest_checkin_week = c.week,
+                latest_checkin_status = c.status,
+                latest_checkin_confidence = c.confidence,
+                latest_forecast_flag = c.forecast_flag
+            FROM (
+                SELECT DISTINCT ON (key_result_id)
+                    key_result_id, week, status, confidence, forecast_flag
+                FROM {CheckIn._meta.db_table}
+                ORDER BY key_result_id, week DESC
+            ) AS c
+            WHERE kr.id = c.key_result_id
+            """
+        )
 
 
 def _revisions(checkins: list[CheckIn]) -> None:
