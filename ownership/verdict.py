@@ -171,6 +171,13 @@ def verdict_sql(
         params["acct_quarter"] = quarter_id
         scope.append("o.quarter_id = %(acct_quarter)s")
 
+    # Named key results: each inner table is filtered by the ids too. acct_kr is read several
+    # times, so PostgreSQL materialises it and cannot push its filter into the other tables:
+    # without this every nomination, grant and dependency was scanned to answer for a handful.
+    by_id = {alias: "" for alias in ("n", "g", "d")}
+    if key_result_ids:
+        ids = ", ".join(f"%(acct_kr{i})s" for i in range(len(key_result_ids)))
+        by_id = {alias: f" AND {alias}.key_result_id IN ({ids})" for alias in by_id}
     kr, obj = KeyResult._meta.db_table, Objective._meta.db_table
     user = get_user_model()._meta.db_table
     dep, nom = Dependency._meta.db_table, OwnershipNomination._meta.db_table
@@ -192,19 +199,19 @@ acct_answers AS (
            MAX(CASE WHEN n.status = %(acct_declined)s AND n.nominee_id = kr.owner_id
                     THEN 1 ELSE 0 END) AS declined,
            MAX(CASE WHEN n.status = %(acct_pending)s THEN n.nominee_id END) AS pending_to
-    FROM {nom} n JOIN acct_kr kr ON kr.id = n.key_result_id
+    FROM {nom} n JOIN acct_kr kr ON kr.id = n.key_result_id{by_id["n"]}
     GROUP BY n.key_result_id
 ),
 acct_authority AS (
     SELECT DISTINCT g.key_result_id
     FROM {grant} g JOIN acct_kr kr ON kr.id = g.key_result_id AND g.grantee_id = kr.owner_id
-    WHERE g.revoked_at IS NULL
+    WHERE g.revoked_at IS NULL{by_id["g"]}
 ),
 acct_ranked AS (
     SELECT d.key_result_id, d.status, d.due_date,
            ROW_NUMBER() OVER (PARTITION BY d.key_result_id ORDER BY d.rank) AS position
     FROM {dep} d JOIN acct_kr kr ON kr.id = d.key_result_id
-    WHERE d.status <> %(acct_not_counted)s
+    WHERE d.status <> %(acct_not_counted)s{by_id["d"]}
 ),
 acct_deps AS (
     SELECT key_result_id,

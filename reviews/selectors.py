@@ -28,6 +28,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
 )
 from django.db.models.functions import Coalesce
@@ -35,8 +36,8 @@ from django.utils import timezone
 
 from checkins.models import CheckIn, CheckInPrompt, MissedCheckIn
 from dependencies.models import Dependency, DependencyEvent, Escalation
-from objectives.definitions import definition_statuses
-from objectives.models import KeyResult, Objective, TradeOff, in_play_q
+from objectives.definitions import not_shared_by_team
+from objectives.models import KeyResult, TradeOff, in_play_q
 from okrly.access import leadership_group_name
 from okrly.models import Membership, Quarter, Team
 from ownership.models import KeyResultStatus, OwnershipNomination
@@ -411,19 +412,13 @@ def _add_trade_offs(found: dict[int, Signals], quarter: Quarter, teams: list[int
 
 
 def _add_definitions(found: dict[int, Signals], quarter: Quarter, teams: list[int] | None) -> None:
-    """In-play objectives and those whose definition is not shared, per team: the objectives
-    (one query) and their definition statuses (objectives.definitions, a fixed eight). The
-    definition group is computed there only (leadership, leads, dependencies, alignment), so
-    it is not written again here as SQL."""
-    objectives = Objective.objects.filter(quarter=quarter, displaced_by__isnull=True)
-    if teams is not None:
-        objectives = objectives.filter(team_id__in=teams)
-    rows = list(objectives.only("pk", "team_id", "quarter_id", "parent_id"))
-    statuses = definition_statuses(rows)
-    for objective in rows:
-        signals = found.setdefault(objective.team_id, Signals())
-        signals.objectives += 1
-        signals.not_shared += int(not statuses[objective.pk].shared)
+    """In-play objectives and those whose definition is not shared, per team: one grouped
+    query over ``Objective.definition_shared``, which objectives.definitions keeps (the
+    definition group is computed there only: leadership, leads, dependencies, alignment)."""
+    for team_id, (total, not_shared) in not_shared_by_team(quarter.pk, teams).items():
+        signals = found.setdefault(team_id, Signals())
+        signals.objectives = total
+        signals.not_shared = not_shared
 
 
 def _ancestry(parent: dict[int, int | None], pk: int) -> set[int]:
@@ -666,6 +661,17 @@ def team_trend(quarter: Quarter, team: Team, today: date, key_results: int) -> l
 # --- people view -------------------------------------------------------------------------------
 
 
+def _status_sum(owned: QuerySet[KeyResultStatus], column: str) -> Any:
+    """The sum of a status column over a person's key results (0 when they own none)."""
+    return Coalesce(
+        Subquery(
+            owned.order_by().values("owner").annotate(n=Sum(column)).values("n")[:1],
+            output_field=IntegerField(),
+        ),
+        Value(0),
+    )
+
+
 def people(quarter: Quarter, today: date, *, team: Team | None = None) -> QuerySet[Any]:
     """Who owes what: one row per person with every count as a column (one query per page)."""
     week = dashboard_week(quarter, today)
@@ -673,15 +679,13 @@ def people(quarter: Quarter, today: date, *, team: Team | None = None) -> QueryS
 
     # This quarter's key results in play: what a displaced one was owed or asked for no longer
     # counts for anyone.
-    in_quarter = Q(key_result__objective__quarter=quarter) & in_play_q("key_result__")
+    # (Read from the key result's status row, one join by primary key.)
+    in_quarter = Q(key_result__status__quarter=quarter, key_result__status__in_play=True)
     deps = Dependency.objects.filter(in_quarter)
-    owned_in_quarter = KeyResult.objects.in_play().filter(objective__quarter=quarter)
-    owned = owned_in_quarter.filter(owner=OuterRef("pk"))
-    accepted = OwnershipNomination.objects.filter(
-        key_result=OuterRef("pk"),
-        nominee=OuterRef("owner"),
-        status=OwnershipNomination.Status.ACCEPTED,
-    )
+    # What a person owns, from the key-result status rows (one per key result, kept by every
+    # write): found by the (quarter, owner) index, never recomputed from the check-ins,
+    # nominations and dependencies of every key result.
+    owned = KeyResultStatus.objects.filter(quarter=quarter, owner=OuterRef("pk"), in_play=True)
     owes_dependencies = deps.filter(status__in=Dependency.OPEN_STATUSES)
     # need_person IS NOT NULL is implied by the match on a person; said, it lets the database
     # use the partial index of open needs.
@@ -701,16 +705,16 @@ def people(quarter: Quarter, today: date, *, team: Team | None = None) -> QueryS
     )
     queryset = (
         User.objects.filter(is_active=True)
-        # Who is listed: "id IN (...)" rather than "count > 0" (the same people), so the
-        # database finds them with one pass over each table, and computes the counts below
-        # only for the rows of the page; filtering on the counts computed them for everyone.
+        # Who is listed: a person for whom any of these exists, each an index probe by person.
+        # Walked in name order (the person_name index) with a LIMIT, page 1 stops after its
+        # 50 people, instead of gathering everyone listed first.
         .filter(
-            Q(pk__in=owned_in_quarter.values("owner"))
-            | Q(pk__in=owes_dependencies.values("responsible"))
-            | Q(pk__in=owes_needs.values("need_person"))
-            | Q(pk__in=owes_nominations.values("nominee"))
-            | Q(pk__in=escalations.values("raised_by"))
-            | Q(pk__in=answered_on_time.values("answered_by"))
+            Exists(owned)
+            | Exists(owes_dependencies.filter(responsible=OuterRef("pk")))
+            | Exists(owes_needs.filter(need_person=OuterRef("pk")))
+            | Exists(owes_nominations.filter(nominee=OuterRef("pk")))
+            | Exists(escalations.filter(raised_by=OuterRef("pk")))
+            | Exists(answered_on_time.filter(answered_by=OuterRef("pk")))
         )
         .annotate(
             owes_dependencies=count(
@@ -719,21 +723,12 @@ def people(quarter: Quarter, today: date, *, team: Team | None = None) -> QueryS
             owes_needs=count(owes_needs.filter(need_person=OuterRef("pk")), "need_person"),
             owes_nominations=count(owes_nominations.filter(nominee=OuterRef("pk")), "nominee"),
             owns_key_results=count(owned, "owner"),
-            missing_checkins=count(owned.exclude(checkins__week=week), "owner"),
-            missing_acceptances=count(owned.exclude(Exists(accepted)), "owner"),
-            owed_dependencies=count(
-                deps.filter(key_result__owner=OuterRef("pk"), status__in=Dependency.OPEN_STATUSES),
-                "key_result__owner",
-            ),
-            owed_needs=count(
-                CheckIn.objects.filter(
-                    in_quarter,
-                    key_result__owner=OuterRef("pk"),
-                    need_person__isnull=False,
-                    need_handled_at__isnull=True,
-                ),
-                "key_result__owner",
-            ),
+            # The latest check-in's week: none for the dashboard's week means none yet (a
+            # check-in is never for a week to come).
+            missing_checkins=count(owned.exclude(checkin_week=week), "owner"),
+            missing_acceptances=count(owned.filter(accepted=False), "owner"),
+            owed_dependencies=_status_sum(owned, "deps_open"),
+            owed_needs=_status_sum(owned, "open_needs"),
             raised_escalations=count(escalations.filter(raised_by=OuterRef("pk")), "raised_by"),
             answered_escalations_on_time=count(
                 answered_on_time.filter(answered_by=OuterRef("pk")), "answered_by"

@@ -246,7 +246,7 @@ def test_every_dashboard_view_costs_the_same_queries_for_5_and_50_teams(
     grow(grown, clock, 5)
     client.force_login(leader)  # now: a session opened on 2 November would have expired
     small = measure(client, grown)
-    # Growing commits, as a real write does: the dashboard cache is invalidated on commit.
+    # Growing commits, as a real write does.
     with django_capture_on_commit_callbacks(execute=True):
         grow(grown, clock, 50, extra_key_results=10)
     client.force_login(leader)
