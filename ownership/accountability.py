@@ -30,11 +30,11 @@ from django.utils import timezone
 from checkins.models import CheckIn
 from dependencies.models import Dependency
 from objectives.models import KeyResult
+from ownership.status import flags as status_flags
 from ownership.verdict import (
     NOT_COUNTED,
     TOP,
     Flags,
-    key_result_flags,
     not_kept_because,
 )
 
@@ -245,7 +245,7 @@ def accountability_for(
     the top dependencies that explain a failing third check)."""
     today = today or timezone.localdate()
     ids = [kr.pk for kr in key_results]
-    flags = key_result_flags(ids, today)
+    flags = status_flags(ids, today)
     top = _top_dependencies(ids)
     results = {}
     for pk, f in flags.items():

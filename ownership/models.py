@@ -181,6 +181,19 @@ class KeyResultStatus(models.Model):
     authority = models.BooleanField(default=False)
     deps_ok = models.BooleanField(default=False)
     ok = models.BooleanField(default=False)
+    # What the checks' words need (ownership.accountability): pages build the test from the
+    # row instead of running the verdict SQL again.
+    declined = models.BooleanField(default=False)
+    pending_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The nominee of a handover waiting for an answer.",
+    )
+    none_needed = models.BooleanField(default=False)
+    has_deps = models.BooleanField(default=False)
     # The last day the top-two dependencies are all kept by the clock alone (the earliest due
     # date of a committed one); from the next day check (c) fails. NULL: no such date.
     kept_until = models.DateField(null=True, blank=True)

@@ -26,7 +26,7 @@ from checkins.models import CheckIn
 from dependencies.models import Dependency
 from objectives.models import KeyResult, Objective
 from ownership.models import AuthorityGrant, KeyResultStatus, NoDependencies, OwnershipNomination
-from ownership.verdict import verdict_sql
+from ownership.verdict import Flags, key_result_flags, verdict_sql
 
 # Every column ``compute`` fills, in the order of its SELECT.
 COLUMNS = (
@@ -39,6 +39,10 @@ COLUMNS = (
     "authority",
     "deps_ok",
     "ok",
+    "declined",
+    "pending_to_id",
+    "none_needed",
+    "has_deps",
     "kept_until",
     "checkin_week",
     "checkin_status",
@@ -99,7 +103,8 @@ st_needs AS (
 )
 SELECT v.key_result_id, v.quarter_id, v.team_id, v.owner_id,
        CASE WHEN v.displaced_by IS NULL THEN 1 ELSE 0 END,
-       v.accepted, v.authority, v.deps_ok, v.ok, v.kept_until,
+       v.accepted, v.authority, v.deps_ok, v.ok,
+       v.declined, v.pending_to, v.none_needed, v.has_deps, v.kept_until,
        v.checkin_week, COALESCE(v.checkin_status, ''), v.checkin_confidence,
        v.forecast_flag,
        COALESCE(d.deps_open, 0), COALESCE(d.deps_committed, 0),
@@ -121,7 +126,17 @@ LEFT JOIN st_needs n ON n.key_result_id = v.key_result_id"""
         kept_until = values["kept_until"]
         if isinstance(kept_until, str):
             values["kept_until"] = date.fromisoformat(kept_until)
-        for name in ("in_play", "accepted", "authority", "deps_ok", "ok", "forecast_flag"):
+        for name in (
+            "in_play",
+            "accepted",
+            "authority",
+            "deps_ok",
+            "ok",
+            "declined",
+            "none_needed",
+            "has_deps",
+            "forecast_flag",
+        ):
             values[name] = bool(values[name])
         for name in (
             "deps_open",
@@ -226,3 +241,62 @@ def connect_signals() -> None:
         post_save.connect(_on_child_saved, sender=model, dispatch_uid=uid + "_save")
         post_delete.connect(_on_child_deleted, sender=model, dispatch_uid=uid + "_delete")
     registry.register_key_results_changed("status", refresh)
+
+
+# --- reading it: the test's inputs for pages -------------------------------------------------
+
+
+def flags(ids: list[int], today: date) -> dict[int, Flags]:
+    """The Accountability Test's inputs for these key results, read from their status rows
+    (one query) rather than recomputed by the verdict SQL; displaced ones included, as
+    ``ownership.verdict.key_result_flags`` gives them, which it equals (the property test).
+    A key result without a row (written by a bulk insert that named no key results) is
+    computed the old way, so a page is never wrong for want of a row."""
+    if not ids:
+        return {}
+    found: dict[int, Flags] = {}
+    rows = KeyResultStatus.objects.filter(pk__in=ids).values(
+        "key_result_id",
+        "team_id",
+        "owner_id",
+        "owner__first_name",
+        "owner__last_name",
+        "owner__username",
+        "accepted",
+        "declined",
+        "pending_to_id",
+        "authority",
+        "none_needed",
+        "has_deps",
+        "deps_ok",
+        "ok",
+        "kept_until",
+        "checkin_status",
+        "forecast_flag",
+        "key_result__displaced_by_id",
+    )
+    for row in rows:
+        # Check (c) no longer holds once a committed top-two dependency is past its due date.
+        kept = row["kept_until"] is None or row["kept_until"] >= today
+        name = f"{row['owner__first_name']} {row['owner__last_name']}".strip()
+        found[row["key_result_id"]] = Flags(
+            key_result_id=row["key_result_id"],
+            team_id=row["team_id"],
+            owner_id=row["owner_id"],
+            owner_name=name or row["owner__username"],
+            accepted=row["accepted"],
+            declined=row["declined"],
+            pending_to=row["pending_to_id"],
+            authority=row["authority"],
+            none_needed=row["none_needed"],
+            has_deps=row["has_deps"],
+            deps_ok=row["deps_ok"] and kept,
+            ok=row["ok"] and kept,
+            checkin_status=row["checkin_status"],
+            forecast_flag=row["forecast_flag"],
+            displaced_by=row["key_result__displaced_by_id"],
+        )
+    missing = [pk for pk in ids if pk not in found]
+    if missing:
+        found.update(key_result_flags(missing, today))
+    return found

@@ -174,7 +174,7 @@ def verdict_sql(
     # Named key results: each inner table is filtered by the ids too. acct_kr is read several
     # times, so PostgreSQL materialises it and cannot push its filter into the other tables:
     # without this every nomination, grant and dependency was scanned to answer for a handful.
-    by_id = {alias: "" for alias in ("n", "g", "d")}
+    by_id = dict.fromkeys(("n", "g", "d"), "")
     if key_result_ids:
         ids = ", ".join(f"%(acct_kr{i})s" for i in range(len(key_result_ids)))
         by_id = {alias: f" AND {alias}.key_result_id IN ({ids})" for alias in by_id}

@@ -23,9 +23,11 @@ from django.utils import timezone
 
 from dependencies.models import Dependency
 from objectives.models import KeyResult
+from okrly import registry
+from ownership import status as krstatus
 from ownership.accountability import Code, accountability_for
 from ownership.models import AuthorityGrant, NoDependencies, OwnershipNomination
-from ownership.verdict import VERDICT_COLUMNS, verdict_sql
+from ownership.verdict import VERDICT_COLUMNS, key_result_flags, verdict_sql
 from tests.factories import ObjectiveFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]  # 17 Nov 2026
@@ -188,6 +190,9 @@ def build(table: list[Case], quarter: Any) -> dict[int, Case]:
     AuthorityGrant.objects.bulk_create(grants)
     NoDependencies.objects.bulk_create(declarations)
     Dependency.objects.bulk_create(dependencies)
+    # bulk_create sends no model signal: a bulk writer names the key results it changed, so
+    # their status rows (which the pages read the test from) are rewritten.
+    registry.key_results_changed([kr.pk for kr in krs])
     return {kr.pk: case for kr, case in zip(krs, table, strict=True)}
 
 
@@ -245,3 +250,22 @@ def test_the_dependency_check_names_each_top_dependency_not_kept(quarter: Any) -
     check = accountability_for(KeyResult.objects.filter(pk=pk))[pk].checks[2]
     assert check.code == Code.NOT_KEPT
     assert check.reason == ("“Deliverable 2” is overdue (due 16 Nov); “Deliverable 3” is at risk.")
+
+
+@pytest.mark.parametrize("days_later", [0, 1, 2, 30])
+def test_the_status_rows_give_the_verdict_sql_flags_on_later_days(
+    quarter: Any, days_later: int
+) -> None:
+    """Pages read the test's inputs from the status rows written on the day of the change; on
+    a later day, with nothing written since, they must still equal the verdict SQL computed
+    that day: a committed top-two dependency that has passed its due date fails check (c)."""
+    by_pk = build(cases(), quarter)
+    later = TODAY + timedelta(days=days_later)
+    ids = list(by_pk)
+    from_rows, from_sql = krstatus.flags(ids, later), key_result_flags(ids, later)
+    assert from_rows == from_sql
+    # The days chosen do move verdicts: a dependency due today or tomorrow is overdue later.
+    if days_later >= 2:
+        assert sum(f.ok for f in from_rows.values()) < sum(
+            f.ok for f in krstatus.flags(ids, TODAY).values()
+        )
