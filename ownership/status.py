@@ -151,7 +151,12 @@ LEFT JOIN st_needs n ON n.key_result_id = v.key_result_id"""
                 **values,
                 # The day after the earliest promised due date: then it is overdue, and a
                 # committed top-two dependency is no longer kept.
-                changes_at=next_due + timedelta(days=1) if next_due is not None else None,
+                # (Due on the calendar's last day, it never falls due: no date to wait for.)
+                changes_at=(
+                    next_due + timedelta(days=1)
+                    if next_due is not None and next_due < date.max
+                    else None
+                ),
                 computed_on=today,
             )
         )
