@@ -16,7 +16,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
@@ -257,6 +257,13 @@ def people(request: HttpRequest) -> HttpResponse:
     quarter = _quarter(request)
     team_pk = id_param(request.GET, "team", not_found=True)
     team_obj = get_object_or_404(Team, pk=team_pk) if team_pk is not None else None
+    # The filter's text box names a team (the id stays, for links and the CSV): found by its
+    # unique name, so the page never lists every team of the organisation as options.
+    team_name = request.GET.get("team_name", "").strip()
+    unknown_team = ""
+    if team_obj is None and team_name:
+        team_obj = Team.objects.filter(name=team_name).first()
+        unknown_team = "" if team_obj else team_name
     queryset = selectors.people(quarter, timezone.localdate(), team=team_obj)
     if request.GET.get("format") == "csv":
         return csv_response(
@@ -289,12 +296,6 @@ def people(request: HttpRequest) -> HttpResponse:
     # organisation (past that, "or more" and a link to the next page).
     paginator = _CappedPaginator(queryset, per_page, cap_at=number * per_page + 10 * per_page)
     page = paginator.get_page(number)
-    teams = Team.objects.only("pk", "name").order_by("name")
-    team_options = format_html_join(
-        "",
-        '<option value="{}"{}>{}</option>',
-        ((t.pk, " selected" if team_obj and t.pk == team_obj.pk else "", t.name) for t in teams),
-    )
     return render(
         request,
         "reviews/people.html",
@@ -305,7 +306,7 @@ def people(request: HttpRequest) -> HttpResponse:
             # Nudge is offered only for the people this reader may nudge (the service's rule).
             "led": people_led_by(request.user),
             "team": team_obj,
-            "team_options": team_options,
+            "unknown_team": unknown_team,
             "more": paginator.more,
         },
     )
