@@ -8,6 +8,7 @@ from checkins.models import CheckIn
 from checkins.services import checkin_problems
 from dependencies.models import Dependency
 from okrly.forms import PersonChoiceField
+from okrly.models import Membership
 
 REVIEW_CHOICES = [("yes", "Still on track"), ("no", "Not on track")]
 
@@ -16,12 +17,30 @@ def _dependency_label(dep: Dependency) -> str:
     return f"{dep.deliverable} ({dep.provider_team})"
 
 
-def person_choices() -> list[tuple[Any, str]]:
-    """The "from whom" options, read once per page and shared by every card's form (a
-    ModelChoiceField queries again each time it renders, so one per card would be N+1)."""
+def person_choices(cards: list[Any], also: list[int] | None = None) -> list[tuple[Any, str]]:
+    """The "from whom" options of these My-week cards, read once per page and shared by every
+    card's form (a ModelChoiceField queries again each time it renders, so one per card would
+    be N+1).
+
+    The people a need is usually for: the members of the cards' teams, the people responsible
+    for their dependencies, and whoever a check-in already names (else its form would drop
+    them on the next save), plus ``also`` (a posted choice shown back). Never everyone: with
+    every active person on every card, the page grew with the organisation (thousands of
+    options per card). The field still accepts any active person when posted."""
+    team_ids = {card.key_result.objective.team_id for card in cards}
+    named = set(also or [])
+    for card in cards:
+        named.update(dep.responsible_id for dep in card.dependencies)
+        if card.check_in is not None and card.check_in.need_person_id is not None:
+            named.add(card.check_in.need_person_id)
     field = PersonChoiceField()
     people = field.queryset
     assert people is not None
+    # One id list from both sources (a UNION), not "member OR named": an OR of the two
+    # made the database read every person to test them.
+    members = Membership.objects.filter(team_id__in=team_ids).order_by().values_list("user_id")
+    ids = members.union(people.model.objects.filter(pk__in=named).values_list("pk"))
+    people = people.filter(pk__in=ids)
     return [("", "— no one in particular"), *((u.pk, field.label_from_instance(u)) for u in people)]
 
 

@@ -69,6 +69,14 @@ class CheckIn(models.Model):
                 name="checkin_open_need",
                 condition=Q(need_handled_at__isnull=True, need_person__isnull=False),
             ),
+            # The risk feed: risky check-ins newest first (a page reads only its rows), and
+            # their key result for the quarter's count without reading the table.
+            models.Index(
+                fields=["-submitted_at", "-id"],
+                include=["key_result"],
+                name="checkin_risky_feed",
+                condition=Q(status__in=["at_risk", "off_track"]) | Q(forecast_flag=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -173,6 +181,10 @@ class MissedCheckIn(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["prompt", "rung"], name="missed_checkin_once_per_rung"),
+        ]
+        indexes = [
+            # The risk feed, newest first.
+            models.Index(fields=["-sent_at", "-id"], name="missed_checkin_feed"),
         ]
 
     def __str__(self) -> str:

@@ -97,7 +97,7 @@ def render_my_week(request: AuthedRequest) -> str:
     week = quarter.current_week(request.user) if quarter else None
     cards = selectors.my_week(request.user, quarter, week) if quarter and week else []
     due = selectors.still_due(cards)
-    people = person_choices() if due else []
+    people = person_choices(due) if due else []
     # Higher apps' actions on each card (reviews: "Escalate"), for all the cards at once.
     actions = my_week_card_actions(request, [c.key_result for c in cards])
     return render_to_string(
@@ -163,7 +163,10 @@ def submit(request: AuthedRequest, key_result_pk: int) -> HttpResponse:
             {"kr": key_result, "week": week, "card_html": html},
             status=400,
         )
-    people = person_choices()
+    posted = request.POST.get(f"kr{key_result.pk}-need_person", "")
+    # Bounded: a 20-digit value would overflow the query's bigint.
+    chosen = [int(posted)] if posted.isdigit() and len(posted) < 19 else []
+    people = person_choices([card], also=chosen)
     form = _form(card, week, people, request.POST)
     saved = False
     if form.is_valid():

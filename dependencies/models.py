@@ -213,6 +213,12 @@ class Escalation(models.Model):
                 condition=Q(rung__gte=1, rung__lte=3), name="escalation_rung_1_3"
             ),
         ]
+        indexes = [
+            # The risk feed, newest first (with the dependency, for the quarter's count).
+            models.Index(
+                fields=["-sent_at", "-id"], include=["dependency"], name="escalation_feed"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.dependency} — rung {self.rung}"

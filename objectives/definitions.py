@@ -112,19 +112,23 @@ def _reach(objectives: Sequence[Objective]) -> _Reach:
     every_team = set().union(*team_ids.values()) if team_ids else set()
     leads: dict[int, set[int]] = {}
     names: dict[int, str] = {}
-    for team_id, lead_id, name in Team.objects.filter(pk__in=every_team).values_list(
-        "pk", "lead_id", "name"
+    # order_by(): the models' orderings would join teams and users for nothing.
+    for team_id, lead_id, name in (
+        Team.objects.filter(pk__in=every_team).order_by().values_list("pk", "lead_id", "name")
     ):
         names[team_id] = name
         if lead_id is not None:
             leads.setdefault(team_id, set()).add(lead_id)
-    for team_id, user_id in Membership.objects.filter(
-        team_id__in=every_team, role=LEAD
-    ).values_list("team_id", "user_id"):
+    for team_id, user_id in (
+        Membership.objects.filter(team_id__in=every_team, role=LEAD)
+        .order_by()
+        .values_list("team_id", "user_id")
+    ):
         leads.setdefault(team_id, set()).add(user_id)
     leadership = set(
         get_user_model()
         .objects.filter(groups__name=leadership_group_name())
+        .order_by()
         .values_list("pk", flat=True)
     )
     no_one: set[int] = set()
@@ -241,7 +245,8 @@ class DefinitionStatus:
 
 
 def definition_statuses(objectives: list[Objective]) -> dict[int, DefinitionStatus]:
-    """Each objective's definition status by id, in a fixed number of queries (seven)."""
+    """Each objective's definition status by id, in a fixed number of queries (eight: the
+    group's six, the versions, the readings)."""
     if not objectives:
         return {}
     groups = _groups(objectives)
@@ -253,9 +258,13 @@ def definition_statuses(objectives: list[Objective]) -> dict[int, DefinitionStat
     # The version is already loaded: attached, not joined, as a reading is built three times
     # faster without a second model per row (a whole quarter holds tens of thousands).
     version_field = DefinitionAcknowledgement._meta.get_field("version")
-    for ack in DefinitionAcknowledgement.objects.filter(
-        version_id__in=list(versions)
-    ).select_related("person"):
+    # Each version's readings in the model's order; ordering by the version too would join
+    # the versions, objectives, quarters and teams to sort rows already grouped here.
+    for ack in (
+        DefinitionAcknowledgement.objects.filter(version_id__in=list(versions))
+        .select_related("person")
+        .order_by("created_at", "pk")
+    ):
         version_field.set_cached_value(ack, versions[ack.version_id])
         acks.setdefault(ack.version_id, []).append(ack)
     statuses = {}
@@ -289,6 +298,7 @@ def _shared(objectives: Sequence[Objective]) -> dict[int, bool]:
     active = set(
         get_user_model()
         .objects.filter(pk__in=set().union(*reach.wanted.values()), is_active=True)
+        .order_by()
         .values_list("pk", flat=True)
     )
     current: dict[int, int] = {}
@@ -299,9 +309,11 @@ def _shared(objectives: Sequence[Objective]) -> dict[int, bool]:
     ):
         current[objective_id] = version_id  # the highest number wins
     read: dict[int, set[int]] = {}
-    for version_id, person_id in DefinitionAcknowledgement.objects.filter(
-        version_id__in=list(current.values())
-    ).values_list("version_id", "person_id"):
+    for version_id, person_id in (
+        DefinitionAcknowledgement.objects.filter(version_id__in=list(current.values()))
+        .order_by()
+        .values_list("version_id", "person_id")
+    ):
         read.setdefault(version_id, set()).add(person_id)
     no_one: set[int] = set()
     return {
@@ -363,6 +375,8 @@ def not_shared_by_team(quarter_id: int, team_ids: list[int] | None) -> dict[int,
 # cost nothing.
 
 _WAS = "_definition_shared_was"  # the pre_save value a post_save compares with
+# The single-row reads below order by pk: the models' orderings would join quarters, teams
+# and users to sort one row.
 
 
 def _touches(update_fields: Iterable[str] | None, names: set[str]) -> bool:
@@ -387,6 +401,7 @@ def _acknowledged_objective(instance: DefinitionAcknowledgement) -> int | None:
     return (
         DefinitionVersion.objects.filter(pk=instance.version_id)
         .values_list("objective_id", flat=True)
+        .order_by("pk")
         .first()
     )
 
@@ -418,7 +433,10 @@ def _on_objective_saving(
     setattr(
         instance,
         _WAS,
-        Objective.objects.filter(pk=instance.pk).values_list("parent_id", "team_id").first(),
+        Objective.objects.filter(pk=instance.pk)
+        .values_list("parent_id", "team_id")
+        .order_by("pk")
+        .first(),
     )
 
 
@@ -462,7 +480,9 @@ def on_key_result_child_saved(
 
 def on_key_result_child_deleted(sender: type[Model], instance: Any, **kwargs: Any) -> None:
     refresh_shared(
-        KeyResult.objects.filter(pk=instance.key_result_id).values_list("objective_id", flat=True)
+        KeyResult.objects.filter(pk=instance.key_result_id)
+        .order_by()
+        .values_list("objective_id", flat=True)
     )
 
 
@@ -479,6 +499,7 @@ def _on_membership_saving(
             _WAS,
             Membership.objects.filter(pk=instance.pk)
             .values_list("role", "team_id", "user_id")
+            .order_by("pk")
             .first(),
         )
 
@@ -515,7 +536,10 @@ def _on_team_saving(
         setattr(
             instance,
             _WAS,
-            Team.objects.filter(pk=instance.pk).values_list("lead_id", flat=True).first(),
+            Team.objects.filter(pk=instance.pk)
+            .values_list("lead_id", flat=True)
+            .order_by("pk")
+            .first(),
         )
 
 
@@ -543,6 +567,7 @@ def _on_user_saving(
             type(instance)
             .objects.filter(pk=instance.pk)
             .values_list("is_active", flat=True)
+            .order_by("pk")
             .first(),
         )
 

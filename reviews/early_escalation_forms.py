@@ -13,6 +13,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import OuterRef, Subquery
 
+from okrly.access import leadership_group_name
 from okrly.forms import SingleValuedFields
 from okrly.models import Membership, display_name
 from reviews.models import EarlyEscalation
@@ -25,6 +26,43 @@ def people_choices() -> list[tuple[Any, str]]:
     people = (
         get_user_model()
         .objects.filter(is_active=True)
+        .annotate(team_name=Subquery(first_team.values("team__name")[:1]))
+        .order_by("first_name", "last_name", "username")
+    )
+    return [
+        ("", "— choose a person"),
+        *((u.pk, f"{display_name(u)} ({u.team_name or 'no team'})") for u in people),
+    ]
+
+
+def people_choices_near(escalations: list[EarlyEscalation]) -> list[tuple[Any, str]]:
+    """The redirect options of "Asked of me": the people who can usually decide or help on
+    these escalations (the members and leads of their key results' teams and departments, of
+    the teams their dependencies ask, the leadership group, and who raised them), "Name
+    (team)", in one query. Not every active person: that grew with the organisation, a list
+    of thousands per escalation. The redirect itself takes anyone (its page lists them all)."""
+    team_ids: set[int] = set()
+    named: set[int] = set()
+    for esc in escalations:
+        team = esc.key_result.objective.team
+        team_ids.update(t for t in (team.pk, team.parent_id) if t is not None)
+        named.update(t for t in (team.lead_id, esc.raised_by_id) if t is not None)
+        if esc.dependency is not None:
+            team_ids.add(esc.dependency.provider_team_id)
+    User = get_user_model()
+    # One id list from each source (a UNION): an OR of them made the database test everyone.
+    ids = (
+        Membership.objects.filter(team_id__in=team_ids)
+        .order_by()
+        .values_list("user_id")
+        .union(
+            User.objects.filter(groups__name=leadership_group_name()).values_list("pk"),
+            User.objects.filter(pk__in=named).values_list("pk"),
+        )
+    )
+    first_team = Membership.objects.filter(user=OuterRef("pk")).order_by("team__name")
+    people = (
+        User.objects.filter(is_active=True, pk__in=ids)
         .annotate(team_name=Subquery(first_team.values("team__name")[:1]))
         .order_by("first_name", "last_name", "username")
     )

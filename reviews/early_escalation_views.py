@@ -27,7 +27,13 @@ from okrly.models import display_name, local_today
 from okrly.registry import AskedItem
 from okrly.types import AuthedRequest
 from reviews import early_escalations as services
-from reviews.early_escalation_forms import AnswerForm, RaiseForm, RedirectForm, people_choices
+from reviews.early_escalation_forms import (
+    AnswerForm,
+    RaiseForm,
+    RedirectForm,
+    people_choices,
+    people_choices_near,
+)
 from reviews.models import EarlyEscalation
 
 if TYPE_CHECKING:
@@ -92,12 +98,12 @@ def asked_of(user: User) -> list[AskedItem]:
     queries: the escalations, and the people for the redirect picker when there are any)."""
     escalations = list(
         EarlyEscalation.objects.filter(asked_of=user, status=EarlyEscalation.Status.OPEN)
-        .select_related("key_result", "raised_by", "dependency")
+        .select_related("key_result__objective__team", "raised_by", "dependency")
         .order_by("raised_at", "pk")
     )
     if not escalations:
         return []
-    people = people_choices()
+    people = people_choices_near(escalations)
     items = []
     for esc in escalations:
         prefix = f"esc{esc.pk}"

@@ -302,6 +302,10 @@ class EarlyEscalation(models.Model):
             ),
             # "Asked of me": the open escalations asked of a person.
             models.Index(fields=["asked_of", "status"], name="early_escalation_asked"),
+            # The risk feed, newest first.
+            models.Index(
+                fields=["-raised_at", "-id"], include=["key_result"], name="early_escalation_feed"
+            ),
         ]
 
     def __str__(self) -> str:

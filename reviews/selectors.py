@@ -705,17 +705,6 @@ def people(quarter: Quarter, today: date, *, team: Team | None = None) -> QueryS
     )
     queryset = (
         User.objects.filter(is_active=True)
-        # Who is listed: a person for whom any of these exists, each an index probe by person.
-        # Walked in name order (the person_name index) with a LIMIT, page 1 stops after its
-        # 50 people, instead of gathering everyone listed first.
-        .filter(
-            Exists(owned)
-            | Exists(owes_dependencies.filter(responsible=OuterRef("pk")))
-            | Exists(owes_needs.filter(need_person=OuterRef("pk")))
-            | Exists(owes_nominations.filter(nominee=OuterRef("pk")))
-            | Exists(escalations.filter(raised_by=OuterRef("pk")))
-            | Exists(answered_on_time.filter(answered_by=OuterRef("pk")))
-        )
         .annotate(
             owes_dependencies=count(
                 owes_dependencies.filter(responsible=OuterRef("pk")), "responsible"
@@ -733,6 +722,17 @@ def people(quarter: Quarter, today: date, *, team: Team | None = None) -> QueryS
             answered_escalations_on_time=count(
                 answered_on_time.filter(answered_by=OuterRef("pk")), "answered_by"
             ),
+        )
+        # Who is listed: anyone with a count. Walked in name order (the person_name index)
+        # and tested one by one, page 1 stops after its 50 people; each count is an index
+        # probe by person.
+        .filter(
+            Q(owns_key_results__gt=0)
+            | Q(owes_dependencies__gt=0)
+            | Q(owes_needs__gt=0)
+            | Q(owes_nominations__gt=0)
+            | Q(raised_escalations__gt=0)
+            | Q(answered_escalations_on_time__gt=0)
         )
         .order_by("first_name", "last_name", "username")
     )
@@ -758,43 +758,64 @@ class FeedItem:
     weeks_early: int | None = None
 
 
-def risk_feed(quarter: Quarter, *, offset: int, limit: int) -> tuple[list[FeedItem], int]:
+def risk_feed(
+    quarter: Quarter, *, offset: int, limit: int, cap: int | None = None
+) -> tuple[list[FeedItem], int]:
     """Risky check-ins, escalations, missed check-ins and early escalations (open or answered),
     newest first: one UNION query for the page's ids and
-    times, one count, then one query per kind for the details of that page only."""
+    times, one count, then one query per kind for the details of that page only.
+
+    The quarter's key results in play are their status rows (``KeyResultStatus``), matched by
+    key result id: no join through the key result and its objective. Each kind is walked
+    newest first by its own time index and cut at ``offset + limit`` before the UNION, so a
+    page near the top reads that many rows of each kind, not the whole quarter's.
+
+    ``cap``: count no further than ``offset + cap + 1`` signals (each kind cut there too), so
+    the count costs the same in any organisation; a total of ``offset + cap + 1`` then means
+    "more than ``offset + cap``". Without it, the exact total."""
+    in_quarter = KeyResultStatus.objects.filter(quarter=quarter, in_play=True).values(
+        "key_result_id"
+    )
     risky = (
-        CheckIn.objects.filter(in_play_q("key_result__"), key_result__objective__quarter=quarter)
+        CheckIn.objects.filter(key_result_id__in=in_quarter)
         .filter(Q(status__in=RISKY) | Q(forecast_flag=True))
         .annotate(kind=Value("checkin"))
-        .order_by()
         .values_list("kind", "pk", "submitted_at")
     )
     escalations = (
-        Escalation.objects.filter(
-            in_play_q("dependency__key_result__"),
-            dependency__key_result__objective__quarter=quarter,
-        )
+        Escalation.objects.filter(dependency__key_result_id__in=in_quarter)
         .annotate(kind=Value("escalation"))
-        .order_by()
         .values_list("kind", "pk", "sent_at")
     )
     missed = (
         MissedCheckIn.objects.filter(prompt__quarter=quarter)
         .annotate(kind=Value("missed"))
-        .order_by()
         .values_list("kind", "pk", "sent_at")
     )
     # Like its check-ins, a displaced key result's early escalations leave the feed.
     early = (
-        EarlyEscalation.objects.filter(
-            in_play_q("key_result__"), key_result__objective__quarter=quarter
-        )
+        EarlyEscalation.objects.filter(key_result_id__in=in_quarter)
         .annotate(kind=Value("early"))
-        .order_by()
         .values_list("kind", "pk", "raised_at")
     )
-    union = risky.union(escalations, missed, early, all=True)
-    total = union.count()
+    branches = [
+        (risky, "submitted_at"),
+        (escalations, "sent_at"),
+        (missed, "sent_at"),
+        (early, "raised_at"),
+    ]
+    sliced = connection.features.supports_slicing_ordering_in_compound
+    counted = [q.order_by() for q, _ in branches]
+    if cap is not None and sliced:
+        counted = [q[: offset + cap + 1] for q in counted]
+    total_count = counted[0].union(*counted[1:], all=True).count()
+    if cap is not None:
+        total_count = min(total_count, offset + cap + 1)
+    if sliced:
+        cut = [q.order_by(f"-{at}", "-pk")[: offset + limit] for q, at in branches]
+    else:  # SQLite: no ORDER BY or LIMIT inside a UNION (and no organisation to scale)
+        cut = [q.order_by() for q, _ in branches]
+    union = cut[0].union(*cut[1:], all=True)
     page = list(union.order_by("-submitted_at", "-pk")[offset : offset + limit])
     ids: dict[str, list[int]] = {"checkin": [], "escalation": [], "missed": [], "early": []}
     for kind, pk, _ in page:
@@ -802,6 +823,9 @@ def risk_feed(quarter: Quarter, *, offset: int, limit: int) -> tuple[list[FeedIt
     objects: dict[tuple[str, int], Any] = {}
     for c in (
         CheckIn.objects.filter(pk__in=ids["checkin"])
+        # Unordered: the page's order is the UNION's (the default ordering joins the
+        # quarter, team and objective only to sort).
+        .order_by()
         .select_related("key_result__owner", "key_result__objective__team", "need_person")
         # One query for the replies with their leaders (a two-step prefetch would skip its
         # second query on a page without replies: a count that depends on the data).
@@ -813,14 +837,20 @@ def risk_feed(quarter: Quarter, *, offset: int, limit: int) -> tuple[list[FeedIt
         )
     ):
         objects[("checkin", c.pk)] = c
-    for e in Escalation.objects.filter(pk__in=ids["escalation"]).select_related(
-        "dependency__responsible", "dependency__provider_team", "dependency__key_result"
+    for e in (
+        Escalation.objects.filter(pk__in=ids["escalation"])
+        .order_by()
+        .select_related(
+            "dependency__responsible", "dependency__provider_team", "dependency__key_result"
+        )
     ):
         objects[("escalation", e.pk)] = e
     for m in MissedCheckIn.objects.filter(pk__in=ids["missed"]).select_related("prompt__owner"):
         objects[("missed", m.pk)] = m
-    for early_one in EarlyEscalation.objects.filter(pk__in=ids["early"]).select_related(
-        "key_result__objective__team", "raised_by", "asked_of"
+    for early_one in (
+        EarlyEscalation.objects.filter(pk__in=ids["early"])
+        .order_by()
+        .select_related("key_result__objective__team", "raised_by", "asked_of")
     ):
         objects[("early", early_one.pk)] = early_one
     return [
@@ -831,4 +861,4 @@ def risk_feed(quarter: Quarter, *, offset: int, limit: int) -> tuple[list[FeedIt
             weeks_before_end(quarter, at) if kind == "early" else None,
         )
         for kind, pk, at in page
-    ], total
+    ], total_count

@@ -9,12 +9,14 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.functional import cached_property
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
@@ -229,6 +231,25 @@ PEOPLE_HEADER = [
 ]
 
 
+class _CappedPaginator(Paginator):
+    """A paginator that counts no further than ``cap_at`` rows (one more says there are
+    more): counting everyone listed would grow with the organisation. The rows up to the cap
+    are paged as usual."""
+
+    def __init__(self, object_list: QuerySet[Any], per_page: int, *, cap_at: int) -> None:
+        super().__init__(object_list, per_page)
+        self.queryset = object_list
+        self.cap_at = cap_at
+
+    @cached_property
+    def count(self) -> int:
+        return self.queryset.values("pk")[: self.cap_at + 1].count()
+
+    @property
+    def more(self) -> bool:
+        return self.count > self.cap_at
+
+
 @login_required
 @require_http_methods(["GET"])
 @no_quarter_page
@@ -236,6 +257,13 @@ def people(request: HttpRequest) -> HttpResponse:
     quarter = _quarter(request)
     team_pk = id_param(request.GET, "team", not_found=True)
     team_obj = get_object_or_404(Team, pk=team_pk) if team_pk is not None else None
+    # The filter's text box names a team (the id stays, for links and the CSV): found by its
+    # unique name, so the page never lists every team of the organisation as options.
+    team_name = request.GET.get("team_name", "").strip()
+    unknown_team = ""
+    if team_obj is None and team_name:
+        team_obj = Team.objects.filter(name=team_name).first()
+        unknown_team = "" if team_obj else team_name
     queryset = selectors.people(quarter, timezone.localdate(), team=team_obj)
     if request.GET.get("format") == "csv":
         return csv_response(
@@ -258,13 +286,16 @@ def people(request: HttpRequest) -> HttpResponse:
             ],
         )
 
-    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
-    teams = Team.objects.only("pk", "name").order_by("name")
-    team_options = format_html_join(
-        "",
-        '<option value="{}"{}>{}</option>',
-        ((t.pk, " selected" if team_obj and t.pk == team_obj.pk else "", t.name) for t in teams),
-    )
+    per_page = 50
+    try:
+        # Bounded: a 20-digit page would overflow the query's OFFSET (bigint).
+        number = int_param(request.GET, "page", min_value=1, max_value=10**9) or 1
+    except BadParameter:
+        number = 1
+    # Counted at most ten pages past this one, so the count costs the same in any
+    # organisation (past that, "or more" and a link to the next page).
+    paginator = _CappedPaginator(queryset, per_page, cap_at=number * per_page + 10 * per_page)
+    page = paginator.get_page(number)
     return render(
         request,
         "reviews/people.html",
@@ -275,7 +306,8 @@ def people(request: HttpRequest) -> HttpResponse:
             # Nudge is offered only for the people this reader may nudge (the service's rule).
             "led": people_led_by(request.user),
             "team": team_obj,
-            "team_options": team_options,
+            "unknown_team": unknown_team,
+            "more": paginator.more,
         },
     )
 
@@ -286,16 +318,22 @@ def people(request: HttpRequest) -> HttpResponse:
 def risks(request: HttpRequest) -> HttpResponse:
     quarter = _quarter(request)
     per_page = 25
+    # Counted at most ten pages past this one: the count costs the same in any organisation
+    # (past that, "more than N" and a link to the next page).
+    cap = 10 * per_page
     try:
         # Bounded: a 20-digit page would overflow the query's OFFSET (bigint).
         number = int_param(request.GET, "page", min_value=1, max_value=10**9) or 1
     except BadParameter:
         number = 1
-    items, total = selectors.risk_feed(quarter, offset=(number - 1) * per_page, limit=per_page)
+    offset = (number - 1) * per_page
+    items, total = selectors.risk_feed(quarter, offset=offset, limit=per_page, cap=cap)
     pages = max(1, (total + per_page - 1) // per_page)
     if number > pages:  # past the end (the feed shrank, or a typed URL): show the last page
         number = pages
-        items, total = selectors.risk_feed(quarter, offset=(number - 1) * per_page, limit=per_page)
+        offset = (number - 1) * per_page
+        items, total = selectors.risk_feed(quarter, offset=offset, limit=per_page, cap=cap)
+    more = total > offset + cap
     return render(
         request,
         "reviews/risks.html",
@@ -307,7 +345,8 @@ def risks(request: HttpRequest) -> HttpResponse:
             # The feed is paged in SQL (offset and limit); the Paginator only numbers the pages
             # for the shared pagination include.
             "page": Paginator(range(total), per_page).get_page(number),
-            "total": total,
+            "total": total - 1 if more else total,
+            "more": more,
         },
     )
 

@@ -107,7 +107,9 @@ def test_the_mixed_figures_pass_and_fail_on_their_bars() -> None:
     tally.dashboard_ms = {"/dashboard/": [80.0] * 20}
     tally.ping_ms = [10.0] * 20
 
-    good = _by_name(mixed.figures(tally, mixed.Stored(10, 20, lost=0), seconds=10.0, workers=4))
+    good = _by_name(
+        mixed.figures(tally, mixed.Stored(10, 20, lost=0), seconds=10.0, server="4 sync workers")
+    )
     assert good["check-ins/s"].value == 3.0
     assert good["dashboard p95 ÷ /ping/ p95"].value == 8.0
     assert good["dashboard p95 ÷ /ping/ p95"].passed is True
@@ -116,7 +118,9 @@ def test_the_mixed_figures_pass_and_fail_on_their_bars() -> None:
 
     tally.ping_ms = [9.0] * 20
     tally.errors = ["POST /checkins/1/ answered 500"]
-    bad = _by_name(mixed.figures(tally, mixed.Stored(10, 19, lost=1), seconds=10.0, workers=4))
+    bad = _by_name(
+        mixed.figures(tally, mixed.Stored(10, 19, lost=1), seconds=10.0, server="4 sync workers")
+    )
     assert bad["dashboard p95 ÷ /ping/ p95"].passed is False
     assert bad["errors"].passed is False
     assert bad["check-ins lost"].passed is False

@@ -253,3 +253,16 @@ def test_asked_my_week_and_key_result_page_query_counts_do_not_grow(
     assert count_queries(home, reverse("home")) == small_home
     assert count_queries(home, key_result.get_absolute_url()) == small_kr
     assert count_queries(client_for(provider), reverse("asked_of_me")) == small_asked
+
+
+def test_asked_of_me_offers_redirects_to_the_people_near_the_escalation(
+    client_for: Any, owner: Any, key_result: Any, provider: Any
+) -> None:
+    """The key result's team and the raiser, never every active person (a list that grew with
+    the organisation); the redirect itself still takes anyone."""
+    esc = raise_(owner, key_result, provider)
+    stranger = UserFactory(username="stranger", first_name="Stan", last_name="Stranger")
+    html = client_for(provider).get(reverse("asked_of_me")).content.decode()
+    picker = html.split(f'name="esc{esc.pk}-to"')[1].split("</select>")[0]
+    assert f'value="{owner.pk}"' in picker
+    assert f'value="{stranger.pk}"' not in picker

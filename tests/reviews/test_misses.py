@@ -24,6 +24,7 @@ from django.test.utils import CaptureQueriesContext
 from checkins.models import CheckIn
 from dependencies.models import Dependency, DependencyEvent
 from objectives.models import TradeOff, TradeOffCategory
+from okrly import registry
 from okrly.models import Membership
 from reviews import selectors
 from reviews.models import EarlyEscalation, MissResponse, NextStep
@@ -166,6 +167,8 @@ def six(db: Any, read_on_30_november: None) -> dict[str, Any]:
         decided_by=boss,
     )
     KeyResultFactory._meta.model.objects.filter(pk=krs["K5"].pk).update(displaced_by=trade_off)
+    # As objectives.tradeoffs does after its bulk update: the key result's status row follows.
+    registry.key_results_changed([krs["K5"].pk])
     for code in ("K1", "K2", "K3", "K5", "K6"):
         miss(krs[code])
     return {"quarter": quarter, "team": team, "krs": krs, "boss": boss}

@@ -1,0 +1,72 @@
+"""The people view at any size of organisation (issue 14): its team filter is a team's name,
+not a list of every team, and its count stops ten pages past the page shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from okrly.models import Team
+from reviews import selectors
+from reviews.views import _CappedPaginator
+from tests.factories import UserFactory
+from tests.reviews.conftest import Org, page, people_rows
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_team_filter_takes_a_teams_name(org: Org, reader: Any) -> None:
+    html = page(reader.get("/dashboard/people/", {"team_name": "Growth"}))
+    assert list(people_rows(html)) == ["Gabe of Growth", "Gina of Growth"]
+    form = html.find("form", "inline-filter")
+    boxes = [i for i in form.find_all("input") if i.attrs.get("name") == "team_name"]
+    assert [b.attrs.get("value") for b in boxes] == ["Growth"]
+    # Never a list of every team as options.
+    assert form.find_all("option") == []
+
+
+def test_an_unknown_team_name_says_so_and_lists_everyone(org: Org, reader: Any) -> None:
+    html = page(reader.get("/dashboard/people/", {"team_name": "Nobody's"}))
+    assert "No team is named “Nobody's”." in html.text
+    assert len(people_rows(html)) == len(people_rows(page(reader.get("/dashboard/people/"))))
+
+
+def test_the_page_costs_the_same_queries_with_one_team_or_many(org: Org, reader: Any) -> None:
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert reader.get("/dashboard/people/").status_code == 200
+        return len(queries)
+
+    few = count()
+    Team.objects.bulk_create(Team(name=f"Extra {n}", slug=f"extra-{n}") for n in range(40))
+    assert count() == few
+
+
+def test_the_count_stops_past_its_cap(org: Org) -> None:
+    for n in range(7):
+        UserFactory(username=f"extra{n}")
+    people = get_user_model().objects.order_by("pk")
+    total = people.count()
+    capped = _CappedPaginator(people, 2, cap_at=4)
+    assert (capped.count, capped.more, capped.num_pages) == (5, True, 3)
+    exact = _CappedPaginator(people, 2, cap_at=total)
+    assert (exact.count, exact.more) == (total, False)
+
+
+def test_the_risk_feed_counts_no_further_than_its_cap(org: Org) -> None:
+    """Nine signals (test_figures): counted up to offset + cap + 1, which says "more"."""
+    items, total = selectors.risk_feed(org.quarter, offset=0, limit=3)
+    assert (len(items), total) == (3, 9)
+    _, capped = selectors.risk_feed(org.quarter, offset=0, limit=3, cap=3)
+    assert capped == 4
+    later, capped = selectors.risk_feed(org.quarter, offset=3, limit=3, cap=3)
+    assert capped == 7
+    assert [i.obj.pk for i in later] == [
+        i.obj.pk for i in selectors.risk_feed(org.quarter, offset=0, limit=9)[0][3:6]
+    ]
+    _, exact = selectors.risk_feed(org.quarter, offset=0, limit=3, cap=10)
+    assert exact == 9
