@@ -290,6 +290,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "ownership.tasks.statuses_refresh_task",
         "schedule": crontab(minute="1,16,31,46"),
     },
+    # Nightly: recompute whether each open quarter's definitions are shared (rule 9), the
+    # repair of a flag two concurrent transactions could each have missed.
+    "definitions-refresh": {
+        "task": "objectives.tasks.definitions_refresh_task",
+        "schedule": crontab(hour=3, minute=10),
+    },
 }
 
 # Dependency escalation ladder (rule 7). A request waiting on the responsible person this

@@ -443,3 +443,18 @@ def test_after_a_random_sequence_of_changes_the_flag_equals_the_status(
         _assert_consistent()
     flags = set(Objective.objects.values_list("definition_shared", flat=True))
     assert flags == {True, False}  # the sequence went through both states
+
+
+def test_the_nightly_job_repairs_a_flag_written_past_the_signals(objective: Objective) -> None:
+    """A flag left wrong (here forced by an update(), which sends no signal; in life, two
+    concurrent transactions) is put right by the nightly job, which writes only that one."""
+    from objectives.tasks import definitions_refresh_task
+
+    _ack_all(objective)
+    assert _flag(objective) is True
+    Objective.objects.filter(pk=objective.pk).update(definition_shared=False)
+    result = definitions_refresh_task.apply().get()
+    assert result["objectives"] >= 1
+    assert _flag(objective) is True
+    assert definitions_refresh_task.apply().get()["objectives"] == result["objectives"]
+    assert _flag(objective) is True
