@@ -118,7 +118,9 @@ def _top_dependencies(ids: list[int]) -> dict[int, list[Dependency]]:
     requests no longer do): one query for any number of key results."""
     found: dict[int, list[Dependency]] = defaultdict(list)
     rows = (
-        Dependency.objects.filter(key_result_id__in=ids)
+        # An empty list would skip the query: the id 0 matches nothing and keeps a page's
+        # count of queries the same whether or not a key result fails check (c).
+        Dependency.objects.filter(key_result_id__in=ids or [0])
         .exclude(status=NOT_COUNTED)
         .select_related("responsible", "provider_team")
         .order_by("key_result_id", "rank")
@@ -192,7 +194,7 @@ def _dependency_check(kr: Flags, top: list[Dependency], today: date) -> Check:
     page = reverse("objectives:key_result", args=[kr.key_result_id])
     none_needed = "The owner declared that no other team is needed."
     if kr.deps_ok:
-        if not top:
+        if not kr.has_deps:
             return Check("dependencies", label, True, none_needed, code=Code.NONE_NEEDED)
         return Check(
             "dependencies",
@@ -201,7 +203,7 @@ def _dependency_check(kr: Flags, top: list[Dependency], today: date) -> Check:
             "Top dependencies are committed and on time.",
             code=Code.KEPT,
         )
-    if not top:
+    if not kr.has_deps:
         if kr.none_needed:
             return Check("dependencies", label, True, none_needed, code=Code.NONE_NEEDED)
         return Check(
@@ -246,7 +248,8 @@ def accountability_for(
     today = today or timezone.localdate()
     ids = [kr.pk for kr in key_results]
     flags = status_flags(ids, today)
-    top = _top_dependencies(ids)
+    # The dependencies only explain a failing check (c) in words: read for those alone.
+    top = _top_dependencies([pk for pk, f in flags.items() if f.has_deps and not f.deps_ok])
     results = {}
     for pk, f in flags.items():
         checks = [_owner_check(f), _authority_check(f), _dependency_check(f, top[pk], today)]
