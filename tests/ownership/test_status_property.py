@@ -155,6 +155,10 @@ def expected_statuses(today: date) -> dict[int, dict[str, Any]]:
             "authority": bool(check["authority"]),
             "deps_ok": bool(check["deps_ok"]),
             "ok": bool(check["ok"]),
+            "declined": bool(check["declined"]),
+            "pending_to_id": check["pending_to"],
+            "none_needed": bool(check["none_needed"]),
+            "has_deps": bool(check["has_deps"]),
             "kept_until": kept_until,
             "checkin_week": check["checkin_week"],
             "checkin_status": check["checkin_status"] or "",
@@ -165,7 +169,12 @@ def expected_statuses(today: date) -> dict[int, dict[str, Any]]:
             "open_escalations": sum(1 for d in open_ if d["escalation_rung"] > 0),
             "overdue_dependencies": sum(1 for d in promised if d["due_date"] < today),
             "open_needs": needs[pk],
-            "changes_at": next_due + timedelta(days=1) if next_due is not None else None,
+            # Due on the calendar's last day, a dependency never falls due.
+            "changes_at": (
+                next_due + timedelta(days=1)
+                if next_due is not None and next_due < date.max
+                else None
+            ),
         }
         # The verdict SQL's own date must agree with the rule read plainly.
         assert _day(check["kept_until"]) == kept_until, (pk, check["kept_until"], kept_until)
