@@ -343,7 +343,7 @@ def test_only_decided_trade_offs_count(
     assert selectors.team_trade_offs(quarter, growth) == 0
 
 
-# --- cost and freshness ----------------------------------------------------------------------------
+# --- cost and freshness ------------------------------------------------------------------------
 
 
 def test_the_new_figures_cost_the_same_queries_for_few_and_many_teams(
