@@ -231,6 +231,11 @@ PEOPLE_HEADER = [
 ]
 
 
+# How far past the page shown the people and risk-feed counts go: every row counted is read,
+# so a page costs the same in any organisation, and says "of N or more" past that.
+_PAGES_AHEAD = 3
+
+
 class _CappedPaginator(Paginator):
     """A paginator that counts no further than ``cap_at`` rows (one more says there are
     more): counting everyone listed would grow with the organisation. The rows up to the cap
@@ -292,9 +297,9 @@ def people(request: HttpRequest) -> HttpResponse:
         number = int_param(request.GET, "page", min_value=1, max_value=10**9) or 1
     except BadParameter:
         number = 1
-    # Counted at most ten pages past this one, so the count costs the same in any
+    # Counted at most _PAGES_AHEAD pages past this one, so the count costs the same in any
     # organisation (past that, "or more" and a link to the next page).
-    paginator = _CappedPaginator(queryset, per_page, cap_at=number * per_page + 10 * per_page)
+    paginator = _CappedPaginator(queryset, per_page, cap_at=(number + _PAGES_AHEAD) * per_page)
     page = paginator.get_page(number)
     return render(
         request,
@@ -318,9 +323,9 @@ def people(request: HttpRequest) -> HttpResponse:
 def risks(request: HttpRequest) -> HttpResponse:
     quarter = _quarter(request)
     per_page = 25
-    # Counted at most ten pages past this one: the count costs the same in any organisation
-    # (past that, "more than N" and a link to the next page).
-    cap = 10 * per_page
+    # Counted at most _PAGES_AHEAD pages past this one: the count costs the same in any
+    # organisation (past that, "more than N" and a link to the next page).
+    cap = _PAGES_AHEAD * per_page
     try:
         # Bounded: a 20-digit page would overflow the query's OFFSET (bigint).
         number = int_param(request.GET, "page", min_value=1, max_value=10**9) or 1

@@ -1,5 +1,5 @@
 """The people view at any size of organisation (issue 14): its team filter is a team's name,
-not a list of every team, and its count stops ten pages past the page shown."""
+not a list of every team, and its count stops a few pages past the page shown."""
 
 from __future__ import annotations
 
