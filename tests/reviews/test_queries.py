@@ -280,3 +280,66 @@ def test_every_dashboard_view_costs_the_same_queries_for_5_and_50_teams(
     assert {label: m.queries for label, m in large.items()} == {
         label: m.queries for label, m in small.items()
     }
+    # And the counts themselves, so that a page that gains a query shows here.
+    assert {label: m.queries for label, m in small.items()} == DASHBOARD_QUERIES
+
+
+DASHBOARD_QUERIES = {
+    "/dashboard/": 11,
+    "/dashboard/?sort=failing": 11,
+    "/dashboard/departments/<dept>/": 9,
+    "/dashboard/teams/<team>/": 14,
+    "/dashboard/teams/<team>/?format=csv": 7,
+    "/dashboard/people/": 7,
+    "/dashboard/people/?team=<team>": 8,
+    "/dashboard/people/?format=csv": 3,
+    "/dashboard/risks/": 11,
+    "/api/dashboard/org/": 12,
+    "/api/dashboard/departments/<dept>/": 9,
+    "/api/dashboard/teams/<team>/": 7,
+    "/api/dashboard/people/": 4,
+    "/api/dashboard/people/?team=<team>": 5,
+}
+
+
+FIXED = {
+    "My week (an owner)": 12,
+    "Asked of me (an owner a need waits on)": 7,
+    "/dashboard/consistency/": 8,
+}
+
+
+def test_my_week_asked_of_me_and_consistency_cost_fixed_queries_for_5_and_50_teams(
+    client: Any, clock: Any
+) -> None:
+    """The personal pages read only the person's own rows, and the consistency page a fixed
+    set of grouped queries: the same counts, stated here, at 5 and at 50 teams."""
+    clock.move_to(SET_UP)
+    leader = UserFactory(username="lea", first_name="Lea", last_name="Leader")
+    Group.objects.get_or_create(name="Leadership")[0].user_set.add(leader)
+    grown = Grown(quarter=QuarterFactory(name="2026 Q4"), leader=leader)
+
+    def measure() -> dict[str, int]:
+        found = {}
+        # Ben of team 01 owns a key result and Amy of team 02 waits on him for a need.
+        ben = grown.checkers[1]
+        for label, person, url in (
+            ("My week (an owner)", ben, "/"),
+            ("Asked of me (an owner a need waits on)", ben, "/asked/"),
+            ("/dashboard/consistency/", leader, "/dashboard/consistency/"),
+        ):
+            client.force_login(person)
+            assert client.get(url).status_code == 200
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(url).status_code == 200
+            found[label] = len(queries)
+        return found
+
+    grow(grown, clock, 5)
+    small = measure()
+    grow(grown, clock, 50, extra_key_results=10)
+    large = measure()
+    for label in small:
+        print(f"FIGURE queries {label}: {small[label]} with 5 teams, {large[label]} with 50")
+    assert large == small
+    assert small == FIXED
