@@ -23,8 +23,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import DecimalField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, FloatField, OuterRef, Q, QuerySet
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from okrly import orgsettings
@@ -507,19 +507,16 @@ def _missed_key_results(quarters: QuerySet[Quarter]) -> QuerySet[KeyResult]:
     response yet. The anti-join keeps the job's cost to what is left to open."""
     from objectives.models import KeyResult
 
-    span = ExpressionWrapper(
-        F("target_value") - F("start_value"), output_field=DecimalField(max_digits=15)
-    )
-    done = ExpressionWrapper(
-        (F("current_value") - F("start_value")) / span,
-        output_field=DecimalField(max_digits=30, decimal_places=10),
-    )
+    # As floats: SQLite keeps whole-number decimals as integers and divides them as such
+    # (80 / 100 = 0, every key result "missed"); a share against a threshold needs no more.
+    span = Cast(F("target_value") - F("start_value"), output_field=FloatField())
+    done = Cast(F("current_value") - F("start_value"), output_field=FloatField()) / span
     opened = MissResponse.objects.filter(
         kind=Kind.KEY_RESULT_MISSED,
         key_result=OuterRef("pk"),
         quarter=OuterRef("objective__quarter"),
     )
-    threshold = Decimal(str(settings.MISSED_KR_THRESHOLD))
+    threshold = float(settings.MISSED_KR_THRESHOLD)
     # A graded key result (reviews.lifecycle) is judged by its grade's score; an ungraded one
     # by how far its current value went.
     return (
@@ -527,9 +524,9 @@ def _missed_key_results(quarters: QuerySet[Quarter]) -> QuerySet[KeyResult]:
         .filter(objective__quarter__in=quarters)
         .annotate(
             done_share=Coalesce(
-                F("grade__score"),
+                Cast(F("grade__score"), output_field=FloatField()),
                 done,
-                output_field=DecimalField(max_digits=30, decimal_places=10),
+                output_field=FloatField(),
             )
         )
         .filter(done_share__lt=threshold)
