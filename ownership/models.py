@@ -226,8 +226,3 @@ class KeyResultStatus(models.Model):
 
     def __str__(self) -> str:
         return f"Status of key result {self.key_result_id}"
-
-    def ok_on(self, today: object) -> bool:
-        """The verdict on ``today``: the stored one, unless a committed dependency has since
-        passed its due date (the date the row was written cannot know that)."""
-        return self.ok and (self.kept_until is None or self.kept_until >= today)  # type: ignore[operator]
