@@ -253,6 +253,7 @@ def _seed(now: datetime, owners: int = OWNERS) -> World:
                 for t in range(n_teams)
             ]
         )
+        Team.objects.refresh_departments()  # bulk_create skips Team.save, which keeps it
         Membership.objects.bulk_create(
             [Membership(user=u, team=teams[i % n_teams]) for i, u in enumerate(users)],
             batch_size=2000,

@@ -363,6 +363,8 @@ def _teams(shape: Shape, users: list[Any]) -> tuple[list[Team], list[Team]]:
         ],
         batch_size=BATCH,
     )
+    # bulk_create skips Team.save, which keeps each team's department.
+    Team.objects.refresh_departments()
     return departments, children
 
 

@@ -18,9 +18,9 @@ from datetime import date, datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.urls import reverse
 
 from objectives.models import KeyResult
+from okrly.links import link
 from okrly.models import Quarter, Team, TimeStampedModel
 
 
@@ -152,7 +152,7 @@ class Dependency(TimeStampedModel):
         return f"{self.deliverable} ({self.provider_team} → {self.key_result})"
 
     def get_absolute_url(self) -> str:
-        return reverse("dependencies:detail", args=[self.pk])
+        return link("dependencies:detail", self.pk)
 
     @property
     def is_top_two(self) -> bool:

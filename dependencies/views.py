@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods
 from dependencies import selectors, services
 from dependencies.forms import CounterForm, DependencyRequestForm, ReasonForm, ReassignForm
 from dependencies.models import Dependency
+from dependencies.templatetags.dependency_tags import dependency_status
 from objectives.models import KeyResult
 from objectives.selectors import key_result_detail
 from okrly import access, registry
@@ -234,8 +235,7 @@ def act(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
                 "message": DONE[action],
                 "link": dep.get_absolute_url(),
                 "title": dep.deliverable,
-                "status_template": "dependencies/status.html",
-                "dep": dep,
+                "status": dependency_status(dep),
             },
         )
     messages.success(request, DONE[action])

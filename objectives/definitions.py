@@ -349,19 +349,23 @@ def refresh_shared(objective_ids: Iterable[int | None] | None = None) -> dict[in
     return shared
 
 
-def not_shared_by_team(quarter_id: int, team_ids: list[int] | None) -> dict[int, tuple[int, int]]:
+def not_shared_by_team(
+    quarter_id: int, team_ids: list[int] | None, *, by_department: bool = False
+) -> dict[int, tuple[int, int]]:
     """{team id: (in-play objectives, those whose definition is not shared)} for the quarter's
-    teams (``team_ids`` None: all of them), in one grouped query over the flag. A displaced
-    objective (rule 8) counts in neither figure."""
+    teams (``team_ids`` None: all of them), in one grouped query over the flag; keyed by
+    department instead with ``by_department``. A displaced objective (rule 8) counts in
+    neither figure."""
     rows = Objective.objects.filter(quarter_id=quarter_id, displaced_by__isnull=True)
     if team_ids is not None:
         rows = rows.filter(team_id__in=team_ids)
+    key = "team__department_id" if by_department else "team_id"
     return {
         team_id: (total, not_shared)
         for team_id, total, not_shared in rows.order_by()
-        .values("team_id")
+        .values(key)
         .annotate(total=Count("pk"), not_shared=Count("pk", filter=Q(definition_shared=False)))
-        .values_list("team_id", "total", "not_shared")
+        .values_list(key, "total", "not_shared")
     }
 
 

@@ -7,8 +7,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.urls import reverse
 
+from okrly.links import link
 from okrly.models import Quarter, Team, TimeStampedModel
 
 
@@ -69,7 +69,7 @@ class Objective(TimeStampedModel):
         return self.title
 
     def get_absolute_url(self) -> str:
-        return reverse("objectives:list") + f"?quarter={self.quarter_id}#objective-{self.pk}"
+        return link("objectives:list") + f"?quarter={self.quarter_id}#objective-{self.pk}"
 
 
 # The fields a definition version freezes; editing any of them after the first
@@ -279,7 +279,7 @@ class TradeOff(models.Model):
         return f"Trade-off #{self.pk}"
 
     def get_absolute_url(self) -> str:
-        return reverse("objectives:trade_offs") + f"?quarter={self.quarter_id}#trade-off-{self.pk}"
+        return link("objectives:trade_offs") + f"?quarter={self.quarter_id}#trade-off-{self.pk}"
 
 
 class Displacement(models.Model):
@@ -415,7 +415,7 @@ class KeyResult(TimeStampedModel):
         return self.title
 
     def get_absolute_url(self) -> str:
-        return reverse("objectives:key_result", args=[self.pk])
+        return link("objectives:key_result", self.pk)
 
     @property
     def progress(self) -> int:

@@ -38,3 +38,12 @@ def notifications_email_sweep() -> int:
     for start in range(0, len(ids), size):
         notifications_send_email_task.delay(ids[start : start + size])
     return len(ids)
+
+
+@shared_task(acks_late=True)
+def teams_departments_refresh_task() -> dict[str, int]:
+    """Nightly: set any team's ``department`` that is wrong (one created or moved in bulk
+    without ``TeamQuerySet.refresh_departments``). Idempotent: writes only what differs."""
+    from okrly.models import Team
+
+    return {"teams": Team.objects.refresh_departments()}

@@ -24,12 +24,14 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from django.urls import reverse
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from checkins.models import CheckIn
 from dependencies.models import Dependency
 from objectives.models import KeyResult
+from okrly.links import link
 from ownership.status import flags as status_flags
 from ownership.verdict import (
     NOT_COUNTED,
@@ -115,26 +117,28 @@ class AccountabilityResult:
 
 def _top_dependencies(ids: list[int]) -> dict[int, list[Dependency]]:
     """The two most important dependencies of each key result that still count (declined
-    requests no longer do): one query for any number of key results."""
+    requests no longer do): one query for any number of key results, the database keeping
+    only each one's top two and only the columns the words need."""
     found: dict[int, list[Dependency]] = defaultdict(list)
     rows = (
         # An empty list would skip the query: the id 0 matches nothing and keeps a page's
         # count of queries the same whether or not a key result fails check (c).
         Dependency.objects.filter(key_result_id__in=ids or [0])
         .exclude(status=NOT_COUNTED)
-        .select_related("responsible", "provider_team")
+        .annotate(position=Window(RowNumber(), partition_by=F("key_result_id"), order_by="rank"))
+        .filter(position__lte=TOP)
+        .only("pk", "key_result_id", "deliverable", "status", "due_date", "rank")
         .order_by("key_result_id", "rank")
     )
     for dep in rows:
-        if len(found[dep.key_result_id]) < TOP:
-            found[dep.key_result_id].append(dep)
+        found[dep.key_result_id].append(dep)
     return found
 
 
 def _owner_check(kr: Flags) -> Check:
     name = kr.owner_name
     label = "Owner accepted"
-    handover = reverse("ownership:handover", args=[kr.key_result_id])
+    handover = link("ownership:handover", kr.key_result_id)
     if kr.accepted:
         if kr.pending_to:
             return Check(
@@ -161,7 +165,7 @@ def _owner_check(kr: Flags) -> Check:
         False,
         f"{name} has not accepted ownership yet.",
         "Ask them to accept",
-        reverse("objectives:key_result", args=[kr.key_result_id]),
+        link("objectives:key_result", kr.key_result_id),
         code=Code.NOT_ACCEPTED,
     )
 
@@ -182,7 +186,7 @@ def _authority_check(kr: Flags) -> Check:
         False,
         "No documented decision authority for the owner.",
         "Grant authority",
-        reverse("ownership:grant", args=[kr.key_result_id]),
+        link("ownership:grant", kr.key_result_id),
         code=Code.NO_AUTHORITY,
     )
 
@@ -191,7 +195,7 @@ def _dependency_check(kr: Flags, top: list[Dependency], today: date) -> Check:
     """The verdict is the database's (``deps_ok``); the dependencies read here only explain
     it in words."""
     label = "Top dependencies committed"
-    page = reverse("objectives:key_result", args=[kr.key_result_id])
+    page = link("objectives:key_result", kr.key_result_id)
     none_needed = "The owner declared that no other team is needed."
     if kr.deps_ok:
         if not kr.has_deps:
@@ -227,7 +231,7 @@ def _dependency_check(kr: Flags, top: list[Dependency], today: date) -> Check:
             False,
             "; ".join(problems) + ".",
             "Chase the dependency",
-            reverse("dependencies:detail", args=[first.pk]),
+            link("dependencies:detail", first.pk),
             code=Code.NOT_KEPT,
         )
     # Only reached if the words and the database's verdict disagree: the verdict wins.

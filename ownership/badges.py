@@ -11,15 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from okrly.html import html, html_join
 from ownership.accountability import AccountabilityResult, accountability_for
 
 
 def badge_html(result: AccountabilityResult, *, compact: bool = True) -> str:
     """The three-check badge. Built in Python, not a template: lists show one per row."""
-    dots = format_html_join(
+    dots = html_join(
         "",
         '<span class="acct-dot {}" aria-label="{}: {}">{}{}</span>',
         (
@@ -36,7 +36,7 @@ def badge_html(result: AccountabilityResult, *, compact: bool = True) -> str:
     if result.displaced:
         # Rule 8: dropped or deferred by a trade-off, it has left the counts: its checks stay
         # readable (dimmed) but it is not "at risk".
-        return format_html(
+        return html(
             '<span class="acct-badge acct-displaced" title="Displaced by trade-off #{}: it '
             'no longer counts in the quarter’s accountability figures" '
             'data-accountability="displaced">{}<span class="acct-word">displaced by '
@@ -46,7 +46,7 @@ def badge_html(result: AccountabilityResult, *, compact: bool = True) -> str:
             result.displaced_by,
         )
     title = "all three checks pass" if result.passed else " ".join(result.reasons)
-    return format_html(
+    return html(
         '<span class="acct-badge {}{}" title="The Accountability Test: {}" '
         'data-accountability="{}">{}{}</span>',
         "acct-pass" if result.passed else "acct-fail",

@@ -6,9 +6,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 
 from checkins.models import CheckIn
+from okrly.links import link
 
 
 class Nudge(models.Model):
@@ -164,7 +164,7 @@ class MissResponse(models.Model):
         return f"{self.get_kind_display()}: {self.key_result}"
 
     def get_absolute_url(self) -> str:
-        return reverse("reviews:response", args=[self.pk])
+        return link("reviews:response", self.pk)
 
 
 class NextStep(models.Model):
@@ -312,7 +312,7 @@ class EarlyEscalation(models.Model):
         return f"{self.key_result}: {self.need[:40]}"
 
     def get_absolute_url(self) -> str:
-        return reverse("reviews:early_escalation", args=[self.pk])
+        return link("reviews:early_escalation", self.pk)
 
 
 class EscalationHop(models.Model):
@@ -460,7 +460,7 @@ class Review(models.Model):
         return f"{self.quarter} review ({self.team or 'organisation'})"
 
     def get_absolute_url(self) -> str:
-        return reverse("reviews:review", args=[self.pk])
+        return link("reviews:review", self.pk)
 
 
 class Evidence(models.Model):

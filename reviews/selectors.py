@@ -9,6 +9,7 @@ leaves it out by itself)."""
 
 from __future__ import annotations
 
+import logging
 import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -42,6 +43,8 @@ from okrly.access import leadership_group_name
 from okrly.models import Membership, Quarter, Team
 from ownership.models import KeyResultStatus, OwnershipNomination
 from reviews.models import CheckInAcknowledgement, EarlyEscalation, MissResponse
+
+logger = logging.getLogger(__name__)
 
 RISKY = [CheckIn.Status.AT_RISK, CheckIn.Status.OFF_TRACK]
 SIGNALS = [
@@ -211,13 +214,19 @@ class LeaderRow:
 
 
 def _team_signals(
-    quarter: Quarter, today: date, week: int, teams: list[int] | None
+    quarter: Quarter,
+    today: date,
+    week: int,
+    teams: list[int] | None,
+    *,
+    by_department: bool = False,
 ) -> dict[int, Signals]:
-    """Key-result signals by team (one grouped query over the key results' status rows,
-    ``ownership.models.KeyResultStatus``), dependency signals by provider (one grouped
-    query), trade-offs by team (one), definitions not shared by team (one) and the missed
-    commitments (one): a fixed count whatever the size, and nothing recomputed per request
-    that a write could have kept (issue 14)."""
+    """Key-result signals by team, or by department (``by_department``: added up in the
+    database, so the organisation view reads a row per department, never one per team): one
+    grouped query over the key results' status rows (``ownership.models.KeyResultStatus``),
+    dependency signals by provider (one grouped query), trade-offs (one), definitions not
+    shared (one) and the missed commitments (one): a fixed count whatever the size, and
+    nothing recomputed per request that a write could have kept (issue 14)."""
     if teams is not None and not teams:
         # No team asked for: no figures (and no query).
         return {}
@@ -238,8 +247,10 @@ def _team_signals(
         scope = f" AND s.team_id IN ({', '.join(names)})"
     # The verdict as of today: the stored one, unless a committed top-two dependency has
     # passed its due date since the row was written (KeyResultStatus.kept_until).
+    group = "t.department_id" if by_department else "s.team_id"
+    join = f"JOIN {Team._meta.db_table} t ON t.id = s.team_id" if by_department else ""
     sql = f"""
-SELECT s.team_id,
+SELECT {group},
        COUNT(*),
        SUM(CASE WHEN s.ok AND (s.kept_until IS NULL OR s.kept_until >= %(today)s)
                 THEN 0 ELSE 1 END),
@@ -251,8 +262,9 @@ LEFT JOIN (
     SELECT DISTINCT owner_id FROM {prompt}
     WHERE quarter_id = %(quarter)s AND week = %(week)s AND sent_at IS NOT NULL
 ) p ON p.owner_id = s.owner_id
+{join}
 WHERE s.quarter_id = %(quarter)s AND s.in_play{scope}
-GROUP BY s.team_id"""
+GROUP BY {group}"""
     found: dict[int, Signals] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -274,9 +286,10 @@ GROUP BY s.team_id"""
     )
     if teams is not None:
         deps = deps.filter(provider_team_id__in=teams)
+    provider = "provider_team__department_id" if by_department else "provider_team_id"
     for row in (
         deps.order_by()
-        .values("provider_team_id")
+        .values(provider)
         .annotate(
             overdue=Count(
                 "pk", filter=Q(status__in=Dependency.PROMISED_STATUSES, due_date__lt=today)
@@ -286,19 +299,21 @@ GROUP BY s.team_id"""
             ),
         )
     ):
-        signals = found.setdefault(row["provider_team_id"], Signals())
+        signals = found.setdefault(row[provider], Signals())
         signals.overdue = row["overdue"]
         signals.escalations = row["escalated"]
-    _add_trade_offs(found, quarter, teams)
-    _add_definitions(found, quarter, teams)
-    _add_misses(found, quarter, today, teams)
+    _add_trade_offs(found, quarter, teams, by_department)
+    _add_definitions(found, quarter, teams, by_department)
+    _add_misses(found, quarter, today, teams, by_department=by_department)
     return found
 
 
 WEEK_SECONDS = 7 * 24 * 3600
 
 
-def miss_rows(quarter: Quarter, teams: list[int] | None) -> QuerySet[Any]:
+def miss_rows(
+    quarter: Quarter, teams: list[int] | None, *, by_department: bool = False
+) -> QuerySet[Any]:
     """The quarter's missed commitments (one query), each with its team, its response's and next
     step's dates, and the first signal of each kind raised before the miss was detected
     (``opened_at``), as correlated subqueries:
@@ -342,7 +357,12 @@ def miss_rows(quarter: Quarter, teams: list[int] | None) -> QuerySet[Any]:
     return (
         misses.order_by()
         .annotate(
-            team_id=F("key_result__objective__team_id"),
+            # "team_id" is the department's id when the figures are added up by department.
+            team_id=F(
+                "key_result__objective__team__department_id"
+                if by_department
+                else "key_result__objective__team_id"
+            ),
             step_due=F("next_step__due"),
             step_done_at=F("next_step__done_at"),
             signal_checkin=Subquery(checkin),
@@ -370,7 +390,12 @@ def first_signal(row: dict[str, Any]) -> datetime | None:
 
 
 def _add_misses(
-    found: dict[int, Signals], quarter: Quarter, today: date, teams: list[int] | None
+    found: dict[int, Signals],
+    quarter: Quarter,
+    today: date,
+    teams: list[int] | None,
+    *,
+    by_department: bool = False,
 ) -> None:
     """Missed commitments per team (one query, ``miss_rows``), and what is known of each:
 
@@ -382,7 +407,7 @@ def _add_misses(
     - its next step: settled once done or once its due date is over; on time when done by
       the end of its due date (the local day)."""
     now = timezone.now()
-    for row in miss_rows(quarter, teams):
+    for row in miss_rows(quarter, teams, by_department=by_department):
         signals = found.setdefault(row["team_id"], Signals())
         signals.misses += 1
         first = first_signal(row)
@@ -405,23 +430,37 @@ def _add_misses(
             signals.steps_on_time += int(done is not None and timezone.localdate(done) <= due)
 
 
-def _add_trade_offs(found: dict[int, Signals], quarter: Quarter, teams: list[int] | None) -> None:
+def _add_trade_offs(
+    found: dict[int, Signals], quarter: Quarter, teams: list[int] | None, by_department: bool
+) -> None:
     """Decided trade-offs per team (one grouped query). Awaiting or refused ones displaced
     nothing yet; more than TRADE_OFF_WARN decided is itself a signal (rule 8)."""
     rows = TradeOff.objects.filter(quarter=quarter, status=TradeOff.Status.DECIDED)
     if teams is not None:
         rows = rows.filter(team_id__in=teams)
-    for row in rows.order_by().values("team_id").annotate(n=Count("pk")):
-        signals = found.setdefault(row["team_id"], Signals())
-        signals.trade_offs = row["n"]
-        signals.trade_off_warned = int(row["n"] > settings.TRADE_OFF_WARN)
+    # By team either way (a row per team that decided one: a handful), then added up by
+    # department here when asked: a department's warning counts its teams over the limit.
+    for team_id, department_id, n in (
+        rows.order_by()
+        .values("team_id", "team__department_id")
+        .annotate(n=Count("pk"))
+        .values_list("team_id", "team__department_id", "n")
+    ):
+        # None: a team whose department is not set yet (org_view says so).
+        key: Any = department_id if by_department else team_id
+        signals = found.setdefault(key, Signals())
+        signals.trade_offs += n
+        signals.trade_off_warned += int(n > settings.TRADE_OFF_WARN)
 
 
-def _add_definitions(found: dict[int, Signals], quarter: Quarter, teams: list[int] | None) -> None:
+def _add_definitions(
+    found: dict[int, Signals], quarter: Quarter, teams: list[int] | None, by_department: bool
+) -> None:
     """In-play objectives and those whose definition is not shared, per team: one grouped
     query over ``Objective.definition_shared``, which objectives.definitions keeps (the
     definition group is computed there only: leadership, leads, dependencies, alignment)."""
-    for team_id, (total, not_shared) in not_shared_by_team(quarter.pk, teams).items():
+    grouped = not_shared_by_team(quarter.pk, teams, by_department=by_department)
+    for team_id, (total, not_shared) in grouped.items():
         signals = found.setdefault(team_id, Signals())
         signals.objectives = total
         signals.not_shared = not_shared
@@ -437,43 +476,40 @@ def _ancestry(parent: dict[int, int | None], pk: int) -> set[int]:
     return seen
 
 
-def _roots(teams: list[Team]) -> dict[int, int]:
-    """Each team's department: its top-level ancestor (the tree is read once, in memory)."""
-    parent = {t.pk: t.parent_id for t in teams}
-    roots: dict[int, int] = {}
-    for pk in parent:
-        node, seen = pk, set()
-        while parent.get(node) is not None and node not in seen:
-            seen.add(node)
-            node = parent[node]  # type: ignore[assignment]
-        roots[pk] = node
-    return roots
-
-
 def org_view(quarter: Quarter, today: date, *, sort: str = "") -> OrgView:
-    """Headline figures and one row per department, in a fixed number of queries (the teams,
-    then ``_team_signals``'s). The consistency per leader is its own page
-    (``consistency_rows``): a row per leader grows with the organisation."""
+    """Headline figures and one row per department, in a fixed number of queries (the
+    departments with how many teams each has, then ``_team_signals``'s), each returning a
+    row per department: the figures are added up by department in the database
+    (``Team.department``), so nothing here walks the organisation's teams. The consistency per
+    leader is its own page (``consistency_rows``): a row per leader grows with the
+    organisation."""
     week = dashboard_week(quarter, today)
-    teams = list(Team.objects.only("pk", "name", "slug", "parent_id").order_by("name"))
-    by_pk = {t.pk: t for t in teams}
-    roots = _roots(teams)
-    per_team = _team_signals(quarter, today, week, None)
+    below = (
+        Team.objects.filter(department_id=OuterRef("pk"), parent__isnull=False)
+        .order_by()
+        .values("department_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    departments = Team.objects.filter(parent__isnull=True).annotate(
+        below=Coalesce(Subquery(below, output_field=IntegerField()), Value(0))
+    )
+    by_pk = {t.pk: t for t in departments.only("pk", "name", "slug", "parent_id")}
+    per_department = _team_signals(quarter, today, week, None, by_department=True)
     view = OrgView(quarter=quarter, week=week, today=today, headline=Signals())
-    departments: dict[int, Row] = {}
-    for team_pk, signals in per_team.items():
-        root = roots.get(team_pk, team_pk)
-        row = departments.setdefault(root, Row(team=by_pk[root], signals=Signals()))
-        row.signals.add(signals)
-    # The headline is the departments' sum: a tenth of the additions of the teams'.
-    for row in departments.values():
-        view.headline.add(row.signals)
-    for team in teams:
-        if team.parent_id is not None:
-            root = roots[team.pk]
-            if root in departments:
-                departments[root].children += 1
-    view.departments = sort_rows(list(departments.values()), sort)
+    rows = []
+    for pk, signals in per_department.items():
+        department = by_pk.get(pk) if pk is not None else None
+        if department is None:
+            # A team whose department is not set yet (created in bulk without
+            # TeamQuerySet.refresh_departments, which the nightly job runs): counted in
+            # the headline, shown in no row until then.
+            logger.warning("Dashboard figures of teams without a department: %s", signals)
+        else:
+            children = department.below  # type: ignore[attr-defined]  # the annotation
+            rows.append(Row(team=department, signals=signals, children=children))
+        view.headline.add(signals)
+    view.departments = sort_rows(rows, sort)
     return view
 
 
@@ -534,8 +570,13 @@ def leader_rows(teams: list[Team], per_team: dict[int, Signals]) -> list[LeaderR
 def team_outcomes(quarter: Quarter, team: Team, today: date) -> Signals:
     """The missed commitments of a team and the teams below it (so a department's view is the
     whole department's), surprise rate and lead time with them: two queries."""
-    parent: dict[int, int | None] = dict(Team.objects.values_list("pk", "parent_id"))
-    members = [pk for pk in parent if team.pk in _ancestry(parent, pk)]
+    # The teams below it are in its department: only those are read.
+    parent: dict[int, int | None] = dict(
+        Team.objects.filter(department_id=team.department_id)
+        .order_by()
+        .values_list("pk", "parent_id")
+    )
+    members = [pk for pk in parent if team.pk in _ancestry(parent, pk)] or [team.pk]
     found: dict[int, Signals] = {}
     _add_misses(found, quarter, today, members)
     total = Signals()
@@ -549,7 +590,11 @@ def department_teams(
 ) -> list[Row]:
     """The teams under one department, for the htmx expand (13 queries whatever the size)."""
     week = dashboard_week(quarter, today)
-    teams = list(Team.objects.only("pk", "name", "slug", "parent_id"))
+    teams = list(
+        Team.objects.filter(department_id=department.department_id).only(
+            "pk", "name", "slug", "parent_id"
+        )
+    ) or [department]
     # The department and every team below it. A top-level team's are its department's
     # teams; a sub-team's id (a link or an API call) gives its own subtree, not nothing.
     parent = {t.pk: t.parent_id for t in teams}
@@ -596,7 +641,20 @@ def team_key_results(quarter: Quarter, team: Team, today: date) -> QuerySet[KeyR
     return (
         KeyResult.objects.in_play()
         .filter(objective__quarter=quarter, objective__team=team)
-        .select_related("owner", "objective")
+        .select_related("owner")
+        # Only what a row shows: whole key results and owners cost more to build than to read.
+        .only(
+            "pk",
+            "title",
+            "start_value",
+            "target_value",
+            "current_value",
+            "unit",
+            "objective_id",
+            "owner__username",
+            "owner__first_name",
+            "owner__last_name",
+        )
         .annotate(
             acct_checkin_status=F("latest_checkin_status"),
             latest_confidence=F("latest_checkin_confidence"),
@@ -619,7 +677,19 @@ def team_promises(quarter: Quarter, team: Team) -> list[Dependency]:
             key_result__objective__quarter=quarter,
             status__in=Dependency.OPEN_STATUSES,
         )
-        .select_related("responsible", "requesting_team", "key_result")
+        .select_related("responsible", "requesting_team")
+        .only(
+            "pk",
+            "deliverable",
+            "status",
+            "confirmed_at",
+            "due_date",
+            "escalation_rung",
+            "responsible__username",
+            "responsible__first_name",
+            "responsible__last_name",
+            "requesting_team__name",
+        )
         .order_by("due_date", "pk")[:25]
     )
 

@@ -98,6 +98,10 @@ TEMPLATES = [
     },
 ]
 
+# Django's form renderer with its commonest widget templates written in Python (a page of
+# check-in cards spent most of its time rendering <option> and <input> tags).
+FORM_RENDERER = "okrly.formrender.FastWidgets"
+
 DATABASES = {
     "default": db_url_value(env, "DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'okrly.sqlite3'}"),
 }
@@ -110,6 +114,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # queries never gain from it.
     _options = DATABASES["default"].setdefault("OPTIONS", {})
     _options["options"] = (str(_options.get("options", "")) + " -c jit=off").strip()
+    # Server-side parameters let psycopg prepare a statement the fifth time a connection runs
+    # it, so PostgreSQL stops planning it again: planning was most of the database's time on
+    # the dashboard pages (3.2 of 3.6 ms on "Asked of me"), and the page 26% faster with it.
+    # Persistent connections keep the prepared statements. Behind a transaction-mode pooler
+    # set DATABASE_PREPARE_THRESHOLD to 0 to turn preparing off.
+    _options.setdefault("server_side_binding", True)
+    _threshold = env_value(env.int, "DATABASE_PREPARE_THRESHOLD", default=5)
+    _options.setdefault("prepare_threshold", _threshold or None)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite cannot create the folder of its file; a fresh checkout has no var/ yet.
     VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -295,6 +307,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "definitions-refresh": {
         "task": "objectives.tasks.definitions_refresh_task",
         "schedule": crontab(hour=3, minute=10),
+    },
+    # Nightly: repair the department of a team created or moved in bulk (Team.department,
+    # which the dashboard adds its figures up by); Team.save keeps it otherwise.
+    "teams-departments-refresh": {
+        "task": "okrly.tasks.teams_departments_refresh_task",
+        "schedule": crontab(hour=3, minute=20),
     },
 }
 

@@ -19,6 +19,9 @@ PAGE_TEMPLATES = [
     p for p in sorted(TEMPLATES.rglob("*.html")) if "emails" not in p.relative_to(TEMPLATES).parts
 ]
 
+# Markup built in Python for long tables (the template tags): held to the same rules.
+MARKUP_MODULES = sorted(Path(settings.BASE_DIR).glob("*/templatetags/*.py"))
+
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 INLINE_HANDLER = re.compile(r"<[^>]*\s(on[a-z]+|hx-on[:\w-]*)\s*=", re.IGNORECASE)
 INLINE_STYLE = re.compile(r"<[^>]*\sstyle\s*=|<style\b", re.IGNORECASE)
@@ -33,9 +36,14 @@ def policy(response: Any) -> dict[str, list[str]]:
 def test_the_page_templates_are_found() -> None:
     names = {p.name for p in PAGE_TEMPLATES}
     assert {"base.html", "dashboard.html", "risks.html", "login.html"} <= names
+    assert {"dashboard.py", "okrly_tags.py"} <= {p.name for p in MARKUP_MODULES}
 
 
-@pytest.mark.parametrize("template", PAGE_TEMPLATES, ids=lambda p: str(p.relative_to(TEMPLATES)))
+@pytest.mark.parametrize(
+    "template",
+    PAGE_TEMPLATES + MARKUP_MODULES,
+    ids=lambda p: str(p.relative_to(settings.BASE_DIR)),
+)
 def test_no_template_has_an_inline_script_handler_or_style(template: Path) -> None:
     text = template.read_text()
     assert not INLINE_SCRIPT.findall(text)
@@ -46,7 +54,7 @@ def test_no_template_has_an_inline_script_handler_or_style(template: Path) -> No
 def test_every_behaviour_attribute_of_the_templates_is_handled_by_okrly_js() -> None:
     used = {
         attr
-        for template in PAGE_TEMPLATES
+        for template in PAGE_TEMPLATES + MARKUP_MODULES
         for attr in re.findall(r"\s(data-(?:autosubmit|[a-z]+-on-success))\b", template.read_text())
     }
     assert used == {"data-autosubmit", "data-remove-on-success", "data-reset-on-success"}

@@ -1,0 +1,21 @@
+"""The dependency status pill, shared by every page that lists dependencies."""
+
+from __future__ import annotations
+
+from django import template
+
+from dependencies.models import Dependency
+from okrly.html import html
+
+register = template.Library()
+
+
+@register.filter
+def dependency_status(dep: Dependency) -> str:
+    """The status as a pill; a delivery the requester has not confirmed yet says so. Built in
+    Python: lists show one per row, and an include per row cost more than the row."""
+    if dep.status == Dependency.Status.DELIVERED and not dep.confirmed_at:
+        label = "Delivered · to confirm"
+    else:
+        label = str(dep.get_status_display())
+    return html('<span class="pill pill-{}">{}</span>', dep.status, label)
