@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -214,9 +215,23 @@ class QuarterQuerySet(models.QuerySet["Quarter"]):
         )
         return (
             self.filter(status__in=[Quarter.Status.ACTIVE, Quarter.Status.REVIEWING])
-            .order_by(rank, "-start")
+            .order_by(rank, "-start", "pk")
             .first()
         )
+
+
+def pick_current(quarters: Iterable[Quarter], today: date) -> Quarter | None:
+    """``QuarterQuerySet.current`` over quarters already read (a page that lists them all for
+    its quarter picker needs no second query); the same ranking, tested against it."""
+    shown = [q for q in quarters if q.status in (Quarter.Status.ACTIVE, Quarter.Status.REVIEWING)]
+
+    def rank(q: Quarter) -> tuple[int, int, int]:
+        covers = q.start <= today <= q.end
+        active = q.status == Quarter.Status.ACTIVE
+        order = 0 if active and covers else 1 if covers else 2 if active else 3
+        return (order, -q.start.toordinal(), q.pk)
+
+    return min(shown, key=rank, default=None)
 
 
 class Quarter(TimeStampedModel):

@@ -278,9 +278,10 @@ GROUP BY {group}"""
             )
     # Only the dependencies that count towards a figure are read (a quarter's delivered,
     # declined and on-time ones are most of them).
-    deps = Dependency.objects.filter(
-        in_play_q("key_result__"), key_result__objective__quarter=quarter
-    ).filter(
+    # The quarter's key results in play are their status rows (one join by primary key), not
+    # the key results and their objectives (two joins over the whole quarter).
+    in_quarter = KeyResultStatus.objects.filter(quarter=quarter, in_play=True)
+    deps = Dependency.objects.filter(key_result_id__in=in_quarter.values("key_result_id")).filter(
         Q(status__in=Dependency.PROMISED_STATUSES, due_date__lt=today)
         | Q(status__in=Dependency.OPEN_STATUSES, escalation_rung__gt=0)
     )

@@ -24,7 +24,7 @@ from checkins.models import CheckIn
 from okrly.access import people_led_by
 from okrly.csvexport import csv_response
 from okrly.errors import RuleBroken
-from okrly.models import Quarter, Team
+from okrly.models import Quarter, Team, pick_current
 from okrly.params import BadParameter, id_param, int_param
 from okrly.types import AuthedRequest
 from ownership.accountability import accountability_for
@@ -52,15 +52,28 @@ def no_quarter_page(view: Any) -> Any:
     return wrapper
 
 
+_QUARTERS = "_okrly_quarters"
+
+
+def _quarters(request: HttpRequest) -> list[Quarter]:
+    """Every quarter, read once per request: the page's quarter is picked from them and the
+    quarter picker lists them (one query for both)."""
+    found = getattr(request, _QUARTERS, None)
+    if found is None:
+        found = list(Quarter.objects.all())
+        setattr(request, _QUARTERS, found)
+    return found
+
+
 def _quarter(request: HttpRequest) -> Quarter:
     value = request.GET.get("quarter", "")
     if value:
         pk = id_param(request.GET, "quarter", not_found=True)
-        quarter = Quarter.objects.filter(pk=pk).first() if pk is not None else None
+        quarter = next((q for q in _quarters(request) if q.pk == pk), None)
         if quarter is None:
             raise Http404("No such quarter.")
         return quarter
-    quarter = Quarter.objects.current(timezone.localdate())
+    quarter = pick_current(_quarters(request), timezone.localdate())
     if quarter is None:
         raise NoQuarter
     return quarter
@@ -74,7 +87,7 @@ def trade_offs_url(quarter: Quarter) -> str:
 def _base(request: HttpRequest, quarter: Quarter, tab: str) -> dict[str, Any]:
     return {
         "quarter": quarter,
-        "quarters": Quarter.objects.all(),
+        "quarters": _quarters(request),
         "tab": tab,
         "sort": request.GET.get("sort", ""),
         "trade_offs_url": trade_offs_url(quarter),
