@@ -142,7 +142,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--pings-per-round", type=int, default=2, help="/ping/ requests per round (default 2)"
     )
-    parser.add_argument("--warmup", type=int, default=3, help="warm-up requests per page")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=10,
+        help="warm-up requests per page (default 10: psycopg prepares a statement on its "
+        "fifth run on a connection, and each of the workers must have seen every page's)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument(
         "--skip-seed", action="store_true", help="reuse the bench databases as they are"
@@ -548,9 +554,9 @@ def _measure(
     writer: CheckInWriter,
     args: argparse.Namespace,
 ) -> tuple[dict[str, list[float]], list[float]]:
-    """A warm-up (imports, templates, connections: no cache is warmed, none is read), then
-    rounds of every page once and /ping/ ``pings_per_round`` times, shuffled; a check-in is
-    written before every request, warm-up included."""
+    """A warm-up (imports, templates, connections and their prepared statements: no cache is
+    warmed, none is read), then rounds of every page once and /ping/ ``pings_per_round``
+    times, shuffled; a check-in is written before every request, warm-up included."""
     by_key = {p.key: p for p in pages}
     rng = random.Random(7)
     warmup = [p.key for p in pages for _ in range(args.warmup)]
