@@ -53,6 +53,7 @@ def test_ana_marks_her_welcome_notification_read_without_a_page_reload(
     welcome = Notification.objects.get(recipient__username="ana", kind="welcome")
     sign_in_as_ana(page)
     page.get_by_role("link", name=re.compile(r"^Inbox")).click()
+    page.wait_for_load_state()  # htmx starts on load; marking read needs it
     row = page.locator(f"#notification-{welcome.pk}")
     badge = page.locator("#unread-badge")
     expect(row).to_have_class(re.compile(r"\bis-unread\b"))

@@ -38,6 +38,7 @@ def test_the_leaders_pages_work_under_the_policy(
     sign_in(page, "maya")
     page.get_by_role("link", name="Dashboard").click()
     expect(page.get_by_role("heading", name="Accountability dashboard")).to_be_visible()
+    page.wait_for_load_state()  # htmx starts on load; the expand button needs it
 
     # Expanding a department shows its teams and removes its expand button.
     engineering = page.locator(
@@ -74,6 +75,7 @@ def test_the_leaders_pages_work_under_the_policy(
 
     # An acknowledgement is listed, and its reply field is emptied for the next one.
     page.get_by_role("link", name="Risk feed").click()
+    page.wait_for_load_state()  # htmx starts on load; the reply needs it
     first = page.locator(".feed-checkin", has=page.get_by_label("Reply")).first
     first.get_by_label("Reply").fill("Seen; let's talk on Thursday")
     first.get_by_role("button", name="Acknowledge").click()

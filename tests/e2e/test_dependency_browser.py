@@ -45,6 +45,8 @@ def test_request_commit_and_see_it_committed(
     provider = provider_context.new_page()
     sign_in(provider, "olivia")
     provider.get_by_role("link", name="Asked of me").click()
+    # htmx starts on the page's load: a click before that is a plain form post (it once was).
+    provider.wait_for_load_state()
     item = provider.locator(".asked-item", has_text="Activation events in the data warehouse")
     expect(item).to_contain_text("Ana Silva (Product) needs it by")
     item.get_by_role("button", name="Commit").click()

@@ -21,6 +21,7 @@ def test_leader_reads_the_dashboard_and_acts(page: Page, traffic: Any) -> None:
     page.get_by_role("link", name="Dashboard").click()
 
     expect(page.get_by_role("heading", name="Accountability dashboard")).to_be_visible()
+    page.wait_for_load_state()  # htmx starts on load; the expand button needs it
     # With "definitions not shared", misses with a response on time and the surprise rate.
     expect(page.locator(".headline .stat")).to_have_count(9)
     page.evaluate("window.__marker = 1")
@@ -39,6 +40,7 @@ def test_leader_reads_the_dashboard_and_acts(page: Page, traffic: Any) -> None:
     page.screenshot(path="/tmp/okrly-dashboard-team.png", full_page=True)
 
     page.get_by_role("link", name="Who owes what").click()
+    page.wait_for_load_state()  # htmx starts on load; the nudge needs it
     row = page.locator("tr", has_text="Chloe Dubois")
     row.get_by_role("button", name="Nudge").click()
     expect(row).to_contain_text("Nudged")
@@ -46,6 +48,7 @@ def test_leader_reads_the_dashboard_and_acts(page: Page, traffic: Any) -> None:
     page.screenshot(path="/tmp/okrly-dashboard-people.png", full_page=True)
 
     page.get_by_role("link", name="Risk feed").click()
+    page.wait_for_load_state()  # htmx starts on load; the reply needs it
     # Maya's own check-ins are in the feed too, but nobody replies to themselves: no form.
     own = page.locator(".feed-checkin", has_text="— Maya Okafor,")
     expect(own.get_by_label("Reply")).to_have_count(0)

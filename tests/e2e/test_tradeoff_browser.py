@@ -40,6 +40,7 @@ def test_a_lead_drops_a_key_result_and_its_owner_is_told(
 
     sign_in_as(page, "lena")
     page.get_by_role("link", name="Objectives", exact=True).click()
+    page.wait_for_load_state()  # htmx starts on load
     page.get_by_role("button", name="Trade-offs").click()
     expect(page.get_by_role("heading", name="Trade-off ledger")).to_be_visible()
     page.get_by_role("button", name="Record a trade-off").click()
