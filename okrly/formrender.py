@@ -7,8 +7,8 @@ template: My week's five check-in cards cost 17 ms of template rendering, most o
 (``django/forms/widgets/*.html``) done in Python with the template engine's rules: a value
 is localised, then escaped unless marked safe; ``stringformat:'s'`` keeps a safe value safe.
 Any other template, a project's own widget template included, is rendered as before.
-``tests/okrly/test_formrender.py`` renders every form of the project both ways and
-compares the HTML byte for byte.
+``tests/okrly/test_formrender.py`` renders every widget type both ways (random values,
+labels and attributes included) and compares the HTML byte for byte.
 """
 
 from __future__ import annotations

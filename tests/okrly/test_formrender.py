@@ -116,7 +116,13 @@ text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
 value = st.one_of(st.none(), text, st.integers(-5, 10**6), st.booleans())
 
 
-@hsettings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Derandomised: CI runs the same examples every time (a failure is reproducible, never a flake).
+@hsettings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(
     choices=st.lists(st.tuples(text, text), max_size=6),
     chosen=value,
