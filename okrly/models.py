@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -52,24 +52,41 @@ def validate_timezone(value: str) -> None:
         )
 
 
+def ancestry(parent: Mapping[int, int | None], pk: int) -> list[int]:
+    """The team, then its parent and so on up to its department, from a {team: parent} map
+    (a loop in the tree stops the walk)."""
+    found = [pk]
+    seen = {pk}
+    node = parent.get(pk)
+    while node is not None and node not in seen:
+        found.append(node)
+        seen.add(node)
+        node = parent.get(node)
+    return found
+
+
 class TeamQuerySet(models.QuerySet["Team"]):
     def refresh_departments(self) -> int:
-        """Set every team's ``department`` from the tree (one read, then one update per
-        department whose teams changed); returns how many teams changed. ``Team.save`` calls
-        it; so must anything that creates or moves teams in bulk."""
+        """Set every team's ``department`` from the tree; returns how many teams changed.
+        ``Team.save`` calls it; so must anything that creates or moves teams in bulk."""
+        return len(self.set_departments())
+
+    def set_departments(self) -> dict[int, int]:
+        """``refresh_departments``' work (one read, then one update per department whose
+        teams changed), returning {team: its new department} for the teams that changed."""
         rows = list(Team.objects.order_by().values_list("pk", "parent_id", "department_id"))
         parent = {pk: parent_id for pk, parent_id, _ in rows}
-        changed: dict[int, list[int]] = {}
+        changed: dict[int, int] = {}
         for pk, _, current in rows:
-            node, seen = pk, {pk}
-            while parent.get(node) is not None and parent[node] not in seen:
-                node = parent[node]
-                seen.add(node)
-            if current != node:
-                changed.setdefault(node, []).append(pk)
-        for root, pks in changed.items():
+            root = ancestry(parent, pk)[-1]
+            if current != root:
+                changed[pk] = root
+        by_root: dict[int, list[int]] = {}
+        for pk, root in changed.items():
+            by_root.setdefault(root, []).append(pk)
+        for root, pks in by_root.items():
             Team.objects.filter(pk__in=pks).update(department_id=root)
-        return sum(len(pks) for pks in changed.values())
+        return changed
 
 
 class Team(TimeStampedModel):
@@ -116,10 +133,8 @@ class Team(TimeStampedModel):
         fields = kwargs.get("update_fields")
         if fields is None or "parent" in fields:
             # A new team, or one that may have moved (with every team below it).
-            Team.objects.refresh_departments()
-            self.department_id = (
-                Team.objects.filter(pk=self.pk).values_list("department_id", flat=True).first()
-            )
+            changed = Team.objects.set_departments()
+            self.department_id = changed.get(self.pk, self.department_id)
 
     def get_absolute_url(self) -> str:
         return reverse("team_detail", args=[self.slug])

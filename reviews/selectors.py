@@ -40,7 +40,7 @@ from dependencies.models import Dependency, DependencyEvent, Escalation
 from objectives.definitions import not_shared_by_team
 from objectives.models import KeyResult, TradeOff, in_play_q
 from okrly.access import leadership_group_name
-from okrly.models import Membership, Quarter, Team
+from okrly.models import Membership, Quarter, Team, ancestry
 from ownership.models import KeyResultStatus, OwnershipNomination
 from reviews.models import CheckInAcknowledgement, EarlyEscalation, MissResponse
 
@@ -467,14 +467,17 @@ def _add_definitions(
         signals.not_shared = not_shared
 
 
-def _ancestry(parent: dict[int, int | None], pk: int) -> set[int]:
-    """The team and its ancestors, up to its department (a loop in the tree stops the walk)."""
-    node: int | None = pk
-    seen: set[int] = set()
-    while node is not None and node not in seen:
-        seen.add(node)
-        node = parent.get(node)
-    return seen
+def _subtree(team: Team) -> list[Team]:
+    """The team and every team below it (one query): they are all in its department, so
+    only the department's teams are read, not the organisation's."""
+    teams = list(
+        Team.objects.filter(department_id=team.department_id).only(
+            "pk", "name", "slug", "parent_id"
+        )
+    )
+    parent = {t.pk: t.parent_id for t in teams}
+    # A team whose department is not set yet (the nightly job sets it) is its own subtree.
+    return [t for t in teams if team.pk in ancestry(parent, t.pk)] or [team]
 
 
 def org_view(quarter: Quarter, today: date, *, sort: str = "") -> OrgView:
@@ -547,16 +550,16 @@ def leader_rows(teams: list[Team], per_team: dict[int, Signals]) -> list[LeaderR
         .order_by("first_name", "last_name", "username")
     )
     parent = {t.pk: t.parent_id for t in teams}
-    ancestry = {t.pk: _ancestry(parent, t.pk) for t in teams}
+    above_each = {t.pk: set(ancestry(parent, t.pk)) for t in teams}
     names = {t.pk: t.name for t in teams}
     rows = []
     for person in people:
         if person.in_leadership:
-            scope_teams = set(ancestry)
+            scope_teams = set(above_each)
             scope = "Whole organisation"
         else:
             mine = led.get(person.pk, set())
-            scope_teams = {pk for pk, above in ancestry.items() if above & mine}
+            scope_teams = {pk for pk, above in above_each.items() if above & mine}
             # Named by the teams they lead (not those below, which follow from them).
             scope = ", ".join(sorted(names[pk] for pk in mine if pk in names))
         total = Signals()
@@ -571,13 +574,7 @@ def leader_rows(teams: list[Team], per_team: dict[int, Signals]) -> list[LeaderR
 def team_outcomes(quarter: Quarter, team: Team, today: date) -> Signals:
     """The missed commitments of a team and the teams below it (so a department's view is the
     whole department's), surprise rate and lead time with them: two queries."""
-    # The teams below it are in its department: only those are read.
-    parent: dict[int, int | None] = dict(
-        Team.objects.filter(department_id=team.department_id)
-        .order_by()
-        .values_list("pk", "parent_id")
-    )
-    members = [pk for pk in parent if team.pk in _ancestry(parent, pk)] or [team.pk]
+    members = [t.pk for t in _subtree(team)]
     found: dict[int, Signals] = {}
     _add_misses(found, quarter, today, members)
     total = Signals()
@@ -591,15 +588,9 @@ def department_teams(
 ) -> list[Row]:
     """The teams under one department, for the htmx expand (13 queries whatever the size)."""
     week = dashboard_week(quarter, today)
-    teams = list(
-        Team.objects.filter(department_id=department.department_id).only(
-            "pk", "name", "slug", "parent_id"
-        )
-    ) or [department]
     # The department and every team below it. A top-level team's are its department's
     # teams; a sub-team's id (a link or an API call) gives its own subtree, not nothing.
-    parent = {t.pk: t.parent_id for t in teams}
-    members = [t for t in teams if department.pk in _ancestry(parent, t.pk)]
+    members = _subtree(department)
     per_team = _team_signals(quarter, today, week, [t.pk for t in members])
     rows = [Row(team=t, signals=per_team.get(t.pk, Signals()), depth=1) for t in members]
     # A team without key results still shows when it owes something overdue or escalated:

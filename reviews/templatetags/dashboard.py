@@ -14,7 +14,10 @@ from okrly.templatetags.okrly_tags import person_chip, progress_cell
 register = template.Library()
 
 
-@register.filter
+# heat, completion_heat and trade_off_warning serve ``heat_row`` below (the heatmap's rows
+# are built in Python); no template uses them any more, so they are not registered.
+
+
 def heat(value: int, total: int) -> str:
     """Colour class for a bad-signal count relative to the team's key results."""
     if not value:
@@ -23,7 +26,6 @@ def heat(value: int, total: int) -> str:
     return "heat-1" if share < 0.1 else ("heat-2" if share < 0.25 else "heat-3")
 
 
-@register.filter
 def completion_heat(percent: int) -> str:
     return (
         "heat-0"
@@ -49,7 +51,6 @@ def checkin_label(status: str | None) -> str:
     return str(CheckIn.Status(status).label) if status in CheckIn.Status.values else ""
 
 
-@register.simple_tag
 def trade_off_warning(row: Any, warn: int) -> str:
     """Why a heatmap row's trade-offs are highlighted, in words ("" when they are not): a
     team over TRADE_OFF_WARN decided this quarter, or, for a department, how many of its
