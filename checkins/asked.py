@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.urls import reverse
-
 from checkins import selectors
+from okrly import sql
+from okrly.links import link
 from okrly.registry import Action, AskedItem
 
 if TYPE_CHECKING:
@@ -15,27 +15,20 @@ if TYPE_CHECKING:
 
 def asked_of(user: User) -> list[AskedItem]:
     items = []
-    for check_in in selectors.needs_for(user):
-        kr = check_in.key_result
-        about = (
-            f" (dependency “{check_in.need_dependency.deliverable}”)"
-            if check_in.need_dependency
-            else ""
-        )
+    for need in selectors.needs_for(user):
+        about = f" (dependency “{need.dependency}”)" if need.dependency is not None else ""
+        owner = sql.full_name(need.owner_first, need.owner_last) or need.owner_username
         items.append(
             AskedItem(
                 kind="Need from a check-in",
-                title=check_in.need,
-                detail=(
-                    f"{kr.owner.get_full_name() or kr.owner} needs this for “{kr.title}”"
-                    f"{about}, week {check_in.week}."
-                ),
-                link=kr.get_absolute_url(),
-                since=check_in.submitted_at,
+                title=need.need,
+                detail=f"{owner} needs this for “{need.kr_title}”{about}, week {need.week}.",
+                link=link("objectives:key_result", need.key_result_id),
+                since=need.submitted_at,
                 actions=[
                     Action(
                         "Mark handled",
-                        reverse("checkins:need_handled", args=[check_in.pk]),
+                        link("checkins:need_handled", need.id),
                         "secondary",
                     )
                 ],

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import Prefetch
 
 from checkins.models import CheckIn
 from dependencies.models import Dependency
 from objectives.models import KeyResult
+from okrly import sql
 from okrly.models import Quarter
 
 if TYPE_CHECKING:
@@ -72,10 +74,27 @@ def timeline(key_result: KeyResult) -> list[CheckIn]:
     )
 
 
-def needs_for(user: User) -> list[CheckIn]:
-    """Needs addressed to the user that they have not handled yet."""
-    return list(
-        CheckIn.objects.filter(need_person=user, need_handled_at__isnull=True)
-        .select_related("key_result__owner", "key_result__objective__team", "need_dependency")
-        .order_by("submitted_at")
+def needs_for(user: User) -> list[Any]:
+    """Needs addressed to the user that they have not handled yet, oldest first: rows of the
+    check-in's columns with what the page's words need (``kr_title``, ``owner_*``,
+    ``dependency``: the deliverable of the dependency it names, if any). SQL
+    (``okrly.sql``): "Asked of me" runs it on every request."""
+    checkin, kr, person, dep = (
+        sql.table(CheckIn),
+        sql.table(KeyResult),
+        sql.table(get_user_model()),
+        sql.table(Dependency),
+    )
+    return sql.rows(
+        f"""
+SELECT c.id, c.need, c.week, c.submitted_at, c.key_result_id,
+       k.title AS kr_title, o.first_name AS owner_first, o.last_name AS owner_last,
+       o.username AS owner_username, d.deliverable AS dependency
+FROM {checkin} c
+JOIN {kr} k ON k.id = c.key_result_id
+JOIN {person} o ON o.id = k.owner_id
+LEFT JOIN {dep} d ON d.id = c.need_dependency_id
+WHERE c.need_person_id = %s AND c.need_handled_at IS NULL
+ORDER BY c.submitted_at, c.id""",
+        [user.pk],
     )

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
 
 from dependencies.models import Dependency
+from objectives.models import KeyResult
+from okrly import sql
+from okrly.models import Team
 
 if TYPE_CHECKING:
     from okrly.types import User
@@ -38,16 +42,40 @@ def promised_by_team(team: Any) -> list[Dependency]:
     )
 
 
-def awaiting_user(user: User) -> list[Dependency]:
-    """Requests and counter-proposals waiting on the user, and deliveries to confirm."""
-    return list(
-        with_people()
-        .filter(awaiting=user)
-        .filter(
-            Q(status__in=[Dependency.Status.REQUESTED, Dependency.Status.COUNTERED])
-            | Q(status=Dependency.Status.DELIVERED, confirmed_at__isnull=True)
-        )
-        .order_by("awaiting_since", "pk")
+def awaiting_user(user: User) -> list[Any]:
+    """Requests and counter-proposals waiting on the user, and deliveries to confirm, oldest
+    first: rows of the dependency's own columns with the names the page words need
+    (``responsible_*``, ``owner_*``, ``provider_team``, ``requesting_team``, ``kr_title``).
+    SQL (``okrly.sql``): "Asked of me" runs it on every request."""
+    dep, person, team, kr = (
+        sql.table(Dependency),
+        sql.table(get_user_model()),
+        sql.table(Team),
+        sql.table(KeyResult),
+    )
+    return sql.rows(
+        f"""
+SELECT d.id, d.status, d.deliverable, d.proposed_deliverable, d.due_date,
+       d.proposed_due_date, d.awaiting_since, d.awaiting_id,
+       r.first_name AS responsible_first, r.last_name AS responsible_last,
+       pt.name AS provider_team, rt.name AS requesting_team,
+       k.title AS kr_title, k.owner_id, o.first_name AS owner_first,
+       o.last_name AS owner_last
+FROM {dep} d
+JOIN {person} r ON r.id = d.responsible_id
+JOIN {team} pt ON pt.id = d.provider_team_id
+JOIN {team} rt ON rt.id = d.requesting_team_id
+JOIN {kr} k ON k.id = d.key_result_id
+JOIN {person} o ON o.id = k.owner_id
+WHERE d.awaiting_id = %s
+  AND (d.status IN (%s, %s) OR (d.status = %s AND d.confirmed_at IS NULL))
+ORDER BY d.awaiting_since, d.id""",
+        [
+            user.pk,
+            Dependency.Status.REQUESTED.value,
+            Dependency.Status.COUNTERED.value,
+            Dependency.Status.DELIVERED.value,
+        ],
     )
 
 

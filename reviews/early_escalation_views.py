@@ -99,6 +99,21 @@ def asked_of(user: User) -> list[AskedItem]:
     escalations = list(
         EarlyEscalation.objects.filter(asked_of=user, status=EarlyEscalation.Status.OPEN)
         .select_related("key_result__objective__team", "raised_by", "dependency")
+        # Only what the words, the links and the redirect picker read: "Asked of me" runs
+        # this on every request, and the ORM's cost grows with the columns it selects.
+        .only(
+            "need",
+            "needed_by",
+            "answer_due_at",
+            "raised_at",
+            "key_result__title",
+            "key_result__objective__team__parent_id",
+            "key_result__objective__team__lead_id",
+            "raised_by__first_name",
+            "raised_by__last_name",
+            "raised_by__username",
+            "dependency__provider_team_id",
+        )
         .order_by("raised_at", "pk")
     )
     if not escalations:

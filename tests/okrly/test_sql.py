@@ -1,0 +1,55 @@
+"""``okrly.sql``: rows as the ORM would give their values, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from checkins.models import CheckIn
+from okrly import sql
+from okrly.models import display_name
+
+pytestmark = pytest.mark.django_db
+
+
+def test_rows_are_named_by_the_selects_aliases_with_the_orms_values(key_result: Any) -> None:
+    submitted = timezone.now() - timedelta(hours=5)
+    check_in = CheckIn.objects.create(
+        key_result=key_result,
+        week=3,
+        status=CheckIn.Status.ON_TRACK,
+        value=10,
+        confidence=7,
+        author=key_result.owner,
+        biggest_risk="none",
+        submitted_at=submitted,
+    )
+    found = sql.rows(
+        f"SELECT c.id, c.week, c.submitted_at AS at, c.value FROM {sql.table(CheckIn)} c "
+        "WHERE c.key_result_id = %s",
+        [key_result.pk],
+    )
+    assert [(r.id, r.week) for r in found] == [(check_in.pk, 3)]
+    orm = CheckIn.objects.values_list("submitted_at", flat=True).get(pk=check_in.pk)
+    # A timestamp comes back with its zone (SQLite keeps none; the ORM adds UTC), equal to
+    # the ORM's, so it compares with aware times and prints in the viewer's zone.
+    assert found[0].at == orm == submitted
+    assert found[0].at.utcoffset() == timedelta(0)
+
+
+def test_no_row_is_an_empty_list(db: Any) -> None:
+    assert sql.rows(f"SELECT id FROM {sql.table(CheckIn)} WHERE id = %s", [-1]) == []
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "expected_full"),
+    [("Ana", "Silva", "Ana Silva"), ("Ana", "", "Ana"), ("", "Silva", "Silva"), ("", "", "")],
+)
+def test_names_are_the_user_models(first: str, last: str, expected_full: str) -> None:
+    user = get_user_model()(username="asilva", first_name=first, last_name=last)
+    assert sql.full_name(first, last) == user.get_full_name() == expected_full
+    assert sql.person(first, last, "asilva") == display_name(user)
