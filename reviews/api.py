@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -155,19 +155,6 @@ class TeamDashboard(APIView):
         return paginator.get_paginated_response(data)
 
 
-PEOPLE_FIELDS = [
-    "owes_dependencies",
-    "owes_needs",
-    "owes_nominations",
-    "missing_checkins",
-    "missing_acceptances",
-    "owed_dependencies",
-    "owed_needs",
-    "raised_escalations",
-    "answered_escalations_on_time",
-]
-
-
 class PeopleDashboard(APIView):
     @extend_schema(
         parameters=[QUARTER, OpenApiParameter("team", int, description="Only this team's people.")],
@@ -178,19 +165,16 @@ class PeopleDashboard(APIView):
         team_pk = id_param(request.query_params, "team")
         team = get_object_or_404(Team, pk=team_pk) if team_pk is not None else None
         paginator = PageNumberPagination()
-        rows = (
-            paginator.paginate_queryset(
-                selectors.people(quarter, timezone.localdate(), team=team), request, view=self
-            )
-            or []
-        )
+        people = selectors.people(quarter, timezone.localdate(), team=team)
+        # Sliced and counted as a queryset would be (selectors.People).
+        rows = paginator.paginate_queryset(cast(Any, people), request, view=self) or []
         return paginator.get_paginated_response(
             [
                 {
                     "id": p.pk,
                     "username": p.username,
                     "name": p.get_full_name(),
-                    **{name: getattr(p, name) for name in PEOPLE_FIELDS},
+                    **{name: getattr(p, name) for name in selectors.PEOPLE_FIGURES},
                 }
                 for p in rows
             ]

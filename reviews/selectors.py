@@ -29,7 +29,6 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Sum,
     Value,
 )
 from django.db.models.functions import Coalesce
@@ -38,7 +37,8 @@ from django.utils import timezone
 from checkins.models import CheckIn, CheckInPrompt, MissedCheckIn
 from dependencies.models import Dependency, DependencyEvent, Escalation
 from objectives.definitions import not_shared_by_team
-from objectives.models import KeyResult, TradeOff, in_play_q
+from objectives.models import KeyResult, Objective, TradeOff, in_play_q
+from okrly import sql
 from okrly.access import leadership_group_name
 from okrly.models import Membership, Quarter, Team, ancestry
 from ownership.models import KeyResultStatus, OwnershipNomination
@@ -731,84 +731,191 @@ def team_trend(quarter: Quarter, team: Team, today: date, key_results: int) -> l
 # --- people view -------------------------------------------------------------------------------
 
 
-def _status_sum(owned: QuerySet[KeyResultStatus], column: str) -> Any:
-    """The sum of a status column over a person's key results (0 when they own none)."""
-    return Coalesce(
-        Subquery(
-            owned.order_by().values("owner").annotate(n=Sum(column)).values("n")[:1],
-            output_field=IntegerField(),
-        ),
-        Value(0),
-    )
+# The figures of a person's row, in the page's column order.
+PEOPLE_FIGURES = (
+    "owes_dependencies",
+    "owes_needs",
+    "owes_nominations",
+    "missing_checkins",
+    "missing_acceptances",
+    "owed_dependencies",
+    "owed_needs",
+    "raised_escalations",
+    "answered_escalations_on_time",
+)
 
 
-def people(quarter: Quarter, today: date, *, team: Team | None = None) -> QuerySet[Any]:
-    """Who owes what: one row per person with every count as a column (one query per page)."""
-    week = dashboard_week(quarter, today)
-    User = get_user_model()
+class PersonFigures:
+    """One person's row of "Who owes what": who (named as a user is, for the name helpers)
+    and every figure of ``PEOPLE_FIGURES``."""
 
-    # This quarter's key results in play: what a displaced one was owed or asked for no longer
-    # counts for anyone.
-    # (Read from the key result's status row, one join by primary key.)
-    in_quarter = Q(key_result__status__quarter=quarter, key_result__status__in_play=True)
-    deps = Dependency.objects.filter(in_quarter)
-    # What a person owns, from the key-result status rows (one per key result, kept by every
-    # write): found by the (quarter, owner) index, never recomputed from the check-ins,
-    # nominations and dependencies of every key result.
-    owned = KeyResultStatus.objects.filter(quarter=quarter, owner=OuterRef("pk"), in_play=True)
-    owes_dependencies = deps.filter(status__in=Dependency.OPEN_STATUSES)
-    # need_person IS NOT NULL is implied by the match on a person; said, it lets the database
-    # use the partial index of open needs.
-    owes_needs = CheckIn.objects.filter(
-        in_quarter, need_person__isnull=False, need_handled_at__isnull=True
-    )
-    # This quarter's key results only, like every other column.
-    owes_nominations = OwnershipNomination.objects.filter(
-        in_quarter, status=OwnershipNomination.Status.PENDING
-    )
-    # Early escalations (rule 7) are to the raiser's credit, so all of the quarter's count,
-    # a displaced key result's too: it was raised all the same. Answered on time: by the
-    # person named when it was answered (answered_by), by its answer_due_at.
-    escalations = EarlyEscalation.objects.filter(key_result__objective__quarter=quarter)
-    answered_on_time = escalations.filter(
-        answered_at__isnull=False, answered_at__lte=F("answer_due_at")
-    )
-    queryset = (
-        User.objects.filter(is_active=True)
-        .annotate(
-            owes_dependencies=count(
-                owes_dependencies.filter(responsible=OuterRef("pk")), "responsible"
+    # How many key results they own in the quarter (in play): listed, not shown as a column.
+    __slots__ = ("pk", "username", "first_name", "last_name", "owns_key_results", *PEOPLE_FIGURES)
+    pk: int
+    username: str
+    first_name: str
+    last_name: str
+    owns_key_results: int
+    owes_dependencies: int
+    owes_needs: int
+    owes_nominations: int
+    missing_checkins: int
+    missing_acceptances: int
+    owed_dependencies: int
+    owed_needs: int
+    raised_escalations: int
+    answered_escalations_on_time: int
+
+    def __init__(self, row: Any) -> None:
+        for name, value in zip(self.__slots__, row, strict=True):
+            setattr(self, name, value)
+
+    def get_full_name(self) -> str:
+        return sql.full_name(self.first_name, self.last_name)
+
+    def get_username(self) -> str:
+        return str(self.username)
+
+
+class People:
+    """Who owes what (``people``): everyone with a figure, in name order, each with every
+    figure. Pages and counts are read as the paginators ask for them (a slice is one query
+    for its rows; ``count`` one query), so a page costs the same in any organisation.
+
+    SQL (``okrly.sql``), not the ORM: the page runs it on every request, and the ORM took
+    longer to compile its ten correlated counts than PostgreSQL took to run them. Each count
+    is an index probe by person; what a person owns comes from the key results' status rows
+    (``KeyResultStatus``, one per key result, kept by every write), never recomputed from the
+    check-ins, nominations and dependencies of every key result. A key result a trade-off
+    dropped or deferred (not ``in_play``) no longer counts for anyone, except the early
+    escalations raised on it (rule 7: raising one is to the raiser's credit)."""
+
+    def __init__(self, quarter: Quarter, today: date, *, team: Team | None = None) -> None:
+        status, dep, checkin, nomination, escalation, kr, objective = (
+            sql.table(KeyResultStatus),
+            sql.table(Dependency),
+            sql.table(CheckIn),
+            sql.table(OwnershipNomination),
+            sql.table(EarlyEscalation),
+            sql.table(KeyResult),
+            sql.table(Objective),
+        )
+        self.params: dict[str, Any] = {
+            "quarter": quarter.pk,
+            "week": dashboard_week(quarter, today),
+            "pending": OwnershipNomination.Status.PENDING.value,
+            **{f"open{i}": s.value for i, s in enumerate(Dependency.OPEN_STATUSES)},
+        }
+        open_statuses = ", ".join(f"%(open{i})s" for i in range(len(Dependency.OPEN_STATUSES)))
+        # This quarter's key results in play, by key result id (the status row's key).
+        in_play = (
+            f"JOIN {status} s ON s.key_result_id = x.key_result_id "
+            "AND s.quarter_id = %(quarter)s AND s.in_play"
+        )
+        owned = (
+            f"FROM {status} s WHERE s.quarter_id = %(quarter)s AND s.owner_id = u.id AND s.in_play"
+        )
+        # need_person IS NOT NULL is implied by the match on a person; said, it lets the
+        # database use the partial index of open needs.
+        sources = {
+            "owes_dependencies": (
+                f"FROM {dep} x {in_play} WHERE x.responsible_id = u.id "
+                f"AND x.status IN ({open_statuses})"
             ),
-            owes_needs=count(owes_needs.filter(need_person=OuterRef("pk")), "need_person"),
-            owes_nominations=count(owes_nominations.filter(nominee=OuterRef("pk")), "nominee"),
-            owns_key_results=count(owned, "owner"),
+            "owes_needs": (
+                f"FROM {checkin} x {in_play} WHERE x.need_person_id IS NOT NULL "
+                "AND x.need_person_id = u.id AND x.need_handled_at IS NULL"
+            ),
+            "owes_nominations": (
+                f"FROM {nomination} x {in_play} WHERE x.nominee_id = u.id "
+                "AND x.status = %(pending)s"
+            ),
+            "raised_escalations": (
+                f"FROM {escalation} e JOIN {kr} k ON k.id = e.key_result_id "
+                f"JOIN {objective} o ON o.id = k.objective_id "
+                "WHERE o.quarter_id = %(quarter)s AND e.raised_by_id = u.id"
+            ),
+            # Answered on time: by the person named when it was answered, by its due time.
+            "answered_escalations_on_time": (
+                f"FROM {escalation} e JOIN {kr} k ON k.id = e.key_result_id "
+                f"JOIN {objective} o ON o.id = k.objective_id "
+                "WHERE o.quarter_id = %(quarter)s AND e.answered_by_id = u.id "
+                "AND e.answered_at IS NOT NULL AND e.answered_at <= e.answer_due_at"
+            ),
+        }
+        figures = {
+            **{name: f"(SELECT COUNT(*) {where})" for name, where in sources.items()},
             # The latest check-in's week: none for the dashboard's week means none yet (a
             # check-in is never for a week to come).
-            missing_checkins=count(owned.exclude(checkin_week=week), "owner"),
-            missing_acceptances=count(owned.filter(accepted=False), "owner"),
-            owed_dependencies=_status_sum(owned, "deps_open"),
-            owed_needs=_status_sum(owned, "open_needs"),
-            raised_escalations=count(escalations.filter(raised_by=OuterRef("pk")), "raised_by"),
-            answered_escalations_on_time=count(
-                answered_on_time.filter(answered_by=OuterRef("pk")), "answered_by"
+            "missing_checkins": (
+                f"(SELECT COUNT(*) {owned} "
+                "AND (s.checkin_week IS NULL OR s.checkin_week <> %(week)s))"
             ),
+            "owns_key_results": f"(SELECT COUNT(*) {owned})",
+            "missing_acceptances": f"(SELECT COUNT(*) {owned} AND NOT s.accepted)",
+            "owed_dependencies": f"(SELECT COALESCE(SUM(s.deps_open), 0) {owned})",
+            "owed_needs": f"(SELECT COALESCE(SUM(s.open_needs), 0) {owned})",
+        }
+        self.columns = ", ".join(
+            f"{figures[name]} AS {name}" for name in ("owns_key_results", *PEOPLE_FIGURES)
         )
-        # Who is listed: anyone with a count. Walked in name order (the person_name index)
-        # and tested one by one, page 1 stops after its 50 people; each count is an index
-        # probe by person.
-        .filter(
-            Q(owns_key_results__gt=0)
-            | Q(owes_dependencies__gt=0)
-            | Q(owes_needs__gt=0)
-            | Q(owes_nominations__gt=0)
-            | Q(raised_escalations__gt=0)
-            | Q(answered_escalations_on_time__gt=0)
+        # Who is listed: anyone with a figure of their own. Walked in name order (the
+        # person_name index) and tested one by one, a page stops after its rows. Each test is
+        # a probe that stops at its first row; not EXISTS, which PostgreSQL answers by
+        # reading every row of each source into a hash first (the whole organisation's).
+        listed = " OR ".join(
+            f"(SELECT 1 {where} LIMIT 1) IS NOT NULL" for where in [owned, *sources.values()]
         )
-        .order_by("first_name", "last_name", "username")
-    )
-    if team is not None:
-        queryset = queryset.filter(memberships__team=team)
-    return queryset
+        self.where = f"u.is_active AND ({listed})"
+        if team is not None:
+            membership = sql.table(Membership)
+            self.where += (
+                f" AND EXISTS (SELECT 1 FROM {membership} m "
+                "WHERE m.user_id = u.id AND m.team_id = %(team)s)"
+            )
+            self.params["team"] = team.pk
+        self.users = sql.table(get_user_model())
+
+    def _rows(self, limit: int | None, offset: int) -> list[PersonFigures]:
+        page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
+        found = sql.rows(
+            f"SELECT u.id, u.username, u.first_name, u.last_name, {self.columns} "
+            f"FROM {self.users} u WHERE {self.where} "
+            f"ORDER BY u.first_name, u.last_name, u.username{page}",
+            self.params,
+        )
+        return [PersonFigures(row) for row in found]
+
+    def count(self) -> int:
+        """How many are listed (the API's pages say it)."""
+        return self._count("")
+
+    def count_upto(self, cap: int) -> int:
+        """How many are listed, counted no further than ``cap + 1`` (one more says there are
+        more), so the count costs the same in any organisation."""
+        return self._count(f" ORDER BY u.first_name, u.last_name, u.username LIMIT {int(cap) + 1}")
+
+    def _count(self, cut: str) -> int:
+        found = sql.rows(
+            f"SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM {self.users} u "
+            f"WHERE {self.where}{cut}) listed",
+            self.params,
+        )
+        return int(found[0].n)
+
+    def __getitem__(self, key: slice) -> list[PersonFigures]:
+        if not isinstance(key, slice) or key.step is not None:
+            raise TypeError("People are read a page (a slice) at a time.")
+        start = key.start or 0
+        return self._rows(None if key.stop is None else max(0, key.stop - start), start)
+
+    def __iter__(self) -> Any:
+        return iter(self._rows(None, 0))
+
+
+def people(quarter: Quarter, today: date, *, team: Team | None = None) -> People:
+    """Who owes what: one row per person with every figure (``People``)."""
+    return People(quarter, today, team=team)
 
 
 # --- risk feed ---------------------------------------------------------------------------------

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -254,14 +253,14 @@ class _CappedPaginator(Paginator):
     more): counting everyone listed would grow with the organisation. The rows up to the cap
     are paged as usual."""
 
-    def __init__(self, object_list: QuerySet[Any], per_page: int, *, cap_at: int) -> None:
-        super().__init__(object_list, per_page)
-        self.queryset = object_list
+    def __init__(self, people: selectors.People, per_page: int, *, cap_at: int) -> None:
+        super().__init__(cast(Any, people), per_page)  # sliced and counted as a list
+        self.people = people
         self.cap_at = cap_at
 
     @cached_property
     def count(self) -> int:
-        return self.queryset.values("pk")[: self.cap_at + 1].count()
+        return self.people.count_upto(self.cap_at)
 
     @property
     def more(self) -> bool:
@@ -282,7 +281,7 @@ def people(request: HttpRequest) -> HttpResponse:
     if team_obj is None and team_name:
         team_obj = Team.objects.filter(name=team_name).first()
         unknown_team = "" if team_obj else team_name
-    queryset = selectors.people(quarter, timezone.localdate(), team=team_obj)
+    people = selectors.people(quarter, timezone.localdate(), team=team_obj)
     if request.GET.get("format") == "csv":
         return csv_response(
             f"okrly-people-{quarter.name}.csv".replace(" ", "-"),
@@ -290,17 +289,9 @@ def people(request: HttpRequest) -> HttpResponse:
             [
                 [
                     p.get_full_name() or p.username,
-                    p.owes_dependencies,
-                    p.owes_needs,
-                    p.owes_nominations,
-                    p.missing_checkins,
-                    p.missing_acceptances,
-                    p.owed_dependencies,
-                    p.owed_needs,
-                    p.raised_escalations,
-                    p.answered_escalations_on_time,
+                    *(getattr(p, name) for name in selectors.PEOPLE_FIGURES),
                 ]
-                for p in queryset
+                for p in people
             ],
         )
 
@@ -312,7 +303,7 @@ def people(request: HttpRequest) -> HttpResponse:
         number = 1
     # Counted at most _PAGES_AHEAD pages past this one, so the count costs the same in any
     # organisation (past that, "or more" and a link to the next page).
-    paginator = _CappedPaginator(queryset, per_page, cap_at=(number + _PAGES_AHEAD) * per_page)
+    paginator = _CappedPaginator(people, per_page, cap_at=(number + _PAGES_AHEAD) * per_page)
     page = paginator.get_page(number)
     return render(
         request,

@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from reviews import api as reviews_api
-from reviews import views
+from reviews import selectors, views
 from tests.reviews.conftest import Org, page, people_rows, team_rows
 
 pytestmark = pytest.mark.django_db
@@ -110,7 +109,7 @@ def test_people_csv_matches_the_people_page_and_the_api(org: Org, reader: Any, t
     for row in exported:
         numbers = tuple(int(row[column]) for column in views.PEOPLE_HEADER[1:])
         assert numbers == html[row["person"]] + escalations[row["person"]]
-        assert numbers == tuple(api[row["person"]][f] for f in reviews_api.PEOPLE_FIELDS)
+        assert numbers == tuple(api[row["person"]][f] for f in selectors.PEOPLE_FIGURES)
     if team == "":
         assert len(exported) == 10
         assert sum(int(row["owes dependencies"]) for row in exported) == 4  # D1, D2, D3, D4

@@ -6,15 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from okrly.models import Team
 from reviews import selectors
 from reviews.views import _CappedPaginator
-from tests.factories import UserFactory
-from tests.reviews.conftest import Org, page, people_rows
+from tests.reviews.conftest import TODAY, Org, page, people_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -48,12 +46,13 @@ def test_the_page_costs_the_same_queries_with_one_team_or_many(org: Org, reader:
 
 
 def test_the_count_stops_past_its_cap(org: Org) -> None:
-    for n in range(7):
-        UserFactory(username=f"extra{n}")
-    people = get_user_model().objects.order_by("pk")
+    people = selectors.people(org.quarter, TODAY)
     total = people.count()
+    assert total > 5  # the organisation lists more than the cap below
     capped = _CappedPaginator(people, 2, cap_at=4)
     assert (capped.count, capped.more, capped.num_pages) == (5, True, 3)
+    # Its pages are the listed people's, in order, whatever the cap.
+    assert [p.pk for p in capped.page(2).object_list] == [p.pk for p in list(people)[2:4]]
     exact = _CappedPaginator(people, 2, cap_at=total)
     assert (exact.count, exact.more) == (total, False)
 
