@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, Model, Q
+from django.db.models import Model
 
 from objectives.models import (
     DEFINITION_FIELDS,
@@ -25,7 +25,7 @@ from objectives.models import (
     KeyResult,
     Objective,
 )
-from okrly import registry
+from okrly import registry, sql
 from okrly.access import LEAD, leadership_group_name
 from okrly.models import Membership, Quarter, Team
 
@@ -356,16 +356,27 @@ def not_shared_by_team(
     teams (``team_ids`` None: all of them), in one grouped query over the flag; keyed by
     department instead with ``by_department``. A displaced objective (rule 8) counts in
     neither figure."""
-    rows = Objective.objects.filter(quarter_id=quarter_id, displaced_by__isnull=True)
+    params: dict[str, Any] = {"quarter": quarter_id}
+    scope = ""
     if team_ids is not None:
-        rows = rows.filter(team_id__in=team_ids)
-    key = "team__department_id" if by_department else "team_id"
+        names = []
+        for i, pk in enumerate(team_ids):
+            params[f"team{i}"] = pk
+            names.append(f"%(team{i})s")
+        scope = f" AND o.team_id IN ({', '.join(names) or 'NULL'})"
+    key = "t.department_id" if by_department else "o.team_id"
+    # SQL (okrly.sql): the organisation view runs it on every request.
     return {
-        team_id: (total, not_shared)
-        for team_id, total, not_shared in rows.order_by()
-        .values(key)
-        .annotate(total=Count("pk"), not_shared=Count("pk", filter=Q(definition_shared=False)))
-        .values_list(key, "total", "not_shared")
+        row.team_id: (row.total, int(row.not_shared))
+        for row in sql.rows(
+            f"""
+SELECT {key} AS team_id, COUNT(*) AS total,
+       SUM(CASE WHEN o.definition_shared THEN 0 ELSE 1 END) AS not_shared
+FROM {sql.table(Objective)} o JOIN {sql.table(Team)} t ON t.id = o.team_id
+WHERE o.quarter_id = %(quarter)s AND o.displaced_by_id IS NULL{scope}
+GROUP BY {key}""",
+            params,
+        )
     }
 
 

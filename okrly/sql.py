@@ -20,6 +20,7 @@ from functools import cache
 from typing import Any
 
 from django.db import connection, models
+from django.utils.dateparse import parse_datetime
 
 
 def table(model: type[models.Model]) -> str:
@@ -39,16 +40,30 @@ def _aware(value: Any) -> Any:
     return value
 
 
-def rows(sql: str, params: Sequence[Any] | dict[str, Any]) -> list[Any]:
+def rows(
+    sql: str, params: Sequence[Any] | dict[str, Any], *, datetimes: Sequence[str] = ()
+) -> list[Any]:
     """The statement's rows, each a named tuple of its columns (named by the SELECT's
-    aliases)."""
+    aliases).
+
+    ``datetimes``: the computed columns (a subquery's, say) that hold timestamps. SQLite
+    gives a table's column its declared type but a computed one as text; these are read
+    back as timestamps there (PostgreSQL types them itself)."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        make = _row_class(tuple(column[0] for column in cursor.description))
+        names = tuple(column[0] for column in cursor.description)
+        make = _row_class(names)
         found = cursor.fetchall()
-    if connection.vendor == "sqlite":
-        return [make._make(_aware(v) for v in row) for row in found]
-    return [make._make(row) for row in found]
+    if connection.vendor != "sqlite":
+        return [make._make(row) for row in found]
+    texts = {names.index(name) for name in datetimes}
+    return [
+        make._make(
+            _aware(parse_datetime(v) if i in texts and isinstance(v, str) else v)
+            for i, v in enumerate(row)
+        )
+        for row in found
+    ]
 
 
 def full_name(first: str, last: str) -> str:

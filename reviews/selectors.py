@@ -42,7 +42,7 @@ from okrly import sql
 from okrly.access import leadership_group_name
 from okrly.models import Membership, Quarter, Team, ancestry
 from ownership.models import KeyResultStatus, OwnershipNomination
-from reviews.models import CheckInAcknowledgement, EarlyEscalation, MissResponse
+from reviews.models import CheckInAcknowledgement, EarlyEscalation, MissResponse, NextStep
 
 logger = logging.getLogger(__name__)
 
@@ -213,6 +213,16 @@ class LeaderRow:
     signals: Signals
 
 
+def _team_params(params: dict[str, Any], teams: list[int]) -> str:
+    """``teams`` as named parameters added to ``params``, for an IN list (the same names
+    each time: the list is the same within one statement's parameters)."""
+    names = []
+    for i, pk in enumerate(teams):
+        params[f"team{i}"] = pk
+        names.append(f"%(team{i})s")
+    return ", ".join(names)
+
+
 def _team_signals(
     quarter: Quarter,
     today: date,
@@ -238,18 +248,12 @@ def _team_signals(
         "risk_a": CheckIn.Status.AT_RISK,
         "risk_b": CheckIn.Status.OFF_TRACK,
     }
-    scope = ""
-    if teams is not None:
-        names = []
-        for i, pk in enumerate(teams):
-            params[f"team{i}"] = pk
-            names.append(f"%(team{i})s")
-        scope = f" AND s.team_id IN ({', '.join(names)})"
+    scope = "" if teams is None else f" AND s.team_id IN ({_team_params(params, teams)})"
     # The verdict as of today: the stored one, unless a committed top-two dependency has
     # passed its due date since the row was written (KeyResultStatus.kept_until).
     group = "t.department_id" if by_department else "s.team_id"
     join = f"JOIN {Team._meta.db_table} t ON t.id = s.team_id" if by_department else ""
-    sql = f"""
+    statement = f"""
 SELECT {group},
        COUNT(*),
        SUM(CASE WHEN s.ok AND (s.kept_until IS NULL OR s.kept_until >= %(today)s)
@@ -267,7 +271,7 @@ WHERE s.quarter_id = %(quarter)s AND s.in_play{scope}
 GROUP BY {group}"""
     found: dict[int, Signals] = {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(statement, params)
         for team_id, n, failing, at_risk, checked_in, missed in cursor.fetchall():
             found[team_id] = Signals(
                 key_results=n,
@@ -277,32 +281,38 @@ GROUP BY {group}"""
                 missed=int(missed),
             )
     # Only the dependencies that count towards a figure are read (a quarter's delivered,
-    # declined and on-time ones are most of them).
-    # The quarter's key results in play are their status rows (one join by primary key), not
-    # the key results and their objectives (two joins over the whole quarter).
-    in_quarter = KeyResultStatus.objects.filter(quarter=quarter, in_play=True)
-    deps = Dependency.objects.filter(key_result_id__in=in_quarter.values("key_result_id")).filter(
-        Q(status__in=Dependency.PROMISED_STATUSES, due_date__lt=today)
-        | Q(status__in=Dependency.OPEN_STATUSES, escalation_rung__gt=0)
+    # declined and on-time ones are most of them). The quarter's key results in play are
+    # their status rows (one probe by primary key), not the key results and their
+    # objectives (two joins over the whole quarter).
+    params.update(
+        {f"promised{i}": v.value for i, v in enumerate(Dependency.PROMISED_STATUSES)}
+        | {f"open{i}": v.value for i, v in enumerate(Dependency.OPEN_STATUSES)}
     )
-    if teams is not None:
-        deps = deps.filter(provider_team_id__in=teams)
-    provider = "provider_team__department_id" if by_department else "provider_team_id"
-    for row in (
-        deps.order_by()
-        .values(provider)
-        .annotate(
-            overdue=Count(
-                "pk", filter=Q(status__in=Dependency.PROMISED_STATUSES, due_date__lt=today)
-            ),
-            escalated=Count(
-                "pk", filter=Q(status__in=Dependency.OPEN_STATUSES, escalation_rung__gt=0)
-            ),
-        )
+    promised = ", ".join(f"%(promised{i})s" for i in range(len(Dependency.PROMISED_STATUSES)))
+    opened = ", ".join(f"%(open{i})s" for i in range(len(Dependency.OPEN_STATUSES)))
+    overdue = f"d.status IN ({promised}) AND d.due_date < %(today)s"
+    escalated = f"d.status IN ({opened}) AND d.escalation_rung > 0"
+    provider = "pt.department_id" if by_department else "d.provider_team_id"
+    provider_scope = (
+        "" if teams is None else f" AND d.provider_team_id IN ({_team_params(params, teams)})"
+    )
+    for row in sql.rows(
+        f"""
+SELECT {provider} AS provider,
+       SUM(CASE WHEN {overdue} THEN 1 ELSE 0 END) AS overdue,
+       SUM(CASE WHEN {escalated} THEN 1 ELSE 0 END) AS escalated
+FROM {sql.table(Dependency)} d
+JOIN {sql.table(Team)} pt ON pt.id = d.provider_team_id
+WHERE d.key_result_id IN (
+    SELECT s.key_result_id FROM {sql.table(KeyResultStatus)} s
+    WHERE s.quarter_id = %(quarter)s AND s.in_play
+) AND (({overdue}) OR ({escalated})){provider_scope}
+GROUP BY {provider}""",
+        params,
     ):
-        signals = found.setdefault(row[provider], Signals())
-        signals.overdue = row["overdue"]
-        signals.escalations = row["escalated"]
+        signals = found.setdefault(row.provider, Signals())
+        signals.overdue = int(row.overdue)
+        signals.escalations = int(row.escalated)
     _add_trade_offs(found, quarter, teams, by_department)
     _add_definitions(found, quarter, teams, by_department)
     _add_misses(found, quarter, today, teams, by_department=by_department)
@@ -314,79 +324,60 @@ WEEK_SECONDS = 7 * 24 * 3600
 
 def miss_rows(
     quarter: Quarter, teams: list[int] | None, *, by_department: bool = False
-) -> QuerySet[Any]:
-    """The quarter's missed commitments (one query), each with its team, its response's and next
-    step's dates, and the first signal of each kind raised before the miss was detected
-    (``opened_at``), as correlated subqueries:
+) -> list[Any]:
+    """The quarter's missed commitments (one query), each with its team (``team_id``: its
+    department's id with ``by_department``), its response's and next step's dates, and the
+    first signal of each kind raised before the miss was detected (``opened_at``):
 
-    - a check-in of its key result at risk or off track, or flagged stated-vs-forecast;
-    - an early escalation raised on its key result (or on the missed dependency);
-    - a dependency of its key result (or the missed dependency) flagged at risk: a
-      DependencyEvent whose ``to_status`` is ``at_risk`` (dependencies.services.dependency_
-      flag_risk writes it).
+    - ``signal_checkin``: a check-in of its key result at risk or off track, or flagged
+      stated-vs-forecast;
+    - ``signal_escalation``: an early escalation raised on its key result (or on the missed
+      dependency);
+    - ``signal_dependency``: a dependency of its key result (or the missed dependency)
+      flagged at risk: a DependencyEvent whose ``to_status`` is ``at_risk``
+      (dependencies.services.dependency_flag_risk writes it).
 
-    A displaced key result's misses are left out, like every other figure (rule 8)."""
-    misses = MissResponse.objects.filter(in_play_q("key_result__"), quarter=quarter)
-    if teams is not None:
-        misses = misses.filter(key_result__objective__team_id__in=teams)
-    before = OuterRef("opened_at")
-    same_kr = OuterRef("key_result_id")
-    checkin = (
-        CheckIn.objects.filter(key_result_id=same_kr, submitted_at__lt=before)
-        .filter(Q(status__in=RISKY) | Q(forecast_flag=True))
-        .order_by("submitted_at")
-        .values("submitted_at")[:1]
-    )
-    # "dependency = NULL" is never true: a key-result miss matches on its key result only.
-    raised = (
-        EarlyEscalation.objects.filter(
-            Q(key_result_id=same_kr) | Q(dependency_id=OuterRef("dependency_id")),
-            raised_at__lt=before,
-        )
-        .order_by("raised_at")
-        .values("raised_at")[:1]
-    )
-    flagged = (
-        DependencyEvent.objects.filter(
-            Q(dependency__key_result_id=same_kr) | Q(dependency_id=OuterRef("dependency_id")),
-            to_status=Dependency.Status.AT_RISK,
-            created_at__lt=before,
-        )
-        .order_by("created_at")
-        .values("created_at")[:1]
-    )
-    return (
-        misses.order_by()
-        .annotate(
-            # "team_id" is the department's id when the figures are added up by department.
-            team_id=F(
-                "key_result__objective__team__department_id"
-                if by_department
-                else "key_result__objective__team_id"
-            ),
-            step_due=F("next_step__due"),
-            step_done_at=F("next_step__done_at"),
-            signal_checkin=Subquery(checkin),
-            signal_escalation=Subquery(raised),
-            signal_dependency=Subquery(flagged),
-        )
-        .values(
-            "pk",
-            "team_id",
-            "opened_at",
-            "due_at",
-            "recorded_at",
-            "step_due",
-            "step_done_at",
-            "signal_checkin",
-            "signal_escalation",
-            "signal_dependency",
-        )
+    A displaced key result's misses are left out, like every other figure (rule 8). SQL
+    (``okrly.sql``): the organisation and team views run it on every request."""
+    params: dict[str, Any] = {
+        "quarter": quarter.pk,
+        "risk_a": CheckIn.Status.AT_RISK.value,
+        "risk_b": CheckIn.Status.OFF_TRACK.value,
+        "at_risk": Dependency.Status.AT_RISK.value,
+    }
+    scope = "" if teams is None else f" AND o.team_id IN ({_team_params(params, teams)})"
+    team = "t.department_id" if by_department else "o.team_id"
+    # "dependency_id = NULL" is never true: a key-result miss matches on its key result only.
+    return sql.rows(
+        f"""
+SELECT m.id AS pk, {team} AS team_id, m.opened_at, m.due_at, m.recorded_at,
+       n.due AS step_due, n.done_at AS step_done_at,
+       (SELECT c.submitted_at FROM {sql.table(CheckIn)} c
+        WHERE c.key_result_id = m.key_result_id AND c.submitted_at < m.opened_at
+          AND (c.status IN (%(risk_a)s, %(risk_b)s) OR c.forecast_flag)
+        ORDER BY c.submitted_at LIMIT 1) AS signal_checkin,
+       (SELECT e.raised_at FROM {sql.table(EarlyEscalation)} e
+        WHERE (e.key_result_id = m.key_result_id OR e.dependency_id = m.dependency_id)
+          AND e.raised_at < m.opened_at
+        ORDER BY e.raised_at LIMIT 1) AS signal_escalation,
+       (SELECT v.created_at FROM {sql.table(DependencyEvent)} v
+        JOIN {sql.table(Dependency)} d ON d.id = v.dependency_id
+        WHERE (d.key_result_id = m.key_result_id OR v.dependency_id = m.dependency_id)
+          AND v.to_status = %(at_risk)s AND v.created_at < m.opened_at
+        ORDER BY v.created_at LIMIT 1) AS signal_dependency
+FROM {sql.table(MissResponse)} m
+JOIN {sql.table(KeyResult)} k ON k.id = m.key_result_id
+JOIN {sql.table(Objective)} o ON o.id = k.objective_id
+JOIN {sql.table(Team)} t ON t.id = o.team_id
+LEFT JOIN {sql.table(NextStep)} n ON n.response_id = m.id
+WHERE m.quarter_id = %(quarter)s AND k.displaced_by_id IS NULL{scope}""",
+        params,
+        datetimes=("signal_checkin", "signal_escalation", "signal_dependency"),
     )
 
 
-def first_signal(row: dict[str, Any]) -> datetime | None:
-    found = [row[k] for k in ("signal_checkin", "signal_escalation", "signal_dependency") if row[k]]
+def first_signal(row: Any) -> datetime | None:
+    found = [s for s in (row.signal_checkin, row.signal_escalation, row.signal_dependency) if s]
     return min(found) if found else None
 
 
@@ -409,23 +400,23 @@ def _add_misses(
       the end of its due date (the local day)."""
     now = timezone.now()
     for row in miss_rows(quarter, teams, by_department=by_department):
-        signals = found.setdefault(row["team_id"], Signals())
+        signals = found.setdefault(row.team_id, Signals())
         signals.misses += 1
         first = first_signal(row)
         if first is None:
             signals.surprises += 1
         else:
             signals.lead_weeks.append(
-                round((row["opened_at"] - first).total_seconds() / WEEK_SECONDS, 1)
+                round((row.opened_at - first).total_seconds() / WEEK_SECONDS, 1)
             )
-        recorded = row["recorded_at"]
-        if recorded is not None or row["due_at"] <= now:
+        recorded = row.recorded_at
+        if recorded is not None or row.due_at <= now:
             signals.responses_settled += 1
-            signals.responses_on_time += int(recorded is not None and recorded <= row["due_at"])
+            signals.responses_on_time += int(recorded is not None and recorded <= row.due_at)
         if recorded is not None:
-            days = (recorded - row["opened_at"]).total_seconds() / 86400
+            days = (recorded - row.opened_at).total_seconds() / 86400
             signals.response_days.append(round(days, 1))
-        due, done = row["step_due"], row["step_done_at"]
+        due, done = row.step_due, row.step_done_at
         if due is not None and (done is not None or due < today):
             signals.steps_settled += 1
             signals.steps_on_time += int(done is not None and timezone.localdate(done) <= due)
@@ -436,22 +427,23 @@ def _add_trade_offs(
 ) -> None:
     """Decided trade-offs per team (one grouped query). Awaiting or refused ones displaced
     nothing yet; more than TRADE_OFF_WARN decided is itself a signal (rule 8)."""
-    rows = TradeOff.objects.filter(quarter=quarter, status=TradeOff.Status.DECIDED)
-    if teams is not None:
-        rows = rows.filter(team_id__in=teams)
+    params: dict[str, Any] = {"quarter": quarter.pk, "decided": TradeOff.Status.DECIDED.value}
+    scope = "" if teams is None else f" AND o.team_id IN ({_team_params(params, teams)})"
     # By team either way (a row per team that decided one: a handful), then added up by
     # department here when asked: a department's warning counts its teams over the limit.
-    for team_id, department_id, n in (
-        rows.order_by()
-        .values("team_id", "team__department_id")
-        .annotate(n=Count("pk"))
-        .values_list("team_id", "team__department_id", "n")
+    for row in sql.rows(
+        f"""
+SELECT o.team_id, t.department_id, COUNT(*) AS n
+FROM {sql.table(TradeOff)} o JOIN {sql.table(Team)} t ON t.id = o.team_id
+WHERE o.quarter_id = %(quarter)s AND o.status = %(decided)s{scope}
+GROUP BY o.team_id, t.department_id""",
+        params,
     ):
         # None: a team whose department is not set yet (org_view says so).
-        key: Any = department_id if by_department else team_id
+        key: Any = row.department_id if by_department else row.team_id
         signals = found.setdefault(key, Signals())
-        signals.trade_offs += n
-        signals.trade_off_warned += int(n > settings.TRADE_OFF_WARN)
+        signals.trade_offs += row.n
+        signals.trade_off_warned += int(row.n > settings.TRADE_OFF_WARN)
 
 
 def _add_definitions(

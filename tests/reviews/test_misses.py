@@ -231,7 +231,7 @@ def test_an_early_escalation_on_the_missed_dependency_signals_it(
     dep = dependency(kr, platform, provider, Dependency.Status.BROKEN)
     escalate(six["krs"]["K2"], at(11, 12), six["boss"], dependency=dep)
     response = miss(kr, dependency=dep)
-    rows = {r["pk"]: r for r in selectors.miss_rows(six["quarter"], None)}
+    rows = {r.pk: r for r in selectors.miss_rows(six["quarter"], None)}
     assert selectors.first_signal(rows[response.pk]) == at(11, 12)
 
 
