@@ -131,7 +131,19 @@ def decisions_in_force(quarter: Quarter) -> QuerySet[StructuralDecision]:
     its owner, review and follow-up date, soonest follow-up first."""
     return (
         StructuralDecision.objects.filter(takes_effect=quarter)
-        .select_related("owner", "review__quarter", "review__team", "setting_team")
+        .select_related("owner", "review__quarter", "review__team")
+        # What the dashboard prints, no more: it runs this on every request, and the ORM's
+        # cost grows with the columns it reads.
+        .only(
+            "what_changes",
+            "success_check",
+            "follow_up_on",
+            "owner__first_name",
+            "owner__last_name",
+            "owner__username",
+            "review__quarter__name",
+            "review__team__name",
+        )
         .order_by("follow_up_on", "pk")
     )
 

@@ -480,17 +480,21 @@ def org_view(quarter: Quarter, today: date, *, sort: str = "") -> OrgView:
     leader is its own page (``consistency_rows``): a row per leader grows with the
     organisation."""
     week = dashboard_week(quarter, today)
-    below = (
-        Team.objects.filter(department_id=OuterRef("pk"), parent__isnull=False)
-        .order_by()
-        .values("department_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    departments = Team.objects.filter(parent__isnull=True).annotate(
-        below=Coalesce(Subquery(below, output_field=IntegerField()), Value(0))
-    )
-    by_pk = {t.pk: t for t in departments.only("pk", "name", "slug", "parent_id")}
+    team = sql.table(Team)
+    # The departments (top-level teams) with how many teams each has below it; the rows
+    # show them, so they are built as teams (nothing is saved from here).
+    by_pk: dict[int, Team] = {}
+    for row in sql.rows(
+        f"""
+SELECT d.id, d.name, d.slug,
+       (SELECT COUNT(*) FROM {team} b
+        WHERE b.department_id = d.id AND b.parent_id IS NOT NULL) AS below
+FROM {team} d WHERE d.parent_id IS NULL""",
+        [],
+    ):
+        top = Team(id=row.id, name=row.name, slug=row.slug, parent_id=None)
+        top.below = row.below  # type: ignore[attr-defined]  # read below
+        by_pk[row.id] = top
     per_department = _team_signals(quarter, today, week, None, by_department=True)
     view = OrgView(quarter=quarter, week=week, today=today, headline=Signals())
     rows = []
