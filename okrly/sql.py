@@ -13,14 +13,17 @@ would give them.
 
 from __future__ import annotations
 
+import re
 from collections import namedtuple
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 from django.db import connection, models
 from django.utils.dateparse import parse_datetime
+
+_WORD = re.compile(r"[a-z][a-z0-9_]*")
 
 
 def table(model: type[models.Model]) -> str:
@@ -64,6 +67,19 @@ def rows(
         )
         for row in found
     ]
+
+
+def constants(values: Iterable[str]) -> str:
+    """The code's own constants (choices' values) as SQL literals, for an IN list: written
+    into the statement, not passed as parameters, where a partial index's condition must
+    match them. PostgreSQL plans a prepared statement once for any parameters, and a
+    parameter can't prove the condition of an index such as ``status IN ('committed',
+    'at_risk')``; the literals can. Only plain words are accepted: never user input."""
+    found = list(values)
+    for value in found:
+        if not _WORD.fullmatch(value):
+            raise ValueError(f"Not a constant for SQL: {value!r}")
+    return ", ".join(f"'{value}'" for value in found)
 
 
 def full_name(first: str, last: str) -> str:

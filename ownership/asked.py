@@ -26,6 +26,8 @@ def asked_of(user: User) -> list[AskedItem]:
         sql.table(Quarter),
         sql.table(Team),
     )
+    # A literal: the partial indexes of pending nominations serve it (okrly.sql.constants).
+    pending = sql.constants([OwnershipNomination.Status.PENDING.value])
     items = []
     # Newest first, as the nominations' own order.
     for row in sql.rows(
@@ -34,9 +36,9 @@ SELECT n.reason, n.created_at, n.key_result_id, k.title, b.first_name, b.last_na
 FROM {nomination} n
 JOIN {kr} k ON k.id = n.key_result_id
 LEFT JOIN {person} b ON b.id = n.nominated_by_id
-WHERE n.nominee_id = %s AND n.status = %s
+WHERE n.nominee_id = %s AND n.status = {pending}
 ORDER BY n.created_at DESC, n.id DESC""",
-        [user.pk, OwnershipNomination.Status.PENDING.value],
+        [user.pk],
     ):
         by = sql.full_name(row.first_name, row.last_name) if row.first_name is not None else None
         items.append(
@@ -65,7 +67,7 @@ WHERE k.owner_id = %s AND k.displaced_by_id IS NULL AND q.status <> %s
       SELECT 1 FROM {nomination} a
       WHERE a.key_result_id = k.id AND a.nominee_id = %s AND a.status IN (%s, %s))
   AND NOT EXISTS (
-      SELECT 1 FROM {nomination} p WHERE p.key_result_id = k.id AND p.status = %s)
+      SELECT 1 FROM {nomination} p WHERE p.key_result_id = k.id AND p.status = {pending})
 ORDER BY q.start DESC, t.name, o.rank, o.id, k.id""",
         [
             user.pk,
@@ -73,7 +75,6 @@ ORDER BY q.start DESC, t.name, o.rank, o.id, k.id""",
             user.pk,
             OwnershipNomination.Status.ACCEPTED.value,
             OwnershipNomination.Status.DECLINED.value,
-            OwnershipNomination.Status.PENDING.value,
         ],
     ):
         items.append(

@@ -284,12 +284,10 @@ GROUP BY {group}"""
     # declined and on-time ones are most of them). The quarter's key results in play are
     # their status rows (one probe by primary key), not the key results and their
     # objectives (two joins over the whole quarter).
-    params.update(
-        {f"promised{i}": v.value for i, v in enumerate(Dependency.PROMISED_STATUSES)}
-        | {f"open{i}": v.value for i, v in enumerate(Dependency.OPEN_STATUSES)}
-    )
-    promised = ", ".join(f"%(promised{i})s" for i in range(len(Dependency.PROMISED_STATUSES)))
-    opened = ", ".join(f"%(open{i})s" for i in range(len(Dependency.OPEN_STATUSES)))
+    # The statuses as literals, so that the partial indexes of both conditions serve them
+    # (dependency_promised_due, dependency_escalated): only those rows are read.
+    promised = sql.constants(s.value for s in Dependency.PROMISED_STATUSES)
+    opened = sql.constants(s.value for s in Dependency.OPEN_STATUSES)
     overdue = f"d.status IN ({promised}) AND d.due_date < %(today)s"
     escalated = f"d.status IN ({opened}) AND d.escalation_rung > 0"
     provider = "pt.department_id" if by_department else "d.provider_team_id"
@@ -486,13 +484,19 @@ def org_view(quarter: Quarter, today: date, *, sort: str = "") -> OrgView:
     by_pk: dict[int, Team] = {}
     for row in sql.rows(
         f"""
-SELECT d.id, d.name, d.slug,
+SELECT d.id, d.name, d.slug, d.department_id,
        (SELECT COUNT(*) FROM {team} b
         WHERE b.department_id = d.id AND b.parent_id IS NOT NULL) AS below
 FROM {team} d WHERE d.parent_id IS NULL""",
         [],
     ):
-        top = Team(id=row.id, name=row.name, slug=row.slug, parent_id=None)
+        top = Team(
+            id=row.id,
+            name=row.name,
+            slug=row.slug,
+            parent_id=None,
+            department_id=row.department_id,
+        )
         top.below = row.below  # type: ignore[attr-defined]  # read below
         by_pk[row.id] = top
     per_department = _team_signals(quarter, today, week, None, by_department=True)
@@ -799,7 +803,6 @@ class People:
         self.params: dict[str, Any] = {
             "quarter": quarter.pk,
             "week": dashboard_week(quarter, today),
-            "pending": OwnershipNomination.Status.PENDING.value,
             **{f"open{i}": s.value for i, s in enumerate(Dependency.OPEN_STATUSES)},
         }
         open_statuses = ", ".join(f"%(open{i})s" for i in range(len(Dependency.OPEN_STATUSES)))
@@ -824,7 +827,8 @@ class People:
             ),
             "owes_nominations": (
                 f"FROM {nomination} x {in_play} WHERE x.nominee_id = u.id "
-                "AND x.status = %(pending)s"
+                # A literal: the partial index of pending nominations serves it.
+                f"AND x.status = {sql.constants([OwnershipNomination.Status.PENDING.value])}"
             ),
             "raised_escalations": (
                 f"FROM {escalation} e JOIN {kr} k ON k.id = e.key_result_id "

@@ -53,3 +53,28 @@ def test_names_are_the_user_models(first: str, last: str, expected_full: str) ->
     user = get_user_model()(username="asilva", first_name=first, last_name=last)
     assert sql.full_name(first, last) == user.get_full_name() == expected_full
     assert sql.person(first, last, "asilva") == display_name(user)
+
+
+def test_constants_are_written_as_literals_the_database_compares(key_result: Any) -> None:
+    assert sql.constants(["committed", "at_risk"]) == "'committed', 'at_risk'"
+    CheckIn.objects.create(
+        key_result=key_result,
+        week=1,
+        author=key_result.owner,
+        status=CheckIn.Status.AT_RISK,
+        value=1,
+        confidence=5,
+        biggest_risk="r",
+        submitted_at=timezone.now(),
+    )
+    statuses = sql.constants(s.value for s in [CheckIn.Status.AT_RISK, CheckIn.Status.OFF_TRACK])
+    found = sql.rows(
+        f"SELECT COUNT(*) AS n FROM {sql.table(CheckIn)} WHERE status IN ({statuses})", []
+    )
+    assert found[0].n == 1
+
+
+@pytest.mark.parametrize("value", ["it's", "a b", "x;--", "", "Committed", "1st"])
+def test_anything_but_a_plain_word_is_refused(value: str) -> None:
+    with pytest.raises(ValueError, match="Not a constant"):
+        sql.constants(["committed", value])
