@@ -950,50 +950,65 @@ def risk_feed(
     ``cap``: count no further than ``offset + cap + 1`` signals (each kind cut there too), so
     the count costs the same in any organisation; a total of ``offset + cap + 1`` then means
     "more than ``offset + cap``". Without it, the exact total."""
-    in_quarter = KeyResultStatus.objects.filter(quarter=quarter, in_play=True).values(
-        "key_result_id"
+    params = {"quarter": quarter.pk}
+    in_quarter = (
+        f"SELECT s.key_result_id FROM {sql.table(KeyResultStatus)} s "
+        "WHERE s.quarter_id = %(quarter)s AND s.in_play"
     )
-    risky = (
-        CheckIn.objects.filter(key_result_id__in=in_quarter)
-        .filter(Q(status__in=RISKY) | Q(forecast_flag=True))
-        .annotate(kind=Value("checkin"))
-        .values_list("kind", "pk", "submitted_at")
-    )
-    escalations = (
-        Escalation.objects.filter(dependency__key_result_id__in=in_quarter)
-        .annotate(kind=Value("escalation"))
-        .values_list("kind", "pk", "sent_at")
-    )
-    missed = (
-        MissedCheckIn.objects.filter(prompt__quarter=quarter)
-        .annotate(kind=Value("missed"))
-        .values_list("kind", "pk", "sent_at")
-    )
-    # Like its check-ins, a displaced key result's early escalations leave the feed.
-    early = (
-        EarlyEscalation.objects.filter(key_result_id__in=in_quarter)
-        .annotate(kind=Value("early"))
-        .values_list("kind", "pk", "raised_at")
-    )
+    # Literals, so the partial index of risky check-ins (checkin_risky_feed) serves it.
+    risky = sql.constants(s.value for s in RISKY)
+    # Each kind: its rows, its time column and its id column.
     branches = [
-        (risky, "submitted_at"),
-        (escalations, "sent_at"),
-        (missed, "sent_at"),
-        (early, "raised_at"),
+        (
+            f"'checkin' AS kind, c.id AS id, c.submitted_at AS at FROM {sql.table(CheckIn)} c "
+            f"WHERE c.key_result_id IN ({in_quarter}) "
+            f"AND (c.status IN ({risky}) OR c.forecast_flag)",
+            "c.submitted_at",
+            "c.id",
+        ),
+        (
+            f"'escalation' AS kind, e.id AS id, e.sent_at AS at FROM {sql.table(Escalation)} e "
+            f"JOIN {sql.table(Dependency)} d ON d.id = e.dependency_id "
+            f"WHERE d.key_result_id IN ({in_quarter})",
+            "e.sent_at",
+            "e.id",
+        ),
+        (
+            f"'missed' AS kind, m.id AS id, m.sent_at AS at FROM {sql.table(MissedCheckIn)} m "
+            f"JOIN {sql.table(CheckInPrompt)} p ON p.id = m.prompt_id "
+            "WHERE p.quarter_id = %(quarter)s",
+            "m.sent_at",
+            "m.id",
+        ),
+        # Like its check-ins, a displaced key result's early escalations leave the feed.
+        (
+            f"'early' AS kind, x.id AS id, x.raised_at AS at FROM {sql.table(EarlyEscalation)} x "
+            f"WHERE x.key_result_id IN ({in_quarter})",
+            "x.raised_at",
+            "x.id",
+        ),
     ]
-    sliced = connection.features.supports_slicing_ordering_in_compound
-    counted = [q.order_by() for q, _ in branches]
-    if cap is not None and sliced:
-        counted = [q[: offset + cap + 1] for q in counted]
-    total_count = counted[0].union(*counted[1:], all=True).count()
+
+    def union(cut: int | None, ordered: bool) -> str:
+        # Each kind cut in its own subquery (both databases take ORDER BY and LIMIT there,
+        # not on a UNION's member itself).
+        order = " ORDER BY {} DESC, {} DESC" if ordered else ""
+        limit = "" if cut is None else f" LIMIT {int(cut)}"
+        return " UNION ALL ".join(
+            f"SELECT * FROM (SELECT {rows}{order.format(at, pk)}{limit}) b{i}"
+            for i, (rows, at, pk) in enumerate(branches)
+        )
+
+    counted = union(None if cap is None else offset + cap + 1, ordered=cap is not None)
+    total_count = sql.rows(f"SELECT COUNT(*) AS n FROM ({counted}) signals", params)[0].n
     if cap is not None:
         total_count = min(total_count, offset + cap + 1)
-    if sliced:
-        cut = [q.order_by(f"-{at}", "-pk")[: offset + limit] for q, at in branches]
-    else:  # SQLite: no ORDER BY or LIMIT inside a UNION (and no organisation to scale)
-        cut = [q.order_by() for q, _ in branches]
-    union = cut[0].union(*cut[1:], all=True)
-    page = list(union.order_by("-submitted_at", "-pk")[offset : offset + limit])
+    page = sql.rows(
+        f"SELECT kind, id, at FROM ({union(offset + limit, ordered=True)}) signals "
+        f"ORDER BY at DESC, id DESC LIMIT {int(limit)} OFFSET {int(offset)}",
+        params,
+        datetimes=("at",),
+    )
     ids: dict[str, list[int]] = {"checkin": [], "escalation": [], "missed": [], "early": []}
     for kind, pk, _ in page:
         ids[kind].append(pk)
@@ -1004,6 +1019,25 @@ def risk_feed(
         # quarter, team and objective only to sort).
         .order_by()
         .select_related("key_result__owner", "key_result__objective__team", "need_person")
+        # What the feed prints, no more: the page runs this on every request, and the ORM's
+        # cost grows with the columns it reads.
+        .only(
+            "status",
+            "confidence",
+            "forecast_flag",
+            "week",
+            "submitted_at",
+            "biggest_risk",
+            "need",
+            "key_result__title",
+            "key_result__owner__first_name",
+            "key_result__owner__last_name",
+            "key_result__owner__username",
+            "key_result__objective__team__name",
+            "need_person__first_name",
+            "need_person__last_name",
+            "need_person__username",
+        )
         # One query for the replies with their leaders (a two-step prefetch would skip its
         # second query on a page without replies: a count that depends on the data).
         .prefetch_related(

@@ -31,6 +31,7 @@ from ownership.badges import badge_html
 from reviews import review_services, selectors, services
 from reviews.charts import trend_svg
 from reviews.models import CheckInAcknowledgement, Nudge
+from reviews.templatetags.dashboard import ack_html
 
 
 class NoQuarter(Exception):
@@ -424,7 +425,7 @@ def acknowledge(request: AuthedRequest, pk: int) -> HttpResponse:
         messages.error(request, error.message)
         return redirect("reviews:risks")
     if request.htmx:
-        return render(request, "reviews/risks.html#ack", {"ack": ack})
+        return HttpResponse(ack_html(ack))
     messages.success(request, "Reply sent to the owner.")
     return redirect("reviews:risks")
 
