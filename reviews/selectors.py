@@ -25,7 +25,6 @@ from django.db.models import (
     F,
     IntegerField,
     OuterRef,
-    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -927,6 +926,88 @@ def weeks_before_end(quarter: Quarter, at: datetime) -> int:
 
 
 @dataclass
+class FeedCheckIn:
+    """A check-in of the risk feed: what its item prints (``reviews.templatetags.dashboard.
+    feed_item``), its key result's and people's names flattened, and its leaders' replies
+    (``acks``: rows with ``reply`` and the leader's ``first_name``, ``last_name``,
+    ``username``)."""
+
+    pk: int
+    status: str
+    confidence: int
+    forecast_flag: bool
+    week: int
+    submitted_at: datetime
+    biggest_risk: str
+    need: str
+    need_person: str | None  # the person's name, when the need names one
+    key_result_id: int
+    kr_title: str
+    owner_id: int
+    owner: str  # the owner's name
+    owner_first_name: str
+    team: str
+    acks: list[Any] = field(default_factory=list)
+
+
+def _feed_checkins(ids: list[int]) -> list[FeedCheckIn]:
+    """The page's check-ins (one query) and their replies (one more, when there are any):
+    SQL (``okrly.sql``), since the feed runs it on every request."""
+    if not ids:
+        return []
+    marks = ", ".join(["%s"] * len(ids))
+    person = sql.table(get_user_model())
+    found = {
+        row.id: FeedCheckIn(
+            pk=row.id,
+            status=row.status,
+            confidence=row.confidence,
+            forecast_flag=bool(row.forecast_flag),
+            week=row.week,
+            submitted_at=row.submitted_at,
+            biggest_risk=row.biggest_risk,
+            need=row.need,
+            need_person=None
+            if row.need_person_id is None
+            else sql.person(row.need_first, row.need_last, row.need_username),
+            key_result_id=row.key_result_id,
+            kr_title=row.title,
+            owner_id=row.owner_id,
+            owner=sql.person(row.owner_first, row.owner_last, row.owner_username),
+            owner_first_name=row.owner_first,
+            team=row.team,
+        )
+        for row in sql.rows(
+            f"""
+SELECT c.id, c.status, c.confidence, c.forecast_flag, c.week, c.submitted_at,
+       c.biggest_risk, c.need, c.need_person_id, n.first_name AS need_first,
+       n.last_name AS need_last, n.username AS need_username, c.key_result_id, k.title,
+       k.owner_id, o.first_name AS owner_first, o.last_name AS owner_last,
+       o.username AS owner_username, t.name AS team
+FROM {sql.table(CheckIn)} c
+JOIN {sql.table(KeyResult)} k ON k.id = c.key_result_id
+JOIN {person} o ON o.id = k.owner_id
+JOIN {sql.table(Objective)} j ON j.id = k.objective_id
+JOIN {sql.table(Team)} t ON t.id = j.team_id
+LEFT JOIN {person} n ON n.id = c.need_person_id
+WHERE c.id IN ({marks})""",
+            ids,
+        )
+    }
+    # Not skipped when no check-in has a reply: a page's query count must not depend on it.
+    for ack in sql.rows(
+        f"""
+SELECT a.check_in_id, a.reply, l.first_name, l.last_name, l.username
+FROM {sql.table(CheckInAcknowledgement)} a JOIN {person} l ON l.id = a.leader_id
+WHERE a.check_in_id IN ({marks})
+ORDER BY a.created_at, a.id""",
+        ids,
+    ):
+        found[ack.check_in_id].acks.append(ack)
+    return list(found.values())
+
+
+@dataclass
 class FeedItem:
     kind: str  # checkin | escalation | missed | early (an early escalation, rule 7)
     at: Any
@@ -1013,40 +1094,7 @@ def risk_feed(
     for kind, pk, _ in page:
         ids[kind].append(pk)
     objects: dict[tuple[str, int], Any] = {}
-    for c in (
-        CheckIn.objects.filter(pk__in=ids["checkin"])
-        # Unordered: the page's order is the UNION's (the default ordering joins the
-        # quarter, team and objective only to sort).
-        .order_by()
-        .select_related("key_result__owner", "key_result__objective__team", "need_person")
-        # What the feed prints, no more: the page runs this on every request, and the ORM's
-        # cost grows with the columns it reads.
-        .only(
-            "status",
-            "confidence",
-            "forecast_flag",
-            "week",
-            "submitted_at",
-            "biggest_risk",
-            "need",
-            "key_result__title",
-            "key_result__owner__first_name",
-            "key_result__owner__last_name",
-            "key_result__owner__username",
-            "key_result__objective__team__name",
-            "need_person__first_name",
-            "need_person__last_name",
-            "need_person__username",
-        )
-        # One query for the replies with their leaders (a two-step prefetch would skip its
-        # second query on a page without replies: a count that depends on the data).
-        .prefetch_related(
-            Prefetch(
-                "acknowledgements",
-                queryset=CheckInAcknowledgement.objects.select_related("leader"),
-            )
-        )
-    ):
+    for c in _feed_checkins(ids["checkin"]):
         objects[("checkin", c.pk)] = c
     for e in (
         Escalation.objects.filter(pk__in=ids["escalation"])

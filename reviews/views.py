@@ -23,7 +23,7 @@ from checkins.models import CheckIn
 from okrly.access import people_led_by
 from okrly.csvexport import csv_response
 from okrly.errors import RuleBroken
-from okrly.models import Quarter, Team, pick_current
+from okrly.models import Quarter, Team, display_name, pick_current
 from okrly.params import BadParameter, id_param, int_param
 from okrly.types import AuthedRequest
 from ownership.accountability import accountability_for
@@ -425,7 +425,7 @@ def acknowledge(request: AuthedRequest, pk: int) -> HttpResponse:
         messages.error(request, error.message)
         return redirect("reviews:risks")
     if request.htmx:
-        return HttpResponse(ack_html(ack))
+        return HttpResponse(ack_html(display_name(ack.leader), ack.reply))
     messages.success(request, "Reply sent to the owner.")
     return redirect("reviews:risks")
 

@@ -8,6 +8,7 @@ from django.utils import dateformat, timezone
 from django.utils.safestring import mark_safe
 
 from checkins.models import CheckIn
+from okrly import sql
 from okrly.html import html, html_join
 from okrly.links import link
 from okrly.templatetags.okrly_tags import person_chip, person_name, progress_cell
@@ -221,17 +222,17 @@ def _day(at: Any) -> str:
     return dateformat.format(timezone.localtime(at), "j M")
 
 
-def ack_html(ack: Any) -> str:
+def ack_html(leader: str, reply: str) -> str:
     """A leader's reply under a check-in of the risk feed (also the acknowledge view's htmx
     answer: one markup for both)."""
-    return html('<p class="ack"><strong>{}:</strong> {}</p>', person_name(ack.leader), ack.reply)
+    return html('<p class="ack"><strong>{}:</strong> {}</p>', leader, reply)
 
 
 def _checkin_item(c: Any, led: Any, csrf: str) -> str:
-    kr = c.key_result
+    """A check-in's item (``c``: a ``reviews.selectors.FeedCheckIn``)."""
     form = ""
     # Reply is offered only on check-ins this reader may answer (the service's rule: ``led``).
-    if kr.owner_id in led:
+    if c.owner_id in led:
         url = link("reviews:acknowledge", c.pk)
         form = html(
             '<form method="post" action="{}" hx-post="{}" hx-target="#acks-{}" '
@@ -244,14 +245,17 @@ def _checkin_item(c: Any, led: Any, csrf: str) -> str:
             url,
             c.pk,
             csrf,
-            kr.owner.first_name or "the owner",
+            c.owner_first_name or "the owner",
         )
     need = ""
     if c.need:
-        source = (
-            html(" — from {}", person_name(c.need_person)) if c.need_person_id is not None else ""
-        )
+        source = html(" — from {}", c.need_person) if c.need_person is not None else ""
         need = html('<p><span class="q">Needs:</span> {}{}</p>', c.need, source)
+    acks = html_join(
+        "",
+        "{}",
+        ((ack_html(sql.person(a.first_name, a.last_name, a.username), a.reply),) for a in c.acks),
+    )
     return html(
         '<li class="feed-item feed-checkin"><div class="feed-head"><span class="pill pill-{}">'
         '{} · {}/10</span>{} <a href="{}">{}</a> <small class="muted">— {}, {}, week {}, '
@@ -263,16 +267,16 @@ def _checkin_item(c: Any, led: Any, csrf: str) -> str:
         mark_safe(' <span class="pill pill-bad">stated vs. forecast</span>')
         if c.forecast_flag
         else "",
-        kr.get_absolute_url(),
-        kr.title,
-        person_name(kr.owner),
-        kr.objective.team.name,
+        link("objectives:key_result", c.key_result_id),
+        c.kr_title,
+        c.owner,
+        c.team,
         c.week,
         _day(c.submitted_at),
         c.biggest_risk,
         need,
         c.pk,
-        html_join("", "{}", ((ack_html(a),) for a in c.acknowledgements.all())),
+        acks,
         form,
     )
 
