@@ -328,6 +328,16 @@ class Displacement(models.Model):
         return f"{self.get_action_display()}: {self.objective or self.key_result}"
 
 
+def progress_percent(start: Decimal, target: Decimal, current: Decimal) -> int:
+    """Percent of the way from start to target (0-100); the same formula either direction.
+    A key result's ``progress``, and the team view's rows read as SQL."""
+    span = target - start
+    if span == 0:
+        return 0
+    done = (current - start) / span
+    return max(0, min(100, round(done * 100)))
+
+
 class KeyResultQuerySet(models.QuerySet["KeyResult"]):
     def in_play(self) -> KeyResultQuerySet:
         """Key results still in the quarter's accountability counts: not dropped or deferred
@@ -419,9 +429,4 @@ class KeyResult(TimeStampedModel):
 
     @property
     def progress(self) -> int:
-        """Percent of the way from start to target (0-100); the same formula either direction."""
-        span = self.target_value - self.start_value
-        if span == 0:
-            return 0
-        done = (self.current_value - self.start_value) / span
-        return max(0, min(100, round(done * 100)))
+        return progress_percent(self.start_value, self.target_value, self.current_value)

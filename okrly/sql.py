@@ -17,6 +17,7 @@ import re
 from collections import namedtuple
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -80,6 +81,36 @@ def constants(values: Iterable[str]) -> str:
         if not _WORD.fullmatch(value):
             raise ValueError(f"Not a constant for SQL: {value!r}")
     return ", ".join(f"'{value}'" for value in found)
+
+
+def decimal(value: Any, places: int = 2) -> Decimal:
+    """A numeric column's value as the ORM gives it: PostgreSQL returns a Decimal, SQLite a
+    number of its own (an int or a float), quantized here to the column's places."""
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(str(value)).quantize(Decimal(1).scaleb(-places))
+
+
+class Person:
+    """A user read as SQL, named as a user is (``get_full_name``, ``get_username``), for the
+    name helpers (``okrly.models.display_name``, the person chip)."""
+
+    __slots__ = ("first_name", "last_name", "pk", "username")
+
+    def __init__(self, pk: int, username: str, first_name: str, last_name: str) -> None:
+        self.pk = pk
+        self.username = username
+        self.first_name = first_name
+        self.last_name = last_name
+
+    def get_full_name(self) -> str:
+        return full_name(self.first_name, self.last_name)
+
+    def get_username(self) -> str:
+        return self.username
+
+    def __str__(self) -> str:
+        return self.username
 
 
 def full_name(first: str, last: str) -> str:

@@ -24,13 +24,12 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from django.db.models import F, Window
-from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from checkins.models import CheckIn
 from dependencies.models import Dependency
 from objectives.models import KeyResult
+from okrly import sql
 from okrly.links import link
 from ownership.status import flags as status_flags
 from ownership.verdict import (
@@ -115,22 +114,29 @@ class AccountabilityResult:
         }
 
 
-def _top_dependencies(ids: list[int]) -> dict[int, list[Dependency]]:
+def _top_dependencies(ids: list[int]) -> dict[int, list[Any]]:
     """The two most important dependencies of each key result that still count (declined
     requests no longer do): one query for any number of key results, the database keeping
-    only each one's top two and only the columns the words need."""
-    found: dict[int, list[Dependency]] = defaultdict(list)
-    rows = (
-        # An empty list would skip the query: the id 0 matches nothing and keeps a page's
-        # count of queries the same whether or not a key result fails check (c).
-        Dependency.objects.filter(key_result_id__in=ids or [0])
-        .exclude(status=NOT_COUNTED)
-        .annotate(position=Window(RowNumber(), partition_by=F("key_result_id"), order_by="rank"))
-        .filter(position__lte=TOP)
-        .only("pk", "key_result_id", "deliverable", "status", "due_date", "rank")
-        .order_by("key_result_id", "rank")
-    )
-    for dep in rows:
+    only each one's top two and only the columns the words need (rows with ``pk``,
+    ``key_result_id``, ``deliverable``, ``status``, ``due_date``, ``rank``). SQL
+    (okrly.sql): every list of key results runs it on every request."""
+    found: dict[int, list[Any]] = defaultdict(list)
+    # An empty list would skip the query: the id 0 matches nothing and keeps a page's count
+    # of queries the same whether or not a key result fails check (c).
+    ids = ids or [0]
+    marks = ", ".join(["%s"] * len(ids))
+    for dep in sql.rows(
+        f"""
+SELECT pk, key_result_id, deliverable, status, due_date, rank FROM (
+    SELECT d.id AS pk, d.key_result_id, d.deliverable, d.status, d.due_date, d.rank,
+           ROW_NUMBER() OVER (PARTITION BY d.key_result_id ORDER BY d.rank) AS position
+    FROM {sql.table(Dependency)} d
+    WHERE d.key_result_id IN ({marks}) AND d.status <> %s
+) ranked
+WHERE position <= %s
+ORDER BY key_result_id, rank""",
+        [*ids, NOT_COUNTED.value, TOP],
+    ):
         found[dep.key_result_id].append(dep)
     return found
 
@@ -191,7 +197,7 @@ def _authority_check(kr: Flags) -> Check:
     )
 
 
-def _dependency_check(kr: Flags, top: list[Dependency], today: date) -> Check:
+def _dependency_check(kr: Flags, top: list[Any], today: date) -> Check:
     """The verdict is the database's (``deps_ok``); the dependencies read here only explain
     it in words."""
     label = "Top dependencies committed"

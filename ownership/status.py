@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Model
 from django.utils import timezone
@@ -25,6 +26,7 @@ from django.utils import timezone
 from checkins.models import CheckIn
 from dependencies.models import Dependency
 from objectives.models import KeyResult, Objective
+from okrly import sql
 from ownership.models import AuthorityGrant, KeyResultStatus, NoDependencies, OwnershipNomination
 from ownership.verdict import Flags, key_result_flags, verdict_sql
 
@@ -260,46 +262,38 @@ def flags(ids: list[int], today: date) -> dict[int, Flags]:
     if not ids:
         return {}
     found: dict[int, Flags] = {}
-    rows = KeyResultStatus.objects.filter(pk__in=ids).values(
-        "key_result_id",
-        "team_id",
-        "owner_id",
-        "owner__first_name",
-        "owner__last_name",
-        "owner__username",
-        "accepted",
-        "declined",
-        "pending_to_id",
-        "authority",
-        "none_needed",
-        "has_deps",
-        "deps_ok",
-        "ok",
-        "kept_until",
-        "checkin_status",
-        "forecast_flag",
-        "key_result__displaced_by_id",
-    )
-    for row in rows:
+    # SQL (okrly.sql): every list of key results (the team view, the objectives) runs it on
+    # every request.
+    marks = ", ".join(["%s"] * len(ids))
+    for row in sql.rows(
+        f"""
+SELECT s.key_result_id, s.team_id, s.owner_id, u.first_name, u.last_name, u.username,
+       s.accepted, s.declined, s.pending_to_id, s.authority, s.none_needed, s.has_deps,
+       s.deps_ok, s.ok, s.kept_until, s.checkin_status, s.forecast_flag, k.displaced_by_id
+FROM {sql.table(KeyResultStatus)} s
+JOIN {sql.table(get_user_model())} u ON u.id = s.owner_id
+JOIN {sql.table(KeyResult)} k ON k.id = s.key_result_id
+WHERE s.key_result_id IN ({marks})""",
+        ids,
+    ):
         # Check (c) no longer holds once a committed top-two dependency is past its due date.
-        kept = row["kept_until"] is None or row["kept_until"] >= today
-        name = f"{row['owner__first_name']} {row['owner__last_name']}".strip()
-        found[row["key_result_id"]] = Flags(
-            key_result_id=row["key_result_id"],
-            team_id=row["team_id"],
-            owner_id=row["owner_id"],
-            owner_name=name or row["owner__username"],
-            accepted=row["accepted"],
-            declined=row["declined"],
-            pending_to=row["pending_to_id"],
-            authority=row["authority"],
-            none_needed=row["none_needed"],
-            has_deps=row["has_deps"],
-            deps_ok=row["deps_ok"] and kept,
-            ok=row["ok"] and kept,
-            checkin_status=row["checkin_status"],
-            forecast_flag=row["forecast_flag"],
-            displaced_by=row["key_result__displaced_by_id"],
+        kept = row.kept_until is None or row.kept_until >= today
+        found[row.key_result_id] = Flags(
+            key_result_id=row.key_result_id,
+            team_id=row.team_id,
+            owner_id=row.owner_id,
+            owner_name=sql.person(row.first_name, row.last_name, row.username),
+            accepted=bool(row.accepted),
+            declined=bool(row.declined),
+            pending_to=row.pending_to_id,
+            authority=bool(row.authority),
+            none_needed=bool(row.none_needed),
+            has_deps=bool(row.has_deps),
+            deps_ok=bool(row.deps_ok) and kept,
+            ok=bool(row.ok) and kept,
+            checkin_status=row.checkin_status,
+            forecast_flag=bool(row.forecast_flag),
+            displaced_by=row.displaced_by_id,
         )
     missing = [pk for pk in ids if pk not in found]
     if missing:

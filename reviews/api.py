@@ -131,7 +131,7 @@ class TeamDashboard(APIView):
         # Annotated rows (figures as columns); typed loosely for the extra attributes.
         rows: list[Any] = (
             paginator.paginate_queryset(
-                selectors.team_key_results(quarter, team, today), request, view=self
+                cast(Any, selectors.team_key_results(quarter, team, today)), request, view=self
             )
             or []
         )

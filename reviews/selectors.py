@@ -22,7 +22,6 @@ from django.db.models import (
     Avg,
     Count,
     Exists,
-    F,
     IntegerField,
     OuterRef,
     Q,
@@ -36,9 +35,10 @@ from django.utils import timezone
 from checkins.models import CheckIn, CheckInPrompt, MissedCheckIn
 from dependencies.models import Dependency, DependencyEvent, Escalation
 from objectives.definitions import not_shared_by_team
-from objectives.models import KeyResult, Objective, TradeOff, in_play_q
+from objectives.models import KeyResult, Objective, TradeOff, in_play_q, progress_percent
 from okrly import sql
 from okrly.access import leadership_group_name
+from okrly.links import link
 from okrly.models import Membership, Quarter, Team, ancestry
 from ownership.models import KeyResultStatus, OwnershipNomination
 from reviews.models import CheckInAcknowledgement, EarlyEscalation, MissResponse, NextStep
@@ -621,41 +621,106 @@ def sort_rows(rows: list[Row], sort: str) -> list[Row]:
 # --- team view ---------------------------------------------------------------------------------
 
 
-def team_key_results(quarter: Quarter, team: Team, today: date) -> QuerySet[KeyResult]:
-    """The team's key results with every per-row figure as a column (one query per page).
+class TeamRow:
+    """A key result's row of the team view: what the row shows, with its figures from the
+    key result's status row (``KeyResultStatus``, kept by every write)."""
+
+    __slots__ = (
+        "acct_checkin_status",
+        "current_value",
+        "deps_committed",
+        "deps_escalated",
+        "deps_open",
+        "latest_confidence",
+        "open_needs",
+        "owner",
+        "pk",
+        "start_value",
+        "target_value",
+        "title",
+        "unit",
+    )
+
+    def __init__(self, row: Any) -> None:
+        self.pk = row.id
+        self.title = row.title
+        self.start_value = sql.decimal(row.start_value)
+        self.target_value = sql.decimal(row.target_value)
+        self.current_value = sql.decimal(row.current_value)
+        self.unit = row.unit
+        self.owner = sql.Person(row.owner_id, row.username, row.first_name, row.last_name)
+        self.acct_checkin_status = row.latest_checkin_status
+        self.latest_confidence = row.latest_checkin_confidence
+        self.deps_open = row.deps_open
+        self.deps_committed = row.deps_committed
+        self.deps_escalated = row.deps_escalated
+        self.open_needs = row.open_needs
+
+    @property
+    def progress(self) -> int:
+        return progress_percent(self.start_value, self.target_value, self.current_value)
+
+    def get_absolute_url(self) -> str:
+        return link("objectives:key_result", self.pk)
+
+
+class TeamKeyResults:
+    """The team's key results in play, in their objectives' order, each a ``TeamRow`` with
+    every per-row figure (a slice is one query for its rows; ``count`` one query).
 
     The Accountability Test is not among the columns: the page and the API run
-    ``accountability_for`` on the page's rows anyway (its badges need the reasons), and
-    annotating it here as well doubled the cost of the page's slowest query."""
+    ``accountability_for`` on the page's rows anyway (its badges need the reasons). SQL
+    (``okrly.sql``): the team view runs it on every request."""
 
-    # The counts come from the key result's status row (issue 14), kept by every write.
-    return (
-        KeyResult.objects.in_play()
-        .filter(objective__quarter=quarter, objective__team=team)
-        .select_related("owner")
-        # Only what a row shows: whole key results and owners cost more to build than to read.
-        .only(
-            "pk",
-            "title",
-            "start_value",
-            "target_value",
-            "current_value",
-            "unit",
-            "objective_id",
-            "owner__username",
-            "owner__first_name",
-            "owner__last_name",
+    def __init__(self, quarter: Quarter, team: Team) -> None:
+        self.params = {"quarter": quarter.pk, "team": team.pk}
+        self.source = (
+            f"FROM {sql.table(KeyResult)} k "
+            f"JOIN {sql.table(Objective)} o ON o.id = k.objective_id "
+            "WHERE o.quarter_id = %(quarter)s AND o.team_id = %(team)s "
+            "AND k.displaced_by_id IS NULL"
         )
-        .annotate(
-            acct_checkin_status=F("latest_checkin_status"),
-            latest_confidence=F("latest_checkin_confidence"),
-            deps_open=Coalesce(F("status__deps_open"), Value(0)),
-            deps_committed=Coalesce(F("status__deps_committed"), Value(0)),
-            deps_escalated=Coalesce(F("status__open_escalations"), Value(0)),
-            open_needs=Coalesce(F("status__open_needs"), Value(0)),
+
+    def count(self) -> int:
+        return int(sql.rows(f"SELECT COUNT(*) AS n {self.source}", self.params)[0].n)
+
+    def _rows(self, limit: int | None, offset: int) -> list[TeamRow]:
+        page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
+        # The status row is always there (every write keeps it); LEFT JOIN all the same, so
+        # a key result a bulk insert wrote without one still shows, with zeros.
+        source = self.source.replace(
+            "WHERE",
+            f"JOIN {sql.table(get_user_model())} u ON u.id = k.owner_id "
+            f"LEFT JOIN {sql.table(KeyResultStatus)} s ON s.key_result_id = k.id WHERE",
+            1,
         )
-        .order_by("objective__rank", "pk")
-    )
+        found = sql.rows(
+            f"""
+SELECT k.id, k.title, k.start_value, k.target_value, k.current_value, k.unit, k.owner_id,
+       u.username, u.first_name, u.last_name, k.latest_checkin_status,
+       k.latest_checkin_confidence, COALESCE(s.deps_open, 0) AS deps_open,
+       COALESCE(s.deps_committed, 0) AS deps_committed,
+       COALESCE(s.open_escalations, 0) AS deps_escalated,
+       COALESCE(s.open_needs, 0) AS open_needs
+{source}
+ORDER BY o.rank, k.id{page}""",
+            self.params,
+        )
+        return [TeamRow(row) for row in found]
+
+    def __getitem__(self, key: slice) -> list[TeamRow]:
+        if not isinstance(key, slice) or key.step is not None:
+            raise TypeError("Key results are read a page (a slice) at a time.")
+        start = key.start or 0
+        return self._rows(None if key.stop is None else max(0, key.stop - start), start)
+
+    def __iter__(self) -> Any:
+        return iter(self._rows(None, 0))
+
+
+def team_key_results(quarter: Quarter, team: Team, today: date) -> TeamKeyResults:
+    """The team's key results with every per-row figure (``TeamKeyResults``)."""
+    return TeamKeyResults(quarter, team)
 
 
 def team_promises(quarter: Quarter, team: Team) -> list[Dependency]:
@@ -744,16 +809,12 @@ PEOPLE_FIGURES = (
 )
 
 
-class PersonFigures:
-    """One person's row of "Who owes what": who (named as a user is, for the name helpers)
-    and every figure of ``PEOPLE_FIGURES``."""
+class PersonFigures(sql.Person):
+    """One person's row of "Who owes what": who (``okrly.sql.Person``) and every figure of
+    ``PEOPLE_FIGURES``, with how many key results they own in the quarter (in play: why they
+    are listed, not a column)."""
 
-    # How many key results they own in the quarter (in play): listed, not shown as a column.
-    __slots__ = ("pk", "username", "first_name", "last_name", "owns_key_results", *PEOPLE_FIGURES)
-    pk: int
-    username: str
-    first_name: str
-    last_name: str
+    __slots__ = ("owns_key_results", *PEOPLE_FIGURES)
     owns_key_results: int
     owes_dependencies: int
     owes_needs: int
@@ -766,14 +827,9 @@ class PersonFigures:
     answered_escalations_on_time: int
 
     def __init__(self, row: Any) -> None:
-        for name, value in zip(self.__slots__, row, strict=True):
+        super().__init__(row[0], row[1], row[2], row[3])
+        for name, value in zip(self.__slots__, row[4:], strict=True):
             setattr(self, name, value)
-
-    def get_full_name(self) -> str:
-        return sql.full_name(self.first_name, self.last_name)
-
-    def get_username(self) -> str:
-        return str(self.username)
 
 
 class People:

@@ -180,9 +180,9 @@ def team(request: HttpRequest, pk: int) -> HttpResponse:
     page_number = request.GET.get("page")
 
     def rows(per_page: int, number: Any) -> tuple[Any, list[tuple[Any, Any]]]:
-        page = Paginator(selectors.team_key_results(quarter, team_obj, today), per_page).get_page(
-            number
-        )
+        # Sliced and counted as a queryset would be (selectors.TeamKeyResults).
+        rows = cast(Any, selectors.team_key_results(quarter, team_obj, today))
+        page = Paginator(rows, per_page).get_page(number)
         found = list(page.object_list)
         results = accountability_for(found, today=today)
         return page, [(kr, results[kr.pk]) for kr in found]
