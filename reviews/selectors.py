@@ -19,7 +19,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import (
-    Avg,
     Count,
     Exists,
     IntegerField,
@@ -35,7 +34,7 @@ from django.utils import timezone
 from checkins.models import CheckIn, CheckInPrompt, MissedCheckIn
 from dependencies.models import Dependency, DependencyEvent, Escalation
 from objectives.definitions import not_shared_by_team
-from objectives.models import KeyResult, Objective, TradeOff, in_play_q, progress_percent
+from objectives.models import KeyResult, Objective, TradeOff, progress_percent
 from okrly import sql
 from okrly.access import leadership_group_name
 from okrly.links import link
@@ -459,11 +458,14 @@ def _add_definitions(
 def _subtree(team: Team) -> list[Team]:
     """The team and every team below it (one query): they are all in its department, so
     only the department's teams are read, not the organisation's."""
-    teams = list(
-        Team.objects.filter(department_id=team.department_id).only(
-            "pk", "name", "slug", "parent_id"
+    teams = [
+        Team(id=row.id, name=row.name, slug=row.slug, parent_id=row.parent_id)
+        for row in sql.rows(
+            f"SELECT t.id, t.name, t.slug, t.parent_id FROM {sql.table(Team)} t "
+            "WHERE t.department_id = %s",
+            [team.department_id],
         )
-    )
+    ]
     parent = {t.pk: t.parent_id for t in teams}
     # A team whose department is not set yet (the nightly job sets it) is its own subtree.
     return [t for t in teams if team.pk in ancestry(parent, t.pk)] or [team]
@@ -723,38 +725,67 @@ def team_key_results(quarter: Quarter, team: Team, today: date) -> TeamKeyResult
     return TeamKeyResults(quarter, team)
 
 
-def team_promises(quarter: Quarter, team: Team) -> list[Dependency]:
+@dataclass
+class TeamPromise:
+    """A dependency the team owes another team, as the team view lists it."""
+
+    pk: int
+    deliverable: str
+    status: str
+    confirmed_at: datetime | None
+    due_date: date
+    escalation_rung: int
+    requesting_team: str  # its name
+    responsible: sql.Person
+
+    def get_absolute_url(self) -> str:
+        return link("dependencies:detail", self.pk)
+
+
+def team_promises(quarter: Quarter, team: Team) -> list[TeamPromise]:
     """Dependencies the team owes other teams, open ones, soonest due first (one query). Not
-    those of a displaced key result: they are out of the team's overdue figure too."""
-    return list(
-        Dependency.objects.filter(
-            in_play_q("key_result__"),
-            provider_team=team,
-            key_result__objective__quarter=quarter,
-            status__in=Dependency.OPEN_STATUSES,
+    those of a displaced key result: they are out of the team's overdue figure too. SQL
+    (``okrly.sql``): the team view runs it on every request."""
+    person = sql.table(get_user_model())
+    open_statuses = sql.constants(s.value for s in Dependency.OPEN_STATUSES)
+    return [
+        TeamPromise(
+            pk=row.id,
+            deliverable=row.deliverable,
+            status=row.status,
+            confirmed_at=row.confirmed_at,
+            due_date=row.due_date,
+            escalation_rung=row.escalation_rung,
+            requesting_team=row.requesting_team,
+            responsible=sql.Person(row.responsible_id, row.username, row.first_name, row.last_name),
         )
-        .select_related("responsible", "requesting_team")
-        .only(
-            "pk",
-            "deliverable",
-            "status",
-            "confirmed_at",
-            "due_date",
-            "escalation_rung",
-            "responsible__username",
-            "responsible__first_name",
-            "responsible__last_name",
-            "requesting_team__name",
+        for row in sql.rows(
+            f"""
+SELECT d.id, d.deliverable, d.status, d.confirmed_at, d.due_date, d.escalation_rung,
+       t.name AS requesting_team, d.responsible_id, u.username, u.first_name, u.last_name
+FROM {sql.table(Dependency)} d
+JOIN {sql.table(KeyResult)} k ON k.id = d.key_result_id
+JOIN {sql.table(Objective)} o ON o.id = k.objective_id
+JOIN {sql.table(Team)} t ON t.id = d.requesting_team_id
+JOIN {person} u ON u.id = d.responsible_id
+WHERE d.provider_team_id = %(team)s AND o.quarter_id = %(quarter)s
+  AND k.displaced_by_id IS NULL AND d.status IN ({open_statuses})
+ORDER BY d.due_date, d.id
+LIMIT 25""",
+            {"team": team.pk, "quarter": quarter.pk},
         )
-        .order_by("due_date", "pk")[:25]
-    )
+    ]
 
 
 def team_trade_offs(quarter: Quarter, team: Team) -> int:
     """Trade-offs the team decided this quarter (one query), as counted for the heatmap."""
-    return TradeOff.objects.filter(
-        quarter=quarter, team=team, status=TradeOff.Status.DECIDED
-    ).count()
+    return int(
+        sql.rows(
+            f"SELECT COUNT(*) AS n FROM {sql.table(TradeOff)} o "
+            "WHERE o.quarter_id = %s AND o.team_id = %s AND o.status = %s",
+            [quarter.pk, team.pk, TradeOff.Status.DECIDED.value],
+        )[0].n
+    )
 
 
 @dataclass
@@ -765,28 +796,31 @@ class TrendPoint:
 
 
 def team_trend(quarter: Quarter, team: Team, today: date, key_results: int) -> list[TrendPoint]:
-    """Check-in completion and average confidence per week so far (one grouped query)."""
+    """Check-in completion and average confidence per week so far (one grouped query, SQL:
+    the team view runs it on every request)."""
     week = dashboard_week(quarter, today)
     rows = {
-        r["week"]: r
-        for r in CheckIn.objects.filter(
-            in_play_q("key_result__"),
-            key_result__objective__quarter=quarter,
-            key_result__objective__team=team,
+        r.week: r
+        for r in sql.rows(
+            f"""
+SELECT c.week, COUNT(*) AS n, AVG(c.confidence) AS confidence
+FROM {sql.table(CheckIn)} c
+JOIN {sql.table(KeyResult)} k ON k.id = c.key_result_id
+JOIN {sql.table(Objective)} o ON o.id = k.objective_id
+WHERE o.quarter_id = %(quarter)s AND o.team_id = %(team)s AND k.displaced_by_id IS NULL
+GROUP BY c.week""",
+            {"quarter": quarter.pk, "team": team.pk},
         )
-        .order_by()
-        .values("week")
-        .annotate(n=Count("pk"), confidence=Avg("confidence"))
     }
     points = []
     for w in range(1, week + 1):
         row = rows.get(w)
-        n = row["n"] if row else 0
+        n = row.n if row else 0
         points.append(
             TrendPoint(
                 week=w,
                 completion=round(100 * n / key_results) if key_results else 0,
-                confidence=round(float(row["confidence"]), 1) if row else None,
+                confidence=round(float(row.confidence), 1) if row else None,
             )
         )
     return points
