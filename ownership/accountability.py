@@ -144,7 +144,7 @@ ORDER BY key_result_id, rank""",
 def _owner_check(kr: Flags) -> Check:
     name = kr.owner_name
     label = "Owner accepted"
-    handover = link("ownership:handover", kr.key_result_id)
+    # Fix links only where a check fails (a list of 50 key results printed 150 otherwise).
     if kr.accepted:
         if kr.pending_to:
             return Check(
@@ -162,7 +162,7 @@ def _owner_check(kr: Flags) -> Check:
             False,
             f"{name} declined ownership; nominate someone else.",
             "Nominate an owner",
-            handover,
+            link("ownership:handover", kr.key_result_id),
             code=Code.DECLINED,
         )
     return Check(
@@ -201,7 +201,6 @@ def _dependency_check(kr: Flags, top: list[Any], today: date) -> Check:
     """The verdict is the database's (``deps_ok``); the dependencies read here only explain
     it in words."""
     label = "Top dependencies committed"
-    page = link("objectives:key_result", kr.key_result_id)
     none_needed = "The owner declared that no other team is needed."
     if kr.deps_ok:
         if not kr.has_deps:
@@ -222,7 +221,7 @@ def _dependency_check(kr: Flags, top: list[Any], today: date) -> Check:
             False,
             "No dependencies named: name the top two, or declare that none are needed.",
             "Name dependencies",
-            page,
+            link("objectives:key_result", kr.key_result_id),
             code=Code.NO_DEPENDENCIES_NAMED,
         )
     problems = []
