@@ -250,13 +250,18 @@ def _dependency_check(kr: Flags, top: list[Any], today: date) -> Check:
 
 
 def accountability_for(
-    key_results: Iterable[KeyResult], *, today: date | None = None
+    key_results: Iterable[Any], *, today: date | None = None
 ) -> dict[int, AccountabilityResult]:
     """Run the test for many key results: two queries whatever their number (the flags, and
     the top dependencies that explain a failing third check)."""
     today = today or timezone.localdate()
-    ids = [kr.pk for kr in key_results]
-    flags = status_flags(ids, today)
+    return results_for(status_flags([kr.pk for kr in key_results], today), today)
+
+
+def results_for(flags: dict[int, Flags], today: date) -> dict[int, AccountabilityResult]:
+    """The test's results from its inputs already read (``ownership.status.flags``, or a
+    list's rows that selected ``FLAG_SELECT``): one query, the top dependencies that explain
+    a failing third check."""
     # The dependencies only explain a failing check (c) in words: read for those alone.
     top = _top_dependencies([pk for pk, f in flags.items() if f.has_deps and not f.deps_ok])
     results = {}

@@ -253,6 +253,58 @@ def connect_signals() -> None:
 # --- reading it: the test's inputs for pages -------------------------------------------------
 
 
+# The status row's columns the test reads, as ``f_<name>``, for a statement that joins the
+# status row as ``s``, its owner as ``u`` and its key result as ``k``: ``flags`` below, and the
+# team view's rows, which read them with the row instead of a query of their own.
+_FLAG_COLUMNS = (
+    ("key_result_id", "s.key_result_id"),
+    ("team_id", "s.team_id"),
+    ("owner_id", "s.owner_id"),
+    ("first_name", "u.first_name"),
+    ("last_name", "u.last_name"),
+    ("username", "u.username"),
+    ("accepted", "s.accepted"),
+    ("declined", "s.declined"),
+    ("pending_to_id", "s.pending_to_id"),
+    ("authority", "s.authority"),
+    ("none_needed", "s.none_needed"),
+    ("has_deps", "s.has_deps"),
+    ("deps_ok", "s.deps_ok"),
+    ("ok", "s.ok"),
+    ("kept_until", "s.kept_until"),
+    ("checkin_status", "s.checkin_status"),
+    ("forecast_flag", "s.forecast_flag"),
+    ("displaced_by_id", "k.displaced_by_id"),
+)
+FLAG_SELECT = ", ".join(f"{column} AS f_{name}" for name, column in _FLAG_COLUMNS)
+
+
+def flags_from_row(row: Any, today: date) -> Flags | None:
+    """A row's ``FLAG_SELECT`` columns as the test's inputs; None when the key result has no
+    status row (a LEFT JOIN found none)."""
+    if row.f_key_result_id is None:
+        return None
+    # Check (c) no longer holds once a committed top-two dependency is past its due date.
+    kept = row.f_kept_until is None or row.f_kept_until >= today
+    return Flags(
+        key_result_id=row.f_key_result_id,
+        team_id=row.f_team_id,
+        owner_id=row.f_owner_id,
+        owner_name=sql.person(row.f_first_name, row.f_last_name, row.f_username),
+        accepted=bool(row.f_accepted),
+        declined=bool(row.f_declined),
+        pending_to=row.f_pending_to_id,
+        authority=bool(row.f_authority),
+        none_needed=bool(row.f_none_needed),
+        has_deps=bool(row.f_has_deps),
+        deps_ok=bool(row.f_deps_ok) and kept,
+        ok=bool(row.f_ok) and kept,
+        checkin_status=row.f_checkin_status,
+        forecast_flag=bool(row.f_forecast_flag),
+        displaced_by=row.f_displaced_by_id,
+    )
+
+
 def flags(ids: list[int], today: date) -> dict[int, Flags]:
     """The Accountability Test's inputs for these key results, read from their status rows
     (one query) rather than recomputed by the verdict SQL; displaced ones included, as
@@ -262,39 +314,21 @@ def flags(ids: list[int], today: date) -> dict[int, Flags]:
     if not ids:
         return {}
     found: dict[int, Flags] = {}
-    # SQL (okrly.sql): every list of key results (the team view, the objectives) runs it on
-    # every request.
+    # SQL (okrly.sql): every list of key results (the objectives, the API) runs it on every
+    # request.
     marks = ", ".join(["%s"] * len(ids))
     for row in sql.rows(
         f"""
-SELECT s.key_result_id, s.team_id, s.owner_id, u.first_name, u.last_name, u.username,
-       s.accepted, s.declined, s.pending_to_id, s.authority, s.none_needed, s.has_deps,
-       s.deps_ok, s.ok, s.kept_until, s.checkin_status, s.forecast_flag, k.displaced_by_id
+SELECT {FLAG_SELECT}
 FROM {sql.table(KeyResultStatus)} s
 JOIN {sql.table(get_user_model())} u ON u.id = s.owner_id
 JOIN {sql.table(KeyResult)} k ON k.id = s.key_result_id
 WHERE s.key_result_id IN ({marks})""",
         ids,
     ):
-        # Check (c) no longer holds once a committed top-two dependency is past its due date.
-        kept = row.kept_until is None or row.kept_until >= today
-        found[row.key_result_id] = Flags(
-            key_result_id=row.key_result_id,
-            team_id=row.team_id,
-            owner_id=row.owner_id,
-            owner_name=sql.person(row.first_name, row.last_name, row.username),
-            accepted=bool(row.accepted),
-            declined=bool(row.declined),
-            pending_to=row.pending_to_id,
-            authority=bool(row.authority),
-            none_needed=bool(row.none_needed),
-            has_deps=bool(row.has_deps),
-            deps_ok=bool(row.deps_ok) and kept,
-            ok=bool(row.ok) and kept,
-            checkin_status=row.checkin_status,
-            forecast_flag=bool(row.forecast_flag),
-            displaced_by=row.displaced_by_id,
-        )
+        read = flags_from_row(row, today)
+        if read is not None:
+            found[read.key_result_id] = read
     missing = [pk for pk in ids if pk not in found]
     if missing:
         found.update(key_result_flags(missing, today))

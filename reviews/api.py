@@ -15,7 +15,6 @@ from rest_framework.views import APIView
 
 from okrly.models import Quarter, Team
 from okrly.params import id_param
-from ownership.accountability import accountability_for
 from reviews import selectors
 
 QUARTER = OpenApiParameter("quarter", int, description="Quarter id (default: the active one).")
@@ -135,7 +134,7 @@ class TeamDashboard(APIView):
             )
             or []
         )
-        results = accountability_for(rows, today=today)
+        results = selectors.team_accountability(rows, today)
         data = [
             {
                 "id": kr.pk,

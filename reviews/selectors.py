@@ -39,7 +39,9 @@ from okrly import sql
 from okrly.access import leadership_group_name
 from okrly.links import link
 from okrly.models import Membership, Quarter, Team, ancestry
+from ownership.accountability import AccountabilityResult, results_for
 from ownership.models import KeyResultStatus, OwnershipNomination
+from ownership.status import FLAG_SELECT, flags, flags_from_row
 from reviews.models import CheckInAcknowledgement, EarlyEscalation, MissResponse, NextStep
 
 logger = logging.getLogger(__name__)
@@ -633,6 +635,7 @@ class TeamRow:
         "deps_committed",
         "deps_escalated",
         "deps_open",
+        "flags",
         "latest_confidence",
         "open_needs",
         "owner",
@@ -643,7 +646,7 @@ class TeamRow:
         "unit",
     )
 
-    def __init__(self, row: Any) -> None:
+    def __init__(self, row: Any, today: date) -> None:
         self.pk = row.id
         self.title = row.title
         self.start_value = sql.decimal(row.start_value)
@@ -657,6 +660,8 @@ class TeamRow:
         self.deps_committed = row.deps_committed
         self.deps_escalated = row.deps_escalated
         self.open_needs = row.open_needs
+        # The Accountability Test's inputs, read with the row (None: no status row yet).
+        self.flags = flags_from_row(row, today)
 
     @property
     def progress(self) -> int:
@@ -674,7 +679,8 @@ class TeamKeyResults:
     ``accountability_for`` on the page's rows anyway (its badges need the reasons). SQL
     (``okrly.sql``): the team view runs it on every request."""
 
-    def __init__(self, quarter: Quarter, team: Team) -> None:
+    def __init__(self, quarter: Quarter, team: Team, today: date) -> None:
+        self.today = today
         self.params = {"quarter": quarter.pk, "team": team.pk}
         self.source = (
             f"FROM {sql.table(KeyResult)} k "
@@ -703,12 +709,12 @@ SELECT k.id, k.title, k.start_value, k.target_value, k.current_value, k.unit, k.
        k.latest_checkin_confidence, COALESCE(s.deps_open, 0) AS deps_open,
        COALESCE(s.deps_committed, 0) AS deps_committed,
        COALESCE(s.open_escalations, 0) AS deps_escalated,
-       COALESCE(s.open_needs, 0) AS open_needs
+       COALESCE(s.open_needs, 0) AS open_needs, {FLAG_SELECT}
 {source}
 ORDER BY o.rank, k.id{page}""",
             self.params,
         )
-        return [TeamRow(row) for row in found]
+        return [TeamRow(row, self.today) for row in found]
 
     def __getitem__(self, key: slice) -> list[TeamRow]:
         if not isinstance(key, slice) or key.step is not None:
@@ -720,9 +726,19 @@ ORDER BY o.rank, k.id{page}""",
         return iter(self._rows(None, 0))
 
 
+def team_accountability(rows: list[TeamRow], today: date) -> dict[int, AccountabilityResult]:
+    """The Accountability Test for the team view's rows, from the inputs read with them (a
+    key result without a status row reads its own: ``ownership.status.flags``)."""
+    known = {row.pk: row.flags for row in rows if row.flags is not None}
+    missing = [row.pk for row in rows if row.flags is None]
+    if missing:
+        known.update(flags(missing, today))
+    return results_for(known, today)
+
+
 def team_key_results(quarter: Quarter, team: Team, today: date) -> TeamKeyResults:
     """The team's key results with every per-row figure (``TeamKeyResults``)."""
-    return TeamKeyResults(quarter, team)
+    return TeamKeyResults(quarter, team, today)
 
 
 @dataclass

@@ -26,7 +26,6 @@ from okrly.errors import RuleBroken
 from okrly.models import Quarter, Team, display_name, pick_current
 from okrly.params import BadParameter, id_param, int_param
 from okrly.types import AuthedRequest
-from ownership.accountability import accountability_for
 from ownership.badges import badge_html
 from reviews import review_services, selectors, services
 from reviews.charts import trend_svg
@@ -184,7 +183,7 @@ def team(request: HttpRequest, pk: int) -> HttpResponse:
         rows = cast(Any, selectors.team_key_results(quarter, team_obj, today))
         page = Paginator(rows, per_page).get_page(number)
         found = list(page.object_list)
-        results = accountability_for(found, today=today)
+        results = selectors.team_accountability(found, today)
         return page, [(kr, results[kr.pk]) for kr in found]
 
     if request.GET.get("format") == "csv":
