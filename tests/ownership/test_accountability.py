@@ -322,3 +322,35 @@ def test_the_accountability_tests_next_page_keeps_the_quarter_and_the_picks(
     assert table is not None
     # Summer 24 was on page 1, Summer 26 is not picked, and this quarter's is another list.
     assert re.findall(r"Summer \d\d|Raise trial conversion", table.group()) == ["Summer 25"]
+
+
+def test_the_team_views_rows_give_the_same_results_with_or_without_a_status_row(
+    quarter: Any, owner: Any
+) -> None:
+    """The team view reads the test's inputs with its rows (``FLAG_SELECT``); a key result
+    without a status row yet (a bulk insert that named none) reads its own. Either way the
+    results are ``accountability_for``'s."""
+    from django.utils import timezone
+
+    from ownership.models import KeyResultStatus
+    from reviews import selectors
+
+    team = TeamFactory()
+    objective = ObjectiveFactory(quarter=quarter, team=team)
+    made = KeyResult.objects.bulk_create(
+        KeyResult(objective=objective, owner=owner, title=f"KR {i}", target_value=10)
+        for i in range(4)
+    )
+    registry.key_results_changed([kr.pk for kr in made[:2]])  # two rows; two without
+    services.ownership_accept(key_result=made[0], user=owner)
+    KeyResultStatus.objects.filter(key_result_id__in=[kr.pk for kr in made[2:]]).delete()
+    today = timezone.localdate()
+    rows = list(selectors.team_key_results(quarter, team, today))
+    assert [row.flags is None for row in rows] == [False, False, True, True]
+    mine = selectors.team_accountability(rows, today)
+    theirs = accountability_for(made, today=today)
+    assert {pk: r.as_dict() for pk, r in mine.items()} == {
+        pk: r.as_dict() for pk, r in theirs.items()
+    }
+    assert mine[made[0].pk].checks[0].passed
+    assert not mine[made[1].pk].checks[0].passed
