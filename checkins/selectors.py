@@ -39,22 +39,58 @@ def still_due(cards: list[WeekCard]) -> list[WeekCard]:
 def my_week(user: User, quarter: Quarter, week: int) -> list[WeekCard]:
     """The user's key results with this week's check-in (and its dependency reviews) and
     their dependencies: 4 queries."""
+    # Each read takes only the columns the cards, their forms and the "from whom" options
+    # use: My week runs these on every request, and the ORM's cost grows with the columns.
     key_results = (
         KeyResult.objects.filter(owner=user, objective__quarter=quarter)
-        .select_related("objective__team", "owner")
+        .select_related("objective__team")
+        .only(
+            "title",
+            "start_value",
+            "target_value",
+            "current_value",
+            "unit",
+            "owner_id",
+            "displaced_by_id",
+            "objective__title",
+            "objective__quarter_id",
+            "objective__team__name",
+        )
         .prefetch_related(
             Prefetch(
                 "checkins",
                 queryset=CheckIn.objects.filter(week=week)
-                .select_related("need_person", "need_dependency")
+                .only(
+                    "key_result_id",
+                    "status",
+                    "confidence",
+                    "biggest_risk",
+                    "need",
+                    "need_person_id",
+                    "need_dependency_id",
+                    "value",
+                    "forecast_value",
+                    "forecast_flag",
+                    "edited_at",
+                )
                 .prefetch_related("dependency_reviews"),
                 to_attr="this_week",
             ),
             Prefetch(
                 "dependencies",
-                queryset=Dependency.objects.select_related("provider_team", "responsible").order_by(
-                    "rank"
-                ),
+                queryset=Dependency.objects.select_related("provider_team", "responsible")
+                .only(
+                    "key_result_id",
+                    "deliverable",
+                    "status",
+                    "due_date",
+                    "rank",
+                    "provider_team__name",
+                    "responsible__first_name",
+                    "responsible__last_name",
+                    "responsible__username",
+                )
+                .order_by("rank"),
                 to_attr="deps",
             ),
         )

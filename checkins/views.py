@@ -9,7 +9,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from checkins import selectors, services
@@ -19,7 +18,7 @@ from checkins.models import CheckIn
 from objectives.models import KeyResult
 from okrly.errors import RuleBroken
 from okrly.forms import add_service_error
-from okrly.models import Quarter
+from okrly.models import Quarter, request_quarter
 from okrly.numbers import plain_number
 from okrly.registry import my_week_card_actions
 from okrly.types import AuthedRequest
@@ -90,7 +89,7 @@ def _card_html(
 
 def render_my_week(request: AuthedRequest) -> str:
     """The check-in section of My week, registered with okrly's registry."""
-    quarter = Quarter.objects.current(timezone.localdate())
+    quarter = request_quarter(request)
     # A reviewing quarter is graded, not checked in (reviews' grading panel on My week).
     if quarter is not None and quarter.status != Quarter.Status.ACTIVE:
         quarter = None

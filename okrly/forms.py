@@ -54,5 +54,10 @@ class PersonChoiceField(forms.ModelChoiceField):
         super().__init__(queryset=queryset, **kwargs)
 
     def label_from_instance(self, obj: Any) -> str:
-        name = display_name(obj)
-        return f"{name} ({obj.get_username()})"
+        return person_label(obj)
+
+
+def person_label(user: Any) -> str:
+    """How a person picker names a person (``PersonChoiceField``'s options, and the options a
+    page reads as SQL: a ``okrly.sql.Person`` will do)."""
+    return f"{display_name(user)} ({user.get_username()})"

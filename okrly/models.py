@@ -249,6 +249,30 @@ def pick_current(quarters: Iterable[Quarter], today: date) -> Quarter | None:
     return min(shown, key=rank, default=None)
 
 
+_QUARTERS = "_okrly_quarters"
+
+
+def request_quarters(request: Any) -> list[Quarter]:
+    """Every quarter, read once per request (newest first, their own order): a page picks
+    its quarter from them (``pick_current``), lists them in its quarter picker, and asks
+    whether one is reviewing, for one query. Written as SQL: every dashboard page and My week
+    run it, and a statement without joins needs nothing the ORM's compiler adds."""
+    found: list[Quarter] | None = getattr(request, _QUARTERS, None)
+    if found is None:
+        from okrly import sql
+
+        found = list(
+            Quarter.objects.raw(f"SELECT * FROM {sql.table(Quarter)} ORDER BY start DESC, id")
+        )
+        setattr(request, _QUARTERS, found)
+    return found
+
+
+def request_quarter(request: Any) -> Quarter | None:
+    """``Quarter.objects.current(today)`` from the request's quarters (``request_quarters``)."""
+    return pick_current(request_quarters(request), timezone.localdate())
+
+
 class Quarter(TimeStampedModel):
     class Status(models.TextChoices):
         PLANNING = "planning", "Planning"

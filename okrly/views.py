@@ -15,7 +15,7 @@ from django.views import defaults
 from django.views.decorators.http import require_http_methods
 
 from okrly import health, selectors, services
-from okrly.models import Notification, Quarter, Team
+from okrly.models import Notification, Quarter, Team, request_quarter
 from okrly.registry import my_week_panels, team_panels, team_sections
 from okrly.throttling import password_reset_allowed
 from okrly.types import AuthedRequest
@@ -30,7 +30,7 @@ def home(request: AuthedRequest) -> HttpResponse:
 
     The apps above okrly fill it (the registry): check-ins show a form per key result; without
     them, objectives' fallback lists the key results."""
-    quarter = Quarter.objects.current(timezone.localdate())
+    quarter = request_quarter(request)
     return render(
         request,
         "okrly/my_week.html",

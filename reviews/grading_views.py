@@ -21,7 +21,7 @@ from objectives.models import KeyResult
 from okrly import access
 from okrly.errors import NotAllowed, RuleBroken
 from okrly.forms import add_service_error
-from okrly.models import Quarter
+from okrly.models import Quarter, request_quarters
 from okrly.types import AuthedRequest
 from reviews.lifecycle import TEXT_LIMIT, key_result_grade, quarter_start_reviewing
 from reviews.models import Grade
@@ -75,7 +75,10 @@ def _card_html(
 
 def render_my_week(request: AuthedRequest) -> str:
     """The grading section of My week: nothing unless the user owns key results of a quarter
-    that is reviewing. One query."""
+    that is reviewing. One query, and none when no quarter is reviewing (the request's
+    quarters say so: ``okrly.models.request_quarters``)."""
+    if not any(q.status == Quarter.Status.REVIEWING for q in request_quarters(request)):
+        return ""
     grades = list(
         Grade.objects.filter(
             key_result__owner=request.user, quarter__status=Quarter.Status.REVIEWING

@@ -24,7 +24,7 @@ from okrly import sql
 from okrly.access import people_led_by
 from okrly.csvexport import csv_response
 from okrly.errors import RuleBroken
-from okrly.models import Quarter, Team, display_name, pick_current
+from okrly.models import Quarter, Team, display_name, pick_current, request_quarters
 from okrly.params import BadParameter, id_param, int_param
 from okrly.types import AuthedRequest
 from ownership.badges import badge_html
@@ -52,21 +52,10 @@ def no_quarter_page(view: Any) -> Any:
     return wrapper
 
 
-_QUARTERS = "_okrly_quarters"
-
-
 def _quarters(request: HttpRequest) -> list[Quarter]:
-    """Every quarter, read once per request: the page's quarter is picked from them and the
-    quarter picker lists them (one query for both)."""
-    found = getattr(request, _QUARTERS, None)
-    if found is None:
-        # Their own order, newest first. Written as SQL: every dashboard page runs it, and
-        # a statement without joins needs nothing the ORM's compiler adds.
-        found = list(
-            Quarter.objects.raw(f"SELECT * FROM {sql.table(Quarter)} ORDER BY start DESC, id")
-        )
-        setattr(request, _QUARTERS, found)
-    return found
+    """Every quarter, read once per request (``okrly.models.request_quarters``): the page's
+    quarter is picked from them and the quarter picker lists them."""
+    return request_quarters(request)
 
 
 def _quarter(request: HttpRequest) -> Quarter:

@@ -120,7 +120,7 @@ def test_healthz_is_503_with_the_database_down(client: Client) -> None:
 def test_a_database_outage_is_a_503_page_not_a_500(client_for: Any, owner: Any) -> None:
     client = client_for(owner)
     client.raise_request_exception = False
-    with mock.patch("okrly.views.Quarter.objects.current", side_effect=OperationalError("gone")):
+    with mock.patch("okrly.views.request_quarter", side_effect=OperationalError("gone")):
         response = client.get("/")
     assert response.status_code == 503
     assert response["Retry-After"] == "60"
