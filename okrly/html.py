@@ -19,6 +19,13 @@ from django.utils.safestring import SafeString
 
 def escaped(value: Any) -> str:
     """``conditional_escape(value)`` as text."""
+    kind = type(value)
+    # The commonest arguments first: a number has nothing to escape, and safe text is itself
+    # (a row of a long table passes a dozen of them).
+    if kind is int:
+        return str(value)
+    if kind is SafeString:
+        return value
     html = getattr(value, "__html__", None)
     if html is not None:
         return str(html())
