@@ -115,7 +115,7 @@ class CheckInForm(forms.Form):
         super().__init__(*args, **kwargs)
         need_dependency = self.fields["need_dependency"]
         assert isinstance(need_dependency, forms.ModelChoiceField)
-        need_dependency.queryset = Dependency.objects.filter(key_result=key_result)
+        need_dependency.queryset = Dependency.objects.filter(key_result_id=key_result.pk)
         need_dependency.choices = [
             ("", "— none"),
             *((dep.pk, _dependency_label(dep)) for dep in dependencies),

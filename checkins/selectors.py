@@ -2,27 +2,109 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Prefetch
 
-from checkins.models import CheckIn
+from checkins.models import CheckIn, DependencyReview
 from dependencies.models import Dependency
-from objectives.models import KeyResult
+from objectives.models import KeyResult, Objective, progress_percent
 from okrly import sql
-from okrly.models import Quarter
+from okrly.links import link
+from okrly.models import Quarter, Team
 
 if TYPE_CHECKING:
     from okrly.types import User
 
 
 @dataclass
+class CardTeam:
+    pk: int
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass
+class CardObjective:
+    title: str
+    quarter_id: int
+    team_id: int
+    team: CardTeam
+
+
+@dataclass
+class CardKeyResult:
+    """What a My-week card and its form read of its key result."""
+
+    pk: int
+    title: str
+    start_value: Decimal
+    target_value: Decimal
+    current_value: Decimal
+    unit: str
+    displaced_by_id: int | None
+    objective: CardObjective
+
+    @property
+    def progress(self) -> int:
+        return progress_percent(self.start_value, self.target_value, self.current_value)
+
+    def get_absolute_url(self) -> str:
+        return link("objectives:key_result", self.pk)
+
+
+@dataclass
+class CardReview:
+    dependency_id: int
+    on_track: bool
+    note: str
+
+
+@dataclass
+class CardCheckIn:
+    """This week's check-in of a card: its answers (the form starts from them) and its
+    dependency reviews (weeks 1-2)."""
+
+    pk: int
+    status: str
+    confidence: int
+    biggest_risk: str
+    need: str
+    need_person_id: int | None
+    need_dependency_id: int | None
+    value: Decimal
+    forecast_value: Decimal | None
+    forecast_flag: bool
+    edited_at: datetime | None
+    reviews: list[CardReview] = field(default_factory=list)
+
+    def get_status_display(self) -> str:
+        return str(CheckIn.Status(self.status).label)
+
+
+@dataclass
+class CardDependency:
+    """A dependency of a card's key result, as its form and the week 1-2 review show it."""
+
+    pk: int
+    deliverable: str
+    status: str
+    due_date: date
+    provider_team: CardTeam
+    responsible_id: int
+    responsible: sql.Person
+
+
+@dataclass
 class WeekCard:
-    key_result: KeyResult
-    check_in: CheckIn | None
-    dependencies: list[Dependency]
+    key_result: Any  # a CardKeyResult (``my_week``)
+    check_in: Any  # a CardCheckIn, or the CheckIn just submitted; None before
+    dependencies: list[Any]  # CardDependency
 
     @property
     def displaced(self) -> bool:
@@ -38,67 +120,100 @@ def still_due(cards: list[WeekCard]) -> list[WeekCard]:
 
 def my_week(user: User, quarter: Quarter, week: int) -> list[WeekCard]:
     """The user's key results with this week's check-in (and its dependency reviews) and
-    their dependencies: 4 queries."""
-    # Each read takes only the columns the cards, their forms and the "from whom" options
-    # use: My week runs these on every request, and the ORM's cost grows with the columns.
-    key_results = (
-        KeyResult.objects.filter(owner=user, objective__quarter=quarter)
-        .select_related("objective__team")
-        .only(
-            "title",
-            "start_value",
-            "target_value",
-            "current_value",
-            "unit",
-            "owner_id",
-            "displaced_by_id",
-            "objective__title",
-            "objective__quarter_id",
-            "objective__team__name",
-        )
-        .prefetch_related(
-            Prefetch(
-                "checkins",
-                queryset=CheckIn.objects.filter(week=week)
-                .only(
-                    "key_result_id",
-                    "status",
-                    "confidence",
-                    "biggest_risk",
-                    "need",
-                    "need_person_id",
-                    "need_dependency_id",
-                    "value",
-                    "forecast_value",
-                    "forecast_flag",
-                    "edited_at",
-                )
-                .prefetch_related("dependency_reviews"),
-                to_attr="this_week",
-            ),
-            Prefetch(
-                "dependencies",
-                queryset=Dependency.objects.select_related("provider_team", "responsible")
-                .only(
-                    "key_result_id",
-                    "deliverable",
-                    "status",
-                    "due_date",
-                    "rank",
-                    "provider_team__name",
-                    "responsible__first_name",
-                    "responsible__last_name",
-                    "responsible__username",
-                )
-                .order_by("rank"),
-                to_attr="deps",
+    their dependencies: 3 queries (1 when they own none). SQL (``okrly.sql``): My week runs
+    it on every request; each card holds only what it shows and its form reads."""
+    kr_table, objective, team = sql.table(KeyResult), sql.table(Objective), sql.table(Team)
+    key_results = [
+        CardKeyResult(
+            pk=row.id,
+            title=row.title,
+            start_value=sql.decimal(row.start_value),
+            target_value=sql.decimal(row.target_value),
+            current_value=sql.decimal(row.current_value),
+            unit=row.unit,
+            displaced_by_id=row.displaced_by_id,
+            objective=CardObjective(
+                title=row.objective_title,
+                quarter_id=row.quarter_id,
+                team_id=row.team_id,
+                team=CardTeam(row.team_id, row.team_name),
             ),
         )
-        .order_by("objective__team__name", "objective__rank", "pk")
-    )
-    # Rows carry the prefetched ``this_week`` and ``deps`` lists (typed loosely for them).
-    rows: list[Any] = list(key_results)
-    return [WeekCard(kr, kr.this_week[0] if kr.this_week else None, kr.deps) for kr in rows]
+        for row in sql.rows(
+            f"""
+SELECT k.id, k.title, k.start_value, k.target_value, k.current_value, k.unit,
+       k.displaced_by_id, o.title AS objective_title, o.quarter_id, o.team_id,
+       t.name AS team_name
+FROM {kr_table} k
+JOIN {objective} o ON o.id = k.objective_id
+JOIN {team} t ON t.id = o.team_id
+WHERE k.owner_id = %s AND o.quarter_id = %s
+ORDER BY t.name, o.rank, k.id""",
+            [user.pk, quarter.pk],
+        )
+    ]
+    if not key_results:
+        return []
+    ids = [kr.pk for kr in key_results]
+    marks = ", ".join(["%s"] * len(ids))
+    check_ins: dict[int, CardCheckIn] = {}
+    # This week's check-ins with their reviews (a row per review, or one without).
+    for row in sql.rows(
+        f"""
+SELECT c.id, c.key_result_id, c.status, c.confidence, c.biggest_risk, c.need,
+       c.need_person_id, c.need_dependency_id, c.value, c.forecast_value, c.forecast_flag,
+       c.edited_at, r.dependency_id, r.on_track, r.note
+FROM {sql.table(CheckIn)} c
+LEFT JOIN {sql.table(DependencyReview)} r ON r.check_in_id = c.id
+WHERE c.week = %s AND c.key_result_id IN ({marks})
+ORDER BY c.id, r.id""",
+        [week, *ids],
+    ):
+        found = check_ins.get(row.key_result_id)
+        if found is None:
+            found = check_ins[row.key_result_id] = CardCheckIn(
+                pk=row.id,
+                status=row.status,
+                confidence=row.confidence,
+                biggest_risk=row.biggest_risk,
+                need=row.need,
+                need_person_id=row.need_person_id,
+                need_dependency_id=row.need_dependency_id,
+                value=sql.decimal(row.value),
+                forecast_value=None
+                if row.forecast_value is None
+                else sql.decimal(row.forecast_value),
+                forecast_flag=bool(row.forecast_flag),
+                edited_at=row.edited_at,
+            )
+        if row.dependency_id is not None:
+            found.reviews.append(CardReview(row.dependency_id, bool(row.on_track), row.note))
+    dependencies: dict[int, list[CardDependency]] = {pk: [] for pk in ids}
+    for row in sql.rows(
+        f"""
+SELECT d.id, d.key_result_id, d.deliverable, d.status, d.due_date, d.provider_team_id,
+       pt.name AS provider_team, d.responsible_id, u.username, u.first_name, u.last_name
+FROM {sql.table(Dependency)} d
+JOIN {team} pt ON pt.id = d.provider_team_id
+JOIN {sql.table(get_user_model())} u ON u.id = d.responsible_id
+WHERE d.key_result_id IN ({marks})
+ORDER BY d.key_result_id, d.rank""",
+        ids,
+    ):
+        dependencies[row.key_result_id].append(
+            CardDependency(
+                pk=row.id,
+                deliverable=row.deliverable,
+                status=row.status,
+                due_date=row.due_date,
+                provider_team=CardTeam(row.provider_team_id, row.provider_team),
+                responsible_id=row.responsible_id,
+                responsible=sql.Person(
+                    row.responsible_id, row.username, row.first_name, row.last_name
+                ),
+            )
+        )
+    return [WeekCard(kr, check_ins.get(kr.pk), dependencies[kr.pk]) for kr in key_results]
 
 
 def timeline(key_result: KeyResult) -> list[CheckIn]:

@@ -46,7 +46,7 @@ def _form(
             "value": plain_number(check_in.value),
         }
         # Weeks 1-2: an edit starts from the answers given, not from "still on track".
-        for review in check_in.dependency_reviews.all():
+        for review in check_in.reviews:
             initial[f"dep_{review.dependency_id}"] = "yes" if review.on_track else "no"
             initial[f"dep_{review.dependency_id}_note"] = review.note
     return CheckInForm(
