@@ -105,15 +105,12 @@ def render_my_week(request: AuthedRequest) -> str:
             "quarter": quarter,
             "week": week,
             # A displaced key result's card says why and offers no form (rule 8).
-            "cards_html": [
-                _card_html(
-                    request,
-                    c,
-                    quarter,
-                    week,
-                    None if c.displaced else _form(c, week, people),
-                    actions=actions.get(c.key_result.pk, ""),
-                )
+            "cards": [
+                {
+                    "card": c,
+                    "form": None if c.displaced else _form(c, week, people),
+                    "actions": actions.get(c.key_result.pk, ""),
+                }
                 for c in cards
             ]
             if quarter and week
