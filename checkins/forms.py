@@ -115,7 +115,10 @@ class CheckInForm(forms.Form):
         super().__init__(*args, **kwargs)
         need_dependency = self.fields["need_dependency"]
         assert isinstance(need_dependency, forms.ModelChoiceField)
-        need_dependency.queryset = Dependency.objects.filter(key_result_id=key_result.pk)
+        if self.is_bound:
+            # Only a posted value is checked against it (an unbound form, one per card of My
+            # week, renders the fixed choices below).
+            need_dependency.queryset = Dependency.objects.filter(key_result_id=key_result.pk)
         need_dependency.choices = [
             ("", "— none"),
             *((dep.pk, _dependency_label(dep)) for dep in dependencies),

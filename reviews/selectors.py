@@ -321,7 +321,11 @@ WEEK_SECONDS = 7 * 24 * 3600
 
 
 def miss_rows(
-    quarter: Quarter, teams: list[int] | None, *, by_department: bool = False
+    quarter: Quarter,
+    teams: list[int] | None,
+    *,
+    by_department: bool = False,
+    subtree_of: int | None = None,
 ) -> list[Any]:
     """The quarter's missed commitments (one query), each with its team (``team_id``: its
     department's id with ``by_department``), its response's and next step's dates, and the
@@ -344,6 +348,16 @@ def miss_rows(
         "at_risk": Dependency.Status.AT_RISK.value,
     }
     scope = "" if teams is None else f" AND o.team_id IN ({_team_params(params, teams)})"
+    if subtree_of is not None:
+        # The team and every team below it, walked down the tree by the database.
+        params["top"] = subtree_of
+        scope += f""" AND o.team_id IN (
+    WITH RECURSIVE below(id) AS (
+        SELECT r.id FROM {sql.table(Team)} r WHERE r.id = %(top)s
+        UNION ALL
+        SELECT c.id FROM {sql.table(Team)} c JOIN below ON c.parent_id = below.id
+    )
+    SELECT id FROM below)"""
     team = "t.department_id" if by_department else "o.team_id"
     # "dependency_id = NULL" is never true: a key-result miss matches on its key result only.
     return sql.rows(
@@ -386,8 +400,10 @@ def _add_misses(
     teams: list[int] | None,
     *,
     by_department: bool = False,
+    subtree_of: int | None = None,
 ) -> None:
-    """Missed commitments per team (one query, ``miss_rows``), and what is known of each:
+    """Missed commitments per team (one query, ``miss_rows``; ``subtree_of``: of that team
+    and the teams below it), and what is known of each:
 
     - surprise: never signalled before it was missed; else its lead time, the weeks from the
       first signal to the miss;
@@ -397,7 +413,7 @@ def _add_misses(
     - its next step: settled once done or once its due date is over; on time when done by
       the end of its due date (the local day)."""
     now = timezone.now()
-    for row in miss_rows(quarter, teams, by_department=by_department):
+    for row in miss_rows(quarter, teams, by_department=by_department, subtree_of=subtree_of):
         signals = found.setdefault(row.team_id, Signals())
         signals.misses += 1
         first = first_signal(row)
@@ -576,10 +592,9 @@ def leader_rows(teams: list[Team], per_team: dict[int, Signals]) -> list[LeaderR
 
 def team_outcomes(quarter: Quarter, team: Team, today: date) -> Signals:
     """The missed commitments of a team and the teams below it (so a department's view is the
-    whole department's), surprise rate and lead time with them: two queries."""
-    members = [t.pk for t in _subtree(team)]
+    whole department's), surprise rate and lead time with them: one query."""
     found: dict[int, Signals] = {}
-    _add_misses(found, quarter, today, members)
+    _add_misses(found, quarter, today, None, subtree_of=team.pk)
     total = Signals()
     for signals in found.values():
         total.add(signals)
@@ -623,6 +638,46 @@ def sort_rows(rows: list[Row], sort: str) -> list[Row]:
 
 
 # --- team view ---------------------------------------------------------------------------------
+
+
+def team_header(pk: int, quarter: Quarter) -> Team | None:
+    """The team view's team (None when there is none) with what its head prints, in one
+    statement: its lead (``lead_person``, a ``okrly.sql.Person``, or None), its parent's
+    name (``parent_name``) and the trade-offs it decided in the quarter (``decided_trade_offs``, as
+    the heatmap counts them)."""
+    person = sql.table(get_user_model())
+    found = sql.rows(
+        f"""
+SELECT t.id, t.name, t.slug, t.parent_id, t.department_id, t.lead_id, p.name AS parent_name,
+       l.username, l.first_name, l.last_name,
+       (SELECT COUNT(*) FROM {sql.table(TradeOff)} o
+        WHERE o.team_id = t.id AND o.quarter_id = %(quarter)s AND o.status = %(decided)s)
+       AS trade_offs
+FROM {sql.table(Team)} t
+LEFT JOIN {sql.table(Team)} p ON p.id = t.parent_id
+LEFT JOIN {person} l ON l.id = t.lead_id
+WHERE t.id = %(team)s""",
+        {"team": pk, "quarter": quarter.pk, "decided": TradeOff.Status.DECIDED.value},
+    )
+    if not found:
+        return None
+    row = found[0]
+    team = Team(
+        id=row.id,
+        name=row.name,
+        slug=row.slug,
+        parent_id=row.parent_id,
+        department_id=row.department_id,
+        lead_id=row.lead_id,
+    )
+    team.parent_name = row.parent_name  # type: ignore[attr-defined]  # the head prints them
+    team.decided_trade_offs = int(row.trade_offs)  # type: ignore[attr-defined]
+    team.lead_person = (  # type: ignore[attr-defined]
+        None
+        if row.lead_id is None
+        else sql.Person(row.lead_id, row.username, row.first_name, row.last_name)
+    )
+    return team
 
 
 class TeamRow:
@@ -791,17 +846,6 @@ LIMIT 25""",
             {"team": team.pk, "quarter": quarter.pk},
         )
     ]
-
-
-def team_trade_offs(quarter: Quarter, team: Team) -> int:
-    """Trade-offs the team decided this quarter (one query), as counted for the heatmap."""
-    return int(
-        sql.rows(
-            f"SELECT COUNT(*) AS n FROM {sql.table(TradeOff)} o "
-            "WHERE o.quarter_id = %s AND o.team_id = %s AND o.status = %s",
-            [quarter.pk, team.pk, TradeOff.Status.DECIDED.value],
-        )[0].n
-    )
 
 
 @dataclass

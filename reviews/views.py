@@ -20,7 +20,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from checkins.models import CheckIn
-from okrly import sql
 from okrly.access import people_led_by
 from okrly.csvexport import csv_response
 from okrly.errors import RuleBroken
@@ -169,7 +168,9 @@ TEAM_HEADER = [
 def team(request: HttpRequest, pk: int) -> HttpResponse:
     quarter = _quarter(request)
     today = timezone.localdate()
-    team_obj = _team(pk)
+    team_obj = selectors.team_header(pk, quarter)
+    if team_obj is None:
+        raise Http404("No such team.")
     page_number = request.GET.get("page")
 
     def rows(per_page: int, number: Any) -> tuple[Any, list[tuple[Any, Any]]]:
@@ -200,44 +201,10 @@ def team(request: HttpRequest, pk: int) -> HttpResponse:
             "table": [(kr, r, badge_html(r)) for kr, r in table],
             "promises": selectors.team_promises(quarter, team_obj),
             "trend": trend_svg(trend, quarter.weeks),
-            "trade_offs": selectors.team_trade_offs(quarter, team_obj),
+            "trade_offs": team_obj.decided_trade_offs,  # type: ignore[attr-defined]
             "outcomes": selectors.team_outcomes(quarter, team_obj, today),
         },
     )
-
-
-def _team(pk: int) -> Team:
-    """The team view's team, its lead (a ``okrly.sql.Person``, or None) and its parent's name
-    (``parent_name``) in one statement (404 when there is none)."""
-    person = sql.table(get_user_model())
-    found = sql.rows(
-        f"""
-SELECT t.id, t.name, t.slug, t.parent_id, t.department_id, t.lead_id, p.name AS parent_name,
-       l.username, l.first_name, l.last_name
-FROM {sql.table(Team)} t
-LEFT JOIN {sql.table(Team)} p ON p.id = t.parent_id
-LEFT JOIN {person} l ON l.id = t.lead_id
-WHERE t.id = %s""",
-        [pk],
-    )
-    if not found:
-        raise Http404("No such team.")
-    row = found[0]
-    team = Team(
-        id=row.id,
-        name=row.name,
-        slug=row.slug,
-        parent_id=row.parent_id,
-        department_id=row.department_id,
-        lead_id=row.lead_id,
-    )
-    team.parent_name = row.parent_name  # type: ignore[attr-defined]  # the page prints it
-    team.lead_person = (  # type: ignore[attr-defined]
-        None
-        if row.lead_id is None
-        else sql.Person(row.lead_id, row.username, row.first_name, row.last_name)
-    )
-    return team
 
 
 def _team_csv_row(kr: Any, result: Any) -> list[Any]:

@@ -340,7 +340,9 @@ def test_only_decided_trade_offs_count(
             decided_by=lead,
         )
     assert team_figures(quarter, growth)[8] == 0
-    assert selectors.team_trade_offs(quarter, growth) == 0
+    header = selectors.team_header(growth.pk, quarter)
+    assert header is not None
+    assert header.decided_trade_offs == 0
 
 
 # --- cost and freshness ------------------------------------------------------------------------

@@ -288,7 +288,7 @@ DASHBOARD_QUERIES = {
     "/dashboard/": 10,
     "/dashboard/?sort=failing": 10,
     "/dashboard/departments/<dept>/": 9,
-    "/dashboard/teams/<team>/": 12,
+    "/dashboard/teams/<team>/": 10,
     "/dashboard/teams/<team>/?format=csv": 6,
     "/dashboard/people/": 6,
     "/dashboard/people/?team=<team>": 7,
