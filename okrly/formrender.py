@@ -18,11 +18,12 @@ from typing import Any
 
 from django.forms.renderers import DjangoTemplates
 from django.utils.formats import localize
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeData, SafeString, mark_safe
 
 # django-stubs leave out template_localtime, which the template engine calls on every value.
 from django.utils.timezone import template_localtime  # type: ignore[attr-defined]
+
+from okrly.html import escaped as conditional_escape  # the same, without lazy wrappers
 
 _W = "django/forms/widgets/"
 

@@ -11,6 +11,9 @@ from okrly.html import html
 
 register = template.Library()
 
+# Read once: a list asks for a label per row (each an enum lookup and a lazy translation).
+_LABELS = {value: str(label) for value, label in Dependency.Status.choices}
+
 
 @register.filter
 def dependency_status(dep: Any) -> str:
@@ -20,5 +23,5 @@ def dependency_status(dep: Any) -> str:
         label = "Delivered · to confirm"
     else:
         # From the status itself: rows read as SQL (the team view's) have no display method.
-        label = str(Dependency.Status(dep.status).label)
+        label = _LABELS[dep.status]
     return html('<span class="pill pill-{}">{}</span>', dep.status, label)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from django import template
@@ -51,7 +53,11 @@ def sort_link(context: Any, column: str) -> str:
 def checkin_label(status: str | None) -> str:
     """A stored check-in status as people read it ("off_track" → "Off track"): the team
     view's rows carry the annotated value, not a model instance with its display method."""
-    return str(CheckIn.Status(status).label) if status in CheckIn.Status.values else ""
+    return _CHECKIN_LABELS.get(status or "", "")
+
+
+# Read once: a table asks for a label per row (each an enum lookup and a lazy translation).
+_CHECKIN_LABELS = {value: str(label) for value, label in CheckIn.Status.choices}
 
 
 def trade_off_warning(row: Any, warn: int) -> str:
@@ -226,6 +232,12 @@ def heat_row(context: Any, row: Any) -> str:
     )
 
 
+@lru_cache(maxsize=512)
+def _day_month(day: date) -> str:
+    """``{{ day|date:"j M" }}`` for a date (a list shows a handful of distinct ones)."""
+    return dateformat.format(day, "j M")
+
+
 def _day(at: Any) -> str:
     """``{{ at|date:"j M" }}`` in the current time zone, as the template filter gives it."""
     return dateformat.format(timezone.localtime(at), "j M")
@@ -356,7 +368,7 @@ def promise_rows(promises: Any) -> str:
                 dep.deliverable,
                 dep.requesting_team,
                 person_name(dep.responsible),
-                dateformat.format(dep.due_date, "j M"),
+                _day_month(dep.due_date),
                 dependency_status(dep),
                 html(' <span class="pill pill-bad">rung {}</span>', dep.escalation_rung)
                 if dep.escalation_rung
