@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from dependencies.models import Dependency
 from objectives.models import KeyResult
-from okrly import access, orgsettings
+from okrly import access, orgsettings, sql
 from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Quarter, display_name, local_today
 from okrly.services import notification_create
@@ -58,8 +58,13 @@ def answer_due(raised_at: datetime, needed_by: date, tz: str) -> datetime:
 
 def current_norm() -> str:
     """The escalation norm shown beside the Escalate button (the newest row; one query)."""
-    norm = EscalationNorm.objects.order_by("-updated_at", "-pk").values_list("text", flat=True)
-    return next(iter(norm[:1]), "")
+    # SQL (okrly.sql): My week asks for it on every request.
+    found = sql.rows(
+        f"SELECT n.text FROM {sql.table(EscalationNorm)} n ORDER BY n.updated_at DESC, n.id DESC "
+        "LIMIT 1",
+        [],
+    )
+    return found[0].text if found else ""
 
 
 def _check_person(person: User, *, raiser_id: int, me: User, field: str) -> None:
