@@ -13,10 +13,11 @@ import logging
 import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import (
     Count,
@@ -748,6 +749,34 @@ class TeamKeyResults:
         return int(sql.rows(f"SELECT COUNT(*) AS n {self.source}", self.params)[0].n)
 
     def _rows(self, limit: int | None, offset: int) -> list[TeamRow]:
+        return [TeamRow(row, self.today) for row in self._read(limit, offset)]
+
+    def page(self, number: Any, per_page: int) -> Page[Any]:
+        """``Paginator(self, per_page).get_page(number)`` in one statement: the rows of the
+        page with the team's count beside them (a window count), where the paginator reads
+        the count first and the rows second. Past the last page (or below the first), the
+        last page, as ``get_page`` gives it, for two more."""
+        paginator = Paginator(cast(Any, self), per_page)
+        try:
+            wanted = int(number) if number is not None else 1
+        except (TypeError, ValueError):
+            wanted = 1
+        # A number past any organisation's pages (a 25-digit one would overflow OFFSET's
+        # bigint) is past the last page: no read.
+        within = 1 <= wanted <= 10**9
+        found = self._read(per_page, (wanted - 1) * per_page) if within else []
+        if found:
+            total = int(found[0].total)
+        else:
+            total = self.count()
+            last = max(1, -(-total // per_page))
+            if wanted != 1 or total:
+                wanted = last
+                found = self._read(per_page, (wanted - 1) * per_page)
+        paginator.count = total  # counted above, not by the paginator
+        return Page([TeamRow(row, self.today) for row in found], wanted, paginator)
+
+    def _read(self, limit: int | None, offset: int) -> list[Any]:
         page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
         # The status row is always there (every write keeps it); LEFT JOIN all the same, so
         # a key result a bulk insert wrote without one still shows, with zeros.
@@ -764,12 +793,12 @@ SELECT k.id, k.title, k.start_value, k.target_value, k.current_value, k.unit, k.
        k.latest_checkin_confidence, COALESCE(s.deps_open, 0) AS deps_open,
        COALESCE(s.deps_committed, 0) AS deps_committed,
        COALESCE(s.open_escalations, 0) AS deps_escalated,
-       COALESCE(s.open_needs, 0) AS open_needs, {FLAG_SELECT}
+       COALESCE(s.open_needs, 0) AS open_needs, {FLAG_SELECT}, COUNT(*) OVER () AS total
 {source}
 ORDER BY o.rank, k.id{page}""",
             self.params,
         )
-        return [TeamRow(row, self.today) for row in found]
+        return found
 
     def __getitem__(self, key: slice) -> list[TeamRow]:
         if not isinstance(key, slice) or key.step is not None:

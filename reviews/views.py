@@ -174,9 +174,8 @@ def team(request: HttpRequest, pk: int) -> HttpResponse:
     page_number = request.GET.get("page")
 
     def rows(per_page: int, number: Any) -> tuple[Any, list[tuple[Any, Any]]]:
-        # Sliced and counted as a queryset would be (selectors.TeamKeyResults).
-        rows = cast(Any, selectors.team_key_results(quarter, team_obj, today))
-        page = Paginator(rows, per_page).get_page(number)
+        # The page and the count in one statement (selectors.TeamKeyResults.page).
+        page = selectors.team_key_results(quarter, team_obj, today).page(number, per_page)
         found = list(page.object_list)
         results = selectors.team_accountability(found, today)
         return page, [(kr, results[kr.pk]) for kr in found]

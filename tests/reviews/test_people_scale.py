@@ -70,3 +70,41 @@ def test_the_risk_feed_counts_no_further_than_its_cap(org: Org) -> None:
     ]
     _, exact = selectors.risk_feed(org.quarter, offset=0, limit=3, cap=10)
     assert exact == 9
+
+
+@pytest.mark.parametrize(
+    "number", [None, "1", "2", "3", "99", "0", "-1", "abc", "2.0", "", "1" * 25]
+)
+def test_the_team_page_is_the_paginators_page_in_one_statement(org: Org, number: Any) -> None:
+    """``TeamKeyResults.page`` reads the page and the count together; it must give what
+    ``Paginator.get_page`` gives for any page number a URL can carry."""
+    from django.core.paginator import Paginator
+
+    team = max(
+        org.teams.values(),
+        key=lambda t: len(list(selectors.team_key_results(org.quarter, t, TODAY))),
+    )
+    rows = selectors.team_key_results(org.quarter, team, TODAY)
+    everything = [r.pk for r in rows]
+    assert len(everything) >= 3  # so that a page size of 2 makes several pages
+    expected = Paginator(everything, 2).get_page(number)
+    with CaptureQueriesContext(connection) as queries:
+        page = rows.page(number, 2)
+    assert (page.number, page.paginator.count, [r.pk for r in page.object_list]) == (
+        expected.number,
+        expected.paginator.count,
+        list(expected.object_list),
+    )
+    # One statement for a page that exists; a number past the last (or below the first)
+    # reads the count and the last page too.
+    if expected.number == _wanted(number):
+        assert len(queries) == 1
+    else:
+        assert 2 <= len(queries) <= 3
+
+
+def _wanted(number: Any) -> int:
+    try:
+        return int(number) if number is not None else 1
+    except ValueError:
+        return 1
