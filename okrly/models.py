@@ -9,6 +9,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
@@ -34,8 +35,31 @@ def display_name(user: User) -> str:
 
 def local_today(user: User, now: datetime | None = None) -> date:
     """Today where the person is: a check-in's week is their week, not the server's."""
-    tz = zoneinfo.ZoneInfo(user.profile.timezone if hasattr(user, "profile") else "UTC")
+    tz = zoneinfo.ZoneInfo(user_timezone(user))
     return (now or timezone.now()).astimezone(tz).date()
+
+
+_TIMEZONE = "_okrly_timezone"
+
+
+def user_timezone(user: User) -> str:
+    """A person's time zone: their profile's, else UTC. From the profile when it is loaded
+    (a list read with its people's profiles); else its one column, read as SQL and kept on
+    the user for the request (My week asks on every request; the ORM's related-object read
+    cost more than the page's other statements)."""
+    # (The user model's descriptor: ``request.user`` is a lazy object, not a User.)
+    if get_user_model().profile.is_cached(user):
+        return str(user.profile.timezone) if hasattr(user, "profile") else "UTC"
+    found: str | None = getattr(user, _TIMEZONE, None)
+    if found is None:
+        from okrly import sql
+
+        rows = sql.rows(
+            f"SELECT p.timezone FROM {sql.table(Profile)} p WHERE p.user_id = %s", [user.pk]
+        )
+        found = str(rows[0].timezone) if rows else "UTC"
+        setattr(user, _TIMEZONE, found)
+    return found
 
 
 @cache
