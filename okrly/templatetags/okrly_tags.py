@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django import template
+from django.utils.safestring import mark_safe
 
 from okrly.html import html
+from okrly.links import link
 from okrly.models import display_name
 from okrly.numbers import plain_number
 
@@ -72,4 +74,72 @@ def progress_cell(kr: Any) -> str:
         plain_number(kr.start_value),
         progress,
         progress,
+    )
+
+
+# The navigation's links: (view, label, whether a path is that page).
+_NAV: tuple[tuple[str, str, Any], ...] = (
+    ("home", "My week", lambda path: path == "/"),
+    ("asked_of_me", "Asked of me", lambda path: "/asked/" in path),
+    ("objectives:list", "Objectives", lambda path: "/objectives/" in path),
+    ("team_list", "Teams", lambda path: path[:7] == "/teams/"),
+    ("reviews:dashboard", "Dashboard", lambda path: "/dashboard/" in path),
+)
+
+
+@register.simple_tag(takes_context=True)
+def site_nav(context: Any) -> str:
+    """The signed-in navigation of base.html, built in Python: every page prints it, and
+    its ten links and conditions cost more in the template engine than the rest of the
+    layout. The unread badge is ``includes/unread_badge.html``'s markup (the inbox's htmx
+    answer renders that template)."""
+    request, user = context["request"], context["user"]
+    path = request.path
+    count = context.get("unread_count")
+    count = count() if callable(count) else count
+    links = [
+        html(
+            '<li><a href="{}" {}>{}</a></li>',
+            link(view),
+            mark_safe('aria-current="page"') if is_here(path) else "",
+            label,
+        )
+        for view, label, is_here in _NAV
+    ]
+    badge = html(
+        '<span id="unread-badge" class="badge{}"  aria-label="{} unread">{}</span>',
+        "" if count else " badge-empty",
+        count,
+        count if count else "",
+    )
+    links.append(
+        html(
+            '<li><a href="{}" {}>Inbox {}</a></li>',
+            link("inbox"),
+            mark_safe('aria-current="page"') if "/inbox/" in path else "",
+            badge,
+        )
+    )
+    if user.is_staff:
+        links.append(html('<li><a href="{}">Admin</a></li>', link("admin:index")))
+    menu = html(
+        '<li><details class="dropdown user-menu"><summary>{}</summary><ul dir="rtl">'
+        '<li><a href="{}">Change password</a></li><li><a href="{}">API</a></li>'
+        '<li><form method="post" action="{}" class="inline-form">'
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+        '<button type="submit" class="link-button">Sign out</button></form></li>'
+        "</ul></details></li>",
+        person_name(user),
+        link("password_change"),
+        link("api_docs"),
+        link("logout"),
+        str(context.get("csrf_token", "")),
+    )
+    return html(
+        '<header class="topbar"><nav class="container"><ul><li><a href="{}" class="brand">'
+        '<span class="brand-mark">◎</span> OKRly</a></li></ul><ul class="nav-links">{}{}</ul>'
+        "</nav></header>",
+        link("home"),
+        mark_safe("".join(links)),
+        menu,
     )

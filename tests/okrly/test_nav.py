@@ -1,0 +1,52 @@
+"""The signed-in navigation (``okrly_tags.site_nav``): each page marks its own link, the
+Admin link is for staff only, the unread count shows, and Sign out is a CSRF-protected POST."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from okrly.models import Notification
+
+pytestmark = pytest.mark.django_db
+
+
+def _current(content: str) -> list[str]:
+    return re.findall(r'<a href="([^"]+)" aria-current="page">', content)
+
+
+@pytest.mark.parametrize(
+    ("path", "marked"),
+    [
+        ("/", ["/"]),
+        ("/asked/", ["/asked/"]),
+        ("/objectives/", ["/objectives/"]),
+        ("/teams/", ["/teams/"]),
+        ("/inbox/", ["/inbox/"]),
+    ],
+)
+def test_each_page_marks_its_own_link(
+    client_for: Any, owner: Any, path: str, marked: list[str]
+) -> None:
+    content = client_for(owner).get(path).content.decode()
+    nav = content.split('<ul class="nav-links">')[1].split("</ul>")[0]
+    assert _current(nav) == marked
+
+
+def test_admin_is_offered_to_staff_only(client_for: Any, owner: Any, admin_user: Any) -> None:
+    assert ">Admin</a>" not in client_for(owner).get("/").content.decode()
+    assert ">Admin</a>" in client_for(admin_user).get("/").content.decode()
+
+
+def test_the_unread_count_and_a_csrf_protected_sign_out(client_for: Any, owner: Any) -> None:
+    Notification.objects.create(recipient=owner, kind="test", subject="Hello")
+    client = client_for(owner)
+    content = client.get("/").content.decode()
+    assert re.search(r'id="unread-badge" class="badge"\s+aria-label="1 unread">1</span>', content)
+    form = re.search(r'<form method="post" action="/accounts/logout/".*?</form>', content)
+    assert form is not None
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.group(0))
+    assert token is not None
+    assert client.cookies.get("csrftoken") is not None
