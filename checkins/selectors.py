@@ -57,6 +57,11 @@ class CardKeyResult:
     def get_absolute_url(self) -> str:
         return link("objectives:key_result", self.pk)
 
+    @property
+    def submit_url(self) -> str:
+        """Where its check-in form posts (the form names it twice: action and hx-post)."""
+        return link("checkins:submit", self.pk)
+
 
 @dataclass
 class CardReview:

@@ -16,6 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
 from dependencies.models import Dependency
@@ -23,6 +24,8 @@ from objectives.models import KeyResult
 from okrly import access
 from okrly.errors import NotAllowed, RuleBroken
 from okrly.forms import add_service_error
+from okrly.html import html
+from okrly.links import link
 from okrly.models import display_name, local_today
 from okrly.registry import AskedItem
 from okrly.types import AuthedRequest
@@ -57,12 +60,21 @@ def my_week_card_actions(request: HttpRequest, key_results: list[Any]) -> dict[i
     in_play = [kr for kr in key_results if kr.displaced_by_id is None]
     if not in_play:
         return {}
-    norm = services.current_norm()
-    # Without the request: the action needs none of it, and a render with it runs the
-    # context processors for every card.
+    # The norm's markup is the same on every card: rendered once (its partial), and each
+    # card's action built around it (a template render per card cost more than the card's
+    # own fields).
+    norm = render_to_string(
+        "reviews/early_escalation_parts.html#norm", {"norm": services.current_norm()}
+    )
     return {
-        kr.pk: render_to_string(
-            "reviews/early_escalation_parts.html#card-action", {"kr": kr, "norm": norm}
+        kr.pk: html(
+            '<div class="escalate-action"><a href="{}" role="button" class="secondary small" '
+            'data-variant="outline" id="escalate-{}">Escalate</a> <small class="muted">Trouble '
+            "ahead? Ask a named person for a decision or help now, while it can still be "
+            "fixed.</small> {}</div>",
+            link("reviews:early_escalation_new", kr.pk),
+            kr.pk,
+            mark_safe(norm),
         )
         for kr in in_play
     }

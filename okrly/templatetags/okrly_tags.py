@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from django import template
 from django.utils.safestring import mark_safe
 
-from okrly.html import html
+from okrly.html import html, html_join
 from okrly.links import link
 from okrly.models import display_name
 from okrly.numbers import plain_number
@@ -142,4 +142,30 @@ def site_nav(context: Any) -> str:
         link("home"),
         mark_safe("".join(links)),
         menu,
+    )
+
+
+@register.simple_tag
+def quarter_switch(quarters: Any, quarter: Any) -> str:
+    """The quarter picker of every page that shows one quarter: a GET form that submits on
+    change, with a button without JavaScript. Built in Python: the dashboard's pages print
+    it on every request. (No quarter shown: none selected.)"""
+    shown = getattr(quarter, "pk", None)
+    return html(
+        '<form method="get" class="quarter-switch"><select name="quarter" aria-label="Quarter" '
+        'data-autosubmit>{}</select><noscript><button type="submit">Show</button></noscript>'
+        "</form>",
+        html_join(
+            "",
+            '<option value="{}" {}>{} ({})</option>',
+            (
+                (
+                    q.pk,
+                    mark_safe("selected") if q.pk == shown else "",
+                    q.name,
+                    q.get_status_display(),
+                )
+                for q in quarters
+            ),
+        ),
     )

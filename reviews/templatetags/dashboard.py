@@ -14,7 +14,12 @@ from dependencies.templatetags.dependency_tags import dependency_status
 from okrly import sql
 from okrly.html import html, html_join
 from okrly.links import link
-from okrly.templatetags.okrly_tags import person_chip, person_name, progress_cell
+from okrly.templatetags.okrly_tags import (
+    person_chip,
+    person_name,
+    progress_cell,
+    quarter_switch,
+)
 
 register = template.Library()
 
@@ -376,4 +381,44 @@ def promise_rows(promises: Any) -> str:
             )
             for dep in promises
         ),
+    )
+
+
+# The dashboard's tabs: (view, label, the page's ``tab``).
+_TABS = (
+    ("reviews:dashboard", "Organisation", "org"),
+    ("reviews:people", "Who owes what", "people"),
+    ("reviews:risks", "Risk feed", "risks"),
+    ("reviews:responses", "Responses", "responses"),
+    ("reviews:consistency", "Consistency", "consistency"),
+    ("ownership:test", "The Accountability Test", None),
+    ("reviews:review_of_quarter", "Quarterly review", None),
+)
+
+
+@register.simple_tag(takes_context=True)
+def dashboard_tabs(context: Any) -> str:
+    """The dashboard pages' head (the quarter, its week, the quarter picker) and tabs. Built
+    in Python: every dashboard page prints it."""
+    quarter, tab, view = context["quarter"], context.get("tab"), context.get("view")
+    tabs = [
+        html(
+            '<a href="{}?quarter={}" {}>{}</a>',
+            link(name),
+            quarter.pk,
+            mark_safe('aria-current="page"') if key is not None and key == tab else "",
+            label,
+        )
+        for name, label, key in _TABS
+    ]
+    if tab == "team":
+        tabs.append(html('<a href="#" aria-current="page">{}</a>', context["team"].name))
+    return html(
+        '<div class="page-head split"><hgroup><h1>Accountability dashboard</h1><p>{}{} — '
+        "where execution drifts and who must act.</p></hgroup>{}</div>"
+        '<nav class="tabs" aria-label="Dashboard views">{}</nav>',
+        quarter.name,
+        html(" · week {}", view.week) if view else "",
+        quarter_switch(context["quarters"], quarter),
+        mark_safe("".join(tabs)),
     )
