@@ -83,6 +83,27 @@ def constants(values: Iterable[str]) -> str:
     return ", ".join(f"'{value}'" for value in found)
 
 
+class Paged:
+    """A list read a page at a time, as Django's and DRF's paginators read a queryset:
+    ``count()`` (one query) and a slice (one query for its rows); iterating reads them all.
+    A subclass gives ``count`` and ``_rows(limit, offset)`` (``limit`` None: to the end)."""
+
+    def count(self) -> int:
+        raise NotImplementedError
+
+    def _rows(self, limit: int | None, offset: int) -> list[Any]:
+        raise NotImplementedError
+
+    def __getitem__(self, key: slice) -> list[Any]:
+        if not isinstance(key, slice) or key.step is not None:
+            raise TypeError("Read a page (a slice) at a time.")
+        start = key.start or 0
+        return self._rows(None if key.stop is None else max(0, key.stop - start), start)
+
+    def __iter__(self) -> Any:
+        return iter(self._rows(None, 0))
+
+
 def decimal(value: Any, places: int = 2) -> Decimal:
     """A numeric column's value as the ORM gives it: PostgreSQL returns a Decimal, SQLite a
     number of its own (an int or a float), quantized here to the column's places."""

@@ -727,7 +727,7 @@ class TeamRow:
         return link("objectives:key_result", self.pk)
 
 
-class TeamKeyResults:
+class TeamKeyResults(sql.Paged):
     """The team's key results in play, in their objectives' order, each a ``TeamRow`` with
     every per-row figure (a slice is one query for its rows; ``count`` one query).
 
@@ -799,15 +799,6 @@ ORDER BY o.rank, k.id{page}""",
             self.params,
         )
         return found
-
-    def __getitem__(self, key: slice) -> list[TeamRow]:
-        if not isinstance(key, slice) or key.step is not None:
-            raise TypeError("Key results are read a page (a slice) at a time.")
-        start = key.start or 0
-        return self._rows(None if key.stop is None else max(0, key.stop - start), start)
-
-    def __iter__(self) -> Any:
-        return iter(self._rows(None, 0))
 
 
 def team_accountability(rows: list[TeamRow], today: date) -> dict[int, AccountabilityResult]:
@@ -955,7 +946,7 @@ class PersonFigures(sql.Person):
             setattr(self, name, value)
 
 
-class People:
+class People(sql.Paged):
     """Who owes what (``people``): everyone with a figure, in name order, each with every
     figure. Pages and counts are read as the paginators ask for them (a slice is one query
     for its rows; ``count`` one query), so a page costs the same in any organisation.
@@ -1080,15 +1071,6 @@ class People:
             self.params,
         )
         return int(found[0].n)
-
-    def __getitem__(self, key: slice) -> list[PersonFigures]:
-        if not isinstance(key, slice) or key.step is not None:
-            raise TypeError("People are read a page (a slice) at a time.")
-        start = key.start or 0
-        return self._rows(None if key.stop is None else max(0, key.stop - start), start)
-
-    def __iter__(self) -> Any:
-        return iter(self._rows(None, 0))
 
 
 def people(quarter: Quarter, today: date, *, team: Team | None = None) -> People:

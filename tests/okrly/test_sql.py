@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -78,3 +78,28 @@ def test_constants_are_written_as_literals_the_database_compares(key_result: Any
 def test_anything_but_a_plain_word_is_refused(value: str) -> None:
     with pytest.raises(ValueError, match="Not a constant"):
         sql.constants(["committed", value])
+
+
+def test_paged_reads_a_slice_as_a_limit_and_offset() -> None:
+    class Numbers(sql.Paged):
+        reads: list[tuple[int | None, int]] = []
+
+        def count(self) -> int:
+            return 10
+
+        def _rows(self, limit: int | None, offset: int) -> list[Any]:
+            self.reads.append((limit, offset))
+            stop = 10 if limit is None else min(10, offset + limit)
+            return list(range(offset, stop))
+
+    numbers = Numbers()
+    assert numbers[2:5] == [2, 3, 4]
+    assert numbers[8:] == [8, 9]
+    assert list(numbers) == list(range(10))
+    assert numbers.reads == [(3, 2), (None, 8), (None, 0)]
+    with pytest.raises(TypeError, match="a page"):
+        numbers[3]  # type: ignore[index]
+    from django.core.paginator import Paginator
+
+    page: Any = Paginator(cast(Any, numbers), 4).get_page(3)
+    assert (list(page.object_list), page.paginator.num_pages) == ([8, 9], 3)
