@@ -43,12 +43,12 @@ def person_choices(cards: list[Any], also: list[int] | None = None) -> list[tupl
     params: list[Any] = [*team_ids, *named]
     sources = []
     if team_ids:
-        marks = ", ".join(["%s"] * len(team_ids))
+        marks = sql.placeholders(list(team_ids))
         sources.append(
             f"SELECT m.user_id FROM {sql.table(Membership)} m WHERE m.team_id IN ({marks})"
         )
     if named:
-        marks = ", ".join(["%s"] * len(named))
+        marks = sql.placeholders(list(named))
         sources.append(f"SELECT n.id FROM {sql.table(get_user_model())} n WHERE n.id IN ({marks})")
     people = sql.rows(
         f"""

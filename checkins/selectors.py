@@ -160,7 +160,7 @@ ORDER BY t.name, o.rank, k.id""",
     if not key_results:
         return []
     ids = [kr.pk for kr in key_results]
-    marks = ", ".join(["%s"] * len(ids))
+    marks = sql.placeholders(ids)
     check_ins: dict[int, CardCheckIn] = {}
     # This week's check-ins with their reviews (a row per review, or one without).
     for row in sql.rows(

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 def _in(values: Iterable[int]) -> tuple[str, list[int]]:
     ids = sorted(values)
-    return ", ".join(["%s"] * len(ids)), ids
+    return sql.placeholders(ids), ids
 
 
 def _aligned_team_ids(objective_ids: Iterable[int]) -> dict[int, set[int]]:
@@ -359,11 +359,7 @@ def not_shared_by_team(
     params: dict[str, Any] = {"quarter": quarter_id}
     scope = ""
     if team_ids is not None:
-        names = []
-        for i, pk in enumerate(team_ids):
-            params[f"team{i}"] = pk
-            names.append(f"%(team{i})s")
-        scope = f" AND o.team_id IN ({', '.join(names) or 'NULL'})"
+        scope = f" AND o.team_id IN ({sql.named(params, 'team', team_ids)})"
     key = "t.department_id" if by_department else "o.team_id"
     # SQL (okrly.sql): the organisation view runs it on every request.
     return {

@@ -70,6 +70,22 @@ def rows(
     ]
 
 
+def placeholders(values: Sequence[Any]) -> str:
+    """An IN list's positional placeholders for ``values`` (passed as parameters in order);
+    ``NULL`` for none, which matches nothing where an empty list would be a syntax error."""
+    return ", ".join(["%s"] * len(values)) or "NULL"
+
+
+def named(params: dict[str, Any], prefix: str, values: Sequence[Any]) -> str:
+    """An IN list of named placeholders for ``values``, added to ``params`` as
+    ``<prefix>0``, ``<prefix>1``...; ``NULL`` for none, as ``placeholders``."""
+    names = []
+    for i, value in enumerate(values):
+        params[f"{prefix}{i}"] = value
+        names.append(f"%({prefix}{i})s")
+    return ", ".join(names) or "NULL"
+
+
 def constants(values: Iterable[str]) -> str:
     """The code's own constants (choices' values) as SQL literals, for an IN list: written
     into the statement, not passed as parameters, where a partial index's condition must

@@ -124,7 +124,7 @@ def _top_dependencies(ids: list[int]) -> dict[int, list[Any]]:
     # An empty list would skip the query: the id 0 matches nothing and keeps a page's count
     # of queries the same whether or not a key result fails check (c).
     ids = ids or [0]
-    marks = ", ".join(["%s"] * len(ids))
+    marks = sql.placeholders(ids)
     for dep in sql.rows(
         f"""
 SELECT pk, key_result_id, deliverable, status, due_date, rank FROM (

@@ -316,7 +316,7 @@ def flags(ids: list[int], today: date) -> dict[int, Flags]:
     found: dict[int, Flags] = {}
     # SQL (okrly.sql): every list of key results (the objectives, the API) runs it on every
     # request.
-    marks = ", ".join(["%s"] * len(ids))
+    marks = sql.placeholders(ids)
     for row in sql.rows(
         f"""
 SELECT {FLAG_SELECT}

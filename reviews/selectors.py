@@ -214,16 +214,6 @@ class LeaderRow:
     signals: Signals
 
 
-def _team_params(params: dict[str, Any], teams: list[int]) -> str:
-    """``teams`` as named parameters added to ``params``, for an IN list (the same names
-    each time: the list is the same within one statement's parameters)."""
-    names = []
-    for i, pk in enumerate(teams):
-        params[f"team{i}"] = pk
-        names.append(f"%(team{i})s")
-    return ", ".join(names)
-
-
 def _team_signals(
     quarter: Quarter,
     today: date,
@@ -249,7 +239,7 @@ def _team_signals(
         "risk_a": CheckIn.Status.AT_RISK,
         "risk_b": CheckIn.Status.OFF_TRACK,
     }
-    scope = "" if teams is None else f" AND s.team_id IN ({_team_params(params, teams)})"
+    scope = "" if teams is None else f" AND s.team_id IN ({sql.named(params, 'team', teams)})"
     # The verdict as of today: the stored one, unless a committed top-two dependency has
     # passed its due date since the row was written (KeyResultStatus.kept_until).
     group = "t.department_id" if by_department else "s.team_id"
@@ -293,7 +283,7 @@ GROUP BY {group}"""
     escalated = f"d.status IN ({opened}) AND d.escalation_rung > 0"
     provider = "pt.department_id" if by_department else "d.provider_team_id"
     provider_scope = (
-        "" if teams is None else f" AND d.provider_team_id IN ({_team_params(params, teams)})"
+        "" if teams is None else f" AND d.provider_team_id IN ({sql.named(params, 'team', teams)})"
     )
     for row in sql.rows(
         f"""
@@ -348,7 +338,7 @@ def miss_rows(
         "risk_b": CheckIn.Status.OFF_TRACK.value,
         "at_risk": Dependency.Status.AT_RISK.value,
     }
-    scope = "" if teams is None else f" AND o.team_id IN ({_team_params(params, teams)})"
+    scope = "" if teams is None else f" AND o.team_id IN ({sql.named(params, 'team', teams)})"
     if subtree_of is not None:
         # The team and every team below it, walked down the tree by the database.
         params["top"] = subtree_of
@@ -443,7 +433,7 @@ def _add_trade_offs(
     """Decided trade-offs per team (one grouped query). Awaiting or refused ones displaced
     nothing yet; more than TRADE_OFF_WARN decided is itself a signal (rule 8)."""
     params: dict[str, Any] = {"quarter": quarter.pk, "decided": TradeOff.Status.DECIDED.value}
-    scope = "" if teams is None else f" AND o.team_id IN ({_team_params(params, teams)})"
+    scope = "" if teams is None else f" AND o.team_id IN ({sql.named(params, 'team', teams)})"
     # By team either way (a row per team that decided one: a handful), then added up by
     # department here when asked: a department's warning counts its teams over the limit.
     for row in sql.rows(
@@ -1116,7 +1106,7 @@ def _feed_checkins(ids: list[int]) -> list[FeedCheckIn]:
     SQL (``okrly.sql``), since the feed runs it on every request."""
     if not ids:
         return []
-    marks = ", ".join(["%s"] * len(ids))
+    marks = sql.placeholders(ids)
     person = sql.table(get_user_model())
     found = {
         row.id: FeedCheckIn(

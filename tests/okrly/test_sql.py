@@ -103,3 +103,16 @@ def test_paged_reads_a_slice_as_a_limit_and_offset() -> None:
 
     page: Any = Paginator(cast(Any, numbers), 4).get_page(3)
     assert (list(page.object_list), page.paginator.num_pages) == ([8, 9], 3)
+
+
+def test_in_lists_of_placeholders_match_nothing_when_empty(key_result: Any) -> None:
+    table = sql.table(CheckIn)
+    assert sql.placeholders([1, 2]) == "%s, %s"
+    params: dict[str, Any] = {}
+    assert sql.named(params, "team", [7, 8]) == "%(team0)s, %(team1)s"
+    assert params == {"team0": 7, "team1": 8}
+    cases: list[tuple[str, Any]] = [(sql.placeholders([]), []), (sql.named({}, "x", []), {})]
+    for clause, values in cases:
+        assert clause == "NULL"
+        found = sql.rows(f"SELECT COUNT(*) AS n FROM {table} WHERE id IN ({clause})", values)
+        assert found[0].n == 0
