@@ -18,6 +18,7 @@ from django.utils import timezone
 from checkins.missed import MISSED_LADDER
 from checkins.models import CheckInPrompt
 from objectives.models import in_play_q
+from okrly import registry
 from okrly.models import Notification, Profile, Quarter
 from okrly.services import notifications_queue_email
 
@@ -140,6 +141,8 @@ def _prompt_batch(
             quarter=quarter, week=week, owner_id__in=owner_ids, claim__isnull=True
         ).update(claim=token, sent_at=now)
         claimed = list(CheckInPrompt.objects.filter(claim=token).values_list("owner_id", flat=True))
+        # The dashboard's figures count a prompted owner's key results not yet checked in.
+        registry.prompts_sent(quarter.pk, claimed)
         link = reverse("home")
         notifications = Notification.objects.bulk_create(
             [

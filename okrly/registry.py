@@ -260,6 +260,22 @@ def key_results_changed(key_result_ids: list[int]) -> None:
         listener(key_result_ids)
 
 
+# Check-in prompts sent (checkins' prompt job, which writes them in bulk): the owners' key
+# results' dashboard figures count a prompted owner's missing check-in (ownership keeps them),
+# in the same transaction as the prompts.
+PromptsSent = Callable[[int, list[int]], None]
+_prompts_sent: dict[str, PromptsSent] = {}
+
+
+def register_prompts_sent(name: str, listener: PromptsSent) -> None:
+    _prompts_sent[name] = listener
+
+
+def prompts_sent(quarter_id: int, owner_ids: list[int]) -> None:
+    for listener in _prompts_sent.values():
+        listener(quarter_id, owner_ids)
+
+
 # Missed commitments (rule 10): the service or job that detects a miss reports it here, in its
 # own transaction; reviews registers the handler that opens the response (one per kind,
 # subject and quarter, so a report made twice opens one). Lower apps name the kind by these

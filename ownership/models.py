@@ -222,7 +222,60 @@ class KeyResultStatus(models.Model):
                 name="krstatus_changes_at",
                 condition=Q(changes_at__isnull=False),
             ),
+            # The rows still counted as passing that a date can fail (TeamFigures adds the
+            # ones whose date has passed at request time): the organisation view reads a
+            # range of it, the rows between a date passing and statuses_refresh_task.
+            models.Index(
+                fields=["quarter", "kept_until"],
+                name="krstatus_kept_until",
+                condition=Q(ok=True, in_play=True, kept_until__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Status of key result {self.key_result_id}"
+
+
+class TeamFigures(models.Model):
+    """One team's dashboard figures for a quarter, added up from its key results' status rows
+    and the dependencies it owes, kept by the same writes (issue 14): the organisation view
+    sums a row per team, never the key results or dependencies themselves, so what it reads
+    grows with the number of teams, not with everything they do.
+
+    ``week`` 0 holds the quarter's figures (key results in play, failing the test, at risk,
+    dependencies the team owes that are overdue or escalated); a week from 1 holds that
+    week's check-in figures (key results whose latest check-in is of that week; those whose
+    owner was prompted that week and that have none). A week nobody checked in or was
+    prompted has no row. ``ownership.figures`` writes them; its ``compute`` is what they must
+    equal.
+
+    Two things are not here because the calendar alone changes them: a committed top-two
+    dependency stops being kept after its date (read at request time from the status rows'
+    ``kept_until``, by a partial index that holds only the rows still counted as passing);
+    and a promised dependency becoming overdue, which ``statuses_refresh_task`` applies with
+    the status rows it rewrites (every team the key result asks of is rewritten with them).
+    """
+
+    quarter = models.ForeignKey("okrly.Quarter", on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey("okrly.Team", on_delete=models.CASCADE, related_name="+")
+    week = models.PositiveSmallIntegerField()
+    key_results = models.PositiveIntegerField(default=0)
+    not_ok = models.PositiveIntegerField(default=0)
+    at_risk = models.PositiveIntegerField(default=0)
+    overdue = models.PositiveIntegerField(default=0)
+    escalated = models.PositiveIntegerField(default=0)
+    checked_in = models.PositiveIntegerField(default=0)
+    missed = models.PositiveIntegerField(default=0)
+    computed_on = models.DateField()
+
+    class Meta:
+        verbose_name_plural = "team figures"
+        constraints = [
+            # Also the organisation view's index: a quarter's rows of two weeks.
+            models.UniqueConstraint(
+                fields=["quarter", "week", "team"], name="team_figures_once_per_week"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Figures of team {self.team_id}, week {self.week}"

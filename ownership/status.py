@@ -23,10 +23,11 @@ from django.db import connection
 from django.db.models import Model
 from django.utils import timezone
 
-from checkins.models import CheckIn
+from checkins.models import CheckIn, CheckInPrompt
 from dependencies.models import Dependency
 from objectives.models import KeyResult, Objective
 from okrly import sql
+from ownership import figures
 from ownership.models import AuthorityGrant, KeyResultStatus, NoDependencies, OwnershipNomination
 from ownership.verdict import Flags, key_result_flags, verdict_sql
 
@@ -165,34 +166,63 @@ LEFT JOIN st_needs n ON n.key_result_id = v.key_result_id"""
     return found
 
 
-def refresh(key_result_ids: Iterable[int], *, today: date | None = None) -> None:
+def _teams_of(ids: list[int]) -> set[int]:
+    """The teams whose figures a status write of these key results can change, as they stand
+    before it: the key results' own teams (a moved objective leaves one) and the teams they
+    ask of (the dependencies each owes). One query; the rows written add the new teams."""
+    params = [*ids, *ids]
+    found = sql.rows(
+        f"SELECT s.team_id FROM {sql.table(KeyResultStatus)} s "
+        f"WHERE s.key_result_id IN ({sql.placeholders(ids)}) "
+        f"UNION SELECT d.provider_team_id FROM {sql.table(Dependency)} d "
+        f"WHERE d.key_result_id IN ({sql.placeholders(ids)})",
+        params,
+    )
+    return {row[0] for row in found}
+
+
+def refresh(
+    key_result_ids: Iterable[int], *, today: date | None = None, teams: Iterable[int] = ()
+) -> None:
     """Rewrite these key results' status rows from what the database now holds (inserting
-    the missing ones). Called inside the transaction of the change: both commit together."""
+    the missing ones), then the figures of every team that changes with them (``teams``: any
+    other the caller knows of). Called inside the transaction of the change: all commit
+    together."""
     ids = sorted({int(pk) for pk in key_result_ids if pk is not None})
     if not ids:
+        figures.refresh(teams, today=today)
         return
-    rows = compute(today or timezone.localdate(), ids)
+    today = today or timezone.localdate()
+    touched = {*_teams_of(ids), *teams}
+    rows = compute(today, ids)
     if rows:
         KeyResultStatus.objects.bulk_create(
             rows, update_conflicts=True, unique_fields=["key_result"], update_fields=UPDATED
         )
+    figures.refresh(touched | {row.team_id for row in rows}, today=today)
 
 
-def refresh_existing(key_result_ids: Iterable[int]) -> None:
+def refresh_existing(key_result_ids: Iterable[int], *, teams: Iterable[int] = ()) -> None:
     """Like ``refresh`` but never inserting: after a delete, which may be part of deleting the
     key result itself (a row inserted then would point at a key result about to go)."""
     ids = sorted({int(pk) for pk in key_result_ids if pk is not None})
+    today = timezone.localdate()
     if not ids:
+        figures.refresh(teams, today=today)
         return
+    touched = {*_teams_of(ids), *teams}
     have = list(KeyResultStatus.objects.filter(key_result_id__in=ids).values_list("pk", flat=True))
-    rows = compute(timezone.localdate(), have) if have else []
+    rows = compute(today, have) if have else []
     if rows:
         KeyResultStatus.objects.bulk_update(rows, UPDATED)
+    figures.refresh(touched, today=today)
 
 
-def refresh_all(*, today: date | None = None) -> int:
-    """Every key result's row, from scratch (a new installation, the bench's bulk seed)."""
-    rows = compute(today or timezone.localdate())
+def refresh_all(*, today: date | None = None, with_figures: bool = True) -> int:
+    """Every key result's row, from scratch (a new installation, the bench's bulk seed), and
+    every team's figures (``with_figures``: not for a migration older than their table)."""
+    today = today or timezone.localdate()
+    rows = compute(today)
     KeyResultStatus.objects.exclude(key_result_id__in=[r.key_result_id for r in rows]).delete()
     for start in range(0, len(rows), 2000):
         KeyResultStatus.objects.bulk_create(
@@ -201,12 +231,15 @@ def refresh_all(*, today: date | None = None) -> int:
             unique_fields=["key_result"],
             update_fields=UPDATED,
         )
+    if with_figures:
+        figures.refresh_all(today=today)
     return len(rows)
 
 
 def refresh_due(today: date | None = None) -> int:
     """The rows whose ``changes_at`` has come (the beat job): found by the partial index, so
-    rows not yet due cost nothing. Idempotent: a second run finds none left."""
+    rows not yet due cost nothing. Idempotent: a second run finds none left. The teams the
+    key results ask of are rewritten with them: their overdue figures changed the same day."""
     today = today or timezone.localdate()
     ids = list(
         KeyResultStatus.objects.filter(changes_at__lte=today).values_list("pk", flat=True)[:5000]
@@ -232,7 +265,19 @@ def _on_child_saved(sender: type[Model], instance: Any, **kwargs: Any) -> None:
 
 
 def _on_child_deleted(sender: type[Model], instance: Any, **kwargs: Any) -> None:
-    refresh_existing([instance.key_result_id])
+    # A deleted dependency is no longer found among its key result's: its team is named.
+    provider = getattr(instance, "provider_team_id", None)
+    refresh_existing([instance.key_result_id], teams=[provider] if provider else [])
+
+
+def _on_status_deleted(sender: type[Model], instance: KeyResultStatus, **kwargs: Any) -> None:
+    # Its key result deleted (the row goes with it): the team no longer counts it.
+    figures.refresh([instance.team_id])
+
+
+def _on_prompt(sender: type[Model], instance: CheckInPrompt, **kwargs: Any) -> None:
+    # One saved or deleted by hand (the admin, a script); the job reports its own in bulk.
+    figures.prompted(instance.quarter_id, [instance.owner_id])
 
 
 def connect_signals() -> None:
@@ -247,7 +292,11 @@ def connect_signals() -> None:
         uid = f"krstatus_{model._meta.label_lower}"
         post_save.connect(_on_child_saved, sender=model, dispatch_uid=uid + "_save")
         post_delete.connect(_on_child_deleted, sender=model, dispatch_uid=uid + "_delete")
+    post_delete.connect(_on_status_deleted, sender=KeyResultStatus, dispatch_uid="krstatus_gone")
+    post_save.connect(_on_prompt, sender=CheckInPrompt, dispatch_uid="figures_prompt_save")
+    post_delete.connect(_on_prompt, sender=CheckInPrompt, dispatch_uid="figures_prompt_delete")
     registry.register_key_results_changed("status", refresh)
+    registry.register_prompts_sent("figures", figures.prompted)
 
 
 # --- reading it: the test's inputs for pages -------------------------------------------------

@@ -18,7 +18,6 @@ from typing import Any, cast
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.paginator import Page, Paginator
-from django.db import connection
 from django.db.models import (
     Count,
     Exists,
@@ -41,7 +40,7 @@ from okrly.access import leadership_group_name
 from okrly.links import link
 from okrly.models import Membership, Quarter, Team, ancestry
 from ownership.accountability import AccountabilityResult, results_for
-from ownership.models import KeyResultStatus, OwnershipNomination
+from ownership.models import KeyResultStatus, OwnershipNomination, TeamFigures
 from ownership.status import FLAG_SELECT, flags, flags_from_row
 from reviews.models import CheckInAcknowledgement, EarlyEscalation, MissResponse, NextStep
 
@@ -223,85 +222,60 @@ def _team_signals(
     by_department: bool = False,
 ) -> dict[int, Signals]:
     """Key-result signals by team, or by department (``by_department``: added up in the
-    database, so the organisation view reads a row per department, never one per team): one
-    grouped query over the key results' status rows (``ownership.models.KeyResultStatus``),
-    dependency signals by provider (one grouped query), trade-offs (one), definitions not
-    shared (one) and the missed commitments (one): a fixed count whatever the size, and
-    nothing recomputed per request that a write could have kept (issue 14)."""
+    database, so the organisation view reads a row per department): one grouped query over
+    the teams' figures (``ownership.models.TeamFigures``, a row per team and week, kept by
+    the writes), trade-offs (one), definitions not shared (one) and the missed commitments
+    (one): a fixed count whatever the size, and nothing recomputed per request that a write
+    could have kept (issue 14)."""
     if teams is not None and not teams:
         # No team asked for: no figures (and no query).
         return {}
-    status, prompt = KeyResultStatus._meta.db_table, CheckInPrompt._meta.db_table
-    params: dict[str, Any] = {
-        "quarter": quarter.pk,
-        "week": week,
-        "today": today,
-        "risk_a": CheckIn.Status.AT_RISK,
-        "risk_b": CheckIn.Status.OFF_TRACK,
-    }
-    scope = "" if teams is None else f" AND s.team_id IN ({sql.named(params, 'team', teams)})"
-    # The verdict as of today: the stored one, unless a committed top-two dependency has
-    # passed its due date since the row was written (KeyResultStatus.kept_until).
-    group = "t.department_id" if by_department else "s.team_id"
-    join = f"JOIN {Team._meta.db_table} t ON t.id = s.team_id" if by_department else ""
-    statement = f"""
-SELECT {group},
-       COUNT(*),
-       SUM(CASE WHEN s.ok AND (s.kept_until IS NULL OR s.kept_until >= %(today)s)
-                THEN 0 ELSE 1 END),
-       SUM(CASE WHEN s.checkin_status IN (%(risk_a)s, %(risk_b)s) THEN 1 ELSE 0 END),
-       SUM(CASE WHEN s.checkin_week = %(week)s THEN 1 ELSE 0 END),
-       SUM(CASE WHEN s.checkin_week = %(week)s OR p.owner_id IS NULL THEN 0 ELSE 1 END)
-FROM {status} s
-LEFT JOIN (
-    SELECT DISTINCT owner_id FROM {prompt}
-    WHERE quarter_id = %(quarter)s AND week = %(week)s AND sent_at IS NOT NULL
-) p ON p.owner_id = s.owner_id
-{join}
-WHERE s.quarter_id = %(quarter)s AND s.in_play{scope}
-GROUP BY {group}"""
-    found: dict[int, Signals] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        for team_id, n, failing, at_risk, checked_in, missed in cursor.fetchall():
-            found[team_id] = Signals(
-                key_results=n,
-                failing=int(failing),
-                at_risk=int(at_risk),
-                checked_in=int(checked_in),
-                missed=int(missed),
-            )
-    # Only the dependencies that count towards a figure are read (a quarter's delivered,
-    # declined and on-time ones are most of them). The quarter's key results in play are
-    # their status rows (one probe by primary key), not the key results and their
-    # objectives (two joins over the whole quarter).
-    # The statuses as literals, so that the partial indexes of both conditions serve them
-    # (dependency_promised_due, dependency_escalated): only those rows are read.
-    promised = sql.constants(s.value for s in Dependency.PROMISED_STATUSES)
-    opened = sql.constants(s.value for s in Dependency.OPEN_STATUSES)
-    overdue = f"d.status IN ({promised}) AND d.due_date < %(today)s"
-    escalated = f"d.status IN ({opened}) AND d.escalation_rung > 0"
-    provider = "pt.department_id" if by_department else "d.provider_team_id"
-    provider_scope = (
-        "" if teams is None else f" AND d.provider_team_id IN ({sql.named(params, 'team', teams)})"
-    )
-    for row in sql.rows(
+    params: dict[str, Any] = {"quarter": quarter.pk, "week": week, "today": today}
+    team_list = "" if teams is None else sql.named(params, "team", teams)
+
+    def by(alias: str) -> tuple[str, str, str]:
+        # The grouping column, the join it needs and the teams' scope, for a table whose
+        # team column is ``<alias>.team_id``.
+        if by_department:
+            group, join = "t.department_id", f"JOIN {sql.table(Team)} t ON t.id = {alias}.team_id"
+        else:
+            group, join = f"{alias}.team_id", ""
+        scope = f" AND {alias}.team_id IN ({team_list})" if team_list else ""
+        return group, join, scope
+
+    (f_group, f_join, f_scope), (s_group, s_join, s_scope) = by("f"), by("s")
+    # The teams' own rows (ownership.models.TeamFigures): the quarter's (week 0) and this
+    # week's, added up by team or department. Plus the key results counted as passing whose
+    # top-two dependency's date has passed since their status row was written (``kept_until``;
+    # the partial index krstatus_kept_until holds only rows still counted as passing that a
+    # date can fail, and statuses_refresh_task rewrites them within the quarter hour).
+    figures = sql.rows(
         f"""
-SELECT {provider} AS provider,
-       SUM(CASE WHEN {overdue} THEN 1 ELSE 0 END) AS overdue,
-       SUM(CASE WHEN {escalated} THEN 1 ELSE 0 END) AS escalated
-FROM {sql.table(Dependency)} d
-JOIN {sql.table(Team)} pt ON pt.id = d.provider_team_id
-WHERE d.key_result_id IN (
-    SELECT s.key_result_id FROM {sql.table(KeyResultStatus)} s
-    WHERE s.quarter_id = %(quarter)s AND s.in_play
-) AND (({overdue}) OR ({escalated})){provider_scope}
-GROUP BY {provider}""",
+SELECT {f_group} AS team_id,
+       SUM(f.key_results) AS key_results, SUM(f.not_ok) AS not_ok, SUM(f.at_risk) AS at_risk,
+       SUM(f.checked_in) AS checked_in, SUM(f.missed) AS missed,
+       SUM(f.overdue) AS overdue, SUM(f.escalated) AS escalated, 0 AS lapsed
+FROM {sql.table(TeamFigures)} f {f_join}
+WHERE f.quarter_id = %(quarter)s AND f.week IN (0, %(week)s){f_scope}
+GROUP BY {f_group}
+UNION ALL
+SELECT {s_group}, 0, 0, 0, 0, 0, 0, 0, COUNT(*)
+FROM {sql.table(KeyResultStatus)} s {s_join}
+WHERE s.quarter_id = %(quarter)s AND s.ok AND s.in_play AND s.kept_until IS NOT NULL
+  AND s.kept_until < %(today)s{s_scope}
+GROUP BY {s_group}""",
         params,
-    ):
-        signals = found.setdefault(row.provider, Signals())
-        signals.overdue = int(row.overdue)
-        signals.escalations = int(row.escalated)
+    )
+    found: dict[int, Signals] = {}
+    for row in figures:
+        signals = found.setdefault(row.team_id, Signals())
+        signals.key_results += int(row.key_results)
+        signals.failing += int(row.not_ok) + int(row.lapsed)
+        signals.at_risk += int(row.at_risk)
+        signals.checked_in += int(row.checked_in)
+        signals.missed += int(row.missed)
+        signals.overdue += int(row.overdue)
+        signals.escalations += int(row.escalated)
     _add_trade_offs(found, quarter, teams, by_department)
     _add_definitions(found, quarter, teams, by_department)
     _add_misses(found, quarter, today, teams, by_department=by_department)
@@ -489,15 +463,19 @@ def org_view(quarter: Quarter, today: date, *, sort: str = "") -> OrgView:
     organisation."""
     week = dashboard_week(quarter, today)
     team = sql.table(Team)
-    # The departments (top-level teams) with how many teams each has below it; the rows
-    # show them, so they are built as teams (nothing is saved from here).
+    # The departments (top-level teams) with how many teams each has below it (counted in
+    # one pass over the teams, not once per department); the rows show them, so they are
+    # built as teams (nothing is saved from here).
     by_pk: dict[int, Team] = {}
     for row in sql.rows(
         f"""
-SELECT d.id, d.name, d.slug, d.department_id,
-       (SELECT COUNT(*) FROM {team} b
-        WHERE b.department_id = d.id AND b.parent_id IS NOT NULL) AS below
-FROM {team} d WHERE d.parent_id IS NULL""",
+SELECT d.id, d.name, d.slug, d.department_id, COALESCE(b.below, 0) AS below
+FROM {team} d
+LEFT JOIN (
+    SELECT department_id, COUNT(*) AS below FROM {team}
+    WHERE parent_id IS NOT NULL GROUP BY department_id
+) b ON b.department_id = d.id
+WHERE d.parent_id IS NULL""",
         [],
     ):
         top = Team(

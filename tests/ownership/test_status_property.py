@@ -46,6 +46,7 @@ from hypothesis.stateful import (
 from hypothesis.strategies import SearchStrategy
 
 from checkins.models import CheckIn
+from checkins.prompts import checkins_send_prompts
 from checkins.services import checkin_need_handle, checkin_submit
 from dependencies import services as deps
 from dependencies.models import Dependency
@@ -55,10 +56,12 @@ from objectives import tradeoffs
 from objectives.models import Displacement, KeyResult, Objective, TradeOff, TradeOffCategory
 from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Membership, Team
+from ownership import figures
 from ownership import services as ownership
-from ownership.models import AuthorityGrant, KeyResultStatus, OwnershipNomination
+from ownership.models import AuthorityGrant, KeyResultStatus, OwnershipNomination, TeamFigures
 from ownership.tasks import statuses_refresh_task
 from ownership.verdict import VERDICT_COLUMNS, verdict_sql
+from reviews import selectors
 from tests.conftest import TEST_NOW, TEST_TODAY
 from tests.factories import MembershipFactory, QuarterFactory, TeamFactory, UserFactory
 
@@ -179,6 +182,76 @@ def expected_statuses(today: date) -> dict[int, dict[str, Any]]:
         # The verdict SQL's own date must agree with the rule read plainly.
         assert _day(check["kept_until"]) == kept_until, (pk, check["kept_until"], kept_until)
     return expected
+
+
+# The dashboard's figures by team, as the organisation view computed them on every request
+# before TeamFigures kept them (issue 14): the reference the kept figures must read as.
+REFERENCE_FIGURES = """
+SELECT s.team_id,
+       COUNT(*),
+       SUM(CASE WHEN s.ok AND (s.kept_until IS NULL OR s.kept_until >= %(today)s)
+                THEN 0 ELSE 1 END),
+       SUM(CASE WHEN s.checkin_status IN ('at_risk', 'off_track') THEN 1 ELSE 0 END),
+       SUM(CASE WHEN s.checkin_week = %(week)s THEN 1 ELSE 0 END),
+       SUM(CASE WHEN s.checkin_week = %(week)s OR p.owner_id IS NULL THEN 0 ELSE 1 END)
+FROM ownership_keyresultstatus s
+LEFT JOIN (
+    SELECT DISTINCT owner_id FROM checkins_checkinprompt
+    WHERE quarter_id = %(quarter)s AND week = %(week)s AND sent_at IS NOT NULL
+) p ON p.owner_id = s.owner_id
+WHERE s.quarter_id = %(quarter)s AND s.in_play
+GROUP BY s.team_id"""
+REFERENCE_OWED = """
+SELECT d.provider_team_id,
+       SUM(CASE WHEN d.status IN ('committed', 'at_risk') AND d.due_date < %(today)s
+                THEN 1 ELSE 0 END),
+       SUM(CASE WHEN d.status IN ('requested', 'countered', 'committed', 'at_risk')
+                     AND d.escalation_rung > 0 THEN 1 ELSE 0 END)
+FROM dependencies_dependency d
+WHERE d.key_result_id IN (
+    SELECT s.key_result_id FROM ownership_keyresultstatus s
+    WHERE s.quarter_id = %(quarter)s AND s.in_play
+)
+GROUP BY d.provider_team_id"""
+
+
+def reference_figures(quarter_id: int, week: int, today: date) -> dict[int, tuple[int, ...]]:
+    """Per team: key results, failing, at risk, checked in, missed, overdue, escalated."""
+    params = {"quarter": quarter_id, "week": week, "today": today}
+    found: dict[int, list[int]] = defaultdict(lambda: [0] * 7)
+    with connection.cursor() as cursor:
+        cursor.execute(REFERENCE_FIGURES, params)
+        for team_id, *counts in cursor.fetchall():
+            found[team_id][:5] = [int(c) for c in counts]
+        cursor.execute(REFERENCE_OWED, params)
+        for team_id, overdue, escalated in cursor.fetchall():
+            found[team_id][5:] = [int(overdue), int(escalated)]
+    return {team: tuple(counts) for team, counts in found.items() if any(counts)}
+
+
+def read_figures(quarter: Any, week: int, today: date) -> dict[int, tuple[int, ...]]:
+    """The same, as the dashboard reads them now (the teams' kept rows)."""
+    found = {}
+    for team, s in selectors._team_signals(quarter, today, week, None).items():
+        counts = (
+            s.key_results,
+            s.failing,
+            s.at_risk,
+            s.checked_in,
+            s.missed,
+            s.overdue,
+            s.escalations,
+        )
+        if any(counts):
+            found[team] = counts
+    return found
+
+
+def kept_figures() -> dict[tuple[int, int, int], dict[str, int]]:
+    return {
+        (row.pop("quarter_id"), row.pop("team_id"), row.pop("week")): row
+        for row in TeamFigures.objects.values("quarter_id", "team_id", "week", *figures.FIGURES)
+    }
 
 
 def latest_checkins() -> dict[int, tuple[int, str, int, bool]]:
@@ -741,6 +814,13 @@ class StatusMachine(RuleBasedStateMachine):
         service = tradeoffs.trade_off_approve if approve else tradeoffs.trade_off_refuse
         self.attempt(service, user=self.org.leader, trade_off=waiting)
 
+    @action()
+    def prompts_go_out(self) -> None:
+        """The prompt job, as the beat runs it: the owners whose check-in hour has come are
+        prompted (in bulk, reported to the figures through okrly.registry.prompts_sent)."""
+        sent = checkins_send_prompts().prompts
+        OUTCOMES["prompts sent", "done" if sent else "none due"] += 1
+
     # --- the clock ----------------------------------------------------------------------------
 
     @action(
@@ -788,6 +868,18 @@ class StatusMachine(RuleBasedStateMachine):
         for pk, want in expected.items():
             got = {name: rows[pk][name] for name in COMPARED}
             assert got == want, f"key result {pk} on {today}: table {got} != oracle {want}"
+        # Every team's kept figures equal a sum from scratch of what the database holds...
+        teams = list(Team.objects.values_list("pk", flat=True))
+        want_figures = {key: f.values() for key, f in figures.compute(teams, today).items()}
+        assert kept_figures() == want_figures, f"team figures on {today}"
+        # ...and read as the organisation view's SQL before them computed them, this week
+        # and the week before (whose prompts and check-ins are settled).
+        quarter = self.org.quarter
+        week = selectors.dashboard_week(quarter, today)
+        for w in {week, max(1, week - 1)}:
+            assert read_figures(quarter, w, today) == reference_figures(quarter.pk, w, today), (
+                f"figures of week {w} on {today}"
+            )
         # The verdict's latest check-in (the key result's own columns) is the latest row.
         for pk, (week, status, confidence, flag) in latest_checkins().items():
             assert (
@@ -811,6 +903,7 @@ MUST_HAPPEN = [
     "trade_off_decide",
     "ladder climbed",
     "refresh_due rewrote",
+    "prompts sent",
 ]
 
 

@@ -24,6 +24,7 @@ from checkins.models import MissedCheckIn
 from dependencies import services as dependencies
 from okrly.models import Quarter
 from ownership import services as ownership
+from ownership.tasks import statuses_refresh_task
 from reviews import selectors
 from tests.factories import KeyResultFactory, ObjectiveFactory, QuarterFactory, UserFactory
 from tests.reviews.conftest import (
@@ -193,8 +194,12 @@ def test_the_figures_follow_what_people_do(org: Org) -> None:
 
 
 def test_a_committed_dependency_past_its_date_becomes_overdue(org: Org, clock: Any) -> None:
-    """D1 (Platform for G2) is due 1 December: on the 2nd it is overdue, and G2 fails."""
-    clock.move_to(datetime(2026, 12, 2, 10, 0, tzinfo=UTC))
+    """D1 (Platform for G2) is due 1 December: on the 2nd G2 fails at once (its status row's
+    kept_until is read against the day), and D1 counts as overdue once the status refresh
+    job has run (every quarter hour; the teams' figures are rewritten with the rows)."""
+    clock.move_to(datetime(2026, 12, 2, 0, 5, tzinfo=UTC))
+    assert selectors.org_view(org.quarter, date(2026, 12, 2)).headline.failing == 7
+    statuses_refresh_task()
     view = selectors.org_view(org.quarter, date(2026, 12, 2))
     engineering = next(r for r in view.departments if r.team.name == "Engineering")
     assert engineering.signals.overdue == 2  # D1 and D2

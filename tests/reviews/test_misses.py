@@ -456,5 +456,5 @@ def test_the_figures_cost_the_same_queries_for_few_and_many_misses(
     for label in few:
         print(f"FIGURE queries {label}: {few[label]} with 3 teams, {many[label]} with 23")
     assert many == few
-    # As test_displaced's: six grouped queries, with or without published definitions.
-    assert few["org view uncached"] == 6
+    # As test_displaced's: five grouped queries, with or without published definitions.
+    assert few["org view uncached"] == 5

@@ -1,0 +1,164 @@
+"""Each team's dashboard figures (``TeamFigures``, issue 14), added up from its key results'
+status rows and the dependencies it owes, rewritten with them in the same transaction.
+
+``compute`` is the from-scratch sum for some teams (three reads: their status rows, the
+dependencies they owe that count, the prompts their owners were sent); ``refresh`` locks the
+teams, computes and rewrites their rows. ``ownership.status.refresh`` calls it for every team a
+status write can change (the key results' teams before and after, and the teams they ask
+of); the prompt job reports the owners it prompted (``okrly.registry.prompts_sent``).
+
+Concurrency: two transactions changing key results of one team each sum the team's rows. On
+PostgreSQL each first locks the team's row (``FOR NO KEY UPDATE``, which leaves the key
+share a foreign key insert takes alone); in READ COMMITTED the sum's statement then starts
+after the other transaction has committed, so it sees that one's status rows as well as its
+own, and no write is lost. The teams of one call are locked in id order. SQLite runs one
+writer at a time.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from checkins.models import CheckIn, CheckInPrompt
+from dependencies.models import Dependency
+from okrly import sql
+from okrly.models import Team
+from ownership.models import KeyResultStatus, TeamFigures
+
+# The figures of a (quarter, team, week) row, in the model's order.
+FIGURES = ("key_results", "not_ok", "at_risk", "overdue", "escalated", "checked_in", "missed")
+AT_RISK = (CheckIn.Status.AT_RISK.value, CheckIn.Status.OFF_TRACK.value)
+# IN lists are cut to this many ids (SQLite's parameter limit is 999 on old builds).
+CHUNK = 500
+
+
+@dataclass
+class Figures:
+    key_results: int = 0
+    not_ok: int = 0
+    at_risk: int = 0
+    overdue: int = 0
+    escalated: int = 0
+    checked_in: int = 0
+    missed: int = 0
+
+    def values(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in FIGURES}
+
+
+Key = tuple[int, int, int]  # quarter, team, week
+
+
+def compute(team_ids: list[int], today: date) -> dict[Key, Figures]:
+    """What these teams' rows should hold on ``today``: only rows with a figure other than 0
+    (a week nobody checked in or was prompted has none; a quarter with neither key results
+    nor dependencies owed has none)."""
+    found: dict[Key, Figures] = defaultdict(Figures)
+    if not team_ids:
+        return {}
+    params: list[Any] = list(team_ids)
+    statuses = sql.rows(
+        f"SELECT s.quarter_id, s.team_id, s.owner_id, s.ok, s.checkin_status, s.checkin_week "
+        f"FROM {sql.table(KeyResultStatus)} s "
+        f"WHERE s.team_id IN ({sql.placeholders(team_ids)}) AND s.in_play",
+        params,
+    )
+    prompted: dict[tuple[int, int], set[int]] = defaultdict(set)  # (owner, quarter): weeks
+    owners = sorted({s.owner_id for s in statuses})
+    for start in range(0, len(owners), CHUNK):
+        chunk = owners[start : start + CHUNK]
+        for p in sql.rows(
+            f"SELECT p.owner_id, p.quarter_id, p.week FROM {sql.table(CheckInPrompt)} p "
+            f"WHERE p.owner_id IN ({sql.placeholders(chunk)}) AND p.sent_at IS NOT NULL",
+            chunk,
+        ):
+            prompted[p.owner_id, p.quarter_id].add(p.week)
+    for s in statuses:
+        quarter = found[s.quarter_id, s.team_id, 0]
+        quarter.key_results += 1
+        quarter.not_ok += not s.ok
+        quarter.at_risk += s.checkin_status in AT_RISK
+        if s.checkin_week is not None:
+            found[s.quarter_id, s.team_id, s.checkin_week].checked_in += 1
+        for week in prompted.get((s.owner_id, s.quarter_id), ()):
+            if week != s.checkin_week:
+                found[s.quarter_id, s.team_id, week].missed += 1
+    # The dependencies each team owes that count (their key result in play): overdue, or
+    # escalated and still open. Read from the two partial indexes' conditions.
+    promised = sql.constants(s.value for s in Dependency.PROMISED_STATUSES)
+    opened = sql.constants(s.value for s in Dependency.OPEN_STATUSES)
+    overdue = f"d.status IN ({promised}) AND d.due_date < %s"
+    escalated = f"d.status IN ({opened}) AND d.escalation_rung > 0"
+    for row in sql.rows(
+        f"""
+SELECT s.quarter_id, d.provider_team_id AS team_id,
+       SUM(CASE WHEN {overdue} THEN 1 ELSE 0 END) AS overdue,
+       SUM(CASE WHEN {escalated} THEN 1 ELSE 0 END) AS escalated
+FROM {sql.table(Dependency)} d
+JOIN {sql.table(KeyResultStatus)} s ON s.key_result_id = d.key_result_id
+WHERE d.provider_team_id IN ({sql.placeholders(team_ids)}) AND s.in_play
+  AND (({overdue}) OR ({escalated}))
+GROUP BY s.quarter_id, d.provider_team_id""",
+        [today, *team_ids, today],
+    ):
+        quarter = found[row.quarter_id, row.team_id, 0]
+        quarter.overdue = int(row.overdue)
+        quarter.escalated = int(row.escalated)
+    return dict(found)
+
+
+def refresh(team_ids: Iterable[int | None], *, today: date | None = None) -> None:
+    """Rewrite these teams' rows, every quarter's, from what the database now holds. Called
+    inside the transaction of the change."""
+    ids = sorted({int(pk) for pk in team_ids if pk is not None})
+    today = today or timezone.localdate()
+    for start in range(0, len(ids), CHUNK):
+        _refresh(ids[start : start + CHUNK], today)
+
+
+def _refresh(ids: list[int], today: date) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT t.id FROM {sql.table(Team)} t WHERE t.id IN ({sql.placeholders(ids)}) "
+                "ORDER BY t.id FOR NO KEY UPDATE",
+                ids,
+            )
+    found = compute(ids, today)
+    TeamFigures.objects.filter(team_id__in=ids).delete()
+    TeamFigures.objects.bulk_create(
+        [
+            TeamFigures(
+                quarter_id=quarter, team_id=team, week=week, computed_on=today, **f.values()
+            )
+            for (quarter, team, week), f in sorted(found.items())
+        ]
+    )
+
+
+def refresh_all(*, today: date | None = None) -> None:
+    """Every team's rows (a new installation, the bench's bulk seed, the migration)."""
+    today = today or timezone.localdate()
+    TeamFigures.objects.all().delete()
+    refresh(Team.objects.values_list("pk", flat=True), today=today)
+
+
+def prompted(quarter_id: int, owner_ids: list[int]) -> None:
+    """The prompt job sent these owners their prompt: their teams' rows count a key result
+    not yet checked in as missed (``okrly.registry.prompts_sent``)."""
+    teams: set[int] = set()
+    for start in range(0, len(owner_ids), CHUNK):
+        chunk = owner_ids[start : start + CHUNK]
+        teams.update(
+            KeyResultStatus.objects.filter(quarter_id=quarter_id, owner_id__in=chunk)
+            .values_list("team_id", flat=True)
+            .distinct()
+        )
+    refresh(teams)
