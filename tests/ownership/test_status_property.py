@@ -231,7 +231,7 @@ def reference_figures(quarter_id: int, week: int, today: date) -> dict[int, tupl
 
 def read_figures(quarter: Any, week: int, today: date) -> dict[int, tuple[int, ...]]:
     """The same, as the dashboard reads them now (the teams' kept rows)."""
-    found = {}
+    found: dict[int, tuple[int, ...]] = {}
     for team, s in selectors._team_signals(quarter, today, week, None).items():
         counts = (
             s.key_results,
