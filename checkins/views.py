@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from checkins import selectors, services
+from checkins.cards import card_html
 from checkins.charts import ChartPoint, progress_svg
 from checkins.forms import CheckInForm, person_choices
 from checkins.models import CheckIn
@@ -72,19 +73,7 @@ def _card_html(
         # One card alone (after a submit): its actions from the registry (reviews'
         # "Escalate"), which My week asks for all its cards at once.
         actions = my_week_card_actions(request, [card.key_result]).get(card.key_result.pk, "")
-    return render_to_string(
-        "checkins/my_week.html#checkin-card",
-        {
-            "card": card,
-            "kr": card.key_result,
-            "actions": actions,
-            "form": form,
-            "week": week,
-            "quarter": quarter,
-            "saved": saved,
-        },
-        request=request,
-    )
+    return card_html(request, card, form, week, actions, saved)
 
 
 def render_my_week(request: AuthedRequest) -> str:
@@ -106,11 +95,13 @@ def render_my_week(request: AuthedRequest) -> str:
             "week": week,
             # A displaced key result's card says why and offers no form (rule 8).
             "cards": [
-                {
-                    "card": c,
-                    "form": None if c.displaced else _form(c, week, people),
-                    "actions": actions.get(c.key_result.pk, ""),
-                }
+                card_html(
+                    request,
+                    c,
+                    None if c.displaced else _form(c, week, people),
+                    week,
+                    actions.get(c.key_result.pk, ""),
+                )
                 for c in cards
             ]
             if quarter and week
