@@ -77,7 +77,7 @@ def _state(card: Any, kr: Any, week: int) -> str:
     return html('<span class="pill pill-requested">Week {} to do</span>', week)
 
 
-def _form(request: HttpRequest, card: Any, kr: Any, form: Any, week: int, saved: bool) -> str:
+def _form(card: Any, kr: Any, form: Any, week: int, saved: bool, token: str) -> str:
     parts: list[str] = []
     if saved:
         edited = (
@@ -93,7 +93,7 @@ def _form(request: HttpRequest, card: Any, kr: Any, form: Any, week: int, saved:
             '<input type="hidden" name="csrfmiddlewaretoken" value="{2}">',
             kr.submit_url,
             kr.pk,
-            get_token(request),
+            token,
         )
     )
     if errors := form.non_field_errors():
@@ -172,9 +172,12 @@ def card_html(
     week: int,
     actions: str = "",
     saved: bool = False,
+    token: str | None = None,
 ) -> SafeString:
     """One card: the key result, where it stands this week, the higher apps' ``actions``
-    (markup), and the form (``form`` None: a displaced key result's card says why instead)."""
+    (markup), and the form (``form`` None: a displaced key result's card says why instead).
+    ``token``: the request's CSRF token, when a page of cards has read it once (each read
+    masks it anew, with 32 random characters)."""
     kr = card.key_result
     head = html(
         '<article class="checkin-card{}" id="checkin-{}"><header class="checkin-head"><div>'
@@ -208,6 +211,6 @@ def card_html(
             )
         )
     elif form is not None:
-        body.append(_form(request, card, kr, form, week, saved))
+        body.append(_form(card, kr, form, week, saved, token or get_token(request)))
     body.append("</article>")
     return SafeString("".join(body))

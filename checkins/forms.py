@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils.choices import BaseChoiceIterator
 
 from checkins.models import CheckIn
 from checkins.services import checkin_problems
@@ -66,11 +68,57 @@ ORDER BY u.first_name, u.last_name, u.username""",
     ]
 
 
+class _CopiedShallow:
+    """A choice field every form copies without copying its choices or queryset.
+
+    A form deep-copies each of its fields; for a choice field that copies and re-normalises
+    its choices, and for a model choice field clones its queryset: about half of building a
+    My-week card's form. Here the field and its widget are copied (the widget's attributes
+    too, as Django does) and the choices and queryset are shared: nothing changes them in
+    place, and ``CheckInForm`` assigns new ones (which the copy then holds alone)."""
+
+    widget: forms.Widget
+    error_messages: dict[str, Any]
+    validators: list[Any]
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        result = copy.copy(self)
+        memo[id(self)] = result
+        result.widget = copy.copy(self.widget)
+        result.widget.attrs = self.widget.attrs.copy()
+        result.error_messages = self.error_messages.copy()
+        result.validators = self.validators[:]
+        return result
+
+
+class _Pairs(BaseChoiceIterator):
+    """Choices already in their final form (value, label pairs): assigned to a field as they
+    are, where a plain list would be walked and normalised again for each of a page's forms."""
+
+    def __init__(self, pairs: list[tuple[Any, str]]) -> None:
+        self.pairs = pairs
+
+    def __iter__(self) -> Any:
+        return iter(self.pairs)
+
+
+class _StatusField(_CopiedShallow, forms.ChoiceField):
+    pass
+
+
+class _PersonField(_CopiedShallow, PersonChoiceField):
+    pass
+
+
+class _DependencyField(_CopiedShallow, forms.ModelChoiceField):
+    pass
+
+
 class CheckInForm(forms.Form):
     """The three questions and the value. Fields are loose on purpose (text, not numbers):
     the service gives the message, and what was typed comes back as typed."""
 
-    status = forms.ChoiceField(
+    status = _StatusField(
         label="Are you on track to hit this key result?",
         choices=CheckIn.Status.choices,
         widget=forms.RadioSelect,
@@ -91,8 +139,8 @@ class CheckInForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    need_person = PersonChoiceField(label="From whom (optional)", required=False)
-    need_dependency = forms.ModelChoiceField(
+    need_person = _PersonField(label="From whom (optional)", required=False)
+    need_dependency = _DependencyField(
         label="…or for which dependency (optional)",
         queryset=Dependency.objects.none(),
         required=False,
@@ -119,14 +167,13 @@ class CheckInForm(forms.Form):
             # Only a posted value is checked against it (an unbound form, one per card of My
             # week, renders the fixed choices below).
             need_dependency.queryset = Dependency.objects.filter(key_result_id=key_result.pk)
-        need_dependency.choices = [
-            ("", "— none"),
-            *((dep.pk, _dependency_label(dep)) for dep in dependencies),
-        ]
+        need_dependency.choices = _Pairs(
+            [("", "— none"), *((dep.pk, _dependency_label(dep)) for dep in dependencies)]
+        )
         if people is not None:
             need_person = self.fields["need_person"]
             assert isinstance(need_person, forms.ModelChoiceField)
-            need_person.choices = people
+            need_person.choices = _Pairs(people)
         if key_result.unit:
             self.fields["value"].label = f"Current value ({key_result.unit})"
         self.review_fields: list[tuple[Dependency, forms.BoundField, forms.BoundField]] = []

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -88,6 +89,9 @@ def render_my_week(request: AuthedRequest) -> str:
     people = person_choices(due) if due else []
     # Higher apps' actions on each card (reviews: "Escalate"), for all the cards at once.
     actions = my_week_card_actions(request, [c.key_result for c in cards])
+    token = get_token(request)
+    # No request for the section itself: its cards carry the CSRF token, and nothing else in
+    # it needs the context processors (the page around it runs them).
     return render_to_string(
         "checkins/my_week.html",
         {
@@ -101,6 +105,7 @@ def render_my_week(request: AuthedRequest) -> str:
                     None if c.displaced else _form(c, week, people),
                     week,
                     actions.get(c.key_result.pk, ""),
+                    token=token,
                 )
                 for c in cards
             ]
@@ -109,7 +114,6 @@ def render_my_week(request: AuthedRequest) -> str:
             "done": sum(1 for c in due if c.check_in),
             "total": len(due),
         },
-        request=request,
     )
 
 
