@@ -1137,6 +1137,144 @@ ORDER BY a.created_at, a.id""",
 
 
 @dataclass
+class FeedEscalation:
+    """A dependency's escalation in the risk feed: what its item prints."""
+
+    pk: int
+    rung: int
+    trigger: str
+    sent_at: datetime
+    dependency_id: int
+    deliverable: str
+    responsible: sql.Person
+    provider_team: str
+
+    def get_trigger_display(self) -> str:
+        return str(Dependency.Trigger(self.trigger).label)
+
+    def dependency_url(self) -> str:
+        return link("dependencies:detail", self.dependency_id)
+
+
+@dataclass
+class FeedMissed:
+    """A missed check-in's rung in the risk feed."""
+
+    pk: int
+    rung: int
+    sent_at: datetime
+    week: int
+    owner: sql.Person
+
+
+@dataclass
+class FeedEarly:
+    """An early escalation in the risk feed (rule 7)."""
+
+    pk: int
+    status: str
+    need: str
+    raised_at: datetime
+    key_result_id: int
+    kr_title: str
+    team: str
+    raised_by: sql.Person
+    asked_of: sql.Person
+
+    def get_status_display(self) -> str:
+        return str(EarlyEscalation.Status(self.status).label)
+
+    def key_result_url(self) -> str:
+        return link("objectives:key_result", self.key_result_id)
+
+
+def _feed_escalations(ids: list[int]) -> list[FeedEscalation]:
+    if not ids:
+        return []
+    return [
+        FeedEscalation(
+            pk=row.id,
+            rung=row.rung,
+            trigger=row.trigger,
+            sent_at=row.sent_at,
+            dependency_id=row.dependency_id,
+            deliverable=row.deliverable,
+            responsible=sql.Person(row.r_id, row.r_username, row.r_first, row.r_last),
+            provider_team=row.team,
+        )
+        for row in sql.rows(
+            f"""
+SELECT e.id, e.rung, e.trigger, e.sent_at, e.dependency_id, d.deliverable,
+       r.id AS r_id, r.username AS r_username, r.first_name AS r_first, r.last_name AS r_last,
+       t.name AS team
+FROM {sql.table(Escalation)} e
+JOIN {sql.table(Dependency)} d ON d.id = e.dependency_id
+JOIN {sql.table(get_user_model())} r ON r.id = d.responsible_id
+JOIN {sql.table(Team)} t ON t.id = d.provider_team_id
+WHERE e.id IN ({sql.placeholders(ids)})""",
+            ids,
+        )
+    ]
+
+
+def _feed_missed(ids: list[int]) -> list[FeedMissed]:
+    if not ids:
+        return []
+    return [
+        FeedMissed(
+            pk=row.id,
+            rung=row.rung,
+            sent_at=row.sent_at,
+            week=row.week,
+            owner=sql.Person(row.o_id, row.o_username, row.o_first, row.o_last),
+        )
+        for row in sql.rows(
+            f"""
+SELECT m.id, m.rung, m.sent_at, p.week,
+       o.id AS o_id, o.username AS o_username, o.first_name AS o_first, o.last_name AS o_last
+FROM {sql.table(MissedCheckIn)} m
+JOIN {sql.table(CheckInPrompt)} p ON p.id = m.prompt_id
+JOIN {sql.table(get_user_model())} o ON o.id = p.owner_id
+WHERE m.id IN ({sql.placeholders(ids)})""",
+            ids,
+        )
+    ]
+
+
+def _feed_early(ids: list[int]) -> list[FeedEarly]:
+    if not ids:
+        return []
+    person = sql.table(get_user_model())
+    return [
+        FeedEarly(
+            pk=row.id,
+            status=row.status,
+            need=row.need,
+            raised_at=row.raised_at,
+            key_result_id=row.key_result_id,
+            kr_title=row.title,
+            team=row.team,
+            raised_by=sql.Person(row.b_id, row.b_username, row.b_first, row.b_last),
+            asked_of=sql.Person(row.a_id, row.a_username, row.a_first, row.a_last),
+        )
+        for row in sql.rows(
+            f"""
+SELECT x.id, x.status, x.need, x.raised_at, x.key_result_id, k.title, t.name AS team,
+       b.id AS b_id, b.username AS b_username, b.first_name AS b_first, b.last_name AS b_last,
+       a.id AS a_id, a.username AS a_username, a.first_name AS a_first, a.last_name AS a_last
+FROM {sql.table(EarlyEscalation)} x
+JOIN {sql.table(KeyResult)} k ON k.id = x.key_result_id
+JOIN {sql.table(Objective)} j ON j.id = k.objective_id
+JOIN {sql.table(Team)} t ON t.id = j.team_id
+JOIN {person} b ON b.id = x.raised_by_id
+JOIN {person} a ON a.id = x.asked_of_id
+WHERE x.id IN ({sql.placeholders(ids)})""",
+            ids,
+        )
+    ]
+
+
+@dataclass
 class FeedItem:
     kind: str  # checkin | escalation | missed | early (an early escalation, rule 7)
     at: Any
@@ -1225,21 +1363,11 @@ def risk_feed(
     objects: dict[tuple[str, int], Any] = {}
     for c in _feed_checkins(ids["checkin"]):
         objects[("checkin", c.pk)] = c
-    for e in (
-        Escalation.objects.filter(pk__in=ids["escalation"])
-        .order_by()
-        .select_related(
-            "dependency__responsible", "dependency__provider_team", "dependency__key_result"
-        )
-    ):
+    for e in _feed_escalations(ids["escalation"]):
         objects[("escalation", e.pk)] = e
-    for m in MissedCheckIn.objects.filter(pk__in=ids["missed"]).select_related("prompt__owner"):
+    for m in _feed_missed(ids["missed"]):
         objects[("missed", m.pk)] = m
-    for early_one in (
-        EarlyEscalation.objects.filter(pk__in=ids["early"])
-        .order_by()
-        .select_related("key_result__objective__team", "raised_by", "asked_of")
-    ):
+    for early_one in _feed_early(ids["early"]):
         objects[("early", early_one.pk)] = early_one
     return [
         FeedItem(

@@ -315,16 +315,15 @@ def feed_item(context: Any, item: Any) -> str:
         return _checkin_item(item.obj, context["led"], str(context.get("csrf_token", "")))
     if item.kind == "escalation":
         e = item.obj
-        dep = e.dependency
         return html(
             '<li class="feed-item feed-escalation"><div class="feed-head"><span class="pill '
             'pill-bad">Escalation · rung {}</span> <a href="{}">{}</a> <small class="muted">'
             "— {} ({}), {}, {}</small></div></li>",
             e.rung,
-            dep.get_absolute_url(),
-            dep.deliverable,
-            person_name(dep.responsible),
-            dep.provider_team.name,
+            e.dependency_url(),
+            e.deliverable,
+            person_name(e.responsible),
+            e.provider_team,
             e.get_trigger_display().lower(),
             _day(e.sent_at),
         )
@@ -337,10 +336,10 @@ def feed_item(context: Any, item: Any) -> str:
             '<p><span class="q">Needs:</span> {}</p></li>',
             item.weeks_early,
             pluralize(item.weeks_early),
-            e.key_result.get_absolute_url(),
-            e.key_result.title,
+            e.key_result_url(),
+            e.kr_title,
             person_name(e.raised_by),
-            e.key_result.objective.team.name,
+            e.team,
             person_name(e.asked_of),
             _day(e.raised_at),
             e.get_status_display(),
@@ -352,8 +351,8 @@ def feed_item(context: Any, item: Any) -> str:
         'pill-at_risk">Missed check-in · rung {}</span> {}, week {} <small class="muted">{}'
         "</small></div></li>",
         m.rung,
-        person_name(m.prompt.owner),
-        m.prompt.week,
+        person_name(m.owner),
+        m.week,
         _day(m.sent_at),
     )
 
