@@ -140,6 +140,26 @@ class Person:
         self.first_name = first_name
         self.last_name = last_name
 
+    @classmethod
+    def columns(cls, alias: str, prefix: str) -> str:
+        """A statement's four columns of the user joined as ``alias``, named with ``prefix``
+        (``<prefix>id``, ``<prefix>username``, ``<prefix>first``, ``<prefix>last``), which
+        ``of`` reads back."""
+        return (
+            f"{alias}.id AS {prefix}id, {alias}.username AS {prefix}username, "
+            f"{alias}.first_name AS {prefix}first, {alias}.last_name AS {prefix}last"
+        )
+
+    @classmethod
+    def of(cls, row: Any, prefix: str) -> Person:
+        """The person a row's ``columns(alias, prefix)`` read."""
+        return cls(
+            getattr(row, f"{prefix}id"),
+            getattr(row, f"{prefix}username"),
+            getattr(row, f"{prefix}first"),
+            getattr(row, f"{prefix}last"),
+        )
+
     def get_full_name(self) -> str:
         return full_name(self.first_name, self.last_name)
 

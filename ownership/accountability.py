@@ -56,15 +56,21 @@ class Code(StrEnum):
     NOT_KEPT = "not_kept"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Check:
     name: str  # owner | authority | dependencies
     label: str
     passed: bool
     reason: str
     fix_label: str = ""
-    fix_url: str = ""
+    # The view and key that fix a failing check, made a link only when a page prints it (a
+    # table of 50 key results shows their reasons, not their links).
+    fix: tuple[str, int] | None = None
     code: Code | None = None
+
+    @property
+    def fix_url(self) -> str:
+        return link(*self.fix) if self.fix is not None else ""
 
 
 @dataclass
@@ -162,7 +168,7 @@ def _owner_check(kr: Flags) -> Check:
             False,
             f"{name} declined ownership; nominate someone else.",
             "Nominate an owner",
-            link("ownership:handover", kr.key_result_id),
+            ("ownership:handover", kr.key_result_id),
             code=Code.DECLINED,
         )
     return Check(
@@ -171,7 +177,7 @@ def _owner_check(kr: Flags) -> Check:
         False,
         f"{name} has not accepted ownership yet.",
         "Ask them to accept",
-        link("objectives:key_result", kr.key_result_id),
+        ("objectives:key_result", kr.key_result_id),
         code=Code.NOT_ACCEPTED,
     )
 
@@ -192,7 +198,7 @@ def _authority_check(kr: Flags) -> Check:
         False,
         "No documented decision authority for the owner.",
         "Grant authority",
-        link("ownership:grant", kr.key_result_id),
+        ("ownership:grant", kr.key_result_id),
         code=Code.NO_AUTHORITY,
     )
 
@@ -221,7 +227,7 @@ def _dependency_check(kr: Flags, top: list[Any], today: date) -> Check:
             False,
             "No dependencies named: name the top two, or declare that none are needed.",
             "Name dependencies",
-            link("objectives:key_result", kr.key_result_id),
+            ("objectives:key_result", kr.key_result_id),
             code=Code.NO_DEPENDENCIES_NAMED,
         )
     problems = []
@@ -236,7 +242,7 @@ def _dependency_check(kr: Flags, top: list[Any], today: date) -> Check:
             False,
             "; ".join(problems) + ".",
             "Chase the dependency",
-            link("dependencies:detail", first.pk),
+            ("dependencies:detail", first.pk),
             code=Code.NOT_KEPT,
         )
     # Only reached if the words and the database's verdict disagree: the verdict wins.

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods
 
 from dependencies.models import Dependency
 from objectives.models import KeyResult
-from okrly import access
+from okrly import access, sql
 from okrly.errors import NotAllowed, RuleBroken
 from okrly.forms import add_service_error
 from okrly.html import html
@@ -106,10 +106,23 @@ def render_key_result_panel(request: HttpRequest, key_result: KeyResult) -> str:
 
 
 def asked_of(user: User) -> list[AskedItem]:
-    """Open escalations asked of ``user``, each with its Answer and Redirect forms (two
-    queries: the escalations, and the people for the redirect picker when there are any)."""
+    """Open escalations asked of ``user``, each with its Answer and Redirect forms: one query
+    when there are none (most people, most days: their ids as SQL, which costs a tenth of
+    the ORM's query), three when there are (the escalations with what their words read, and
+    the people for the redirect picker)."""
+    open_ids = [
+        row.id
+        for row in sql.rows(
+            f"SELECT x.id FROM {sql.table(EarlyEscalation)} x "
+            "WHERE x.asked_of_id = %s AND x.status = %s",
+            [user.pk, EarlyEscalation.Status.OPEN.value],
+        )
+    ]
+    if not open_ids:
+        return []
     escalations = list(
-        EarlyEscalation.objects.filter(asked_of=user, status=EarlyEscalation.Status.OPEN)
+        # Still open: answered since the ids were read, it is no longer asked.
+        EarlyEscalation.objects.filter(pk__in=open_ids, status=EarlyEscalation.Status.OPEN)
         .select_related("key_result__objective__team", "raised_by", "dependency")
         # Only what the words, the links and the redirect picker read: "Asked of me" runs
         # this on every request, and the ORM's cost grows with the columns it selects.

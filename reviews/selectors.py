@@ -803,7 +803,8 @@ class TeamPromise:
 
 def team_promises(quarter: Quarter, team: Team) -> list[TeamPromise]:
     """Dependencies the team owes other teams, open ones, soonest due first (one query). Not
-    those of a displaced key result: they are out of the team's overdue figure too. SQL
+    those of a displaced key result: they are out of the team's overdue figure too. The
+    quarter's key results in play are their status rows (one join, not two). SQL
     (``okrly.sql``): the team view runs it on every request."""
     person = sql.table(get_user_model())
     open_statuses = sql.constants(s.value for s in Dependency.OPEN_STATUSES)
@@ -823,12 +824,11 @@ def team_promises(quarter: Quarter, team: Team) -> list[TeamPromise]:
 SELECT d.id, d.deliverable, d.status, d.confirmed_at, d.due_date, d.escalation_rung,
        t.name AS requesting_team, d.responsible_id, u.username, u.first_name, u.last_name
 FROM {sql.table(Dependency)} d
-JOIN {sql.table(KeyResult)} k ON k.id = d.key_result_id
-JOIN {sql.table(Objective)} o ON o.id = k.objective_id
+JOIN {sql.table(KeyResultStatus)} s ON s.key_result_id = d.key_result_id
 JOIN {sql.table(Team)} t ON t.id = d.requesting_team_id
 JOIN {person} u ON u.id = d.responsible_id
-WHERE d.provider_team_id = %(team)s AND o.quarter_id = %(quarter)s
-  AND k.displaced_by_id IS NULL AND d.status IN ({open_statuses})
+WHERE d.provider_team_id = %(team)s AND s.quarter_id = %(quarter)s AND s.in_play
+  AND d.status IN ({open_statuses})
 ORDER BY d.due_date, d.id
 LIMIT 25""",
             {"team": team.pk, "quarter": quarter.pk},
@@ -844,8 +844,9 @@ class TrendPoint:
 
 
 def team_trend(quarter: Quarter, team: Team, today: date, key_results: int) -> list[TrendPoint]:
-    """Check-in completion and average confidence per week so far (one grouped query, SQL:
-    the team view runs it on every request)."""
+    """Check-in completion and average confidence per week so far (one grouped query over
+    the check-ins of the team's key results in play, found by their status rows; SQL: the
+    team view runs it on every request)."""
     week = dashboard_week(quarter, today)
     rows = {
         r.week: r
@@ -853,9 +854,8 @@ def team_trend(quarter: Quarter, team: Team, today: date, key_results: int) -> l
             f"""
 SELECT c.week, COUNT(*) AS n, AVG(c.confidence) AS confidence
 FROM {sql.table(CheckIn)} c
-JOIN {sql.table(KeyResult)} k ON k.id = c.key_result_id
-JOIN {sql.table(Objective)} o ON o.id = k.objective_id
-WHERE o.quarter_id = %(quarter)s AND o.team_id = %(team)s AND k.displaced_by_id IS NULL
+JOIN {sql.table(KeyResultStatus)} s ON s.key_result_id = c.key_result_id
+WHERE s.quarter_id = %(quarter)s AND s.team_id = %(team)s AND s.in_play
 GROUP BY c.week""",
             {"quarter": quarter.pk, "team": team.pk},
         )
@@ -1199,14 +1199,13 @@ def _feed_escalations(ids: list[int]) -> list[FeedEscalation]:
             sent_at=row.sent_at,
             dependency_id=row.dependency_id,
             deliverable=row.deliverable,
-            responsible=sql.Person(row.r_id, row.r_username, row.r_first, row.r_last),
+            responsible=sql.Person.of(row, "r_"),
             provider_team=row.team,
         )
         for row in sql.rows(
             f"""
 SELECT e.id, e.rung, e.trigger, e.sent_at, e.dependency_id, d.deliverable,
-       r.id AS r_id, r.username AS r_username, r.first_name AS r_first, r.last_name AS r_last,
-       t.name AS team
+       {sql.Person.columns("r", "r_")}, t.name AS team
 FROM {sql.table(Escalation)} e
 JOIN {sql.table(Dependency)} d ON d.id = e.dependency_id
 JOIN {sql.table(get_user_model())} r ON r.id = d.responsible_id
@@ -1226,12 +1225,11 @@ def _feed_missed(ids: list[int]) -> list[FeedMissed]:
             rung=row.rung,
             sent_at=row.sent_at,
             week=row.week,
-            owner=sql.Person(row.o_id, row.o_username, row.o_first, row.o_last),
+            owner=sql.Person.of(row, "o_"),
         )
         for row in sql.rows(
             f"""
-SELECT m.id, m.rung, m.sent_at, p.week,
-       o.id AS o_id, o.username AS o_username, o.first_name AS o_first, o.last_name AS o_last
+SELECT m.id, m.rung, m.sent_at, p.week, {sql.Person.columns("o", "o_")}
 FROM {sql.table(MissedCheckIn)} m
 JOIN {sql.table(CheckInPrompt)} p ON p.id = m.prompt_id
 JOIN {sql.table(get_user_model())} o ON o.id = p.owner_id
@@ -1254,14 +1252,13 @@ def _feed_early(ids: list[int]) -> list[FeedEarly]:
             key_result_id=row.key_result_id,
             kr_title=row.title,
             team=row.team,
-            raised_by=sql.Person(row.b_id, row.b_username, row.b_first, row.b_last),
-            asked_of=sql.Person(row.a_id, row.a_username, row.a_first, row.a_last),
+            raised_by=sql.Person.of(row, "b_"),
+            asked_of=sql.Person.of(row, "a_"),
         )
         for row in sql.rows(
             f"""
 SELECT x.id, x.status, x.need, x.raised_at, x.key_result_id, k.title, t.name AS team,
-       b.id AS b_id, b.username AS b_username, b.first_name AS b_first, b.last_name AS b_last,
-       a.id AS a_id, a.username AS a_username, a.first_name AS a_first, a.last_name AS a_last
+       {sql.Person.columns("b", "b_")}, {sql.Person.columns("a", "a_")}
 FROM {sql.table(EarlyEscalation)} x
 JOIN {sql.table(KeyResult)} k ON k.id = x.key_result_id
 JOIN {sql.table(Objective)} j ON j.id = k.objective_id

@@ -65,3 +65,37 @@ def test_what_it_cannot_shortcut_goes_to_reverse() -> None:
 @pytest.mark.urls("tests.okrly.other_urls")
 def test_another_url_configuration_is_its_own() -> None:
     assert link("thing", 3) == "/elsewhere/3/things/"
+
+
+def test_a_request_reads_its_prefix_once_and_the_next_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Within a request the prefix and resolver are read once (request_started marks it);
+    the next request, under another prefix, reads its own."""
+    from django.core.signals import request_finished, request_started
+
+    from okrly import links
+
+    try:
+        set_script_prefix("/one/")
+        request_started.send(sender=None)
+        assert link("objectives:key_result", 5) == "/one/objectives/key-results/5/"
+        calls: list[int] = []
+        real = links.get_script_prefix
+
+        def counting() -> str:
+            calls.append(1)
+            return real()
+
+        with monkeypatch.context() as patched:
+            patched.setattr(links, "get_script_prefix", counting)
+            assert link("dependencies:detail", 6) == "/one/dependencies/6/"
+        assert calls == []  # read once, at the first link of the request
+        request_finished.send(sender=None)
+        set_script_prefix("/two/")
+        request_started.send(sender=None)
+        assert link("objectives:key_result", 5) == "/two/objectives/key-results/5/"
+        request_finished.send(sender=None)
+    finally:
+        set_script_prefix("/")
+    assert link("objectives:key_result", 5) == "/objectives/key-results/5/"

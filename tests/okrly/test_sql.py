@@ -116,3 +116,17 @@ def test_in_lists_of_placeholders_match_nothing_when_empty(key_result: Any) -> N
         assert clause == "NULL"
         found = sql.rows(f"SELECT COUNT(*) AS n FROM {table} WHERE id IN ({clause})", values)
         assert found[0].n == 0
+
+
+def test_a_person_read_by_its_columns_is_the_users_name(owner: Any, teammate: Any) -> None:
+    """``Person.columns`` names a joined user's four columns; ``Person.of`` reads them back,
+    two people of one row apart by their prefixes."""
+    User = get_user_model()
+    row = sql.rows(
+        f"SELECT {sql.Person.columns('a', 'a_')}, {sql.Person.columns('b', 'b_')} "
+        f"FROM {sql.table(User)} a, {sql.table(User)} b WHERE a.id = %s AND b.id = %s",
+        [owner.pk, teammate.pk],
+    )[0]
+    a, b = sql.Person.of(row, "a_"), sql.Person.of(row, "b_")
+    assert (a.pk, display_name(a), a.get_username()) == (owner.pk, "Olga Owner", "olga")
+    assert (b.pk, display_name(b)) == (teammate.pk, "Tim Teammate")
