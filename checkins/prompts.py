@@ -142,7 +142,7 @@ def _prompt_batch(
         ).update(claim=token, sent_at=now)
         claimed = list(CheckInPrompt.objects.filter(claim=token).values_list("owner_id", flat=True))
         # The dashboard's figures count a prompted owner's key results not yet checked in.
-        registry.prompts_sent(quarter.pk, claimed)
+        registry.prompts_sent(quarter.pk, week, claimed)
         link = reverse("home")
         notifications = Notification.objects.bulk_create(
             [

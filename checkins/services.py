@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -126,6 +127,19 @@ def _snapshot(check_in: CheckIn) -> None:
     )
 
 
+def week_locked(key_result: KeyResult, week: int) -> QuerySet[CheckIn]:
+    """The key result's check-in of ``week``, to be locked (FOR UPDATE) until the submit's
+    transaction ends: its own row only. Ordered by id, not by the model's default ordering,
+    which joins the key result, its objective, team and quarter: FOR UPDATE then locked those
+    rows too, every check-in of the quarter queued on the quarter's row, and with the team
+    figures' locks (ownership.figures) concurrent check-ins deadlocked."""
+    return (
+        CheckIn.objects.select_for_update(of=("self",))
+        .filter(key_result=key_result, week=week)
+        .order_by("pk")
+    )
+
+
 @transaction.atomic
 def checkin_submit(
     *,
@@ -209,7 +223,7 @@ def checkin_submit(
         "need_dependency": need_dependency,
         "value": number,
     }
-    existing = CheckIn.objects.select_for_update().filter(key_result=key_result, week=week).first()
+    existing = week_locked(key_result, week).first()
     if existing is None:
         try:
             with transaction.atomic():
@@ -219,7 +233,7 @@ def checkin_submit(
             previous_need = None
         except IntegrityError:
             # Another submission for this week won the insert: edit it instead.
-            existing = CheckIn.objects.select_for_update().get(key_result=key_result, week=week)
+            existing = week_locked(key_result, week).get()
     if existing is not None:
         previous_need = _need_of(existing)
         _snapshot(existing)

@@ -263,7 +263,7 @@ def key_results_changed(key_result_ids: list[int]) -> None:
 # Check-in prompts sent (checkins' prompt job, which writes them in bulk): the owners' key
 # results' dashboard figures count a prompted owner's missing check-in (ownership keeps them),
 # in the same transaction as the prompts.
-PromptsSent = Callable[[int, list[int]], None]
+PromptsSent = Callable[[int, int, list[int]], None]
 _prompts_sent: dict[str, PromptsSent] = {}
 
 
@@ -271,9 +271,9 @@ def register_prompts_sent(name: str, listener: PromptsSent) -> None:
     _prompts_sent[name] = listener
 
 
-def prompts_sent(quarter_id: int, owner_ids: list[int]) -> None:
+def prompts_sent(quarter_id: int, week: int, owner_ids: list[int]) -> None:
     for listener in _prompts_sent.values():
-        listener(quarter_id, owner_ids)
+        listener(quarter_id, week, owner_ids)
 
 
 # Missed commitments (rule 10): the service or job that detects a miss reports it here, in its

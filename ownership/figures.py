@@ -123,7 +123,8 @@ def refresh(team_ids: Iterable[int | None], *, today: date | None = None) -> Non
         _refresh(ids[start : start + CHUNK], today)
 
 
-def _refresh(ids: list[int], today: date) -> None:
+def _lock(ids: list[int]) -> None:
+    """The teams' rows, in id order, until the transaction ends (see the module's notes)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
@@ -131,6 +132,10 @@ def _refresh(ids: list[int], today: date) -> None:
                 "ORDER BY t.id FOR NO KEY UPDATE",
                 ids,
             )
+
+
+def _refresh(ids: list[int], today: date) -> None:
+    _lock(ids)
     found = compute(ids, today)
     TeamFigures.objects.filter(team_id__in=ids).delete()
     TeamFigures.objects.bulk_create(
@@ -150,9 +155,11 @@ def refresh_all(*, today: date | None = None) -> None:
     refresh(Team.objects.values_list("pk", flat=True), today=today)
 
 
-def prompted(quarter_id: int, owner_ids: list[int]) -> None:
-    """The prompt job sent these owners their prompt: their teams' rows count a key result
-    not yet checked in as missed (``okrly.registry.prompts_sent``)."""
+def prompted(quarter_id: int, week: int, owner_ids: list[int]) -> None:
+    """These owners were sent (or, by hand, lost) their prompt for ``week``: their teams'
+    missed check-ins of that week, counted again for those teams and that week alone (the
+    prompt job reports each batch here, ``okrly.registry.prompts_sent``: a batch's owners
+    span hundreds of teams, and summing everything of each was most of the job's time)."""
     teams: set[int] = set()
     for start in range(0, len(owner_ids), CHUNK):
         chunk = owner_ids[start : start + CHUNK]
@@ -161,4 +168,43 @@ def prompted(quarter_id: int, owner_ids: list[int]) -> None:
             .values_list("team_id", flat=True)
             .distinct()
         )
-    refresh(teams)
+    ids = sorted(teams)
+    today = timezone.localdate()
+    for start in range(0, len(ids), CHUNK):
+        _prompted(quarter_id, week, ids[start : start + CHUNK], today)
+
+
+def _prompted(quarter_id: int, week: int, ids: list[int], today: date) -> None:
+    _lock(ids)
+    # A key result is missed that week when its owner was prompted for it and its latest
+    # check-in is of another week (or there is none), as ``compute`` counts it.
+    missed = {
+        row.team_id: int(row.n)
+        for row in sql.rows(
+            f"""
+SELECT s.team_id, COUNT(*) AS n
+FROM {sql.table(KeyResultStatus)} s
+JOIN {sql.table(CheckInPrompt)} p
+  ON p.owner_id = s.owner_id AND p.quarter_id = s.quarter_id AND p.week = %s
+ AND p.sent_at IS NOT NULL
+WHERE s.quarter_id = %s AND s.in_play AND s.team_id IN ({sql.placeholders(ids)})
+  AND (s.checkin_week IS NULL OR s.checkin_week <> %s)
+GROUP BY s.team_id""",
+            [week, quarter_id, *ids, week],
+        )
+    }
+    TeamFigures.objects.bulk_create(
+        [
+            TeamFigures(quarter_id=quarter_id, team_id=team, week=week, missed=n, computed_on=today)
+            for team, n in sorted(missed.items())
+        ],
+        update_conflicts=True,
+        unique_fields=["quarter", "week", "team"],
+        update_fields=["missed", "computed_on"],
+    )
+    # The teams with none missed (a prompt deleted): the week's row keeps only its check-ins,
+    # and goes when it has nothing left.
+    none = [team for team in ids if team not in missed]
+    rows = TeamFigures.objects.filter(quarter_id=quarter_id, week=week, team_id__in=none)
+    rows.update(missed=0)
+    rows.filter(checked_in=0).delete()

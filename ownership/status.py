@@ -277,7 +277,7 @@ def _on_status_deleted(sender: type[Model], instance: KeyResultStatus, **kwargs:
 
 def _on_prompt(sender: type[Model], instance: CheckInPrompt, **kwargs: Any) -> None:
     # One saved or deleted by hand (the admin, a script); the job reports its own in bulk.
-    figures.prompted(instance.quarter_id, [instance.owner_id])
+    figures.prompted(instance.quarter_id, instance.week, [instance.owner_id])
 
 
 def connect_signals() -> None:

@@ -219,6 +219,79 @@ def test_two_concurrent_submissions_give_one_row_and_keep_both_versions(
     assert versions == {3, 8}
 
 
+@pytest.mark.django_db
+def test_a_submit_locks_the_check_ins_row_alone(key_result: Any) -> None:
+    """The row a submit locks (FOR UPDATE) is read from the check-in table alone: no join to
+    the key result, objective, team or quarter (the model's default ordering joined them all,
+    and FOR UPDATE locked every joined row, the quarter's included)."""
+    locked = services.week_locked(key_result, 7)
+    statement = str(locked.query)
+    assert " JOIN " not in statement
+    assert locked.query.select_for_update
+    assert locked.query.select_for_update_of == ("self",)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_owners_checking_in_at_once_across_teams_all_succeed(quarter: Any) -> None:
+    """Eight owners in two teams, each key result asking the other team for something, check
+    in at the same moment, twice (threads with their own connections): every answer is
+    saved, none refused. A check-in locks its own row and then the teams whose figures it
+    rewrites (ownership.figures); on PostgreSQL it once also locked its key result's quarter
+    and team rows, through the joins of the model's default ordering, and the two orders
+    deadlocked (the bench's mixed load refused most check-ins)."""
+    from dependencies import services as deps
+    from tests.factories import (
+        KeyResultFactory,
+        MembershipFactory,
+        ObjectiveFactory,
+        TeamFactory,
+        UserFactory,
+    )
+
+    teams = [TeamFactory(), TeamFactory()]
+    providers = [UserFactory(), UserFactory()]
+    for team, provider in zip(teams, providers, strict=True):
+        MembershipFactory(user=provider, team=team)
+    work = []
+    for i in range(8):
+        mine, theirs = i % 2, 1 - i % 2
+        owner = UserFactory()
+        MembershipFactory(user=owner, team=teams[mine])
+        kr = KeyResultFactory(
+            objective=ObjectiveFactory(quarter=quarter, team=teams[mine]), owner=owner
+        )
+        deps.dependency_request(
+            user=owner,
+            key_result=kr,
+            provider_team=teams[theirs],
+            responsible=providers[theirs],
+            deliverable="An API",
+            due_date=quarter.end,
+            confirm_outside_quarter=True,
+        )
+        work.append((owner, kr))
+    barrier = threading.Barrier(len(work))
+    errors: list[BaseException] = []
+
+    def owner_checks_in(owner: Any, kr: Any) -> None:
+        try:
+            for confidence in (4, 7):
+                barrier.wait()
+                submit(owner, kr, confidence=confidence)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=owner_checks_in, args=pair) for pair in work]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(CheckIn.objects.values_list("confidence", flat=True)) == [7] * len(work)
+
+
 class TestForecast:
     def test_a_straight_line_is_projected_to_the_last_week(self) -> None:
         points = [(1, Decimal(12)), (2, Decimal(14)), (3, Decimal(16))]
