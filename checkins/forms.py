@@ -5,12 +5,12 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.utils.choices import BaseChoiceIterator
 
 from checkins.models import CheckIn
 from checkins.services import checkin_problems
 from dependencies.models import Dependency
 from okrly import sql
+from okrly.formrender import Pairs, PairsSelect
 from okrly.forms import PersonChoiceField, person_label
 from okrly.models import Membership
 
@@ -91,17 +91,6 @@ class _CopiedShallow:
         return result
 
 
-class _Pairs(BaseChoiceIterator):
-    """Choices already in their final form (value, label pairs): assigned to a field as they
-    are, where a plain list would be walked and normalised again for each of a page's forms."""
-
-    def __init__(self, pairs: list[tuple[Any, str]]) -> None:
-        self.pairs = pairs
-
-    def __iter__(self) -> Any:
-        return iter(self.pairs)
-
-
 class _StatusField(_CopiedShallow, forms.ChoiceField):
     pass
 
@@ -139,11 +128,12 @@ class CheckInForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    need_person = _PersonField(label="From whom (optional)", required=False)
+    need_person = _PersonField(label="From whom (optional)", required=False, widget=PairsSelect)
     need_dependency = _DependencyField(
         label="…or for which dependency (optional)",
         queryset=Dependency.objects.none(),
         required=False,
+        widget=PairsSelect,
     )
     value = forms.CharField(label="Current value", required=False)
 
@@ -167,13 +157,13 @@ class CheckInForm(forms.Form):
             # Only a posted value is checked against it (an unbound form, one per card of My
             # week, renders the fixed choices below).
             need_dependency.queryset = Dependency.objects.filter(key_result_id=key_result.pk)
-        need_dependency.choices = _Pairs(
+        need_dependency.choices = Pairs(
             [("", "— none"), *((dep.pk, _dependency_label(dep)) for dep in dependencies)]
         )
         if people is not None:
             need_person = self.fields["need_person"]
             assert isinstance(need_person, forms.ModelChoiceField)
-            need_person.choices = _Pairs(people)
+            need_person.choices = Pairs(people)
         if key_result.unit:
             self.fields["value"].label = f"Current value ({key_result.unit})"
         self.review_fields: list[tuple[Dependency, forms.BoundField, forms.BoundField]] = []

@@ -16,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from django.forms import Select
 from django.forms.renderers import DjangoTemplates
+from django.utils.choices import BaseChoiceIterator
 from django.utils.formats import localize
 from django.utils.safestring import SafeData, SafeString, mark_safe
 
@@ -158,3 +160,60 @@ class FastWidgets(DjangoTemplates):
                 out.append("\n  </div>")
         out.append("\n</div>\n")
         return "".join(out)
+
+
+class Pairs(BaseChoiceIterator):
+    """Choices already in their final form (value, label pairs), shared by a page's forms:
+    assigned to a field as they are (a plain list is walked and normalised again for each
+    form), and ``PairsSelect`` makes each option's markup once for all of them."""
+
+    def __init__(self, pairs: list[tuple[Any, str]]) -> None:
+        self.pairs = pairs
+        self._markup: list[tuple[str, str, str]] | None = None
+
+    def __iter__(self) -> Any:
+        return iter(self.pairs)
+
+    def markup(self) -> list[tuple[str, str, str]]:
+        """Each option's value as text, and its markup unselected and selected."""
+        if self._markup is None:
+            self._markup = []
+            for value, label in self.pairs:
+                shown = "" if value is None else str(value)
+                text = _text(label)
+                self._markup.append(
+                    (
+                        shown,
+                        f'<option value="{_as_s(shown)}">{text}</option>',
+                        f'<option value="{_as_s(shown)}" selected>{text}</option>',
+                    )
+                )
+        return self._markup
+
+
+class PairsSelect(Select):
+    """A select of ``Pairs`` (five My-week cards print the same twenty people): the options'
+    markup is made once per ``Pairs`` and the chosen one marked per form; what it prints is
+    what ``Select`` prints through ``FastWidgets`` (``tests/okrly/test_formrender.py``). Other
+    choices render as ``Select`` does."""
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        choices = self.choices
+        if not isinstance(choices, Pairs) or self.allow_multiple_selected:
+            return super().render(name, value, attrs, renderer)
+        chosen = self.format_value(value)
+        found = False
+        options = []
+        for shown, plain, selected in choices.markup():
+            # As Select marks them: the first option whose value is the chosen one.
+            if not found and shown in chosen:
+                found = True
+                options.append(f"\n  {selected}\n")
+            else:
+                options.append(f"\n  {plain}\n")
+        final = self.build_attrs(self.attrs, attrs)
+        return SafeString(
+            f'<select name="{_text(name)}"{_attrs(final)}>{"".join(options)}\n</select>'
+        )

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from okrly.formrender import FastWidgets
+from okrly.formrender import FastWidgets, Pairs, PairsSelect
 
 FAST = FastWidgets()
 SLOW = DjangoTemplates()
@@ -146,3 +146,27 @@ def test_random_values_labels_and_attributes_come_out_the_same(
 def test_the_project_renders_its_forms_with_it() -> None:
     assert settings.FORM_RENDERER == "okrly.formrender.FastWidgets"
     assert isinstance(get_default_renderer(), FastWidgets)
+
+
+@hsettings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    choices=st.lists(st.tuples(st.one_of(text, st.integers(0, 10**6)), text), max_size=6),
+    chosen=value,
+    attr_values=st.dictionaries(st.sampled_from(["id", "class", "title", "data-x"]), value),
+)
+def test_a_select_of_shared_pairs_prints_what_a_select_prints(
+    choices: list[tuple[Any, str]], chosen: Any, attr_values: dict[str, Any]
+) -> None:
+    """``PairsSelect`` with ``Pairs`` (its options' markup made once, shared by a page's
+    forms) against Django's ``Select`` through its templates: the same bytes, whatever the
+    values, labels, chosen value and attributes; rendered twice, as a page's second form."""
+    shared = Pairs(choices)
+    for _ in range(2):
+        fast = PairsSelect(choices=shared).render("f", chosen, dict(attr_values))
+        slow = forms.Select(choices=choices).render("f", chosen, dict(attr_values), SLOW)
+        assert fast == slow
