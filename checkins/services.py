@@ -18,7 +18,7 @@ from checkins.models import CheckIn, CheckInRevision, DependencyReview
 from dependencies.models import Dependency
 from dependencies.services import dependency_flag_risk
 from objectives.models import KeyResult
-from okrly import access
+from okrly import access, registry
 from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Quarter, display_name, local_today
 from okrly.params import BadParameter, decimal_limits, int_param
@@ -141,6 +141,7 @@ def week_locked(key_result: KeyResult, week: int) -> QuerySet[CheckIn]:
 
 
 @transaction.atomic
+@registry.key_results_batched()
 def checkin_submit(
     *,
     user: User,

@@ -8,7 +8,9 @@ function and renders what they return. Each function costs a fixed number of que
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -258,6 +260,40 @@ def register_key_results_changed(name: str, listener: KeyResultsChanged) -> None
 def key_results_changed(key_result_ids: list[int]) -> None:
     for listener in _key_results_changed.values():
         listener(key_result_ids)
+
+
+# Within ``key_results_batched()``, the key results a service's several saves change are
+# collected (``defer_key_results``) and reported once, at the end: a check-in saves its row
+# twice and its key result once, and each save rewrote the status and team figures.
+_batched: ContextVar[set[int] | None] = ContextVar("okrly_key_results_batched", default=None)
+
+
+@contextmanager
+def key_results_batched() -> Iterator[None]:
+    """Collect the key results changed inside, and report them to ``key_results_changed``
+    once when the block ends without an error (inside the service's transaction: both
+    commit together). Nested blocks report with the outermost."""
+    if _batched.get() is not None:
+        yield
+        return
+    pending: set[int] = set()
+    token = _batched.set(pending)
+    try:
+        yield
+    finally:
+        _batched.reset(token)
+    if pending:
+        key_results_changed(sorted(pending))
+
+
+def defer_key_results(key_result_ids: Iterable[int]) -> bool:
+    """Inside ``key_results_batched()``: keep these for its end and say so (True); outside
+    it, False, and the caller writes at once."""
+    pending = _batched.get()
+    if pending is None:
+        return False
+    pending.update(key_result_ids)
+    return True
 
 
 # Check-in prompts sent (checkins' prompt job, which writes them in bulk): the owners' key

@@ -1,11 +1,12 @@
 """Each team's dashboard figures (``TeamFigures``, issue 14), added up from its key results'
 status rows and the dependencies it owes, rewritten with them in the same transaction.
 
-``compute`` is the from-scratch sum for some teams (three reads: their status rows, the
-dependencies they owe that count, the prompts their owners were sent); ``refresh`` locks the
-teams, computes and rewrites their rows. ``ownership.status.refresh`` calls it for every team a
-status write can change (the key results' teams before and after, and the teams they ask
-of); the prompt job reports the owners it prompted (``okrly.registry.prompts_sent``).
+``compute`` is the from-scratch sum for some teams (one grouped statement over their status
+rows, the prompts their owners were sent and the dependencies they owe that count);
+``refresh`` locks the teams, computes and rewrites their rows. ``ownership.status.refresh``
+calls it for every team a status write can change (the key results' teams before and after,
+and the teams they ask of); the prompt job reports the owners it prompted
+(``okrly.registry.prompts_sent``).
 
 Concurrency: two transactions changing key results of one team each sum the team's rows. On
 PostgreSQL each first locks the team's row (``FOR NO KEY UPDATE``, which leaves the key
@@ -59,58 +60,60 @@ Key = tuple[int, int, int]  # quarter, team, week
 def compute(team_ids: list[int], today: date) -> dict[Key, Figures]:
     """What these teams' rows should hold on ``today``: only rows with a figure other than 0
     (a week nobody checked in or was prompted has none; a quarter with neither key results
-    nor dependencies owed has none)."""
-    found: dict[Key, Figures] = defaultdict(Figures)
+    nor dependencies owed has none). One statement, each part grouped in the database: the
+    key results in play by quarter and team, their latest check-ins by week, the prompted
+    owners' key results without that week's check-in, and the dependencies the teams owe
+    that are overdue or escalated (read from the two partial indexes' conditions)."""
     if not team_ids:
         return {}
-    params: list[Any] = list(team_ids)
-    statuses = sql.rows(
-        f"SELECT s.quarter_id, s.team_id, s.owner_id, s.ok, s.checkin_status, s.checkin_week "
-        f"FROM {sql.table(KeyResultStatus)} s "
-        f"WHERE s.team_id IN ({sql.placeholders(team_ids)}) AND s.in_play",
-        params,
-    )
-    prompted: dict[tuple[int, int], set[int]] = defaultdict(set)  # (owner, quarter): weeks
-    owners = sorted({s.owner_id for s in statuses})
-    for start in range(0, len(owners), CHUNK):
-        chunk = owners[start : start + CHUNK]
-        for p in sql.rows(
-            f"SELECT p.owner_id, p.quarter_id, p.week FROM {sql.table(CheckInPrompt)} p "
-            f"WHERE p.owner_id IN ({sql.placeholders(chunk)}) AND p.sent_at IS NOT NULL",
-            chunk,
-        ):
-            prompted[p.owner_id, p.quarter_id].add(p.week)
-    for s in statuses:
-        quarter = found[s.quarter_id, s.team_id, 0]
-        quarter.key_results += 1
-        quarter.not_ok += not s.ok
-        quarter.at_risk += s.checkin_status in AT_RISK
-        if s.checkin_week is not None:
-            found[s.quarter_id, s.team_id, s.checkin_week].checked_in += 1
-        for week in prompted.get((s.owner_id, s.quarter_id), ()):
-            if week != s.checkin_week:
-                found[s.quarter_id, s.team_id, week].missed += 1
-    # The dependencies each team owes that count (their key result in play): overdue, or
-    # escalated and still open. Read from the two partial indexes' conditions.
+    params: dict[str, Any] = {"today": today}
+    teams = sql.named(params, "team", team_ids)
+    status, prompt = sql.table(KeyResultStatus), sql.table(CheckInPrompt)
+    risky = sql.constants(AT_RISK)
     promised = sql.constants(s.value for s in Dependency.PROMISED_STATUSES)
     opened = sql.constants(s.value for s in Dependency.OPEN_STATUSES)
-    overdue = f"d.status IN ({promised}) AND d.due_date < %s"
+    overdue = f"d.status IN ({promised}) AND d.due_date < %(today)s"
     escalated = f"d.status IN ({opened}) AND d.escalation_rung > 0"
+    found: dict[Key, Figures] = defaultdict(Figures)
     for row in sql.rows(
         f"""
-SELECT s.quarter_id, d.provider_team_id AS team_id,
-       SUM(CASE WHEN {overdue} THEN 1 ELSE 0 END) AS overdue,
-       SUM(CASE WHEN {escalated} THEN 1 ELSE 0 END) AS escalated
+SELECT 'quarter' AS part, s.quarter_id, s.team_id, 0 AS week, COUNT(*) AS a,
+       SUM(CASE WHEN s.ok THEN 0 ELSE 1 END) AS b,
+       SUM(CASE WHEN s.checkin_status IN ({risky}) THEN 1 ELSE 0 END) AS c
+FROM {status} s WHERE s.team_id IN ({teams}) AND s.in_play
+GROUP BY s.quarter_id, s.team_id
+UNION ALL
+SELECT 'checked', s.quarter_id, s.team_id, s.checkin_week, COUNT(*), 0, 0
+FROM {status} s WHERE s.team_id IN ({teams}) AND s.in_play AND s.checkin_week IS NOT NULL
+GROUP BY s.quarter_id, s.team_id, s.checkin_week
+UNION ALL
+SELECT 'missed', s.quarter_id, s.team_id, p.week, COUNT(*), 0, 0
+FROM {status} s
+JOIN {prompt} p ON p.owner_id = s.owner_id AND p.quarter_id = s.quarter_id
+ AND p.sent_at IS NOT NULL
+WHERE s.team_id IN ({teams}) AND s.in_play
+  AND (s.checkin_week IS NULL OR s.checkin_week <> p.week)
+GROUP BY s.quarter_id, s.team_id, p.week
+UNION ALL
+SELECT 'owed', s.quarter_id, d.provider_team_id, 0,
+       SUM(CASE WHEN {overdue} THEN 1 ELSE 0 END),
+       SUM(CASE WHEN {escalated} THEN 1 ELSE 0 END), 0
 FROM {sql.table(Dependency)} d
-JOIN {sql.table(KeyResultStatus)} s ON s.key_result_id = d.key_result_id
-WHERE d.provider_team_id IN ({sql.placeholders(team_ids)}) AND s.in_play
-  AND (({overdue}) OR ({escalated}))
+JOIN {status} s ON s.key_result_id = d.key_result_id
+WHERE d.provider_team_id IN ({teams}) AND s.in_play AND (({overdue}) OR ({escalated}))
 GROUP BY s.quarter_id, d.provider_team_id""",
-        [today, *team_ids, today],
+        params,
     ):
-        quarter = found[row.quarter_id, row.team_id, 0]
-        quarter.overdue = int(row.overdue)
-        quarter.escalated = int(row.escalated)
+        figures = found[row.quarter_id, row.team_id, row.week]
+        if row.part == "quarter":
+            figures.key_results, figures.not_ok = int(row.a), int(row.b)
+            figures.at_risk = int(row.c)
+        elif row.part == "checked":
+            figures.checked_in = int(row.a)
+        elif row.part == "missed":
+            figures.missed = int(row.a)
+        else:
+            figures.overdue, figures.escalated = int(row.a), int(row.b)
     return dict(found)
 
 

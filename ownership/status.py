@@ -26,7 +26,7 @@ from django.utils import timezone
 from checkins.models import CheckIn, CheckInPrompt
 from dependencies.models import Dependency
 from objectives.models import KeyResult, Objective
-from okrly import sql
+from okrly import registry, sql
 from ownership import figures
 from ownership.models import AuthorityGrant, KeyResultStatus, NoDependencies, OwnershipNomination
 from ownership.verdict import Flags, key_result_flags, verdict_sql
@@ -192,6 +192,9 @@ def refresh(
     if not ids:
         figures.refresh(teams, today=today)
         return
+    # A service's several saves (okrly.registry.key_results_batched): once, at its end.
+    if today is None and not teams and registry.defer_key_results(ids):
+        return
     today = today or timezone.localdate()
     touched = {*_teams_of(ids), *teams}
     rows = compute(today, ids)
@@ -283,8 +286,6 @@ def _on_prompt(sender: type[Model], instance: CheckInPrompt, **kwargs: Any) -> N
 def connect_signals() -> None:
     """Called once from ``OwnershipConfig.ready``."""
     from django.db.models.signals import post_delete, post_save
-
-    from okrly import registry
 
     post_save.connect(_on_key_result, sender=KeyResult, dispatch_uid="krstatus_kr")
     post_save.connect(_on_objective, sender=Objective, dispatch_uid="krstatus_objective")

@@ -238,3 +238,52 @@ def test_reading_the_figures_costs_one_query_however_many_teams(quarter: Any, ow
             objective=ObjectiveFactory(quarter=quarter, team=TeamFactory()), owner=owner
         )
     assert read() == few
+
+
+def test_a_check_in_rewrites_its_status_and_figures_once(
+    key_result: KeyResult, owner: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its row is saved twice and its key result once; the status row and the teams' figures
+    are rewritten once, at the service's end (okrly.registry.key_results_batched)."""
+    calls: list[list[int]] = []
+    real = figures.refresh
+
+    def counted(team_ids: Any, **kwargs: Any) -> None:
+        calls.append(sorted(team_ids))
+        real(team_ids, **kwargs)
+
+    monkeypatch.setattr(figures, "refresh", counted)
+    checkin_submit(
+        user=owner,
+        key_result=key_result,
+        status=CheckIn.Status.AT_RISK,
+        confidence=4,
+        biggest_risk="Hiring.",
+        value="12",
+    )
+    assert calls == [[key_result.objective.team_id]]
+    assert kept(key_result.objective.team)["at_risk"] == 1
+
+
+def test_a_batch_that_fails_reports_nothing_and_an_inner_one_reports_with_the_outer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from okrly import registry
+
+    reported: list[list[int]] = []
+    monkeypatch.setattr(registry, "_key_results_changed", {"test": reported.append})
+    def failing() -> None:
+        with registry.key_results_batched():
+            assert registry.defer_key_results([3])
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        failing()
+    assert reported == []
+    with registry.key_results_batched():
+        registry.defer_key_results([5, 2])
+        with registry.key_results_batched():
+            registry.defer_key_results([2, 9])
+        assert reported == []
+    assert reported == [[2, 5, 9]]
+    assert not registry.defer_key_results([1])  # outside a batch: written at once
