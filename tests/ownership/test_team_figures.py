@@ -272,6 +272,7 @@ def test_a_batch_that_fails_reports_nothing_and_an_inner_one_reports_with_the_ou
 
     reported: list[list[int]] = []
     monkeypatch.setattr(registry, "_key_results_changed", {"test": reported.append})
+
     def failing() -> None:
         with registry.key_results_batched():
             assert registry.defer_key_results([3])
