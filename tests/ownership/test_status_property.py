@@ -25,9 +25,10 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -46,7 +47,7 @@ from hypothesis.stateful import (
 from hypothesis.strategies import SearchStrategy
 
 from checkins.models import CheckIn
-from checkins.prompts import checkins_send_prompts
+from checkins.prompts import _prompt_moment, checkins_send_prompts
 from checkins.services import checkin_need_handle, checkin_submit
 from dependencies import services as deps
 from dependencies.models import Dependency
@@ -816,8 +817,16 @@ class StatusMachine(RuleBasedStateMachine):
 
     @action()
     def prompts_go_out(self) -> None:
-        """The prompt job, as the beat runs it: the owners whose check-in hour has come are
-        prompted (in bulk, reported to the figures through okrly.registry.prompts_sent)."""
+        """The quarter's next check-in hour comes (the clock moves to just after it, with the
+        beat jobs time_passes runs) and the prompt job runs: the owners are prompted in bulk,
+        reported to the figures through okrly.registry.prompts_sent. Moving to the hour
+        itself, not waiting for a random walk to land in its grace period: from some pinned
+        days (CI's reruns) a walk never did."""
+        quarter = self.org.quarter
+        zone = ZoneInfo(self.org.people[1].profile.timezone)
+        later = timezone.now().astimezone(zone) + timedelta(days=7)
+        moment = _prompt_moment(later, quarter.checkin_weekday, quarter.checkin_hour)
+        self.time_passes_to(moment + timedelta(minutes=5))
         sent = checkins_send_prompts().prompts
         OUTCOMES["prompts sent", "done" if sent else "none due"] += 1
 
@@ -836,6 +845,13 @@ class StatusMachine(RuleBasedStateMachine):
         walk could go without the refresh ever finding a row (an exploration that changed
         with unrelated code once did), and its coverage check below failed."""
         self.clock.shift(timedelta(days=days, hours=hours))
+        self._beat()
+
+    def time_passes_to(self, moment: datetime) -> None:
+        self.clock.shift(moment - timezone.now())
+        self._beat()
+
+    def _beat(self) -> None:
         OUTCOMES["refresh_due rewrote", "done"] += statuses_refresh_task()["refreshed"]
         while climbed := dependencies_escalate_task()["escalated"]:
             OUTCOMES["ladder climbed", "done"] += climbed

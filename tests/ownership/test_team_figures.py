@@ -169,11 +169,15 @@ def test_the_prompt_job_counts_a_prompted_owners_missing_check_in(
     key_result: KeyResult, owner: Any, growth: Any
 ) -> None:
     quarter = key_result.objective.quarter
-    # The quarter's latest check-in moment in the owner's zone: the job is due just after it.
     zone = ZoneInfo(owner.profile.timezone)
-    moment = _prompt_moment(
-        timezone.now().astimezone(zone), quarter.checkin_weekday, quarter.checkin_hour
-    )
+    # A check-in moment of the quarter in the owner's zone, the job due just after it: the
+    # latest one, or the next when the latest was before the quarter began (a pinned first
+    # day; on its last day the next is after it ends).
+    now = timezone.now().astimezone(zone)
+    moment = _prompt_moment(now, quarter.checkin_weekday, quarter.checkin_hour)
+    if moment.date() < quarter.start:
+        later = now + timedelta(days=7)
+        moment = _prompt_moment(later, quarter.checkin_weekday, quarter.checkin_hour)
     week = quarter.week_of(moment.date())
     with time_machine.travel(moment + timedelta(minutes=5), tick=False), transaction.atomic():
         assert checkins_send_prompts().prompts == 1
