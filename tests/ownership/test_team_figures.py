@@ -32,6 +32,7 @@ from ownership.status import refresh_due
 from reviews import selectors
 from tests.conftest import TEST_NOW, TEST_TODAY
 from tests.factories import KeyResultFactory, TeamFactory
+from tests.ownership import test_status_writes as status_writes
 
 pytestmark = pytest.mark.django_db
 DUE = TEST_TODAY + timedelta(days=3)
@@ -47,15 +48,8 @@ def week_now(kr: KeyResult) -> int:
 
 
 def request(kr: KeyResult, platform: Any, provider: Any) -> Dependency:
-    return deps.dependency_request(
-        user=kr.owner,
-        key_result=kr,
-        provider_team=platform,
-        responsible=provider,
-        deliverable="SSO for Acme",
-        due_date=DUE,
-        confirm_outside_quarter=True,
-    )
+    # test_status_writes' request, due in three days (the overdue test moves past it).
+    return status_writes.request(kr, platform, provider, due=DUE)
 
 
 def test_a_new_key_result_counts_in_its_team_at_once(key_result: KeyResult, growth: Any) -> None:
