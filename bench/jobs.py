@@ -7,8 +7,8 @@ configured for that database (``okrly.settings.bench`` with ``BENCH_DATABASE_URL
 prints its measurements as JSON. The caller's own Django connection is never touched.
 
 The worker migrates, then bulk-creates 20,000 owners (a profile each, time zones from
-Auckland to Los Angeles), 200 teams and one key result per owner in an active quarter.
-After each bulk insert it runs ANALYZE, as autovacuum soon would in production: otherwise
+Auckland to Los Angeles), 200 teams and one key result per owner in an active quarter, with
+their status rows and team figures (``ownership.status.refresh_all``). After each bulk insert it runs ANALYZE, as autovacuum soon would in production: otherwise
 the planner picks plans for tables it believes empty.
 
 - **Ladders** (okrly.ladder.climb; the beat jobs for dependencies, missed check-ins,
@@ -228,6 +228,7 @@ def _seed(now: datetime, owners: int = OWNERS) -> World:
 
     from objectives.models import KeyResult, Objective
     from okrly.models import Membership, Profile, Quarter, Team
+    from ownership import status
 
     User = get_user_model()
     today = now.date()
@@ -295,6 +296,10 @@ def _seed(now: datetime, owners: int = OWNERS) -> World:
             ],
             batch_size=2000,
         )
+        # bulk_create skips the services that keep each key result's status row and its
+        # team's figures: written here, so the prompt job adds its missed check-ins to them
+        # as it does in production.
+        status.refresh_all(today=today)
     return World(now, quarter, users, teams, key_results)
 
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
@@ -18,7 +18,7 @@ from django.utils import timezone
 from checkins.missed import MISSED_LADDER
 from checkins.models import CheckInPrompt
 from objectives.models import in_play_q
-from okrly import registry
+from okrly import registry, sql
 from okrly.models import Notification, Profile, Quarter
 from okrly.services import notifications_queue_email
 
@@ -118,46 +118,68 @@ def _prompt_batch(
     # In UTC: adding hours to a local time adds wall-clock hours, and the rungs are real
     # hours after the moment (the ladder adds the later ones to the stored, UTC, due_at).
     due_at = moment.astimezone(UTC)
-    first_rung_at = MISSED_LADDER.rung_at(due_at, 0)
     token = uuid.uuid4()
+    owners = sql.placeholders(owner_ids)
+    users = f"FROM {sql.table(get_user_model())} u WHERE u.id IN ({owners})"
     # One transaction for the rows and the notifications: a prompt row committed without its
     # notification would hide the owner from every later run (the anti-join), unprompted
-    # but still on the missed-check-in ladder.
-    with transaction.atomic():
-        CheckInPrompt.objects.bulk_create(
-            [
-                CheckInPrompt(
-                    owner_id=pk,
-                    quarter=quarter,
-                    week=week,
-                    due_at=due_at,
-                    next_escalation_at=first_rung_at,
-                )
-                for pk in owner_ids
-            ],
-            ignore_conflicts=True,
+    # but still on the missed-check-in ladder. Written in SQL, a statement each for the
+    # batch: the ORM's bulk_create built a model instance and prepared every field of each
+    # of 20,000 prompts and as many notifications, most of the job's time (issue 14).
+    with transaction.atomic(), connection.cursor() as cursor:
+        columns, selected, params = sql.insert_columns(
+            CheckInPrompt,
+            {
+                "quarter": quarter.pk,
+                "week": week,
+                "due_at": due_at,
+                "next_escalation_at": MISSED_LADDER.rung_at(due_at, 0),
+            },
+            {"owner": "u.id"},
         )
-        CheckInPrompt.objects.filter(
-            quarter=quarter, week=week, owner_id__in=owner_ids, claim__isnull=True
-        ).update(claim=token, sent_at=now)
-        claimed = list(CheckInPrompt.objects.filter(claim=token).values_list("owner_id", flat=True))
+        cursor.execute(
+            f"INSERT INTO {sql.table(CheckInPrompt)} ({columns}) SELECT {selected} {users} "
+            "ON CONFLICT DO NOTHING",
+            [*params, *owner_ids],
+        )
+        # Claimed: the rows of this batch nobody has sent (a second run or worker finds
+        # them taken and sends nothing).
+        cursor.execute(
+            f"UPDATE {sql.table(CheckInPrompt)} SET claim = %s, sent_at = %s "
+            f"WHERE quarter_id = %s AND week = %s AND owner_id IN ({owners}) "
+            "AND claim IS NULL RETURNING owner_id",
+            [
+                sql.param(CheckInPrompt, "claim", token),
+                sql.param(CheckInPrompt, "sent_at", now),
+                quarter.pk,
+                week,
+                *owner_ids,
+            ],
+        )
+        claimed = sorted(row[0] for row in cursor.fetchall())
+        if not claimed:
+            return 0
         # The dashboard's figures count a prompted owner's key results not yet checked in.
         registry.prompts_sent(quarter.pk, week, claimed)
-        link = reverse("home")
-        notifications = Notification.objects.bulk_create(
-            [
-                Notification(
-                    recipient_id=owner_id,
-                    kind="checkin_prompt",
-                    subject=f"Week {week} check-in: three questions per key result",
-                    body=(
-                        "Are you on track? What is the biggest risk? What do you need from "
-                        "someone else? It takes under a minute."
-                    ),
-                    link=link,
-                )
-                for owner_id in claimed
-            ]
+        columns, selected, params = sql.insert_columns(
+            Notification,
+            {
+                "kind": "checkin_prompt",
+                "subject": f"Week {week} check-in: three questions per key result",
+                "body": (
+                    "Are you on track? What is the biggest risk? What do you need from "
+                    "someone else? It takes under a minute."
+                ),
+                "link": reverse("home"),
+                "created_at": timezone.now(),
+            },
+            {"recipient": "u.id"},
         )
-        notifications_queue_email([n.pk for n in notifications if n.pk is not None])
+        cursor.execute(
+            f"INSERT INTO {sql.table(Notification)} ({columns}) SELECT {selected} "
+            f"FROM {sql.table(get_user_model())} u WHERE u.id IN ({sql.placeholders(claimed)}) "
+            "ORDER BY u.id RETURNING id",
+            [*params, *claimed],
+        )
+        notifications_queue_email(sorted(row[0] for row in cursor.fetchall()))
     return len(claimed)

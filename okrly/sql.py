@@ -70,6 +70,41 @@ def rows(
     ]
 
 
+def param(model: type[models.Model], field: str, value: Any) -> Any:
+    """``value`` as the connection stores ``model``'s ``field``, for a write in SQL: SQLite
+    keeps a timestamp as UTC text without a zone and a UUID as 32 hex digits, and compares
+    them as text, so a parameter must be written as the ORM writes it."""
+    found = model._meta.get_field(field)
+    assert isinstance(found, models.Field), f"{model.__name__}.{field} is not a column"
+    return found.get_db_prep_save(value, connection)
+
+
+def insert_columns(
+    model: type[models.Model], values: dict[str, Any], expressions: dict[str, str]
+) -> tuple[str, str, list[Any]]:
+    """For ``INSERT INTO t (<columns>) SELECT <selected> FROM ...``, every column of
+    ``model`` but its key: ``expressions`` name SQL for some fields (a source's column),
+    ``values`` give parameters for others, and every other field takes its default, as
+    ``Model()`` would give it (a field without one, say ``auto_now_add``, must be given). A
+    field added later gets its default here without this statement changing."""
+    columns: list[str] = []
+    selected: list[str] = []
+    params: list[Any] = []
+    for field in model._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(connection.ops.quote_name(field.column))
+        if field.name in expressions:
+            selected.append(expressions[field.name])
+            continue
+        value = values[field.name] if field.name in values else field.get_default()
+        if value is None and not field.null:
+            raise ValueError(f"{model.__name__}.{field.name} has no default: give it a value.")
+        selected.append("%s")
+        params.append(field.get_db_prep_save(value, connection))
+    return ", ".join(columns), ", ".join(selected), params
+
+
 def placeholders(values: Sequence[Any]) -> str:
     """An IN list's positional placeholders for ``values`` (passed as parameters in order);
     ``NULL`` for none, which matches nothing where an empty list would be a syntax error."""

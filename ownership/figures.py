@@ -158,11 +158,48 @@ def refresh_all(*, today: date | None = None) -> None:
     refresh(Team.objects.values_list("pk", flat=True), today=today)
 
 
+def prompts_sent(quarter_id: int, week: int, owner_ids: list[int]) -> None:
+    """The prompt job sent these owners their prompt for ``week`` (``okrly.registry.
+    prompts_sent``, a batch at a time, in the batch's transaction): each of their key results
+    in play without that week's check-in is one more missed for its team and week. Added,
+    not counted again: the job claims only prompts nobody sent, so none of these was counted
+    before, and a batch's owners span hundreds of teams whose every owner a recount would
+    read again for each batch."""
+    status = sql.table(KeyResultStatus)
+    for start in range(0, len(owner_ids), CHUNK):
+        chunk = owner_ids[start : start + CHUNK]
+        owners = sql.placeholders(chunk)
+        mine = f"s.quarter_id = %s AND s.owner_id IN ({owners})"
+        if connection.vendor == "postgresql":
+            # The teams' locks first, in id order, as ``refresh`` takes them.
+            sql.rows(
+                f"SELECT t.id FROM {sql.table(Team)} t WHERE t.id IN "
+                f"(SELECT s.team_id FROM {status} s WHERE {mine}) ORDER BY t.id "
+                "FOR NO KEY UPDATE",
+                [quarter_id, *chunk],
+            )
+        columns, selected, params = sql.insert_columns(
+            TeamFigures,
+            {"week": week, "computed_on": timezone.localdate()},
+            {"quarter": "s.quarter_id", "team": "s.team_id", "missed": "COUNT(*)"},
+        )
+        table = sql.table(TeamFigures)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {selected} FROM {status} s "
+                f"WHERE {mine} AND s.in_play AND (s.checkin_week IS NULL OR s.checkin_week <> %s) "
+                "GROUP BY s.quarter_id, s.team_id "
+                "ON CONFLICT (quarter_id, week, team_id) DO UPDATE "
+                f"SET missed = {table}.missed + EXCLUDED.missed, "
+                "computed_on = EXCLUDED.computed_on",
+                [*params, quarter_id, *chunk, week],
+            )
+
+
 def prompted(quarter_id: int, week: int, owner_ids: list[int]) -> None:
-    """These owners were sent (or, by hand, lost) their prompt for ``week``: their teams'
-    missed check-ins of that week, counted again for those teams and that week alone (the
-    prompt job reports each batch here, ``okrly.registry.prompts_sent``: a batch's owners
-    span hundreds of teams, and summing everything of each was most of the job's time)."""
+    """These owners' prompts for ``week`` were saved or deleted one by one (the admin, a
+    script): their teams' missed check-ins of that week, counted again for those teams and
+    that week alone."""
     teams: set[int] = set()
     for start in range(0, len(owner_ids), CHUNK):
         chunk = owner_ids[start : start + CHUNK]

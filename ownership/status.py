@@ -297,7 +297,7 @@ def connect_signals() -> None:
     post_save.connect(_on_prompt, sender=CheckInPrompt, dispatch_uid="figures_prompt_save")
     post_delete.connect(_on_prompt, sender=CheckInPrompt, dispatch_uid="figures_prompt_delete")
     registry.register_key_results_changed("status", refresh)
-    registry.register_prompts_sent("figures", figures.prompted)
+    registry.register_prompts_sent("figures", figures.prompts_sent)
 
 
 # --- reading it: the test's inputs for pages -------------------------------------------------

@@ -13,6 +13,7 @@ from bench import jobs, mixed
 from checkins.models import CheckIn, CheckInPrompt
 from dependencies.models import Dependency
 from objectives.models import DefinitionVersion
+from ownership.models import TeamFigures
 from reviews.models import EarlyEscalation, Grade, MissResponse, NextStep
 from tests.conftest import TEST_TODAY
 
@@ -187,3 +188,6 @@ def test_the_prompt_job_prompts_every_owner_once() -> None:
     assert measured["email_batches"] == 23  # one batch per zone: each zone is a batch of 2
     assert len(mail.outbox) == 46
     assert CheckInPrompt.objects.filter(quarter=world.quarter).count() == 46
+    # The world has its status rows, so the job's own figures work is in what is measured.
+    missed = TeamFigures.objects.filter(quarter=world.quarter, week__gt=0)
+    assert sum(missed.values_list("missed", flat=True)) == 46

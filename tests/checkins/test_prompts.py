@@ -357,12 +357,14 @@ def test_a_batch_that_fails_leaves_nothing_behind_and_the_next_run_sends_it(
     asked, yet the missed-check-in ladder would still start."""
     olga = owner_in(objective, "Europe/Paris", "olga")
     travel.move_to(PARIS_MONDAY)
-    with (
-        mock.patch.object(
-            Notification.objects, "bulk_create", side_effect=OperationalError("connection lost")
-        ),
-        pytest.raises(OperationalError),
-    ):
+    notifications = connection.ops.quote_name(Notification._meta.db_table)
+
+    def lost_at_notifications(execute: Any, sql: str, *args: Any) -> Any:
+        if sql.startswith(f"INSERT INTO {notifications}"):
+            raise OperationalError("connection lost")
+        return execute(sql, *args)
+
+    with connection.execute_wrapper(lost_at_notifications), pytest.raises(OperationalError):
         prompts.checkins_send_prompts()
     assert not CheckInPrompt.objects.exists()
 

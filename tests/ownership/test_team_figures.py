@@ -159,23 +159,55 @@ def test_an_objective_moved_to_another_team_leaves_the_old_one(
         assert kept(new_team)["key_results"] == 2
 
 
-def test_the_prompt_job_counts_a_prompted_owners_missing_check_in(
-    key_result: KeyResult, owner: Any, growth: Any
-) -> None:
-    quarter = key_result.objective.quarter
+def prompt_moment(quarter: Any, owner: Any) -> tuple[Any, int]:
+    """A check-in moment of the quarter in the owner's zone and its week: the latest one, or
+    the next when the latest was before the quarter began (a pinned first day; on its last
+    day the next is after it ends)."""
     zone = ZoneInfo(owner.profile.timezone)
-    # A check-in moment of the quarter in the owner's zone, the job due just after it: the
-    # latest one, or the next when the latest was before the quarter began (a pinned first
-    # day; on its last day the next is after it ends).
     now = timezone.now().astimezone(zone)
     moment = _prompt_moment(now, quarter.checkin_weekday, quarter.checkin_hour)
     if moment.date() < quarter.start:
         later = now + timedelta(days=7)
         moment = _prompt_moment(later, quarter.checkin_weekday, quarter.checkin_hour)
-    week = quarter.week_of(moment.date())
+    return moment, quarter.week_of(moment.date())
+
+
+def test_the_prompt_job_counts_a_prompted_owners_missing_check_in(
+    key_result: KeyResult, owner: Any, growth: Any
+) -> None:
+    moment, week = prompt_moment(key_result.objective.quarter, owner)
     with time_machine.travel(moment + timedelta(minutes=5), tick=False), transaction.atomic():
         assert checkins_send_prompts().prompts == 1
         assert kept(growth, week)["missed"] == 1
+
+
+def test_prompts_sent_in_several_batches_add_up_in_the_teams_week(
+    key_result: KeyResult, owner: Any, teammate: Any, growth: Any
+) -> None:
+    """The job adds each batch's missed check-ins to the team's week (it does not count the
+    team again): a batch of one owner at a time, to a week that already holds a check-in,
+    gives what a sum from scratch gives."""
+    quarter = key_result.objective.quarter
+    teammate.profile.timezone = owner.profile.timezone
+    teammate.profile.save()
+    theirs = [KeyResultFactory(objective=key_result.objective, owner=teammate) for _ in range(2)]
+    moment, week = prompt_moment(quarter, owner)
+    with time_machine.travel(moment + timedelta(minutes=1), tick=False):
+        checkin_submit(
+            user=teammate,
+            key_result=theirs[1],
+            status=CheckIn.Status.ON_TRACK,
+            confidence=7,
+            biggest_risk="None yet.",
+            value="12",
+        )
+    with time_machine.travel(moment + timedelta(minutes=5), tick=False):
+        run = checkins_send_prompts(batch_size=1)
+        assert (run.prompts, run.batches) == (2, 2)
+        row = kept(growth, week)
+        assert (row["missed"], row["checked_in"]) == (2, 1)
+        from_scratch = figures.compute([growth.pk], timezone.localdate())
+        assert row == from_scratch[quarter.pk, growth.pk, week].values()
 
 
 def test_a_prompt_written_by_hand_counts_too(
