@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any, cast
+from uuid import uuid4
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.utils import timezone
 
 from checkins.models import CheckIn
 from okrly import sql
-from okrly.models import display_name
+from okrly.models import Notification, display_name
 
 pytestmark = pytest.mark.django_db
 
@@ -130,3 +132,28 @@ def test_a_person_read_by_its_columns_is_the_users_name(owner: Any, teammate: An
     a, b = sql.Person.of(row, "a_"), sql.Person.of(row, "b_")
     assert (a.pk, display_name(a), a.get_username()) == (owner.pk, "Olga Owner", "olga")
     assert (b.pk, display_name(b)) == (teammate.pk, "Tim Teammate")
+
+
+def test_an_insert_in_sql_writes_what_the_orm_would(owner: Any) -> None:
+    """``insert_columns``: given values, SQL for others, every other field its default; the
+    row read back through the ORM equals one the ORM writes (timestamps and UUIDs included,
+    which SQLite stores as text the ORM's way)."""
+    at, token = timezone.now(), uuid4()
+    values = {"kind": "k", "subject": "s", "created_at": at, "email_claim": token}
+    columns, selected, params = sql.insert_columns(Notification, values, {"recipient": "u.id"})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {sql.table(Notification)} ({columns}) SELECT {selected} "
+            f"FROM {sql.table(get_user_model())} u WHERE u.id = %s",
+            [*params, owner.pk],
+        )
+    written = Notification.objects.get()
+    orm = Notification(recipient=owner, **values)
+    fields = [f.name for f in Notification._meta.concrete_fields if not f.primary_key]
+    assert {f: getattr(written, f) for f in fields} == {f: getattr(orm, f) for f in fields}
+    assert Notification.objects.filter(email_claim=token, created_at=at).exists()
+
+
+def test_an_insert_without_a_required_value_is_refused() -> None:
+    with pytest.raises(ValueError, match="created_at has no default"):
+        sql.insert_columns(Notification, {"kind": "k", "subject": "s"}, {"recipient": "u.id"})
