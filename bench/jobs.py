@@ -8,8 +8,9 @@ prints its measurements as JSON. The caller's own Django connection is never tou
 
 The worker migrates, then bulk-creates 20,000 owners (a profile each, time zones from
 Auckland to Los Angeles), 200 teams and one key result per owner in an active quarter, with
-their status rows and team figures (``ownership.status.refresh_all``). After each bulk insert it runs ANALYZE, as autovacuum soon would in production: otherwise
-the planner picks plans for tables it believes empty.
+their status rows and team figures (``ownership.status.refresh_all``). After each bulk insert
+it runs ANALYZE, as autovacuum soon would in production: otherwise the planner picks plans
+for tables it believes empty.
 
 - **Ladders** (okrly.ladder.climb; the beat jobs for dependencies, missed check-ins,
   definitions, early escalations, responses with their next steps, and grades, the last in
