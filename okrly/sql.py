@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import re
 from collections import namedtuple
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 from django.db import connection, models
 from django.utils.dateparse import parse_datetime
@@ -55,9 +55,13 @@ def rows(
     back as timestamps there (PostgreSQL types them itself)."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        names = tuple(column[0] for column in cursor.description)
-        make = _row_class(names)
-        found = cursor.fetchall()
+        return _fetched(cursor, datetimes)
+
+
+def _fetched(cursor: Any, datetimes: Sequence[str]) -> list[Any]:
+    names = tuple(column[0] for column in cursor.description)
+    make = _row_class(names)
+    found = cursor.fetchall()
     if connection.vendor != "sqlite":
         return [make._make(row) for row in found]
     texts = {names.index(name) for name in datetimes}
@@ -68,6 +72,66 @@ def rows(
         )
         for row in found
     ]
+
+
+T = TypeVar("T")
+
+
+class Read(Generic[T]):
+    """A statement and what its rows make (``build(rows)``), to be run with a page's other
+    independent reads in one round trip (``run``); ``get()`` runs it alone."""
+
+    __slots__ = ("_done", "_value", "build", "datetimes", "params", "sql")
+
+    def __init__(
+        self,
+        sql: str,
+        params: Sequence[Any] | dict[str, Any],
+        build: Callable[[list[Any]], T],
+        *,
+        datetimes: Sequence[str] = (),
+    ) -> None:
+        self.sql, self.params, self.build, self.datetimes = sql, params, build, datetimes
+        self._done = False
+        self._value: T | None = None
+
+    def done(self, found: list[Any]) -> None:
+        self._value, self._done = self.build(found), True
+
+    @property
+    def value(self) -> T:
+        if not self._done:
+            raise RuntimeError("Read.value before the read ran (sql.run).")
+        return cast(T, self._value)
+
+    def get(self) -> T:
+        run(self)
+        return self.value
+
+
+def run(*reads: Read[Any]) -> None:
+    """Each read's statement, then its value (``read.value``). On PostgreSQL every statement
+    is sent before any answer is awaited (psycopg's pipeline mode): one round trip for all,
+    where one after another waits for each (measured on the team view's six reads: 4.6–5.1
+    ms one after another, 3.0–3.5 pipelined). Each statement still goes through Django's
+    cursor, so it is counted and wrapped as any other query. Elsewhere, one after another."""
+    if connection.vendor != "postgresql" or len(reads) < 2:
+        for read in reads:
+            read.done(rows(read.sql, read.params, datetimes=read.datetimes))
+        return
+    connection.ensure_connection()
+    cursors = [connection.cursor() for _ in reads]
+    try:
+        # An error comes out when the pipeline syncs, outside the cursor's own wrapping:
+        # raised as Django's error, as a query run alone would raise it.
+        with connection.wrap_database_errors, connection.connection.pipeline():
+            for cursor, read in zip(cursors, reads, strict=True):
+                cursor.execute(read.sql, read.params)
+        for cursor, read in zip(cursors, reads, strict=True):
+            read.done(_fetched(cursor, read.datetimes))
+    finally:
+        for cursor in cursors:
+            cursor.close()
 
 
 def param(model: type[models.Model], field: str, value: Any) -> Any:

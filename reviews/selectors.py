@@ -292,6 +292,17 @@ def miss_rows(
     by_department: bool = False,
     subtree_of: int | None = None,
 ) -> list[Any]:
+    """``miss_read``'s rows, read now."""
+    return miss_read(quarter, teams, by_department=by_department, subtree_of=subtree_of).get()
+
+
+def miss_read(
+    quarter: Quarter,
+    teams: list[int] | None,
+    *,
+    by_department: bool = False,
+    subtree_of: int | None = None,
+) -> sql.Read[list[Any]]:
     """The quarter's missed commitments (one query), each with its team (``team_id``: its
     department's id with ``by_department``), its response's and next step's dates, and the
     first signal of each kind raised before the miss was detected (``opened_at``):
@@ -325,7 +336,7 @@ def miss_rows(
     SELECT id FROM below)"""
     team = "t.department_id" if by_department else "o.team_id"
     # "dependency_id = NULL" is never true: a key-result miss matches on its key result only.
-    return sql.rows(
+    return sql.Read(
         f"""
 SELECT m.id AS pk, {team} AS team_id, m.opened_at, m.due_at, m.recorded_at,
        n.due AS step_due, n.done_at AS step_done_at,
@@ -349,6 +360,7 @@ JOIN {sql.table(Team)} t ON t.id = o.team_id
 LEFT JOIN {sql.table(NextStep)} n ON n.response_id = m.id
 WHERE m.quarter_id = %(quarter)s AND k.displaced_by_id IS NULL{scope}""",
         params,
+        list,
         datetimes=("signal_checkin", "signal_escalation", "signal_dependency"),
     )
 
@@ -366,9 +378,11 @@ def _add_misses(
     *,
     by_department: bool = False,
     subtree_of: int | None = None,
+    rows: list[Any] | None = None,
 ) -> None:
     """Missed commitments per team (one query, ``miss_rows``; ``subtree_of``: of that team
-    and the teams below it), and what is known of each:
+    and the teams below it; ``rows``: that query's rows, read already), and what is known of
+    each:
 
     - surprise: never signalled before it was missed; else its lead time, the weeks from the
       first signal to the miss;
@@ -378,7 +392,9 @@ def _add_misses(
     - its next step: settled once done or once its due date is over; on time when done by
       the end of its due date (the local day)."""
     now = timezone.now()
-    for row in miss_rows(quarter, teams, by_department=by_department, subtree_of=subtree_of):
+    if rows is None:
+        rows = miss_rows(quarter, teams, by_department=by_department, subtree_of=subtree_of)
+    for row in rows:
         signals = found.setdefault(row.team_id, Signals())
         signals.misses += 1
         first = first_signal(row)
@@ -560,14 +576,24 @@ def leader_rows(teams: list[Team], per_team: dict[int, Signals]) -> list[LeaderR
 
 
 def team_outcomes(quarter: Quarter, team: Team, today: date) -> Signals:
+    """``team_outcomes_read``'s figures, read now."""
+    return team_outcomes_read(quarter, team.pk, today).get()
+
+
+def team_outcomes_read(quarter: Quarter, team_id: int, today: date) -> sql.Read[Signals]:
     """The missed commitments of a team and the teams below it (so a department's view is the
     whole department's), surprise rate and lead time with them: one query."""
-    found: dict[int, Signals] = {}
-    _add_misses(found, quarter, today, None, subtree_of=team.pk)
-    total = Signals()
-    for signals in found.values():
-        total.add(signals)
-    return total
+
+    def total(rows: list[Any]) -> Signals:
+        found: dict[int, Signals] = {}
+        _add_misses(found, quarter, today, None, subtree_of=team_id, rows=rows)
+        added = Signals()
+        for signals in found.values():
+            added.add(signals)
+        return added
+
+    read = miss_read(quarter, None, subtree_of=team_id)
+    return sql.Read(read.sql, read.params, total, datetimes=read.datetimes)
 
 
 def department_teams(
@@ -610,12 +636,17 @@ def sort_rows(rows: list[Row], sort: str) -> list[Row]:
 
 
 def team_header(pk: int, quarter: Quarter) -> Team | None:
+    """``team_header_read``'s team, read now."""
+    return team_header_read(pk, quarter).get()
+
+
+def team_header_read(pk: int, quarter: Quarter) -> sql.Read[Team | None]:
     """The team view's team (None when there is none) with what its head prints, in one
     statement: its lead (``lead_person``, a ``okrly.sql.Person``, or None), its parent's
     name (``parent_name``) and the trade-offs it decided in the quarter (``decided_trade_offs``, as
     the heatmap counts them)."""
     person = sql.table(get_user_model())
-    found = sql.rows(
+    return sql.Read(
         f"""
 SELECT t.id, t.name, t.slug, t.parent_id, t.department_id, t.lead_id, p.name AS parent_name,
        l.username, l.first_name, l.last_name,
@@ -627,7 +658,11 @@ LEFT JOIN {sql.table(Team)} p ON p.id = t.parent_id
 LEFT JOIN {person} l ON l.id = t.lead_id
 WHERE t.id = %(team)s""",
         {"team": pk, "quarter": quarter.pk, "decided": TradeOff.Status.DECIDED.value},
+        _team_of_header,
     )
+
+
+def _team_of_header(found: list[Any]) -> Team | None:
     if not found:
         return None
     row = found[0]
@@ -703,9 +738,9 @@ class TeamKeyResults(sql.Paged):
     ``accountability_for`` on the page's rows anyway (its badges need the reasons). SQL
     (``okrly.sql``): the team view runs it on every request."""
 
-    def __init__(self, quarter: Quarter, team: Team, today: date) -> None:
+    def __init__(self, quarter: Quarter, team_id: int, today: date) -> None:
         self.today = today
-        self.params = {"quarter": quarter.pk, "team": team.pk}
+        self.params = {"quarter": quarter.pk, "team": team_id}
         self.source = (
             f"FROM {sql.table(KeyResult)} k "
             f"JOIN {sql.table(Objective)} o ON o.id = k.objective_id "
@@ -717,22 +752,32 @@ class TeamKeyResults(sql.Paged):
         return int(sql.rows(f"SELECT COUNT(*) AS n {self.source}", self.params)[0].n)
 
     def _rows(self, limit: int | None, offset: int) -> list[TeamRow]:
-        return [TeamRow(row, self.today) for row in self._read(limit, offset)]
+        return [TeamRow(row, self.today) for row in self._read(limit, offset).get()]
 
     def page(self, number: Any, per_page: int) -> Page[Any]:
+        return self.page_read(number, per_page).get()
+
+    def page_read(self, number: Any, per_page: int) -> sql.Read[Page[Any]]:
         """``Paginator(self, per_page).get_page(number)`` in one statement: the rows of the
         page with the team's count beside them (a window count), where the paginator reads
         the count first and the rows second. Past the last page (or below the first), the
         last page, as ``get_page`` gives it, for two more."""
-        paginator = Paginator(cast(Any, self), per_page)
         try:
             wanted = int(number) if number is not None else 1
         except (TypeError, ValueError):
             wanted = 1
         # A number past any organisation's pages (a 25-digit one would overflow OFFSET's
-        # bigint) is past the last page: no read.
+        # bigint) is past the last page: read as the first, then found empty.
         within = 1 <= wanted <= 10**9
-        found = self._read(per_page, (wanted - 1) * per_page) if within else []
+        read = self._read(per_page, (wanted - 1) * per_page if within else 0)
+
+        def page(found: list[Any]) -> Page[Any]:
+            return self._page(found if within else [], wanted, per_page)
+
+        return sql.Read(read.sql, read.params, page)
+
+    def _page(self, found: list[Any], wanted: int, per_page: int) -> Page[Any]:
+        paginator = Paginator(cast(Any, self), per_page)
         if found:
             total = int(found[0].total)
         else:
@@ -740,11 +785,11 @@ class TeamKeyResults(sql.Paged):
             last = max(1, -(-total // per_page))
             if wanted != 1 or total:
                 wanted = last
-                found = self._read(per_page, (wanted - 1) * per_page)
+                found = self._read(per_page, (wanted - 1) * per_page).get()
         paginator.count = total  # counted above, not by the paginator
         return Page([TeamRow(row, self.today) for row in found], wanted, paginator)
 
-    def _read(self, limit: int | None, offset: int) -> list[Any]:
+    def _read(self, limit: int | None, offset: int) -> sql.Read[list[Any]]:
         page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
         # The status row is always there (every write keeps it); LEFT JOIN all the same, so
         # a key result a bulk insert wrote without one still shows, with zeros.
@@ -754,7 +799,7 @@ class TeamKeyResults(sql.Paged):
             f"LEFT JOIN {sql.table(KeyResultStatus)} s ON s.key_result_id = k.id WHERE",
             1,
         )
-        found = sql.rows(
+        return sql.Read(
             f"""
 SELECT k.id, k.title, k.start_value, k.target_value, k.current_value, k.unit, k.owner_id,
        u.username, u.first_name, u.last_name, k.latest_checkin_status,
@@ -765,8 +810,8 @@ SELECT k.id, k.title, k.start_value, k.target_value, k.current_value, k.unit, k.
 {source}
 ORDER BY o.rank, k.id{page}""",
             self.params,
+            list,
         )
-        return found
 
 
 def team_accountability(rows: list[TeamRow], today: date) -> dict[int, AccountabilityResult]:
@@ -781,7 +826,7 @@ def team_accountability(rows: list[TeamRow], today: date) -> dict[int, Accountab
 
 def team_key_results(quarter: Quarter, team: Team, today: date) -> TeamKeyResults:
     """The team's key results with every per-row figure (``TeamKeyResults``)."""
-    return TeamKeyResults(quarter, team, today)
+    return TeamKeyResults(quarter, team.pk, today)
 
 
 @dataclass
@@ -802,17 +847,11 @@ class TeamPromise:
 
 
 def team_promises(quarter: Quarter, team: Team) -> list[TeamPromise]:
-    """Dependencies the team owes other teams, open ones, soonest due first (one query). Not
-    those of a displaced key result: they are out of the team's overdue figure too. The
-    quarter's key results in play are their status rows. SQL (``okrly.sql``): the team view
-    runs it on every request.
+    """``team_promises_read``'s dependencies, read now."""
+    return team_promises_read(quarter, team.pk).get()
 
-    The page's 25 are picked first, the status row read by its key for each open
-    dependency of the team and the requesting team's name for each of the 25 (scalar
-    subqueries, which PostgreSQL runs as index lookups per row): written as joins, the
-    planner hashed the whole status, team and user tables for them, 2–3 ms at 1× where the
-    lookups take 0.5."""
-    open_statuses = sql.constants(s.value for s in Dependency.OPEN_STATUSES)
+
+def _promises(found: list[Any]) -> list[TeamPromise]:
     return [
         TeamPromise(
             pk=row.id,
@@ -824,8 +863,24 @@ def team_promises(quarter: Quarter, team: Team) -> list[TeamPromise]:
             requesting_team=row.requesting_team,
             responsible=sql.Person.of(row, "r_"),
         )
-        for row in sql.rows(
-            f"""
+        for row in found
+    ]
+
+
+def team_promises_read(quarter: Quarter, team_id: int) -> sql.Read[list[TeamPromise]]:
+    """Dependencies the team owes other teams, open ones, soonest due first (one query). Not
+    those of a displaced key result: they are out of the team's overdue figure too. The
+    quarter's key results in play are their status rows. SQL (``okrly.sql``): the team view
+    runs it on every request.
+
+    The page's 25 are picked first, the status row read by its key for each open
+    dependency of the team and the requesting team's name for each of the 25 (scalar
+    subqueries, which PostgreSQL runs as index lookups per row): written as joins, the
+    planner hashed the whole status, team and user tables for them, 2–3 ms at 1× where the
+    lookups take 0.5."""
+    open_statuses = sql.constants(s.value for s in Dependency.OPEN_STATUSES)
+    return sql.Read(
+        f"""
 SELECT d.id, d.deliverable, d.status, d.confirmed_at, d.due_date, d.escalation_rung,
        (SELECT t.name FROM {sql.table(Team)} t WHERE t.id = d.requesting_team_id)
        AS requesting_team, {sql.Person.columns("u", "r_")}
@@ -841,9 +896,9 @@ FROM (
 ) d
 JOIN {sql.table(get_user_model())} u ON u.id = d.responsible_id
 ORDER BY d.due_date, d.id""",
-            {"team": team.pk, "quarter": quarter.pk},
-        )
-    ]
+        {"team": team_id, "quarter": quarter.pk},
+        _promises,
+    )
 
 
 @dataclass
@@ -854,22 +909,31 @@ class TrendPoint:
 
 
 def team_trend(quarter: Quarter, team: Team, today: date, key_results: int) -> list[TrendPoint]:
-    """Check-in completion and average confidence per week so far (one grouped query over
-    the check-ins of the team's key results in play, found by their status rows; SQL: the
-    team view runs it on every request)."""
-    week = dashboard_week(quarter, today)
-    rows = {
-        r.week: r
-        for r in sql.rows(
-            f"""
+    """``trend_points`` of ``team_trend_read``, read now."""
+    return trend_points(team_trend_read(quarter, team.pk).get(), quarter, today, key_results)
+
+
+def team_trend_read(quarter: Quarter, team_id: int) -> sql.Read[dict[int, Any]]:
+    """Check-ins and their average confidence per week (one grouped query over the check-ins
+    of the team's key results in play, found by their status rows; SQL: the team view runs
+    it on every request)."""
+    return sql.Read(
+        f"""
 SELECT c.week, COUNT(*) AS n, AVG(c.confidence) AS confidence
 FROM {sql.table(CheckIn)} c
 JOIN {sql.table(KeyResultStatus)} s ON s.key_result_id = c.key_result_id
 WHERE s.quarter_id = %(quarter)s AND s.team_id = %(team)s AND s.in_play
 GROUP BY c.week""",
-            {"quarter": quarter.pk, "team": team.pk},
-        )
-    }
+        {"quarter": quarter.pk, "team": team_id},
+        lambda found: {r.week: r for r in found},
+    )
+
+
+def trend_points(
+    rows: dict[int, Any], quarter: Quarter, today: date, key_results: int
+) -> list[TrendPoint]:
+    """Check-in completion (of ``key_results``) and average confidence per week so far."""
+    week = dashboard_week(quarter, today)
     points = []
     for w in range(1, week + 1):
         row = rows.get(w)

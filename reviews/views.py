@@ -20,7 +20,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from checkins.models import CheckIn
+from okrly import sql
 from okrly.access import people_led_by
+from okrly.context_processors import unread_read
 from okrly.csvexport import csv_response
 from okrly.errors import RuleBroken
 from okrly.models import Quarter, Team, display_name, pick_current, request_quarters
@@ -168,28 +170,36 @@ TEAM_HEADER = [
 def team(request: HttpRequest, pk: int) -> HttpResponse:
     quarter = _quarter(request)
     today = timezone.localdate()
-    team_obj = selectors.team_header(pk, quarter)
-    if team_obj is None:
-        raise Http404("No such team.")
     page_number = request.GET.get("page")
+    key_results = selectors.TeamKeyResults(quarter, pk, today)
 
-    def rows(per_page: int, number: Any) -> tuple[Any, list[tuple[Any, Any]]]:
-        # The page and the count in one statement (selectors.TeamKeyResults.page).
-        page = selectors.team_key_results(quarter, team_obj, today).page(number, per_page)
+    def table(page: Any) -> list[tuple[Any, Any]]:
         found = list(page.object_list)
         results = selectors.team_accountability(found, today)
-        return page, [(kr, results[kr.pk]) for kr in found]
+        return [(kr, results[kr.pk]) for kr in found]
 
     if request.GET.get("format") == "csv":
-        _, table = rows(10_000, 1)
+        header, rows = selectors.team_header_read(pk, quarter), key_results.page_read(1, 10_000)
+        sql.run(header, rows)
+        if header.value is None:
+            raise Http404("No such team.")
         return csv_response(
-            f"okrly-{team_obj.slug}-{quarter.name}.csv".replace(" ", "-"),
+            f"okrly-{header.value.slug}-{quarter.name}.csv".replace(" ", "-"),
             TEAM_HEADER,
-            [_team_csv_row(kr, r) for kr, r in table],
+            [_team_csv_row(kr, r) for kr, r in table(rows.value)],
         )
 
-    page, table = rows(50, page_number)
-    trend = selectors.team_trend(quarter, team_obj, today, page.paginator.count)
+    # The page's reads that need only the team's id, in one round trip (okrly.sql.run).
+    header = selectors.team_header_read(pk, quarter)
+    rows = key_results.page_read(page_number, 50)
+    trend = selectors.team_trend_read(quarter, pk)
+    promises = selectors.team_promises_read(quarter, pk)
+    outcomes = selectors.team_outcomes_read(quarter, pk, today)
+    sql.run(header, rows, trend, promises, outcomes, unread_read(request.user, request))
+    team_obj, page = header.value, rows.value
+    if team_obj is None:
+        raise Http404("No such team.")
+    points = selectors.trend_points(trend.value, quarter, today, page.paginator.count)
     return render(
         request,
         "reviews/team.html",
@@ -197,11 +207,11 @@ def team(request: HttpRequest, pk: int) -> HttpResponse:
             **_base(request, quarter, "team"),
             "team": team_obj,
             "page": page,
-            "table": [(kr, r, badge_html(r)) for kr, r in table],
-            "promises": selectors.team_promises(quarter, team_obj),
-            "trend": trend_svg(trend, quarter.weeks),
+            "table": [(kr, r, badge_html(r)) for kr, r in table(page)],
+            "promises": promises.value,
+            "trend": trend_svg(points, quarter.weeks),
             "trade_offs": team_obj.decided_trade_offs,  # type: ignore[attr-defined]
-            "outcomes": selectors.team_outcomes(quarter, team_obj, today),
+            "outcomes": outcomes.value,
         },
     )
 

@@ -8,7 +8,8 @@ from uuid import uuid4
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from checkins.models import CheckIn
@@ -157,3 +158,37 @@ def test_an_insert_in_sql_writes_what_the_orm_would(owner: Any) -> None:
 def test_an_insert_without_a_required_value_is_refused() -> None:
     with pytest.raises(ValueError, match="created_at has no default"):
         sql.insert_columns(Notification, {"kind": "k", "subject": "s"}, {"recipient": "u.id"})
+
+
+def test_reads_run_together_give_what_each_gives_alone(key_result: Any, owner: Any) -> None:
+    """``sql.run``: on PostgreSQL the statements go out in one pipeline; each read's value is
+    what it gives run alone, each statement counts as a query, and an error in one raises
+    Django's error and leaves the connection usable."""
+
+    def reads() -> list[sql.Read[Any]]:
+        return [
+            sql.Read(f"SELECT id FROM {sql.table(get_user_model())} ORDER BY id", [], list),
+            sql.Read("SELECT %s AS n", [7], lambda rows: rows[0].n),
+            sql.Read(
+                f"SELECT u.username FROM {sql.table(get_user_model())} u WHERE u.id = %(me)s",
+                {"me": owner.pk},
+                lambda rows: rows[0].username,
+            ),
+        ]
+
+    alone = [read.get() for read in reads()]
+    together = reads()
+    with CaptureQueriesContext(connection) as queries:
+        sql.run(*together)
+    assert [read.value for read in together] == alone
+    assert alone[1:] == [7, "olga"]
+    assert len(queries) == 3
+    with pytest.raises(RuntimeError):
+        _ = sql.Read("SELECT 1 AS n", [], list).value
+
+
+def test_an_error_in_one_read_of_several_raises_djangos_error(db: Any) -> None:
+    broken = [sql.Read("SELECT 1 AS n", [], list), sql.Read("SELECT * FROM nowhere", [], list)]
+    with pytest.raises(DatabaseError), transaction.atomic():
+        sql.run(*broken)
+    assert sql.Read("SELECT 2 AS n", [], lambda rows: rows[0].n).get() == 2
