@@ -18,7 +18,7 @@ from django.template.defaultfilters import date as date_filter
 from django.urls import reverse
 from django.utils.safestring import SafeString
 
-from okrly.html import escaped, html
+from okrly.html import csrf_input, escaped, html
 from okrly.numbers import plain_number
 from okrly.templatetags.okrly_tags import person_name, progress_cell
 
@@ -89,11 +89,10 @@ def _form(card: Any, kr: Any, form: Any, week: int, saved: bool, token: str) -> 
     parts.append(
         html(
             '<form method="post" action="{0}" hx-post="{0}" hx-target="#checkin-{1}" '
-            'hx-swap="outerHTML" novalidate class="checkin-form">'
-            '<input type="hidden" name="csrfmiddlewaretoken" value="{2}">',
+            'hx-swap="outerHTML" novalidate class="checkin-form">{2}',
             kr.submit_url,
             kr.pk,
-            token,
+            csrf_input(token),
         )
     )
     if errors := form.non_field_errors():

@@ -53,21 +53,15 @@ def no_quarter_page(view: Any) -> Any:
     return wrapper
 
 
-def _quarters(request: HttpRequest) -> list[Quarter]:
-    """Every quarter, read once per request (``okrly.models.request_quarters``): the page's
-    quarter is picked from them and the quarter picker lists them."""
-    return request_quarters(request)
-
-
 def _quarter(request: HttpRequest) -> Quarter:
     value = request.GET.get("quarter", "")
     if value:
         pk = id_param(request.GET, "quarter", not_found=True)
-        quarter = next((q for q in _quarters(request) if q.pk == pk), None)
+        quarter = next((q for q in request_quarters(request) if q.pk == pk), None)
         if quarter is None:
             raise Http404("No such quarter.")
         return quarter
-    quarter = pick_current(_quarters(request), timezone.localdate())
+    quarter = pick_current(request_quarters(request), timezone.localdate())
     if quarter is None:
         raise NoQuarter
     return quarter
@@ -81,7 +75,7 @@ def trade_offs_url(quarter: Quarter) -> str:
 def _base(request: HttpRequest, quarter: Quarter, tab: str) -> dict[str, Any]:
     return {
         "quarter": quarter,
-        "quarters": _quarters(request),
+        "quarters": request_quarters(request),
         "tab": tab,
         "sort": request.GET.get("sort", ""),
         "trade_offs_url": trade_offs_url(quarter),

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
-from okrly.html import html, html_join
+from okrly.html import csrf_input, html, html_join
 from okrly.links import link
 from okrly.models import display_name
 from okrly.numbers import plain_number
@@ -123,15 +123,14 @@ def site_nav(context: Any) -> str:
     menu = html(
         '<li><details class="dropdown user-menu"><summary>{}</summary><ul dir="rtl">'
         '<li><a href="{}">Change password</a></li><li><a href="{}">API</a></li>'
-        '<li><form method="post" action="{}" class="inline-form">'
-        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+        '<li><form method="post" action="{}" class="inline-form">{}'
         '<button type="submit" class="link-button">Sign out</button></form></li>'
         "</ul></details></li>",
         person_name(user),
         link("password_change"),
         link("api_docs"),
         link("logout"),
-        str(context.get("csrf_token", "")),
+        csrf_input(context.get("csrf_token", "")),
     )
     return html(
         '<header class="topbar"><nav class="container"><ul><li><a href="{}" class="brand">'

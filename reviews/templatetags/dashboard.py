@@ -13,7 +13,7 @@ from django.utils.safestring import mark_safe
 from checkins.models import CheckIn
 from dependencies.templatetags.dependency_tags import dependency_status
 from okrly import sql
-from okrly.html import html, html_join
+from okrly.html import csrf_input, html, html_join
 from okrly.links import link
 from okrly.templatetags.okrly_tags import (
     person_chip,
@@ -258,15 +258,14 @@ def _checkin_item(c: Any, led: Any, csrf: str) -> str:
         url = link("reviews:acknowledge", c.pk)
         form = html(
             '<form method="post" action="{}" hx-post="{}" hx-target="#acks-{}" '
-            'hx-swap="beforeend" data-reset-on-success class="ack-form">'
-            '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+            'hx-swap="beforeend" data-reset-on-success class="ack-form">{}'
             '<input type="text" name="reply" placeholder="Reply to {}: what will you do about '
             'it?" aria-label="Reply"><button type="submit" class="secondary small">Acknowledge'
             "</button></form>",
             url,
             url,
             c.pk,
-            csrf,
+            csrf_input(csrf),
             c.owner_first_name or "the owner",
         )
     need = ""
