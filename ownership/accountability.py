@@ -122,41 +122,29 @@ class AccountabilityResult:
 
 def _top_dependencies(ids: list[int]) -> dict[int, list[Any]]:
     """The two most important dependencies of each key result that still count (declined
-    requests no longer do): one query for any number of key results (``top_dependencies_read``
-    of their ids)."""
+    requests no longer do): one query for any number of key results, the database keeping
+    only each one's top two and only the columns the words need (rows with ``pk``,
+    ``key_result_id``, ``deliverable``, ``status``, ``due_date``, ``rank``). SQL
+    (okrly.sql): every list of key results runs it on every request."""
+    found: dict[int, list[Any]] = defaultdict(list)
     # An empty list would skip the query: the id 0 matches nothing and keeps a page's count
     # of queries the same whether or not a key result fails check (c).
     ids = ids or [0]
-    return top_dependencies_read(sql.placeholders(ids), ids).get()
-
-
-def top_dependencies_read(key_results: str, params: list[Any]) -> sql.Read[dict[int, list[Any]]]:
-    """``_top_dependencies`` of the key results whose ids ``key_results`` lists (SQL: an IN
-    list of placeholders for ``params``, or a subquery, so a page can read them with its rows
-    in one round trip): the database keeps only each one's top two and only the columns the
-    words need (rows with ``pk``, ``key_result_id``, ``deliverable``, ``status``,
-    ``due_date``, ``rank``). SQL (okrly.sql): every list of key results runs it on every
-    request."""
-
-    def by_key_result(rows: list[Any]) -> dict[int, list[Any]]:
-        found: dict[int, list[Any]] = defaultdict(list)
-        for dep in rows:
-            found[dep.key_result_id].append(dep)
-        return found
-
-    return sql.Read(
+    marks = sql.placeholders(ids)
+    for dep in sql.rows(
         f"""
 SELECT pk, key_result_id, deliverable, status, due_date, rank FROM (
     SELECT d.id AS pk, d.key_result_id, d.deliverable, d.status, d.due_date, d.rank,
            ROW_NUMBER() OVER (PARTITION BY d.key_result_id ORDER BY d.rank) AS position
     FROM {sql.table(Dependency)} d
-    WHERE d.key_result_id IN ({key_results}) AND d.status <> %s
+    WHERE d.key_result_id IN ({marks}) AND d.status <> %s
 ) ranked
 WHERE position <= %s
 ORDER BY key_result_id, rank""",
-        [*params, NOT_COUNTED.value, TOP],
-        by_key_result,
-    )
+        [*ids, NOT_COUNTED.value, TOP],
+    ):
+        found[dep.key_result_id].append(dep)
+    return found
 
 
 def _owner_check(kr: Flags) -> Check:
@@ -276,16 +264,12 @@ def accountability_for(
     return results_for(status_flags([kr.pk for kr in key_results], today), today)
 
 
-def results_for(
-    flags: dict[int, Flags], today: date, top: dict[int, list[Any]] | None = None
-) -> dict[int, AccountabilityResult]:
+def results_for(flags: dict[int, Flags], today: date) -> dict[int, AccountabilityResult]:
     """The test's results from its inputs already read (``ownership.status.flags``, or a
     list's rows that selected ``FLAG_SELECT``): one query, the top dependencies that explain
-    a failing third check (none when ``top`` holds them, read with the rows: each key
-    result's of ``top_dependencies_read``)."""
+    a failing third check."""
     # The dependencies only explain a failing check (c) in words: read for those alone.
-    if top is None:
-        top = _top_dependencies([pk for pk, f in flags.items() if f.has_deps and not f.deps_ok])
+    top = _top_dependencies([pk for pk, f in flags.items() if f.has_deps and not f.deps_ok])
     results = {}
     for pk, f in flags.items():
         checks = [_owner_check(f), _authority_check(f), _dependency_check(f, top[pk], today)]

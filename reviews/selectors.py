@@ -39,7 +39,7 @@ from okrly import sql
 from okrly.access import leadership_group_name
 from okrly.links import link
 from okrly.models import Membership, Quarter, Team, ancestry
-from ownership.accountability import AccountabilityResult, results_for, top_dependencies_read
+from ownership.accountability import AccountabilityResult, results_for
 from ownership.models import KeyResultStatus, OwnershipNomination, TeamFigures
 from ownership.status import FLAG_SELECT, flags, flags_from_row
 from reviews.models import CheckInAcknowledgement, EarlyEscalation, MissResponse, NextStep
@@ -740,7 +740,6 @@ class TeamKeyResults(sql.Paged):
 
     def __init__(self, quarter: Quarter, team_id: int, today: date) -> None:
         self.today = today
-        self.fell_back = False  # the page asked for was past the last (``_page``)
         self.params = {"quarter": quarter.pk, "team": team_id}
         self.source = (
             f"FROM {sql.table(KeyResult)} k "
@@ -777,29 +776,6 @@ class TeamKeyResults(sql.Paged):
 
         return sql.Read(read.sql, read.params, page)
 
-    def top_read(self, number: Any, per_page: int) -> sql.Read[dict[int, list[Any]] | None]:
-        """The top dependencies of page ``number``'s key results (what the Accountability
-        Test's words need: ``ownership.accountability.results_for``'s ``top``), to read with
-        the page (``page_read``, built before it) in one round trip; None when the page read
-        fell back to another page (then the test reads its own)."""
-        try:
-            wanted = int(number) if number is not None else 1
-        except (TypeError, ValueError):
-            wanted = 1
-        offset = (wanted - 1) * per_page if 1 <= wanted <= 10**9 else 0
-        # The page's key results, as ``_read`` orders and cuts them: a subquery, so this
-        # statement needs nothing from the page's (its parameters by position, as
-        # ``top_dependencies_read`` passes its own).
-        source = self.source.replace("%(quarter)s", "%s").replace("%(team)s", "%s")
-        read = top_dependencies_read(
-            f"SELECT k.id {source} ORDER BY o.rank, k.id LIMIT {int(per_page)} "
-            f"OFFSET {int(offset)}",
-            [self.params["quarter"], self.params["team"]],
-        )
-        return sql.Read(
-            read.sql, read.params, lambda rows: None if self.fell_back else read.build(rows)
-        )
-
     def _page(self, found: list[Any], wanted: int, per_page: int) -> Page[Any]:
         paginator = Paginator(cast(Any, self), per_page)
         if found:
@@ -809,7 +785,6 @@ class TeamKeyResults(sql.Paged):
             last = max(1, -(-total // per_page))
             if wanted != 1 or total:
                 wanted = last
-                self.fell_back = True
                 found = self._read(per_page, (wanted - 1) * per_page).get()
         paginator.count = total  # counted above, not by the paginator
         return Page([TeamRow(row, self.today) for row in found], wanted, paginator)
@@ -839,17 +814,14 @@ ORDER BY o.rank, k.id{page}""",
         )
 
 
-def team_accountability(
-    rows: list[TeamRow], today: date, top: dict[int, list[Any]] | None = None
-) -> dict[int, AccountabilityResult]:
+def team_accountability(rows: list[TeamRow], today: date) -> dict[int, AccountabilityResult]:
     """The Accountability Test for the team view's rows, from the inputs read with them (a
-    key result without a status row reads its own: ``ownership.status.flags``; ``top``:
-    their top dependencies, read with them, ``TeamKeyResults.top_read``)."""
+    key result without a status row reads its own: ``ownership.status.flags``)."""
     known = {row.pk: row.flags for row in rows if row.flags is not None}
     missing = [row.pk for row in rows if row.flags is None]
     if missing:
         known.update(flags(missing, today))
-    return results_for(known, today, top)
+    return results_for(known, today)
 
 
 def team_key_results(quarter: Quarter, team: Team, today: date) -> TeamKeyResults:

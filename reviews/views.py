@@ -167,9 +167,9 @@ def team(request: HttpRequest, pk: int) -> HttpResponse:
     page_number = request.GET.get("page")
     key_results = selectors.TeamKeyResults(quarter, pk, today)
 
-    def table(page: Any, top: Any = None) -> list[tuple[Any, Any]]:
+    def table(page: Any) -> list[tuple[Any, Any]]:
         found = list(page.object_list)
-        results = selectors.team_accountability(found, today, top)
+        results = selectors.team_accountability(found, today)
         return [(kr, results[kr.pk]) for kr in found]
 
     if request.GET.get("format") == "csv":
@@ -184,15 +184,12 @@ def team(request: HttpRequest, pk: int) -> HttpResponse:
         )
 
     # The page's reads that need only the team's id, in one round trip (okrly.sql.run).
-    # ``top`` is built after ``rows`` (the run's order): None when the page asked for fell
-    # back to the last one, whose key results the test then reads its own for.
     header = selectors.team_header_read(pk, quarter)
     rows = key_results.page_read(page_number, 50)
-    top = key_results.top_read(page_number, 50)
     trend = selectors.team_trend_read(quarter, pk)
     promises = selectors.team_promises_read(quarter, pk)
     outcomes = selectors.team_outcomes_read(quarter, pk, today)
-    sql.run(header, rows, top, trend, promises, outcomes, unread_read(request.user, request))
+    sql.run(header, rows, trend, promises, outcomes, unread_read(request.user, request))
     team_obj, page = header.value, rows.value
     if team_obj is None:
         raise Http404("No such team.")
@@ -204,7 +201,7 @@ def team(request: HttpRequest, pk: int) -> HttpResponse:
             **_base(request, quarter, "team"),
             "team": team_obj,
             "page": page,
-            "table": [(kr, r, badge_html(r)) for kr, r in table(page, top.value)],
+            "table": [(kr, r, badge_html(r)) for kr, r in table(page)],
             "promises": promises.value,
             "trend": trend_svg(points, quarter.weeks),
             "trade_offs": team_obj.decided_trade_offs,  # type: ignore[attr-defined]
