@@ -24,6 +24,7 @@ from checkins.models import MissedCheckIn
 from dependencies import services as dependencies
 from okrly.models import Quarter
 from ownership import services as ownership
+from ownership.accountability import accountability_for
 from ownership.tasks import statuses_refresh_task
 from reviews import selectors
 from tests.factories import KeyResultFactory, ObjectiveFactory, QuarterFactory, UserFactory
@@ -328,6 +329,30 @@ def test_team_view_columns(org: Org, reader: Any, team: str) -> None:
         )
         for title, row in expected.items()
     }
+
+
+@pytest.mark.parametrize("number", ["1", "99", "x"])
+def test_team_view_badges_give_the_tests_words_on_the_page_shown(
+    org: Org, reader: Any, number: str
+) -> None:
+    """The badges' words name the dependencies read with the page (``top_read``), or, for a
+    page past the last, those the test reads itself for the page shown instead."""
+    team_obj = org.teams["Sales"]
+    body = reader.get(f"/dashboard/teams/{team_obj.pk}/", {"page": number}).content.decode()
+    shown = dict(
+        re.findall(
+            r'<a href="/objectives/key-results/(\d+)/">.*?title="The Accountability Test: '
+            r'([^"]*)"',
+            body,
+        )
+    )
+    krs = [org.krs["S1"], org.krs["S2"]]
+    expected = {
+        str(pk): "all three checks pass" if r.passed else " ".join(r.reasons)
+        for pk, r in accountability_for(krs).items()
+    }
+    assert shown == expected
+    assert "“D2 deliverable” is at risk" in shown[str(org.krs["S2"].pk)]
 
 
 def test_team_view_trend_and_promises(org: Org, reader: Any) -> None:
