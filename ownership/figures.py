@@ -34,7 +34,17 @@ from okrly.models import Team
 from ownership.models import KeyResultStatus, TeamFigures
 
 # The figures of a (quarter, team, week) row, in the model's order.
-FIGURES = ("key_results", "not_ok", "at_risk", "overdue", "escalated", "checked_in", "missed")
+FIGURES = (
+    "key_results",
+    "not_ok",
+    "at_risk",
+    "overdue",
+    "escalated",
+    "checked_in",
+    "missed",
+    "checkins",
+    "confidence",
+)
 AT_RISK = (CheckIn.Status.AT_RISK.value, CheckIn.Status.OFF_TRACK.value)
 # IN lists are cut to this many ids (SQLite's parameter limit is 999 on old builds).
 CHUNK = 500
@@ -49,6 +59,8 @@ class Figures:
     escalated: int = 0
     checked_in: int = 0
     missed: int = 0
+    checkins: int = 0
+    confidence: int = 0
 
     def values(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in FIGURES}
@@ -62,8 +74,9 @@ def compute(team_ids: list[int], today: date) -> dict[Key, Figures]:
     (a week nobody checked in or was prompted has none; a quarter with neither key results
     nor dependencies owed has none). One statement, each part grouped in the database: the
     key results in play by quarter and team, their latest check-ins by week, the prompted
-    owners' key results without that week's check-in, and the dependencies the teams owe
-    that are overdue or escalated (read from the two partial indexes' conditions)."""
+    owners' key results without that week's check-in, every check-in of theirs by week with
+    its confidence (the team view's trend), and the dependencies the teams owe that are
+    overdue or escalated (read from the two partial indexes' conditions)."""
     if not team_ids:
         return {}
     params: dict[str, Any] = {"today": today}
@@ -95,6 +108,11 @@ WHERE s.team_id IN ({teams}) AND s.in_play
   AND (s.checkin_week IS NULL OR s.checkin_week <> p.week)
 GROUP BY s.quarter_id, s.team_id, p.week
 UNION ALL
+SELECT 'trend', s.quarter_id, s.team_id, c.week, COUNT(*), SUM(c.confidence), 0
+FROM {status} s JOIN {sql.table(CheckIn)} c ON c.key_result_id = s.key_result_id
+WHERE s.team_id IN ({teams}) AND s.in_play
+GROUP BY s.quarter_id, s.team_id, c.week
+UNION ALL
 SELECT 'owed', s.quarter_id, d.provider_team_id, 0,
        SUM(CASE WHEN {overdue} THEN 1 ELSE 0 END),
        SUM(CASE WHEN {escalated} THEN 1 ELSE 0 END), 0
@@ -112,6 +130,8 @@ GROUP BY s.quarter_id, d.provider_team_id""",
             figures.checked_in = int(row.a)
         elif row.part == "missed":
             figures.missed = int(row.a)
+        elif row.part == "trend":
+            figures.checkins, figures.confidence = int(row.a), int(row.b)
         else:
             figures.overdue, figures.escalated = int(row.a), int(row.b)
     return dict(found)
@@ -247,4 +267,4 @@ GROUP BY s.team_id""",
     none = [team for team in ids if team not in missed]
     rows = TeamFigures.objects.filter(quarter_id=quarter_id, week=week, team_id__in=none)
     rows.update(missed=0)
-    rows.filter(checked_in=0).delete()
+    rows.filter(checked_in=0, checkins=0).delete()

@@ -245,8 +245,9 @@ class TeamFigures(models.Model):
     ``week`` 0 holds the quarter's figures (key results in play, failing the test, at risk,
     dependencies the team owes that are overdue or escalated); a week from 1 holds that
     week's check-in figures (key results whose latest check-in is of that week; those whose
-    owner was prompted that week and that have none). A week nobody checked in or was
-    prompted has no row. ``ownership.figures`` writes them; its ``compute`` is what they must
+    owner was prompted that week and that have none; the week's check-ins and their summed
+    confidence, the team view's trend). A week nobody checked in or was prompted has no
+    row. ``ownership.figures`` writes them; its ``compute`` is what they must
     equal.
 
     Two things are not here because the calendar alone changes them: a committed top-two
@@ -266,6 +267,10 @@ class TeamFigures(models.Model):
     escalated = models.PositiveIntegerField(default=0)
     checked_in = models.PositiveIntegerField(default=0)
     missed = models.PositiveIntegerField(default=0)
+    # The team view's trend (week n): the check-ins of that week (one a key result at most)
+    # and the sum of their confidence, whichever check-in is a key result's latest.
+    checkins = models.PositiveIntegerField(default=0)
+    confidence = models.PositiveIntegerField(default=0)
     computed_on = models.DateField()
 
     class Meta:

@@ -914,16 +914,15 @@ def team_trend(quarter: Quarter, team: Team, today: date, key_results: int) -> l
 
 
 def team_trend_read(quarter: Quarter, team_id: int) -> sql.Read[dict[int, Any]]:
-    """Check-ins and their average confidence per week (one grouped query over the check-ins
-    of the team's key results in play, found by their status rows; SQL: the team view runs
-    it on every request)."""
+    """Check-ins and their average confidence per week, as the team's kept figures hold them
+    (``TeamFigures``' ``checkins`` and ``confidence`` of each week: the check-ins of the
+    team's key results in play, rewritten by every check-in; SQL: the team view runs it on
+    every request, a row a week where grouping the check-ins took 0.9 ms at 1×)."""
     return sql.Read(
         f"""
-SELECT c.week, COUNT(*) AS n, AVG(c.confidence) AS confidence
-FROM {sql.table(CheckIn)} c
-JOIN {sql.table(KeyResultStatus)} s ON s.key_result_id = c.key_result_id
-WHERE s.quarter_id = %(quarter)s AND s.team_id = %(team)s AND s.in_play
-GROUP BY c.week""",
+SELECT f.week, f.checkins AS n, f.confidence
+FROM {sql.table(TeamFigures)} f
+WHERE f.quarter_id = %(quarter)s AND f.team_id = %(team)s AND f.week > 0 AND f.checkins > 0""",
         {"quarter": quarter.pk, "team": team_id},
         lambda found: {r.week: r for r in found},
     )
@@ -942,7 +941,7 @@ def trend_points(
             TrendPoint(
                 week=w,
                 completion=round(100 * n / key_results) if key_results else 0,
-                confidence=round(float(row.confidence), 1) if row else None,
+                confidence=round(row.confidence / n, 1) if row else None,
             )
         )
     return points

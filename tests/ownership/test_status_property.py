@@ -248,6 +248,36 @@ def read_figures(quarter: Any, week: int, today: date) -> dict[int, tuple[int, .
     return found
 
 
+# The team view's trend as it grouped the check-ins on every request before the kept figures
+# held it (issue 14): the reference the kept trend must read as.
+REFERENCE_TREND = """
+SELECT c.week, COUNT(*) AS n, AVG(c.confidence) AS confidence
+FROM checkins_checkin c
+JOIN ownership_keyresultstatus s ON s.key_result_id = c.key_result_id
+WHERE s.quarter_id = %s AND s.team_id = %s AND s.in_play
+GROUP BY c.week"""
+
+
+def reference_trend(quarter: Any, team: int, today: date) -> list[Any]:
+    with connection.cursor() as cursor:
+        cursor.execute(REFERENCE_TREND, [quarter.pk, team])
+        rows = {week: (n, float(confidence)) for week, n, confidence in cursor.fetchall()}
+    points = []
+    for w in range(1, selectors.dashboard_week(quarter, today) + 1):
+        n, confidence = rows.get(w, (0, None))
+        points.append((w, round(100 * n / 7), None if confidence is None else round(confidence, 1)))
+    return points
+
+
+def read_trend(quarter: Any, team: int, today: date) -> list[Any]:
+    """The same, as the team view reads it now (the team's kept week rows), of 7 key results."""
+    found = selectors.team_trend_read(quarter, team).get()
+    return [
+        (p.week, p.completion, p.confidence)
+        for p in selectors.trend_points(found, quarter, today, 7)
+    ]
+
+
 def kept_figures() -> dict[tuple[int, int, int], dict[str, int]]:
     return {
         (row.pop("quarter_id"), row.pop("team_id"), row.pop("week")): row
@@ -895,6 +925,11 @@ class StatusMachine(RuleBasedStateMachine):
         for w in {week, max(1, week - 1)}:
             assert read_figures(quarter, w, today) == reference_figures(quarter.pk, w, today), (
                 f"figures of week {w} on {today}"
+            )
+        # ...and the team view's trend reads as its own grouped SQL before them.
+        for team in teams:
+            assert read_trend(quarter, team, today) == reference_trend(quarter, team, today), (
+                f"trend of team {team} on {today}"
             )
         # The verdict's latest check-in (the key result's own columns) is the latest row.
         for pk, (week, status, confidence, flag) in latest_checkins().items():

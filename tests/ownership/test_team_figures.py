@@ -72,6 +72,8 @@ def test_a_check_in_moves_its_teams_week_and_risk(
         )
         assert kept(growth)["at_risk"] == 1
         assert kept(growth, week)["checked_in"] == 1
+        # The team view's trend: the week's check-ins and their summed confidence.
+        assert (kept(growth, week)["checkins"], kept(growth, week)["confidence"]) == (1, 3)
 
 
 def test_a_rolled_back_check_in_leaves_the_figures(
