@@ -4,6 +4,7 @@ and whether it falls short of the target (the stated-vs-forecast flag)."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 
@@ -50,7 +51,7 @@ def storable_forecast(projected: Decimal | None) -> Decimal | None:
     return projected
 
 
-def misses_target(key_result: KeyResult, projected: Decimal) -> bool:
+def misses_target(key_result: Any, projected: Decimal) -> bool:
     """Whether the projection falls short of the target by more than the margin, a share of
     the distance from start to target (CHECKIN_FORECAST_MARGIN)."""
     span = abs(key_result.target_value - key_result.start_value)
@@ -58,3 +59,17 @@ def misses_target(key_result: KeyResult, projected: Decimal) -> bool:
     if key_result.direction == KeyResult.Direction.INCREASE:
         return projected < key_result.target_value - margin
     return projected > key_result.target_value + margin
+
+
+def preview(
+    key_result: Any, others: dict[int, Decimal], week: int, value: Decimal, last_week: int
+) -> tuple[Decimal | None, bool]:
+    """What submitting ``value`` for ``week`` would forecast, given the key result's other
+    weeks' values, and whether the projection misses the target (an "on track" answer
+    would be flagged). The card prints it; its script recomputes it as the value is typed
+    (static/js/okrly.js, the same least-squares line)."""
+    points = [(w, v) for w, v in others.items() if w != week]
+    projected = forecast_value(
+        start_value=key_result.start_value, points=[*points, (week, value)], last_week=last_week
+    )
+    return projected, projected is not None and misses_target(key_result, projected)

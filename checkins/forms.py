@@ -119,9 +119,10 @@ class CheckInForm(forms.Form):
         widget=forms.NumberInput(attrs={"min": 0, "max": 10, "step": 1, "inputmode": "numeric"}),
     )
     biggest_risk = forms.CharField(
-        label="What is the biggest risk?",
+        label="What is the biggest risk? (required)",
         required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
+        # Marked required before any submit (the service still says why when it is empty).
+        widget=forms.Textarea(attrs={"rows": 2, "required": True, "aria-required": "true"}),
     )
     need = forms.CharField(
         label="What do you need from someone else that you don't have yet?",

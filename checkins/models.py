@@ -47,6 +47,8 @@ class CheckIn(models.Model):
     forecast_flag = models.BooleanField(default=False)
     submitted_at = models.DateTimeField()
     edited_at = models.DateTimeField(null=True, blank=True)
+    # First submitted after its week had ended (within CHECKIN_LATE_DAYS of its prompt).
+    late = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["key_result", "week"]

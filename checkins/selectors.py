@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -49,6 +49,8 @@ class CardKeyResult:
     unit: str
     displaced_by_id: int | None
     objective: CardObjective
+    direction: str = KeyResult.Direction.INCREASE
+    created_at: datetime | None = None
 
     @property
     def progress(self) -> int:
@@ -87,6 +89,8 @@ class CardCheckIn:
     forecast_flag: bool
     edited_at: datetime | None
     reviews: list[CardReview] = field(default_factory=list)
+    week: int = 0
+    late: bool = False
 
     def get_status_display(self) -> str:
         return str(CheckIn.Status(self.status).label)
@@ -108,8 +112,25 @@ class CardDependency:
 @dataclass
 class WeekCard:
     key_result: Any  # a CardKeyResult (``my_week``)
-    check_in: Any  # a CardCheckIn, or the CheckIn just submitted; None before
+    check_in: Any  # the form week's CardCheckIn, or the CheckIn just submitted; None before
     dependencies: list[Any]  # CardDependency
+    # Every check-in of the key result by week (the card's context: last week's answers, the
+    # confidence trend, the points of the live forecast).
+    by_week: dict[int, Any] = field(default_factory=dict)
+    # The week its form is for: this week, or a missed earlier one checked in late.
+    week: int = 0
+    current_week: int = 0  # the owner's week now
+    weeks: int = 13  # the quarter's
+    # Missed earlier weeks that can still be checked in late, with until when (the view's).
+    late: dict[int, datetime] = field(default_factory=dict)
+
+    def for_week(self, week: int) -> WeekCard:
+        """The same card with its form for ``week`` (a late check-in of a missed week)."""
+        return replace(self, check_in=self.by_week.get(week), week=week)
+
+    @property
+    def is_late(self) -> bool:
+        return self.week < self.current_week
 
     @property
     def displaced(self) -> bool:
@@ -137,6 +158,8 @@ def my_week(user: User, quarter: Quarter, week: int) -> list[WeekCard]:
             current_value=sql.decimal(row.current_value),
             unit=row.unit,
             displaced_by_id=row.displaced_by_id,
+            direction=row.direction,
+            created_at=row.created_at,
             objective=CardObjective(
                 title=row.objective_title,
                 quarter_id=row.quarter_id,
@@ -147,7 +170,8 @@ def my_week(user: User, quarter: Quarter, week: int) -> list[WeekCard]:
         for row in sql.rows(
             f"""
 SELECT k.id, k.title, k.start_value, k.target_value, k.current_value, k.unit,
-       k.displaced_by_id, o.title AS objective_title, o.quarter_id, o.team_id,
+       k.displaced_by_id, k.direction, k.created_at, o.title AS objective_title, o.quarter_id,
+       o.team_id,
        t.name AS team_name
 FROM {kr_table} k
 JOIN {objective} o ON o.id = k.objective_id
@@ -161,23 +185,27 @@ ORDER BY t.name, o.rank, k.id""",
         return []
     ids = [kr.pk for kr in key_results]
     marks = sql.placeholders(ids)
-    check_ins: dict[int, CardCheckIn] = {}
-    # This week's check-ins with their reviews (a row per review, or one without).
+    check_ins: dict[int, dict[int, CardCheckIn]] = {pk: {} for pk in ids}
+    # Every check-in of the key results (at most a quarter's weeks each) with their reviews
+    # (a row per review, or one without): this week's answers, and the weeks before for the
+    # card's context.
     for row in sql.rows(
         f"""
-SELECT c.id, c.key_result_id, c.status, c.confidence, c.biggest_risk, c.need,
+SELECT c.id, c.key_result_id, c.week, c.status, c.confidence, c.biggest_risk, c.need,
        c.need_person_id, c.need_dependency_id, c.value, c.forecast_value, c.forecast_flag,
-       c.edited_at, r.dependency_id, r.on_track, r.note
+       c.edited_at, c.late, r.dependency_id, r.on_track, r.note
 FROM {sql.table(CheckIn)} c
 LEFT JOIN {sql.table(DependencyReview)} r ON r.check_in_id = c.id
-WHERE c.week = %s AND c.key_result_id IN ({marks})
-ORDER BY c.id, r.id""",
-        [week, *ids],
+WHERE c.key_result_id IN ({marks})
+ORDER BY c.week, c.id, r.id""",
+        ids,
     ):
-        found = check_ins.get(row.key_result_id)
+        weeks = check_ins[row.key_result_id]
+        found = weeks.get(row.week)
         if found is None:
-            found = check_ins[row.key_result_id] = CardCheckIn(
+            found = weeks[row.week] = CardCheckIn(
                 pk=row.id,
+                week=row.week,
                 status=row.status,
                 confidence=row.confidence,
                 biggest_risk=row.biggest_risk,
@@ -190,6 +218,7 @@ ORDER BY c.id, r.id""",
                 else sql.decimal(row.forecast_value),
                 forecast_flag=bool(row.forecast_flag),
                 edited_at=row.edited_at,
+                late=bool(row.late),
             )
         if row.dependency_id is not None:
             found.reviews.append(CardReview(row.dependency_id, bool(row.on_track), row.note))
@@ -218,7 +247,18 @@ ORDER BY d.key_result_id, d.rank""",
                 ),
             )
         )
-    return [WeekCard(kr, check_ins.get(kr.pk), dependencies[kr.pk]) for kr in key_results]
+    return [
+        WeekCard(
+            kr,
+            check_ins[kr.pk].get(week),
+            dependencies[kr.pk],
+            check_ins[kr.pk],
+            week=week,
+            current_week=week,
+            weeks=quarter.weeks,
+        )
+        for kr in key_results
+    ]
 
 
 def timeline(key_result: KeyResult) -> list[CheckIn]:

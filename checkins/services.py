@@ -4,9 +4,11 @@ modules."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -20,9 +22,10 @@ from dependencies.services import dependency_flag_risk
 from objectives.models import KeyResult
 from okrly import access, registry
 from okrly.errors import NotAllowed, RuleBroken
-from okrly.models import Quarter, display_name, local_today
+from okrly.models import Quarter, display_name, local_today, user_timezone
 from okrly.params import BadParameter, decimal_limits, int_param
 from okrly.services import notification_create
+from okrly.zones import local_time
 
 if TYPE_CHECKING:
     from okrly.types import User
@@ -127,6 +130,21 @@ def _snapshot(check_in: CheckIn) -> None:
     )
 
 
+def late_refusal(
+    quarter: Quarter, week: int, *, owner: User, now: datetime | None = None
+) -> str | None:
+    """Why an earlier ``week`` can no longer be checked in, or None while it still can: until
+    CHECKIN_LATE_DAYS after its check-in moment in the owner's zone. The card offers a late
+    check-in by this same test."""
+    until = quarter.late_until(week, user_timezone(owner))
+    if (now or timezone.now()) <= until:
+        return None
+    return (
+        f"Week {week} closed for check-ins on {local_time(until, until.tzinfo)}: a missed week "
+        f"can be checked in late for {settings.CHECKIN_LATE_DAYS} days after its prompt."
+    )
+
+
 def week_locked(key_result: KeyResult, week: int) -> QuerySet[CheckIn]:
     """The key result's check-in of ``week``, to be locked (FOR UPDATE) until the submit's
     transaction ends: its own row only. Ordered by id, not by the model's default ordering,
@@ -159,7 +177,8 @@ def checkin_submit(
     """Submit (or edit) the owner's check-in for a week of the quarter.
 
     1. Only the owner; the week defaults to the owner's current week and may be an earlier
-       week of the quarter, never a future one or one outside the quarter.
+       week of the quarter, never a future one or one outside the quarter. An earlier week
+       is late: open until CHECKIN_LATE_DAYS after its prompt, and marked late when created.
     2. Validate the three answers and the value.
     3. One row per (key result, week): an existing one is edited, its previous version kept
        as a revision. Two submissions at once: the loser of the insert edits the winner's row.
@@ -203,6 +222,11 @@ def checkin_submit(
         )
     if local_today(user) < quarter.week_start(week):
         raise RuleBroken(f"Week {week} has not started yet.", field="week")
+    late = now_week is None or week < now_week
+    if late:
+        late_problem = late_refusal(quarter, week, owner=user)
+        if late_problem:
+            raise RuleBroken(late_problem, field="week")
     status, confidence_int, risk, number = _clean_inputs(
         status=status, confidence=confidence, biggest_risk=biggest_risk, value=value
     )
@@ -229,7 +253,7 @@ def checkin_submit(
         try:
             with transaction.atomic():
                 check_in = CheckIn.objects.create(
-                    key_result=key_result, week=week, submitted_at=now, **fields
+                    key_result=key_result, week=week, submitted_at=now, late=late, **fields
                 )
             previous_need = None
         except IntegrityError:

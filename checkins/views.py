@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import zoneinfo
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
@@ -10,6 +11,7 @@ from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from checkins import selectors, services
@@ -20,8 +22,9 @@ from checkins.models import CheckIn
 from objectives.models import KeyResult
 from okrly.errors import RuleBroken
 from okrly.forms import add_service_error
-from okrly.models import Quarter, request_quarter
+from okrly.models import Quarter, display_name, local_today, request_quarter, user_timezone
 from okrly.numbers import plain_number
+from okrly.params import BadParameter, id_param, int_param
 from okrly.registry import my_week_card_actions
 from okrly.types import AuthedRequest
 
@@ -67,7 +70,7 @@ def _card_html(
     quarter: Quarter,
     week: int,
     form: CheckInForm | None,
-    saved: bool = False,
+    saved: bool | str = False,
     actions: str | None = None,
 ) -> str:
     if actions is None:
@@ -75,6 +78,25 @@ def _card_html(
         # "Escalate"), which My week asks for all its cards at once.
         actions = my_week_card_actions(request, [card.key_result]).get(card.key_result.pk, "")
     return card_html(request, card, form, week, actions, saved)
+
+
+def _with_late(user: User, quarter: Quarter, cards: list[selectors.WeekCard]) -> None:
+    """Mark on each card the missed earlier weeks that can still be checked in late: open
+    by the service's own test (``late_refusal``), and owed (the key result existed at the
+    week's check-in moment)."""
+    zone = user_timezone(user)
+    now = timezone.now()
+    for card in cards:
+        if card.displaced:
+            continue
+        created = card.key_result.created_at
+        for week in range(card.current_week - 1, 0, -1):
+            if services.late_refusal(quarter, week, owner=user, now=now) is not None:
+                break
+            if created is not None and created > quarter.checkin_moment(week, zone):
+                break
+            if week not in card.by_week:
+                card.late[week] = quarter.late_until(week, zone)
 
 
 def render_my_week(request: AuthedRequest) -> str:
@@ -85,6 +107,8 @@ def render_my_week(request: AuthedRequest) -> str:
         quarter = None
     week = quarter.current_week(request.user) if quarter else None
     cards = selectors.my_week(request.user, quarter, week) if quarter and week else []
+    if quarter:
+        _with_late(request.user, quarter, cards)
     due = selectors.still_due(cards)
     people = person_choices(due) if due else []
     # Higher apps' actions on each card (reviews: "Escalate"), for all the cards at once.
@@ -123,25 +147,66 @@ def _card_for(
     """The user's My-week card for this key result (None if it is not theirs), and all of
     their cards (for the "N of M done" summary)."""
     cards = selectors.my_week(user, quarter, week)
+    _with_late(user, quarter, cards)
     return next((c for c in cards if c.key_result.pk == key_result.pk), None), cards
+
+
+def _running(request: AuthedRequest, key_result_pk: int) -> tuple[KeyResult, Quarter, int]:
+    key_result = get_object_or_404(
+        KeyResult.objects.select_related("objective__quarter", "owner"), pk=key_result_pk
+    )
+    quarter = key_result.objective.quarter
+    week = quarter.current_week(request.user)
+    if week is None or quarter.status != Quarter.Status.ACTIVE:
+        raise Http404("This key result's quarter is not running.")
+    return key_result, quarter, week
+
+
+def _not_owner(key_result: KeyResult) -> PermissionDenied:
+    return PermissionDenied(
+        f"Only {display_name(key_result.owner)}, the owner, checks in for this key result."
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def week_card(request: AuthedRequest, key_result_pk: int, week: int) -> HttpResponse:
+    """The owner's card with its form for ``week``: this week's, or a missed earlier week
+    still open for a late check-in (the card's "Check in week N late" link)."""
+    key_result, quarter, current = _running(request, key_result_pk)
+    card, _ = _card_for(request.user, quarter, current, key_result)
+    if card is None:
+        raise _not_owner(key_result)
+    if week != current and week not in card.late:
+        raise Http404(f"Week {week} is not open for a check-in.")
+    card = card.for_week(week)
+    html = _card_html(
+        request,
+        card,
+        quarter,
+        week,
+        None if card.displaced else _form(card, week, person_choices([card])),
+    )
+    if request.htmx:
+        return HttpResponse(html)
+    return render(
+        request,
+        "checkins/submit_page.html",
+        {"kr": key_result, "week": week, "card_html": html, "late": card.is_late},
+    )
 
 
 @login_required
 @require_http_methods(["POST"])
 def submit(request: AuthedRequest, key_result_pk: int) -> HttpResponse:
-    key_result = get_object_or_404(
-        KeyResult.objects.select_related("objective__quarter"), pk=key_result_pk
-    )
-    quarter = key_result.objective.quarter
-    week = quarter.current_week(request.user)
-    if week is None:
-        raise Http404("This key result's quarter is not running.")
+    key_result, quarter, week = _running(request, key_result_pk)
     card, cards = _card_for(request.user, quarter, week, key_result)
     if card is None:
-        raise PermissionDenied(
-            f"Only {key_result.owner.get_full_name() or key_result.owner}, the owner, checks in "
-            "for this key result."
-        )
+        raise _not_owner(key_result)
+    # A late check-in names its missed week (the card's hidden field); the service decides
+    # whether it is still open.
+    form_week = int_param(request.POST, "week", min_value=1, max_value=quarter.weeks) or week
+    card = card.for_week(form_week)
     if card.displaced:
         # A page from before the trade-off: its form is stale. The card, re-rendered, says
         # why no check-in is asked for any more (htmx swaps it in; without JavaScript, 400).
@@ -154,23 +219,30 @@ def submit(request: AuthedRequest, key_result_pk: int) -> HttpResponse:
             {"kr": key_result, "week": week, "card_html": html},
             status=400,
         )
-    posted = request.POST.get(f"kr{key_result.pk}-need_person", "")
-    # Bounded: a 20-digit value would overflow the query's bigint.
-    chosen = [int(posted)] if posted.isdigit() and len(posted) < 19 else []
-    people = person_choices([card], also=chosen)
-    form = _form(card, week, people, request.POST)
-    saved = False
+    # A posted person is shown back among the choices; one that is no id is the form's to
+    # refuse, beside its field.
+    try:
+        chosen = id_param(request.POST, f"kr{key_result.pk}-need_person")
+    except BadParameter:
+        chosen = None
+    people = person_choices([card], also=[chosen] if chosen else [])
+    form = _form(card, form_week, people, request.POST)
+    saved: bool | str = False
     if form.is_valid():
         try:
             card.check_in = services.checkin_submit(
-                user=request.user, key_result=key_result, week=week, **form.service_kwargs()
+                user=request.user,
+                key_result=key_result,
+                week=form_week,
+                **form.service_kwargs(),
             )
         except RuleBroken as error:
             add_service_error(form, error)
         else:
-            saved = True
+            saved = f"Week {form_week} saved, marked late." if card.check_in.late else True
+            # Back to this week's form (after a late one, the missed week is now filled).
             fresh, cards = _card_for(request.user, quarter, week, key_result)
-            card = fresh or card
+            card = fresh or card.for_week(week)
             form = _form(card, week, people)
     if request.htmx:
         # 200 either way so htmx swaps the card: saved, or the form with its messages. The
@@ -188,7 +260,7 @@ def submit(request: AuthedRequest, key_result_pk: int) -> HttpResponse:
         )
         return HttpResponse(_card_html(request, card, quarter, week, form, saved) + summary)
     if saved:
-        messages.success(request, f"Week {week} check-in saved for “{key_result.title}”.")
+        messages.success(request, f"Week {form_week} check-in saved for “{key_result.title}”.")
         return redirect(reverse("home") + f"#checkin-{key_result.pk}")
     # Without JavaScript: the card alone on a page, each message beside its field and what
     # was typed kept (a redirect to My week would lose both).
@@ -197,8 +269,8 @@ def submit(request: AuthedRequest, key_result_pk: int) -> HttpResponse:
         "checkins/submit_page.html",
         {
             "kr": key_result,
-            "week": week,
-            "card_html": _card_html(request, card, quarter, week, form),
+            "week": form_week,
+            "card_html": _card_html(request, card, quarter, form_week, form),
         },
         status=400,
     )
@@ -220,6 +292,29 @@ def need_handled(request: AuthedRequest, pk: int) -> HttpResponse:
     return redirect("asked_of_me")
 
 
+def _timeline_weeks(key_result: KeyResult, check_ins: list[CheckIn]) -> list[tuple[int, Any]]:
+    """The timeline, newest first: each week the key result was owed a check-in, with it, or
+    None where it was missed. Owed: from the week it was created (the next one if it came
+    after that week's check-in moment) to last week, in the owner's zone; this week shows
+    once checked in. A displaced key result owes nothing more: only its check-ins show."""
+    by_week = {c.week: c for c in check_ins}
+    quarter = key_result.objective.quarter
+    if key_result.displaced_by_id is not None or quarter.status == Quarter.Status.PLANNING:
+        return sorted(by_week.items(), reverse=True)
+    owner = key_result.owner
+    zone = user_timezone(owner)
+    now_week = quarter.current_week(owner)
+    last = (now_week - 1) if now_week is not None else quarter.weeks
+    if now_week is None and local_today(owner) < quarter.start:
+        last = 0
+    created = timezone.localtime(key_result.created_at, zoneinfo.ZoneInfo(zone))
+    first = max(1, quarter.week_of(created.date()))
+    if first <= quarter.weeks and created > quarter.checkin_moment(first, zone):
+        first += 1
+    weeks = set(by_week) | set(range(first, last + 1))
+    return [(w, by_week.get(w)) for w in sorted(weeks, reverse=True)]
+
+
 def render_key_result_panel(request: HttpRequest, key_result: KeyResult) -> str:
     check_ins = selectors.timeline(key_result)
     quarter = key_result.objective.quarter
@@ -235,6 +330,7 @@ def render_key_result_panel(request: HttpRequest, key_result: KeyResult) -> str:
         {
             "kr": key_result,
             "check_ins": check_ins,
+            "weeks": _timeline_weeks(key_result, check_ins),
             "chart": chart,
             "latest": check_ins[0] if check_ins else None,
         },

@@ -338,6 +338,23 @@ def progress_percent(start: Decimal, target: Decimal, current: Decimal) -> int:
     return max(0, min(100, round(done * 100)))
 
 
+def expected_value(start: Decimal, target: Decimal, week: int, weeks: int) -> Decimal:
+    """Where a linear pace puts a key result by the end of ``week`` of a ``weeks``-week
+    quarter: the same share of the way from start to target, either direction."""
+    share = Decimal(max(0, min(week, weeks))) / Decimal(max(weeks, 1))
+    return (start + (target - start) * share).quantize(Decimal("0.01"))
+
+
+def expected_percent(week: int, weeks: int) -> int:
+    """Progress (percent of the way) a linear pace expects by the end of ``week``."""
+    return max(0, min(100, round(100 * week / max(weeks, 1))))
+
+
+def pace_gap(progress: int, week: int, weeks: int) -> int:
+    """Points of progress ahead of (positive) or behind (negative) a linear pace."""
+    return progress - expected_percent(week, weeks)
+
+
 class KeyResultQuerySet(models.QuerySet["KeyResult"]):
     def in_play(self) -> KeyResultQuerySet:
         """Key results still in the quarter's accountability counts: not dropped or deferred

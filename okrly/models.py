@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -378,6 +378,18 @@ class Quarter(TimeStampedModel):
     def week_end(self, week: int) -> date:
         """The last day of ``week``: six days after its start, or the quarter's last day."""
         return min(self.week_start(week) + timedelta(days=6), self.end)
+
+    def checkin_moment(self, week: int, zone: str) -> datetime:
+        """When ``week``'s check-in is asked for in ``zone``: the quarter's check-in weekday
+        within the week, at its hour (the prompt job's moment, checkins.prompts)."""
+        first = self.week_start(week)
+        day = first + timedelta(days=(self.checkin_weekday - first.weekday()) % 7)
+        return datetime.combine(day, time(self.checkin_hour), tzinfo=zoneinfo.ZoneInfo(zone))
+
+    def late_until(self, week: int, zone: str) -> datetime:
+        """Until when a missed ``week`` can still be checked in late: CHECKIN_LATE_DAYS after
+        its check-in moment in the owner's zone."""
+        return self.checkin_moment(week, zone) + timedelta(days=settings.CHECKIN_LATE_DAYS)
 
     def current_week(self, user: User) -> int | None:
         """The week it is for ``user`` in their own time zone; None outside the quarter."""

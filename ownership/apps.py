@@ -8,9 +8,11 @@ class OwnershipConfig(AppConfig):
 
     def ready(self) -> None:
         from okrly import registry
-        from ownership import asked, badges, demo, views
+        from ownership import asked, badges, cards, demo, views
 
         registry.register_asked("ownership", asked.asked_of)
+        # Before reviews' "Escalate" (order 50): accepting comes first.
+        registry.register_my_week_card_actions("acceptance", cards.my_week_card_actions, order=10)
         registry.register_key_result_panel("ownership", views.render_key_result_panel, order=5)
         registry.register_key_result_badges("accountability", badges.render_badges)
         registry.register_demo_seeder("ownership", demo.seed, order=40)

@@ -14,6 +14,7 @@ from objectives.models import KeyResult
 from okrly import access
 from okrly.errors import RuleBroken
 from okrly.forms import add_service_error
+from okrly.html import html
 from okrly.models import Quarter
 from okrly.params import id_list_param, id_param
 from okrly.types import AuthedRequest
@@ -81,9 +82,23 @@ def render_key_result_panel(request: HttpRequest, key_result: KeyResult) -> str:
     )
 
 
-def _fail(request: HttpRequest, kr: KeyResult, error: RuleBroken) -> HttpResponse:
+def _fail(request: AuthedRequest, kr: KeyResult, error: RuleBroken) -> HttpResponse:
+    if request.htmx and request.POST.get("from") == "myweek":
+        # My week's panel: htmx shows the refusal in the page's announced error region.
+        return HttpResponse(error.message, status=400, content_type="text/plain; charset=utf-8")
     messages.error(request, error.message)
     return redirect(kr.get_absolute_url() + "#ownership-panel")
+
+
+def _answered_on_card(kr: KeyResult, message: str) -> HttpResponse:
+    """My week's Accept/Decline panel, once answered: what happened, in its place."""
+    return HttpResponse(
+        html(
+            '<p class="flash accept-panel answered" id="accept-{}" data-announce>✓ {}</p>',
+            kr.pk,
+            message,
+        )
+    )
 
 
 @login_required
@@ -99,6 +114,8 @@ def accept(request: AuthedRequest, pk: int) -> HttpResponse:
         return render(
             request, "includes/answered.html", {"message": "Accepted: you are the owner."}
         )
+    if request.htmx and request.POST.get("from") == "myweek":
+        return _answered_on_card(kr, "Accepted: you are the owner. Check in below.")
     messages.success(request, f"You are the owner of “{kr.title}”.")
     if was_handover:
         return redirect("ownership:inherited", pk=kr.pk)
@@ -117,6 +134,10 @@ def decline(request: AuthedRequest, pk: int) -> HttpResponse:
         )
     except RuleBroken as error:
         return _fail(request, kr, error)
+    if request.htmx and request.POST.get("from") == "myweek":
+        return _answered_on_card(
+            kr, "Declined: your team lead has been asked to nominate someone else."
+        )
     messages.success(request, "Declined; the team lead has been asked to nominate someone else.")
     return redirect(kr.get_absolute_url())
 

@@ -3,10 +3,13 @@ those rules; factories are for the surrounding data."""
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 import factory
+import time_machine
 from django.contrib.auth.models import User
 
 from objectives.models import KeyResult, Objective
@@ -92,3 +95,12 @@ class NotificationFactory(factory.django.DjangoModelFactory[Notification]):
     subject = factory.Sequence(lambda n: f"Something happened {n}")
     body = "Details."
     link = "/"
+
+
+@contextmanager
+def during_week(quarter: Quarter, week: int) -> Iterator[None]:
+    """The clock inside ``week`` of ``quarter`` (its first day, at noon UTC): an earlier
+    week's check-in filled in on time, as a history is built, not late."""
+    moment = datetime.combine(quarter.week_start(week), time(12), tzinfo=UTC)
+    with time_machine.travel(moment, tick=False):
+        yield

@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page requires sign-in unless its view opts out (login, password reset, API).
     "okrly.middleware.LoginRequiredMiddleware",
+    # Dates and times in the signed-in viewer's own zone (read only when a page shows one).
+    "okrly.zones.ViewerZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -144,7 +146,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # django-axes first: it refuses a locked-out sign-in before any password is checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading the person's profile (their time zone) with them.
+    "okrly.backends.ProfileBackend",
 ]
 # Sessions are read from the cache and written through to the database: a signed-in page
 # costs no SQL query for its session. The cache is Redis in production (CACHE_URL, by default
@@ -334,6 +337,9 @@ CHECKIN_MISSED_RUNG_HOURS: list[int] = env_value(
     env.list, "CHECKIN_MISSED_RUNG_HOURS", cast=int, default=[24, 48, 96]
 )
 CHECKIN_FORECAST_MARGIN = env_value(env.float, "CHECKIN_FORECAST_MARGIN", default=0.1)
+# A missed week can still be checked in, marked late, until this many days after its
+# check-in moment (the prompt); after that its gap stays "missed" in the timeline.
+CHECKIN_LATE_DAYS = env_value(env.int, "CHECKIN_LATE_DAYS", default=6)
 # Shared definitions (rule 9): a definition group member who has not acknowledged a version
 # this many days after it was published is reminded, then their manager (or team lead), then
 # leadership, these many hours after that (one entry per rung).

@@ -87,3 +87,155 @@
     }
   });
 })();
+
+/* --- Focus and announcements after every htmx swap ----------------------------------------
+   One mechanism for every partial: after a swap, focus moves into the updated region (its
+   first invalid field, else an element marked data-focus, else its confirmation marked
+   data-announce, else its first heading, else the region itself) and a short message is
+   read out by the page's polite live region (#announcer). Without it focus fell back to
+   <body> and a keyboard user had to Tab back from the top of the page. */
+(function () {
+  "use strict";
+
+  var swappedId = null;
+
+  function announce(text) {
+    var region = document.getElementById("announcer");
+    if (!region || !text) return;
+    /* Emptied first, so the same message twice in a row is still read out. */
+    region.textContent = "";
+    window.setTimeout(function () { region.textContent = text; }, 50);
+  }
+
+  function focusInside(region) {
+    var target =
+      region.querySelector("[aria-invalid='true']") ||
+      region.querySelector("[data-focus]") ||
+      region.querySelector("[data-announce]") ||
+      region.querySelector("h1, h2, h3, h4") ||
+      region;
+    if (!target.hasAttribute("tabindex") && !/^(A|BUTTON|INPUT|SELECT|TEXTAREA)$/.test(target.tagName)) {
+      target.setAttribute("tabindex", "-1");
+    }
+    target.focus({ preventScroll: true });
+    target.scrollIntoView({ block: "nearest" });
+    return target;
+  }
+
+  function messageFor(region, focused) {
+    var invalid = region.querySelectorAll("[aria-invalid='true']");
+    if (invalid.length) {
+      var first = region.querySelector(".field-error, .form-errors, [role='alert']");
+      var said = first ? first.textContent.trim() : "";
+      return (invalid.length === 1 ? "1 problem to fix. " : invalid.length + " problems to fix. ") + said;
+    }
+    var told = region.querySelector("[data-announce]");
+    if (told) return told.textContent.trim();
+    if (region.hasAttribute("data-announce-text")) return region.getAttribute("data-announce-text");
+    return focused && focused !== region ? focused.textContent.trim() + " updated." : "Updated.";
+  }
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    swappedId = target && target.id ? target.id : null;
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var region = (swappedId && document.getElementById(swappedId)) || event.detail.target;
+    swappedId = null;
+    if (!(region instanceof HTMLElement) || !region.isConnected) return;
+    if (region.hasAttribute("data-no-focus")) return;
+    var focused = focusInside(region);
+    announce(messageFor(region, focused));
+  });
+})();
+
+/* --- The live forecast on a check-in card --------------------------------------------------
+   As the value is typed (and the status chosen) the card says where this pace ends by the
+   quarter's last week, with the same least-squares line as the server (checkins/forecast.py):
+   the start value as week 0, the key result's other weeks, and the typed value for the form's
+   week. "On track" with a projection short of the target shows the stated-vs-forecast
+   warning before submitting. */
+(function () {
+  "use strict";
+
+  function points(box) {
+    var found = [[0, parseFloat(box.getAttribute("data-start"))]];
+    var text = box.getAttribute("data-points") || "";
+    text.split(",").forEach(function (pair) {
+      if (!pair) return;
+      var parts = pair.split(":");
+      found.push([parseInt(parts[0], 10), parseFloat(parts[1])]);
+    });
+    return found;
+  }
+
+  function project(series, lastWeek) {
+    var weeks = {};
+    series.forEach(function (p) { weeks[p[0]] = true; });
+    if (Object.keys(weeks).length < 2) return null;
+    var n = series.length, mx = 0, my = 0;
+    series.forEach(function (p) { mx += p[0]; my += p[1]; });
+    mx /= n; my /= n;
+    var sxx = 0, sxy = 0;
+    series.forEach(function (p) { sxx += (p[0] - mx) * (p[0] - mx); sxy += (p[0] - mx) * (p[1] - my); });
+    return Math.round((my + (sxy / sxx) * (lastWeek - mx)) * 100) / 100;
+  }
+
+  function plain(number) {
+    return String(Number(number.toFixed(2)));
+  }
+
+  function update(box) {
+    var form = box.closest("form");
+    if (!form) return;
+    var valueField = form.querySelector("input[name$='-value']");
+    var line = box.querySelector(".forecast-line");
+    var warning = box.querySelector(".forecast-warning");
+    var typed = valueField ? valueField.value.trim() : "";
+    var value = typed === "" ? NaN : Number(typed);
+    var lastWeek = parseInt(box.getAttribute("data-weeks"), 10);
+    var unit = box.getAttribute("data-unit") || "";
+    line.textContent = "";
+    if (!isFinite(value)) {
+      line.textContent = "Type the current value to see where this pace ends.";
+      warning.hidden = true;
+      return;
+    }
+    var series = points(box);
+    series.push([parseInt(box.getAttribute("data-week"), 10), value]);
+    var projected = project(series, lastWeek);
+    if (projected === null) {
+      line.textContent = "No forecast yet: it needs a second week of values.";
+      warning.hidden = true;
+      return;
+    }
+    var strong = document.createElement("strong");
+    strong.textContent = (plain(projected) + " " + unit).trim();
+    line.appendChild(document.createTextNode("At this pace: "));
+    line.appendChild(strong);
+    line.appendChild(document.createTextNode(" by week " + lastWeek + "."));
+    var start = parseFloat(box.getAttribute("data-start"));
+    var target = parseFloat(box.getAttribute("data-target"));
+    var margin = Math.abs(target - start) * parseFloat(box.getAttribute("data-margin"));
+    var misses = box.getAttribute("data-direction") === "increase"
+      ? projected < target - margin
+      : projected > target + margin;
+    var status = form.querySelector("input[name$='-status']:checked");
+    warning.hidden = !(misses && status && status.value === "on_track");
+  }
+
+  function nearBox(event) {
+    var form = event.target && event.target.form;
+    return form ? form.querySelector("[data-forecast]") : null;
+  }
+
+  document.addEventListener("input", function (event) {
+    var box = nearBox(event);
+    if (box) update(box);
+  });
+  document.addEventListener("change", function (event) {
+    var box = nearBox(event);
+    if (box) update(box);
+  });
+})();

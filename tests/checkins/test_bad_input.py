@@ -182,7 +182,7 @@ def test_the_largest_value_the_column_holds_is_stored_exactly(
 
 
 def test_a_value_whose_forecast_overflows_is_saved_without_a_forecast(
-    api: APIClient, key_result: Any
+    api: APIClient, key_result: Any, week7: Any
 ) -> None:
     """7e11 in week 7 (from 10 in week 0) heads for 1.3e12 by week 13: more than the forecast
     column holds. The check-in is kept; the forecast is left out, the flag still computed."""
@@ -192,6 +192,7 @@ def test_a_value_whose_forecast_overflows_is_saved_without_a_forecast(
     assert (check_in.value, check_in.forecast_value) == (Decimal("700000000000"), None)
     key_result.refresh_from_db()
     assert key_result.current_value == Decimal("700000000000")
+    week7.move_to("2026-11-05 12:00:00+00:00")  # week 6, on time
     earlier = api.post(
         "/api/checkins/", body(key_result, value="-700000000000", week=6), format="json"
     )

@@ -18,7 +18,7 @@ from checkins import services
 from checkins.models import CheckIn, CheckInRevision
 from dependencies import services as dependency_services
 from dependencies.models import Dependency
-from tests.factories import KeyResultFactory, ObjectiveFactory, UserFactory
+from tests.factories import KeyResultFactory, ObjectiveFactory, UserFactory, during_week
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -652,15 +652,16 @@ def test_key_result_page_query_count_does_not_grow_with_check_ins(
     def check_in(week: int) -> None:
         """A check-in with a need for someone, edited once (one earlier version)."""
         for risk in ("First thought", "Second thought"):
-            submit(
-                owner,
-                key_result,
-                week=week,
-                value=str(10 + week),
-                biggest_risk=risk,
-                need="Review",
-                need_person=provider,
-            )
+            with during_week(key_result.objective.quarter, week):
+                submit(
+                    owner,
+                    key_result,
+                    week=week,
+                    value=str(10 + week),
+                    biggest_risk=risk,
+                    need="Review",
+                    need_person=provider,
+                )
 
     check_in(1)
     one = count_queries(client, key_result.get_absolute_url())

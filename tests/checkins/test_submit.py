@@ -14,6 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from checkins import forecast, services
 from checkins.models import CheckIn, CheckInRevision
 from okrly.errors import NotAllowed, RuleBroken
+from tests.factories import during_week
 
 ANSWERS: dict[str, Any] = {
     "status": "at_risk",
@@ -32,6 +33,12 @@ def week7() -> Iterator[Any]:
 
 def submit(owner: Any, key_result: Any, **overrides: Any) -> CheckIn:
     return services.checkin_submit(user=owner, key_result=key_result, **{**ANSWERS, **overrides})
+
+
+def submit_on_time(owner: Any, key_result: Any, week: int, **overrides: Any) -> CheckIn:
+    """A history: ``week``'s check-in submitted during that week."""
+    with during_week(key_result.objective.quarter, week):
+        return submit(owner, key_result, week=week, **overrides)
 
 
 pytestmark = pytest.mark.usefixtures("week7")
@@ -121,8 +128,37 @@ class TestWeeks:
         with pytest.raises(RuleBroken, match="outside 2026 Q4"):
             submit(owner, key_result, week=week)
 
-    def test_an_earlier_week_can_be_filled_in(self, owner: Any, key_result: Any) -> None:
-        assert submit(owner, key_result, week=5).week == 5
+    def test_a_missed_week_is_checked_in_late_until_its_window_closes(
+        self, owner: Any, key_result: Any, week7: Any, settings: Any
+    ) -> None:
+        """Week 6 (from Thursday 5 November) is prompted on Monday 9 November at 09:00 (the
+        quarter's check-in moment, in the owner's zone, UTC here). With CHECKIN_LATE_DAYS 6
+        it can be checked in until Sunday 15 November 09:00: marked late."""
+        assert settings.CHECKIN_LATE_DAYS == 6
+        week7.move_to("2026-11-15 08:59:00+00:00")  # Sunday of week 7
+        late = submit(owner, key_result, week=6)
+        assert (late.week, late.late) == (6, True)
+        assert submit(owner, key_result).late is False  # week 7 itself is on time
+        week7.move_to("2026-11-15 09:01:00+00:00")
+        with pytest.raises(RuleBroken, match="Week 6 closed for check-ins on Sun 15 Nov, 09:00"):
+            submit(owner, key_result, week=6, value="15")  # an edit too, once closed
+        with pytest.raises(RuleBroken, match="Week 5 closed"):
+            submit(owner, key_result, week=5)
+        settings.CHECKIN_LATE_DAYS = 8  # the window is the setting's
+        assert submit(owner, key_result, week=6, value="15").value == 15
+
+    def test_the_late_window_is_in_the_owners_zone(
+        self, owner: Any, key_result: Any, week7: Any
+    ) -> None:
+        """Week 6's moment in Los Angeles is Monday 9 November 09:00 PST (17:00 UTC): its
+        window closes Sunday 15 November 17:00 UTC, eight hours after London's."""
+        owner.profile.timezone = "America/Los_Angeles"
+        owner.profile.save()
+        week7.move_to("2026-11-15 16:59:00+00:00")
+        assert submit(owner, key_result, week=6).late is True
+        week7.move_to("2026-11-15 17:01:00+00:00")
+        with pytest.raises(RuleBroken, match="Sun 15 Nov, 09:00 PST"):
+            submit(owner, key_result, week=6)
 
     def test_the_week_is_the_owners_local_week(
         self, owner: Any, key_result: Any, week7: Any
@@ -140,10 +176,11 @@ class TestWeeks:
     def test_outside_any_running_quarter_the_week_must_be_given(
         self, owner: Any, key_result: Any, week7: Any
     ) -> None:
-        week7.move_to("2027-01-10 12:00:00+00:00")
+        # Week 13 was prompted on Monday 28 December: late until Sunday 3 January.
+        week7.move_to("2027-01-02 12:00:00+00:00")
         with pytest.raises(RuleBroken, match="Today is outside 2026 Q4"):
             submit(owner, key_result)
-        assert submit(owner, key_result, week=13).week == 13
+        assert submit(owner, key_result, week=13).late is True
 
 
 @pytest.mark.django_db
@@ -185,7 +222,7 @@ class TestOnePerWeek:
         self, owner: Any, key_result: Any
     ) -> None:
         submit(owner, key_result, value="20")
-        submit(owner, key_result, week=3, value="12")
+        submit_on_time(owner, key_result, 3, value="12")
         key_result.refresh_from_db()
         assert key_result.current_value == Decimal(20)
 
@@ -316,10 +353,10 @@ class TestForecast:
         """Start 10, target 30 at week 14. Values 10.5, 11, 11.5 ... by week 7 project ~17:
         far below 30 - 10% of 20. Saying "on track" is contradicted by the numbers."""
         for week in range(1, 8):
-            check_in = submit(
+            check_in = submit_on_time(
                 owner,
                 key_result,
-                week=week,
+                week,
                 status="on_track",
                 confidence=8,
                 value=str(10 + week * Decimal("0.5")),
@@ -332,10 +369,10 @@ class TestForecast:
         self, owner: Any, key_result: Any
     ) -> None:
         for week in range(1, 8):
-            check_in = submit(
+            check_in = submit_on_time(
                 owner,
                 key_result,
-                week=week,
+                week,
                 status="on_track",
                 confidence=8,
                 value=str(10 + week * Decimal("1.5")),
@@ -347,17 +384,19 @@ class TestForecast:
         self, owner: Any, key_result: Any
     ) -> None:
         for week in range(1, 8):
-            check_in = submit(owner, key_result, week=week, value=str(10 + week * Decimal("0.5")))
+            check_in = submit_on_time(
+                owner, key_result, week, value=str(10 + week * Decimal("0.5"))
+            )
         assert (check_in.status, check_in.forecast_flag) == ("at_risk", False)
 
     @pytest.mark.django_db
     def test_the_margin_is_configurable(self, owner: Any, key_result: Any, settings: Any) -> None:
         settings.CHECKIN_FORECAST_MARGIN = 0.7  # tolerate missing by 70% of the way
         for week in range(1, 8):
-            check_in = submit(
+            check_in = submit_on_time(
                 owner,
                 key_result,
-                week=week,
+                week,
                 status="on_track",
                 value=str(10 + week * Decimal("0.5")),
             )
@@ -378,7 +417,7 @@ class TestForecast:
             current_value=Decimal(8),
         )
         for week in range(1, 8):
-            check_in = submit(
-                owner, churn, week=week, status="on_track", value=str(8 - week * Decimal("0.1"))
+            check_in = submit_on_time(
+                owner, churn, week, status="on_track", value=str(8 - week * Decimal("0.1"))
             )
         assert check_in.forecast_flag is True
