@@ -484,8 +484,8 @@ def _add_grades(world: World, n: int, due: bool, offset: int) -> None:
 def _add_dependencies(world: World, n: int, due: bool, offset: int) -> None:
     """Committed dependencies: due ones past their date with their first rung due now; the
     others due in two months. Rank 1 holds the due ones; ranks 2.. the others."""
-    from dependencies.escalation import _end_of
     from dependencies.models import Dependency
+    from okrly.zones import end_of_day
 
     now, krs, teams, owners = world.now, world.key_results, world.teams, len(world.users)
     rows = []
@@ -509,7 +509,9 @@ def _add_dependencies(world: World, n: int, due: bool, offset: int) -> None:
                 requested_at=now - timedelta(days=20),
                 committed_at=now - timedelta(days=19),
                 escalation_trigger=Dependency.Trigger.OVERDUE,
-                next_escalation_at=now - timedelta(hours=1) if due else _end_of(due_date),
+                next_escalation_at=now - timedelta(hours=1)
+                if due
+                else end_of_day(due_date, "UTC"),  # months away in any zone
             )
         )
     Dependency.objects.bulk_create(rows, batch_size=5000)

@@ -4,7 +4,7 @@ The current week is left for the demo users to fill in themselves."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
@@ -12,7 +12,7 @@ from django.utils import timezone
 from checkins import services
 from checkins.models import CheckIn, CheckInPrompt
 from objectives.models import KeyResult
-from okrly.models import Quarter
+from okrly.models import Quarter, user_timezone
 
 RISKS = [
     "Hiring for the team is behind plan",
@@ -47,7 +47,13 @@ def seed(today: date) -> None:
             status = (
                 "on_track" if progress >= 45 else ("at_risk" if progress >= 25 else "off_track")
             )
-            check_in = services.checkin_submit(
+            # Written in its own week, soon after its prompt in the owner's zone (never
+            # later than now), as the timeline shows it.
+            written = quarter.checkin_moment(week, user_timezone(kr.owner)) + timedelta(
+                minutes=30 + index % 30
+            )
+            services.checkin_submit(
+                now=min(written, timezone.now()),
                 user=kr.owner,
                 key_result=kr,
                 week=week,
@@ -55,11 +61,6 @@ def seed(today: date) -> None:
                 confidence=max(2, min(9, progress // 10 + (index % 3))),
                 biggest_risk=RISKS[(index + week) % len(RISKS)],
                 value=str(value.quantize(Decimal("0.01"))),
-            )
-            # Dated as if written in its own week (on the check-in weekday), for the timeline.
-            written = quarter.week_start(week) + timedelta(days=quarter.checkin_weekday % 7)
-            CheckIn.objects.filter(pk=check_in.pk).update(
-                submitted_at=datetime.combine(written, time(9, 30 + index % 30), tzinfo=UTC)
             )
         # The seeded history must not move the key result off its demo value.
         KeyResult.objects.filter(pk=kr.pk).update(current_value=kr.current_value)

@@ -173,8 +173,10 @@ def checkin_submit(
     need_dependency: Dependency | None = None,
     week: int | None = None,
     dependency_reviews: dict[int, tuple[bool, str]] | None = None,
+    now: datetime | None = None,
 ) -> CheckIn:
-    """Submit (or edit) the owner's check-in for a week of the quarter.
+    """Submit (or edit) the owner's check-in for a week of the quarter. ``now``: the moment
+    it is written (the demo writes a history as of each past week); the clock's by default.
 
     1. Only the owner; the week defaults to the owner's current week and may be an earlier
        week of the quarter, never a future one or one outside the quarter. An earlier week
@@ -209,7 +211,9 @@ def checkin_submit(
             f"“{key_result.title}” was displaced by trade-off #{key_result.displaced_by_id}; "
             "it needs no more check-ins."
         )
-    now_week = quarter.current_week(user)
+    now = now or timezone.now()
+    today = local_today(user, now)
+    now_week = quarter.week_of(today) if quarter.start <= today <= quarter.end else None
     if week is None:
         if now_week is None:
             raise RuleBroken(
@@ -220,11 +224,11 @@ def checkin_submit(
         raise RuleBroken(
             f"Week {week} is outside {quarter.name} (weeks 1–{quarter.weeks}).", field="week"
         )
-    if local_today(user) < quarter.week_start(week):
+    if today < quarter.week_start(week):
         raise RuleBroken(f"Week {week} has not started yet.", field="week")
     late = now_week is None or week < now_week
     if late:
-        late_problem = late_refusal(quarter, week, owner=user)
+        late_problem = late_refusal(quarter, week, owner=user, now=now)
         if late_problem:
             raise RuleBroken(late_problem, field="week")
     status, confidence_int, risk, number = _clean_inputs(
@@ -237,7 +241,6 @@ def checkin_submit(
     if need_person is not None and not need.strip():
         raise RuleBroken(f"Say what you need from {display_name(need_person)}.", field="need")
 
-    now = timezone.now()
     fields = {
         "author": user,
         "status": status,

@@ -8,9 +8,8 @@ that start, one Escalation row per (dependency, trigger, rung). A closed quarter
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
@@ -19,7 +18,8 @@ from dependencies.models import Dependency, Escalation
 from okrly import registry
 from okrly.access import leadership_members, team_leads
 from okrly.ladder import Ladder, LadderRun, Message, climb
-from okrly.models import Quarter, display_name
+from okrly.models import Quarter, display_name, local_today, user_timezone
+from okrly.zones import end_of_day
 
 if TYPE_CHECKING:
     from okrly.types import User
@@ -33,15 +33,6 @@ EscalationRun = LadderRun
 RUNG_LABELS = {1: "reminder", 2: "team lead", 3: "leadership"}
 
 
-def _end_of(day: date) -> datetime | None:
-    """The first instant after ``day`` in the server's time zone: a date is due all day.
-    None for the last day a date can hold (9999-12-31): it has no day after, and is never
-    overdue."""
-    if day >= date.max:
-        return None
-    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=ZoneInfo(settings.TIME_ZONE))
-
-
 def ladder_start(dep: Dependency) -> tuple[str, datetime | None]:
     """What the ladder escalates for now, and when that started (None: nothing to escalate)."""
     waiting_on_provider = dep.status in (S.REQUESTED, S.COUNTERED) and (
@@ -52,7 +43,8 @@ def ladder_start(dep: Dependency) -> tuple[str, datetime | None]:
             days=settings.DEPENDENCY_UNANSWERED_DAYS
         )
     if dep.status in Dependency.PROMISED_STATUSES:
-        return T.OVERDUE, _end_of(dep.due_date)
+        # Due all day where the responsible person is: overdue from their midnight.
+        return T.OVERDUE, end_of_day(dep.due_date, user_timezone(dep.responsible))
     return "", None
 
 
@@ -81,7 +73,7 @@ def _message(dep: Dependency, rung: int, owed: Any, now: datetime) -> Message:
         waited = (now - dep.awaiting_since).days if dep.awaiting_since else 0
         problem = f"“{dep.deliverable}” has waited {waited} days for an answer from {who}"
     else:
-        late = (timezone.localdate(now) - dep.due_date).days
+        late = (local_today(dep.responsible, now) - dep.due_date).days
         days = f"{late} day{'s' if late != 1 else ''}"
         problem = f"“{dep.deliverable}” is {days} past its due date ({dep.due_date:%d %b})"
     if rung == 1:

@@ -34,7 +34,8 @@ class DependencyQuerySet(models.QuerySet["Dependency"]):
         return self.select_related(
             "key_result__owner",
             "key_result__objective__quarter",
-            "responsible",
+            # With their profile: the ladder starts at the end of the due date in their zone.
+            "responsible__profile",
             "provider_team",
             "requesting_team",
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Callable
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from django.http import HttpRequest, HttpResponseBase
@@ -75,3 +75,12 @@ def local_time(moment: datetime, zone: tzinfo | None = None) -> str:
     abbreviation show their offset ("+0545" for Asia/Kathmandu)."""
     local = timezone.localtime(moment, zone)
     return f"{local:%a} {local.day} {local:%b, %H:%M} {local.tzname()}"
+
+
+def end_of_day(day: date, zone: str) -> datetime | None:
+    """The first instant after ``day`` in ``zone``: a date is due all day, where the person it
+    is due from lives. None for the last day a date can hold (9999-12-31): it has no day
+    after, and is never overdue."""
+    if day >= date.max:
+        return None
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=zoneinfo.ZoneInfo(zone))

@@ -16,7 +16,7 @@ was first recorded, not the last correction) while ``recorded_by`` names the lat
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -33,6 +33,7 @@ from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Profile, Quarter, Team, display_name
 from okrly.services import notification_create
 from okrly.workdays import add_working_days
+from okrly.zones import end_of_day
 from reviews.models import MissResponse, NextStep, ResponseCause
 
 if TYPE_CHECKING:
@@ -315,17 +316,11 @@ def _require_participants(response: MissResponse, participants: list[User]) -> N
         )
 
 
-def _end_of_day(day: date, tz: str) -> datetime | None:
-    if day >= date.max:
-        return None
-    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=ZoneInfo(tz))
-
-
 def next_step_start(step: NextStep) -> datetime | None:
     """When an open next step starts to climb: the end of its due date in its owner's zone."""
     if step.done_at is not None:
         return None
-    return _end_of_day(step.due, _zone(step.owner))
+    return end_of_day(step.due, _zone(step.owner))
 
 
 def response_record(
@@ -469,7 +464,7 @@ def response_state(response: MissResponse, now: datetime | None = None) -> str:
         return IN_PROGRESS
     if step.done_at is not None:
         return DONE
-    start = _end_of_day(step.due, _zone(step.owner))
+    start = end_of_day(step.due, _zone(step.owner))
     if start is not None and now >= start:
         return OVERDUE
     return IN_PROGRESS
