@@ -23,8 +23,9 @@ Deterministic (a seeded ``random.Random``), so two runs measure the same data. T
    authority grants with their rights, "needs no other team" declarations, this week's
    check-in prompts (and last week's for owners who missed, with their ladder rows), and a
    few notifications for the bench user.
-8. The key-result status table (``ownership.status.refresh_all``), which the services keep
-   in step with every write but ``bulk_create`` does not; then ``ANALYZE``.
+8. The key-result status table (``ownership.status.refresh_all``) and the risk feed's items
+   (``reviews.risks.refresh_all``), which the services keep in step with every write but
+   ``bulk_create`` does not; then ``ANALYZE``.
 
 Nothing here goes through the services: the point is volume, fast. The rows respect every
 database constraint, so the pages read them exactly as they would read real data.
@@ -199,6 +200,11 @@ def _refresh_status(today: date) -> None:
         from ownership.status import refresh_all
 
         refresh_all(today=today)
+    if (Path(__file__).resolve().parent.parent / "reviews" / "risks.py").exists():
+        # The risk feed's items (one per key result with a signal), kept the same way.
+        from reviews import risks
+
+        risks.refresh_all()
 
 
 def _counts(today: date) -> dict[str, int]:

@@ -191,3 +191,34 @@ class MissedCheckIn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prompt} — rung {self.rung}"
+
+
+class CheckInComment(models.Model):
+    """One entry of a check-in's thread: a leader's reply, the owner's answer, anyone's
+    comment, or a leader's one-click "Seen" (no text)."""
+
+    check_in = models.ForeignKey(CheckIn, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="checkin_comments"
+    )
+    body = models.TextField(blank=True)
+    seen = models.BooleanField(default=False)
+    # The author led the owner when writing (okrly.access.can_lead): what makes a risk
+    # "answered by a leader" in the risk feed.
+    by_leader = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(seen=True) | ~Q(body=""), name="checkin_comment_says_something"
+            ),
+        ]
+        indexes = [
+            # A check-in's thread, in order (the timeline and the risk feed's page).
+            models.Index(fields=["check_in", "created_at"], name="checkin_comment_thread"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.author} on {self.check_in}"

@@ -8,8 +8,9 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
+from django.db.models import Prefetch, QuerySet
 
-from checkins.models import CheckIn, DependencyReview
+from checkins.models import CheckIn, CheckInComment, DependencyReview
 from dependencies.models import Dependency
 from objectives.models import KeyResult, Objective, progress_percent
 from okrly import sql
@@ -261,12 +262,21 @@ ORDER BY d.key_result_id, d.rank""",
     ]
 
 
+def with_thread(check_ins: QuerySet[CheckIn]) -> QuerySet[CheckIn]:
+    """Check-ins with their threads' entries and authors (one query more)."""
+    return check_ins.prefetch_related(
+        Prefetch("comments", queryset=CheckInComment.objects.select_related("author"))
+    )
+
+
 def timeline(key_result: KeyResult) -> list[CheckIn]:
     return list(
-        CheckIn.objects.filter(key_result=key_result)
-        .select_related("need_person", "need_dependency")
-        .prefetch_related("revisions")
-        .order_by("-week")
+        with_thread(
+            CheckIn.objects.filter(key_result=key_result)
+            .select_related("need_person", "need_dependency")
+            .prefetch_related("revisions")
+            .order_by("-week")
+        )
     )
 
 

@@ -14,12 +14,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from checkins import selectors, services
+from checkins import selectors, services, threads
 from checkins.cards import card_html
 from checkins.charts import ChartPoint, progress_svg
 from checkins.forms import CheckInForm, person_choices
 from checkins.models import CheckIn
 from objectives.models import KeyResult
+from okrly import access
 from okrly.errors import RuleBroken
 from okrly.forms import add_service_error
 from okrly.models import Quarter, display_name, local_today, request_quarter, user_timezone
@@ -315,8 +316,50 @@ def _timeline_weeks(key_result: KeyResult, check_ins: list[CheckIn]) -> list[tup
     return [(w, by_week.get(w)) for w in sorted(weeks, reverse=True)]
 
 
+def _thread(request: HttpRequest, check_in: CheckIn, may_mark_seen: bool) -> str:
+    return threads.thread_html(
+        check_in.pk,
+        check_in.week,
+        [threads.entry_of(c) for c in check_in.comments.all()],
+        token=get_token(request),
+        may_mark_seen=may_mark_seen,
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def comment(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Add to a check-in's thread: a reply, a comment, or a leader's "Seen" (``seen=1``)."""
+    check_in = get_object_or_404(
+        CheckIn.objects.select_related("key_result__owner", "key_result__objective"), pk=pk
+    )
+    try:
+        threads.checkin_comment(
+            user=request.user,
+            check_in=check_in,
+            body=request.POST.get("body", ""),
+            seen=request.POST.get("seen") == "1",
+        )
+    except RuleBroken as error:
+        if request.htmx:
+            # Nothing swapped: what was typed stays, and the page announces why.
+            return HttpResponse(error.message, status=400, content_type="text/plain; charset=utf-8")
+        messages.error(request, error.message)
+        return redirect(threads.thread_link(check_in))
+    if request.htmx:
+        fresh = selectors.with_thread(CheckIn.objects.filter(pk=pk)).get()
+        return HttpResponse(
+            _thread(request, fresh, access.can_lead(request.user, check_in.key_result.owner))
+        )
+    messages.success(request, "Added to the thread.")
+    return redirect(threads.thread_link(check_in))
+
+
 def render_key_result_panel(request: HttpRequest, key_result: KeyResult) -> str:
     check_ins = selectors.timeline(key_result)
+    may_mark_seen = access.can_lead(request.user, key_result.owner)
+    for check_in in check_ins:
+        check_in.thread = _thread(request, check_in, may_mark_seen)  # type: ignore[attr-defined]
     quarter = key_result.objective.quarter
     chart = progress_svg(
         start=key_result.start_value,

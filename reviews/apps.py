@@ -8,9 +8,10 @@ class ReviewsConfig(AppConfig):
 
     def ready(self) -> None:
         from okrly import registry
-        from reviews import response_views, views
+        from reviews import response_views, risks
 
-        registry.register_key_result_panel("reviews", views.render_key_result_panel, order=15)
+        # The risk feed's items, kept by every write that changes them.
+        risks.connect_signals()
         # Rule 10: the service or job that detects a miss reports it; this opens its response.
         from reviews.responses import handle_reported_miss
 

@@ -41,7 +41,7 @@ from okrly import orgsettings
 from okrly.demo import demo_quarter
 from okrly.models import Quarter, Team, local_today
 from okrly.workdays import add_working_days, add_working_hours
-from reviews import early_escalations, responses
+from reviews import early_escalations, responses, risks
 from reviews.models import EarlyEscalation, MissResponse, ResponseCause
 
 if TYPE_CHECKING:
@@ -362,3 +362,5 @@ def _backdate_escalation(escalation: EarlyEscalation, quarter: Quarter, item: Es
         answer_due_at=due,
         answered_at=answered,
     )
+    # update() sends no signal: its risk feed item takes the earlier date here.
+    risks.refresh([escalation.key_result_id])

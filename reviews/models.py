@@ -1,5 +1,5 @@
-"""The leaders' side of accountability: nudges and replies to risky check-ins, responses to
-missed commitments and early escalations."""
+"""The leaders' side of accountability: nudges, responses to missed commitments and early
+escalations (replies to check-ins are their threads, ``checkins.CheckInComment``)."""
 
 from __future__ import annotations
 
@@ -40,25 +40,6 @@ class Nudge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sender} nudged {self.recipient} ({self.item_kind} {self.item_id})"
-
-
-class CheckInAcknowledgement(models.Model):
-    """A leader's short reply to a risky check-in, which its owner sees."""
-
-    check_in = models.ForeignKey(CheckIn, on_delete=models.CASCADE, related_name="acknowledgements")
-    leader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    reply = models.TextField()
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["created_at", "pk"]
-        indexes = [
-            # The owner's key result page and the risk feed: replies to a check-in.
-            models.Index(fields=["check_in", "created_at"], name="ack_by_checkin"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.leader} on {self.check_in}"
 
 
 # --- Missed-commitment responses (rule 10) ---------------------------------------------------
@@ -593,3 +574,58 @@ class SettingChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.setting}: {self.old_value} → {self.new_value}"
+
+
+class RiskItem(models.Model):
+    """The risk feed's one item per key result (issue 15): its latest risk signal, how many
+    came before it, the check-in whose thread answers it, and when a leader last answered.
+
+    Kept by ``reviews.risks`` in the transaction of every write that changes it (a risky
+    check-in, a thread entry, a dependency's escalation, an early escalation, the key result
+    moving or leaving the quarter's counts); ``reviews.risks.compute`` is the from-scratch
+    recomputation it must always equal. The feed pages, filters and counts these rows with
+    indexed SQL instead of grouping every signal of the quarter on each request."""
+
+    class Kind(models.TextChoices):
+        AT_RISK = "at_risk", "At risk"
+        OFF_TRACK = "off_track", "Off track"
+        FORECAST = "forecast", "Stated vs. forecast"
+        ESCALATION = "escalation", "Escalation"
+        EARLY = "early", "Early escalation"
+
+    key_result = models.OneToOneField(
+        "objectives.KeyResult", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    quarter = models.ForeignKey("okrly.Quarter", on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey("okrly.Team", on_delete=models.CASCADE, related_name="+")
+    in_play = models.BooleanField(default=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    at = models.DateTimeField(help_text="When the latest signal came.")
+    # The latest signal's row: a check-in, a dependency's escalation or an early escalation.
+    signal_id = models.PositiveBigIntegerField()
+    earlier = models.PositiveIntegerField(default=0, help_text="Signals before the latest.")
+    # The latest risky check-in (its thread is where leaders answer); None without one.
+    check_in = models.ForeignKey(
+        CheckIn, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The latest reply or "Seen" by a leader on any of its check-ins.
+    answered_at = models.DateTimeField(null=True, blank=True)
+    # answered_at >= at: a leader has answered since the latest signal.
+    answered = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            # The feed: a quarter's items newest first, and its unanswered ones (and their
+            # count on the Dashboard tab).
+            models.Index(
+                fields=["quarter", "-at"], name="riskitem_feed", condition=Q(in_play=True)
+            ),
+            models.Index(
+                fields=["quarter", "-at"],
+                name="riskitem_unanswered",
+                condition=Q(in_play=True, answered=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Risk of key result {self.key_result_id}: {self.kind}"

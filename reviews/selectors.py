@@ -31,7 +31,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from checkins.models import CheckIn, CheckInPrompt, MissedCheckIn
+from checkins.models import CheckIn, CheckInComment
+from checkins.threads import Entry
 from dependencies.models import Dependency, DependencyEvent, Escalation
 from objectives.definitions import not_shared_by_team
 from objectives.models import KeyResult, Objective, TradeOff, progress_percent
@@ -42,7 +43,7 @@ from okrly.models import Membership, Quarter, Team, ancestry
 from ownership.accountability import AccountabilityResult, results_for
 from ownership.models import KeyResultStatus, OwnershipNomination, TeamFigures
 from ownership.status import FLAG_SELECT, flags, flags_from_row
-from reviews.models import CheckInAcknowledgement, EarlyEscalation, MissResponse, NextStep
+from reviews.models import EarlyEscalation, MissResponse, NextStep, RiskItem
 
 logger = logging.getLogger(__name__)
 
@@ -454,7 +455,7 @@ def _add_definitions(
         signals.not_shared = not_shared
 
 
-def _subtree(team: Team) -> list[Team]:
+def subtree(team: Team) -> list[Team]:
     """The team and every team below it (one query): they are all in its department, so
     only the department's teams are read, not the organisation's."""
     teams = [
@@ -603,7 +604,7 @@ def department_teams(
     week = dashboard_week(quarter, today)
     # The department and every team below it. A top-level team's are its department's
     # teams; a sub-team's id (a link or an API call) gives its own subtree, not nothing.
-    members = _subtree(department)
+    members = subtree(department)
     per_team = _team_signals(quarter, today, week, [t.pk for t in members])
     rows = [Row(team=t, signals=per_team.get(t.pk, Signals()), depth=1) for t in members]
     # A team without key results still shows when it owes something overdue or escalated:
@@ -1130,9 +1131,8 @@ def weeks_before_end(quarter: Quarter, at: datetime) -> int:
 @dataclass
 class FeedCheckIn:
     """A check-in of the risk feed: what its item prints (``reviews.templatetags.dashboard.
-    feed_item``), its key result's and people's names flattened, and its leaders' replies
-    (``acks``: rows with ``reply`` and the leader's ``first_name``, ``last_name``,
-    ``username``)."""
+    feed_item``), its key result's and people's names flattened, and its thread
+    (``thread``: its entries, ``checkins.threads.Entry``)."""
 
     pk: int
     status: str
@@ -1149,7 +1149,7 @@ class FeedCheckIn:
     owner: str  # the owner's name
     owner_first_name: str
     team: str
-    acks: list[Any] = field(default_factory=list)
+    thread: list[Entry] = field(default_factory=list)
 
 
 def _feed_checkins(ids: list[int]) -> list[FeedCheckIn]:
@@ -1196,16 +1196,26 @@ WHERE c.id IN ({marks})""",
             ids,
         )
     }
-    # Not skipped when no check-in has a reply: a page's query count must not depend on it.
-    for ack in sql.rows(
+    # Their threads. Not skipped when no check-in has one: a page's query count must not
+    # depend on it.
+    for entry in sql.rows(
         f"""
-SELECT a.check_in_id, a.reply, l.first_name, l.last_name, l.username
-FROM {sql.table(CheckInAcknowledgement)} a JOIN {person} l ON l.id = a.leader_id
+SELECT a.check_in_id, a.body, a.seen, a.by_leader, a.created_at, l.first_name, l.last_name,
+       l.username
+FROM {sql.table(CheckInComment)} a JOIN {person} l ON l.id = a.author_id
 WHERE a.check_in_id IN ({marks})
 ORDER BY a.created_at, a.id""",
         ids,
     ):
-        found[ack.check_in_id].acks.append(ack)
+        found[entry.check_in_id].thread.append(
+            Entry(
+                sql.person(entry.first_name, entry.last_name, entry.username),
+                entry.body,
+                bool(entry.seen),
+                bool(entry.by_leader),
+                entry.created_at,
+            )
+        )
     return list(found.values())
 
 
@@ -1227,17 +1237,6 @@ class FeedEscalation:
 
     def dependency_url(self) -> str:
         return link("dependencies:detail", self.dependency_id)
-
-
-@dataclass
-class FeedMissed:
-    """A missed check-in's rung in the risk feed."""
-
-    pk: int
-    rung: int
-    sent_at: datetime
-    week: int
-    owner: sql.Person
 
 
 @dataclass
@@ -1289,29 +1288,6 @@ WHERE e.id IN ({sql.placeholders(ids)})""",
     ]
 
 
-def _feed_missed(ids: list[int]) -> list[FeedMissed]:
-    if not ids:
-        return []
-    return [
-        FeedMissed(
-            pk=row.id,
-            rung=row.rung,
-            sent_at=row.sent_at,
-            week=row.week,
-            owner=sql.Person.of(row, "o_"),
-        )
-        for row in sql.rows(
-            f"""
-SELECT m.id, m.rung, m.sent_at, p.week, {sql.Person.columns("o", "o_")}
-FROM {sql.table(MissedCheckIn)} m
-JOIN {sql.table(CheckInPrompt)} p ON p.id = m.prompt_id
-JOIN {sql.table(get_user_model())} o ON o.id = p.owner_id
-WHERE m.id IN ({sql.placeholders(ids)})""",
-            ids,
-        )
-    ]
-
-
 def _feed_early(ids: list[int]) -> list[FeedEarly]:
     if not ids:
         return []
@@ -1346,105 +1322,133 @@ WHERE x.id IN ({sql.placeholders(ids)})""",
 
 @dataclass
 class FeedItem:
-    kind: str  # checkin | escalation | missed | early (an early escalation, rule 7)
+    kind: str  # checkin | escalation | early (an early escalation, rule 7)
     at: Any
     obj: Any
     # An early escalation is shown as a good thing (rule 7): how early it was raised.
     weeks_early: int | None = None
+    # One item per key result (issue 15): whether a leader answered since its latest signal,
+    # the check-in whose thread answers it, and the signals before the latest, collapsed.
+    answered: bool = False
+    thread: FeedCheckIn | None = None
+    earlier: int = 0
+    earlier_checkins: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class FeedFilter:
+    """The risk feed's filters: a team with its sub-teams (their ids), the latest signal's
+    kind, and only the items no leader has answered since."""
+
+    teams: list[int] | None = None
+    kind: str = ""
+    unanswered: bool = False
+
+
+def _feed_where(quarter: Quarter, chosen: FeedFilter) -> tuple[str, list[Any]]:
+    where = ["r.quarter_id = %s", "r.in_play"]
+    params: list[Any] = [quarter.pk]
+    if chosen.teams is not None:
+        where.append(
+            f"r.team_id IN ({sql.placeholders(chosen.teams)})" if chosen.teams else "1 = 0"
+        )
+        params.extend(chosen.teams)
+    if chosen.kind:
+        where.append("r.kind = %s")
+        params.append(chosen.kind)
+    if chosen.unanswered:
+        where.append("NOT r.answered")
+    return " AND ".join(where), params
+
+
+def unanswered_count(quarter: Quarter, *, cap: int = 99) -> int:
+    """How many of the quarter's risk items no leader has answered since their latest signal
+    (the Dashboard tab's count), counted no further than ``cap + 1`` (one index range)."""
+    where, params = _feed_where(quarter, FeedFilter(unanswered=True))
+    return int(
+        sql.rows(
+            f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM {sql.table(RiskItem)} r WHERE {where} "
+            f"LIMIT {int(cap) + 1}) found",
+            params,
+        )[0].n
+    )
 
 
 def risk_feed(
-    quarter: Quarter, *, offset: int, limit: int, cap: int | None = None
+    quarter: Quarter,
+    *,
+    offset: int,
+    limit: int,
+    cap: int | None = None,
+    chosen: FeedFilter | None = None,
 ) -> tuple[list[FeedItem], int]:
-    """Risky check-ins, escalations, missed check-ins and early escalations (open or answered),
-    newest first: one UNION query for the page's ids and
-    times, one count, then one query per kind for the details of that page only.
+    """One item per key result with a risk signal (``RiskItem``), its latest signal first:
+    a check-in at risk, off track or contradicted by its forecast, a dependency's
+    escalation, or an early escalation. One count, one page of items, then the page's
+    details: its check-ins and threads (two queries), escalations, early escalations, and
+    the earlier risky check-ins collapsed under each item (one query each).
 
-    The quarter's key results in play are their status rows (``KeyResultStatus``), matched by
-    key result id: no join through the key result and its objective. Each kind is walked
-    newest first by its own time index and cut at ``offset + limit`` before the UNION, so a
-    page near the top reads that many rows of each kind, not the whole quarter's.
-
-    ``cap``: count no further than ``offset + cap + 1`` signals (each kind cut there too), so
-    the count costs the same in any organisation; a total of ``offset + cap + 1`` then means
-    "more than ``offset + cap``". Without it, the exact total."""
-    params = {"quarter": quarter.pk}
-    in_quarter = (
-        f"SELECT s.key_result_id FROM {sql.table(KeyResultStatus)} s "
-        "WHERE s.quarter_id = %(quarter)s AND s.in_play"
-    )
-    # Literals, so the partial index of risky check-ins (checkin_risky_feed) serves it.
-    risky = sql.constants(s.value for s in RISKY)
-    # Each kind: its rows, its time column and its id column.
-    branches = [
-        (
-            f"'checkin' AS kind, c.id AS id, c.submitted_at AS at FROM {sql.table(CheckIn)} c "
-            f"WHERE c.key_result_id IN ({in_quarter}) "
-            f"AND (c.status IN ({risky}) OR c.forecast_flag)",
-            "c.submitted_at",
-            "c.id",
-        ),
-        (
-            f"'escalation' AS kind, e.id AS id, e.sent_at AS at FROM {sql.table(Escalation)} e "
-            f"JOIN {sql.table(Dependency)} d ON d.id = e.dependency_id "
-            f"WHERE d.key_result_id IN ({in_quarter})",
-            "e.sent_at",
-            "e.id",
-        ),
-        (
-            f"'missed' AS kind, m.id AS id, m.sent_at AS at FROM {sql.table(MissedCheckIn)} m "
-            f"JOIN {sql.table(CheckInPrompt)} p ON p.id = m.prompt_id "
-            "WHERE p.quarter_id = %(quarter)s",
-            "m.sent_at",
-            "m.id",
-        ),
-        # Like its check-ins, a displaced key result's early escalations leave the feed.
-        (
-            f"'early' AS kind, x.id AS id, x.raised_at AS at FROM {sql.table(EarlyEscalation)} x "
-            f"WHERE x.key_result_id IN ({in_quarter})",
-            "x.raised_at",
-            "x.id",
-        ),
-    ]
-
-    def union(cut: int | None, ordered: bool) -> str:
-        # Each kind cut in its own subquery (both databases take ORDER BY and LIMIT there,
-        # not on a UNION's member itself).
-        order = " ORDER BY {} DESC, {} DESC" if ordered else ""
-        limit = "" if cut is None else f" LIMIT {int(cut)}"
-        return " UNION ALL ".join(
-            f"SELECT * FROM (SELECT {rows}{order.format(at, pk)}{limit}) b{i}"
-            for i, (rows, at, pk) in enumerate(branches)
-        )
-
-    counted = union(None if cap is None else offset + cap + 1, ordered=cap is not None)
-    total_count = sql.rows(f"SELECT COUNT(*) AS n FROM ({counted}) signals", params)[0].n
-    if cap is not None:
-        total_count = min(total_count, offset + cap + 1)
+    ``cap``: count no further than ``offset + cap + 1`` items, so the count costs the same
+    in any organisation; a total of ``offset + cap + 1`` then means "more than
+    ``offset + cap``". Without it, the exact total."""
+    where, params = _feed_where(quarter, chosen or FeedFilter())
+    table = sql.table(RiskItem)
+    cut = "" if cap is None else f" LIMIT {int(offset + cap + 1)}"
+    total_count = sql.rows(
+        f"SELECT COUNT(*) AS n FROM (SELECT 1 FROM {table} r WHERE {where}{cut}) found", params
+    )[0].n
     page = sql.rows(
-        f"SELECT kind, id, at FROM ({union(offset + limit, ordered=True)}) signals "
-        f"ORDER BY at DESC, id DESC LIMIT {int(limit)} OFFSET {int(offset)}",
+        f"SELECT r.key_result_id, r.kind, r.at, r.signal_id, r.check_in_id, r.answered, "
+        f"r.earlier FROM {table} r WHERE {where} ORDER BY r.at DESC, r.key_result_id DESC "
+        f"LIMIT {int(limit)} OFFSET {int(offset)}",
         params,
-        datetimes=("at",),
     )
-    ids: dict[str, list[int]] = {"checkin": [], "escalation": [], "missed": [], "early": []}
-    for kind, pk, _ in page:
-        ids[kind].append(pk)
-    objects: dict[tuple[str, int], Any] = {}
-    for c in _feed_checkins(ids["checkin"]):
-        objects[("checkin", c.pk)] = c
-    for e in _feed_escalations(ids["escalation"]):
-        objects[("escalation", e.pk)] = e
-    for m in _feed_missed(ids["missed"]):
-        objects[("missed", m.pk)] = m
-    for early_one in _feed_early(ids["early"]):
-        objects[("early", early_one.pk)] = early_one
-    return [
-        FeedItem(
-            kind,
-            at,
-            objects[(kind, pk)],
-            weeks_before_end(quarter, at) if kind == "early" else None,
+    checkin_kinds = {RiskItem.Kind.AT_RISK, RiskItem.Kind.OFF_TRACK, RiskItem.Kind.FORECAST}
+    check_in_ids = {row.check_in_id for row in page if row.check_in_id is not None}
+    checkins = {c.pk: c for c in _feed_checkins(sorted(check_in_ids))}
+    escalations = {
+        e.pk: e
+        for e in _feed_escalations(
+            [r.signal_id for r in page if r.kind == RiskItem.Kind.ESCALATION]
         )
-        for kind, pk, at in page
-    ], total_count
+    }
+    early = {
+        e.pk: e for e in _feed_early([r.signal_id for r in page if r.kind == RiskItem.Kind.EARLY])
+    }
+    before: dict[int, list[Any]] = {}
+    with_earlier = [r.key_result_id for r in page if r.earlier]
+    if with_earlier:
+        for row in sql.rows(
+            f"SELECT c.id, c.key_result_id, c.week, c.status, c.confidence, c.forecast_flag, "
+            f"c.biggest_risk FROM {sql.table(CheckIn)} c "
+            f"WHERE c.key_result_id IN ({sql.placeholders(with_earlier)}) "
+            f"AND (c.status IN ({sql.constants(s.value for s in RISKY)}) OR c.forecast_flag) "
+            "ORDER BY c.week DESC",
+            with_earlier,
+        ):
+            before.setdefault(row.key_result_id, []).append(row)
+    items = []
+    for row in page:
+        at = row.at
+        obj: Any
+        if row.kind in checkin_kinds:
+            kind, obj = "checkin", checkins[row.signal_id]
+        elif row.kind == RiskItem.Kind.ESCALATION:
+            kind, obj = "escalation", escalations[row.signal_id]
+        else:
+            kind, obj = "early", early[row.signal_id]
+        items.append(
+            FeedItem(
+                kind,
+                at,
+                obj,
+                weeks_before_end(quarter, at) if kind == "early" else None,
+                answered=bool(row.answered),
+                thread=checkins.get(row.check_in_id) if kind != "checkin" else None,
+                earlier=row.earlier,
+                earlier_checkins=[
+                    c for c in before.get(row.key_result_id, []) if c.id != row.signal_id
+                ][:5],
+            )
+        )
+    return items, total_count

@@ -9,7 +9,6 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from checkins.models import CheckIn
 from dependencies.models import Dependency
 from objectives.models import KeyResult
 from okrly import registry
@@ -17,7 +16,7 @@ from okrly.access import can_lead
 from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Quarter, display_name
 from okrly.services import notification_create
-from reviews.models import CheckInAcknowledgement, Nudge
+from reviews.models import Nudge
 
 if TYPE_CHECKING:
     from okrly.types import User
@@ -136,25 +135,3 @@ def nudge_send(*, user: User, recipient: User, item_kind: str, item_id: int, mes
         link=link,
     )
     return nudge
-
-
-@transaction.atomic
-def checkin_acknowledge(*, user: User, check_in: CheckIn, reply: str) -> CheckInAcknowledgement:
-    """A leader answers a risky check-in; the owner sees the reply on the key result page."""
-    owner = check_in.key_result.owner
-    if not can_lead(user, owner):
-        raise NotAllowed(
-            f"Only {display_name(owner)}'s manager, a lead of their team or the leadership "
-            "group can reply to this check-in."
-        )
-    if not reply.strip():
-        raise RuleBroken("Write a short reply: what will you do about it?", field="reply")
-    ack = CheckInAcknowledgement.objects.create(check_in=check_in, leader=user, reply=reply.strip())
-    notification_create(
-        recipient=owner,
-        kind="checkin_ack",
-        subject=f"{display_name(user)} replied to your week {check_in.week} check-in",
-        body=ack.reply,
-        link=check_in.key_result.get_absolute_url(),
-    )
-    return ack

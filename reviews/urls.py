@@ -12,7 +12,6 @@ dashboard_patterns = [
     path("people/", views.people, name="people"),
     path("risks/", views.risks, name="risks"),
     path("consistency/", views.consistency, name="consistency"),
-    path("risks/<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
     path("nudge/", views.nudge, name="nudge"),
 ]
 # Responses to missed commitments (rule 10), under /reviews/.

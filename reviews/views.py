@@ -11,7 +11,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -25,14 +24,13 @@ from okrly.access import people_led_by
 from okrly.context_processors import unread_read
 from okrly.csvexport import csv_response
 from okrly.errors import RuleBroken
-from okrly.models import Quarter, Team, display_name, pick_current, request_quarters
+from okrly.models import Quarter, Team, pick_current, request_quarters
 from okrly.params import BadParameter, id_param, int_param
 from okrly.types import AuthedRequest
 from ownership.badges import badge_html
 from reviews import review_services, selectors, services
 from reviews.charts import trend_svg
-from reviews.models import CheckInAcknowledgement, Nudge
-from reviews.templatetags.dashboard import ack_html
+from reviews.models import Nudge, RiskItem
 
 
 class NoQuarter(Exception):
@@ -80,6 +78,8 @@ def _base(request: HttpRequest, quarter: Quarter, tab: str) -> dict[str, Any]:
         "sort": request.GET.get("sort", ""),
         "trade_offs_url": trade_offs_url(quarter),
         "trade_off_warn": settings.TRADE_OFF_WARN,
+        # The risk feed tab's count of unanswered items (read when the tabs print it).
+        "unanswered": lambda: selectors.unanswered_count(quarter),
     }
 
 
@@ -334,12 +334,17 @@ def risks(request: HttpRequest) -> HttpResponse:
     except BadParameter:
         number = 1
     offset = (number - 1) * per_page
-    items, total = selectors.risk_feed(quarter, offset=offset, limit=per_page, cap=cap)
+    chosen, team, problem = _feed_filter(request, quarter)
+    items, total = selectors.risk_feed(
+        quarter, offset=offset, limit=per_page, cap=cap, chosen=chosen
+    )
     pages = max(1, (total + per_page - 1) // per_page)
     if number > pages:  # past the end (the feed shrank, or a typed URL): show the last page
         number = pages
         offset = (number - 1) * per_page
-        items, total = selectors.risk_feed(quarter, offset=offset, limit=per_page, cap=cap)
+        items, total = selectors.risk_feed(
+            quarter, offset=offset, limit=per_page, cap=cap, chosen=chosen
+        )
     more = total > offset + cap
     return render(
         request,
@@ -354,7 +359,40 @@ def risks(request: HttpRequest) -> HttpResponse:
             "page": Paginator(range(total), per_page).get_page(number),
             "total": total - 1 if more else total,
             "more": more,
+            "chosen": chosen,
+            "team_name": team.name if team else request.GET.get("team_name", ""),
+            "kinds": RiskItem.Kind.choices,
+            "filter_problem": problem,
         },
+    )
+
+
+def _feed_filter(
+    request: HttpRequest, quarter: Quarter
+) -> tuple[selectors.FeedFilter, Team | None, str]:
+    """The risk feed's filters from the query string: ``team`` (an id, from a dashboard link)
+    or ``team_name`` (typed), each with its sub-teams; ``kind``; ``unanswered=1``. A name that
+    matches no team filters to nothing and says so; an unknown kind is ignored."""
+    team: Team | None = None
+    problem = ""
+    team_id = id_param(request.GET, "team", not_found=True)
+    name = request.GET.get("team_name", "").strip()
+    if team_id is not None:
+        team = get_object_or_404(Team, pk=team_id)
+    elif name:
+        team = Team.objects.filter(name__iexact=name).first()
+        if team is None:
+            problem = f"No team is called “{name}”."
+    teams = [t.pk for t in selectors.subtree(team)] if team else ([] if problem else None)
+    kind = request.GET.get("kind", "")
+    return (
+        selectors.FeedFilter(
+            teams=teams,
+            kind=kind if kind in RiskItem.Kind.values else "",
+            unanswered=request.GET.get("unanswered") == "1",
+        ),
+        team,
+        problem,
     )
 
 
@@ -404,36 +442,3 @@ def nudge(request: AuthedRequest) -> HttpResponse:
         return HttpResponse('<span class="nudged">✓ Nudged</span>')
     messages.success(request, "Nudge sent.")
     return redirect(_back(request))
-
-
-@login_required
-@require_http_methods(["POST"])
-def acknowledge(request: AuthedRequest, pk: int) -> HttpResponse:
-    check_in = get_object_or_404(
-        CheckIn.objects.select_related("key_result__owner__profile"), pk=pk
-    )
-    try:
-        ack = services.checkin_acknowledge(
-            user=request.user, check_in=check_in, reply=request.POST.get("reply", "")
-        )
-    except RuleBroken as error:
-        if request.htmx:
-            return HttpResponse(format_html('<p class="field-error">{}</p>', error.message))
-        messages.error(request, error.message)
-        return redirect("reviews:risks")
-    if request.htmx:
-        return HttpResponse(ack_html(display_name(ack.leader), ack.reply))
-    messages.success(request, "Reply sent to the owner.")
-    return redirect("reviews:risks")
-
-
-def render_key_result_panel(request: HttpRequest, key_result: Any) -> str:
-    """Leaders' replies to this key result's check-ins, for its owner and everyone."""
-    acks = list(
-        CheckInAcknowledgement.objects.filter(check_in__key_result=key_result)
-        .select_related("leader", "check_in")
-        .order_by("-created_at")[:20]
-    )
-    if not acks:
-        return ""
-    return render_to_string("reviews/kr_replies.html", {"acks": acks}, request=request)

@@ -11,9 +11,9 @@ from django.utils import dateformat, timezone
 from django.utils.safestring import mark_safe
 
 from checkins.models import CheckIn
+from checkins.threads import thread_html
 from dependencies.templatetags.dependency_tags import dependency_status
-from okrly import sql
-from okrly.html import csrf_input, html, html_join
+from okrly.html import html, html_join
 from okrly.links import link
 from okrly.templatetags.okrly_tags import (
     person_chip,
@@ -244,44 +244,16 @@ def _day(at: Any) -> str:
     return dateformat.format(timezone.localtime(at), "j M")
 
 
-def ack_html(leader: str, reply: str) -> str:
-    """A leader's reply under a check-in of the risk feed (also the acknowledge view's htmx
-    answer: one markup for both)."""
-    return html('<p class="ack"><strong>{}:</strong> {}</p>', leader, reply)
-
-
-def _checkin_item(c: Any, led: Any, csrf: str) -> str:
-    """A check-in's item (``c``: a ``reviews.selectors.FeedCheckIn``)."""
-    form = ""
-    # Reply is offered only on check-ins this reader may answer (the service's rule: ``led``).
-    if c.owner_id in led:
-        url = link("reviews:acknowledge", c.pk)
-        form = html(
-            '<form method="post" action="{}" hx-post="{}" hx-target="#acks-{}" '
-            'hx-swap="beforeend" data-reset-on-success class="ack-form">{}'
-            '<input type="text" name="reply" placeholder="Reply to {}: what will you do about '
-            'it?" aria-label="Reply"><button type="submit" class="secondary small">Acknowledge'
-            "</button></form>",
-            url,
-            url,
-            c.pk,
-            csrf_input(csrf),
-            c.owner_first_name or "the owner",
-        )
+def _checkin_item(c: Any) -> str:
+    """A check-in signal (``c``: a ``reviews.selectors.FeedCheckIn``): its answers."""
     need = ""
     if c.need:
         source = html(" — from {}", c.need_person) if c.need_person is not None else ""
         need = html('<p><span class="q">Needs:</span> {}{}</p>', c.need, source)
-    acks = html_join(
-        "",
-        "{}",
-        ((ack_html(sql.person(a.first_name, a.last_name, a.username), a.reply),) for a in c.acks),
-    )
     return html(
-        '<li class="feed-item feed-checkin"><div class="feed-head"><span class="pill pill-{}">'
-        '{} · {}/10</span>{} <a href="{}">{}</a> <small class="muted">— {}, {}, week {}, '
-        '{}</small></div><p><span class="q">Biggest risk:</span> {}</p>{}'
-        '<div class="acks" id="acks-{}">{}</div>{}</li>',
+        '<div class="feed-head"><span class="pill pill-{}">{} · {}/10</span>{} <a href="{}">{}</a> '
+        '<small class="muted">— {}, {}, week {}, {}</small></div>'
+        '<p><span class="q">Biggest risk:</span> {}</p>{}',
         c.status,
         checkin_label(c.status),
         c.confidence,
@@ -296,59 +268,95 @@ def _checkin_item(c: Any, led: Any, csrf: str) -> str:
         _day(c.submitted_at),
         c.biggest_risk,
         need,
-        c.pk,
-        acks,
-        form,
+    )
+
+
+def _escalation_item(e: Any) -> str:
+    return html(
+        '<div class="feed-head"><span class="pill pill-bad">Escalation · rung {}</span> '
+        '<a href="{}">{}</a> <small class="muted">— {} ({}), {}, {}</small></div>',
+        e.rung,
+        e.dependency_url(),
+        e.deliverable,
+        person_name(e.responsible),
+        e.provider_team,
+        e.get_trigger_display().lower(),
+        _day(e.sent_at),
+    )
+
+
+def _early_item(e: Any, weeks_early: int) -> str:
+    return html(
+        '<div class="feed-head"><span class="pill pill-on_track">Raised early: {} week{} before '
+        'the end of the quarter</span> <a href="{}">{}</a> <small class="muted">— {} ({}) asked '
+        '{}, {} · {}</small></div><p><span class="q">Needs:</span> {}</p>',
+        weeks_early,
+        pluralize(weeks_early),
+        e.key_result_url(),
+        e.kr_title,
+        person_name(e.raised_by),
+        e.team,
+        person_name(e.asked_of),
+        _day(e.raised_at),
+        e.get_status_display(),
+        e.need,
+    )
+
+
+def _earlier(item: Any) -> str:
+    """The key result's signals before the latest, collapsed (its earlier risky weeks)."""
+    if not item.earlier:
+        return ""
+    weeks = html_join(
+        "",
+        '<li>Week {}: <span class="pill pill-{}">{} · {}/10</span> {}</li>',
+        (
+            (c.week, c.status, checkin_label(c.status), c.confidence, c.biggest_risk)
+            for c in item.earlier_checkins
+        ),
+    )
+    return html(
+        '<details class="feed-earlier"><summary>{} earlier signal{}</summary><ul>{}</ul></details>',
+        item.earlier,
+        pluralize(item.earlier),
+        weeks,
     )
 
 
 @register.simple_tag(takes_context=True)
 def feed_item(context: Any, item: Any) -> str:
-    """One signal of the risk feed. Built in Python for the reason ``team_row`` is: 25 items
-    of a dozen fields each were most of the page's time in the template engine."""
+    """One key result of the risk feed: its latest signal, whether a leader has answered since,
+    the thread of its latest risky check-in (Reply for anyone, Seen where this reader may
+    give it: the service's rule, ``led``) and its earlier signals collapsed. Built in Python
+    for the reason ``team_row`` is: 25 items of a dozen fields each were most of the page's
+    time in the template engine."""
     if item.kind == "checkin":
-        return _checkin_item(item.obj, context["led"], str(context.get("csrf_token", "")))
-    if item.kind == "escalation":
-        e = item.obj
-        return html(
-            '<li class="feed-item feed-escalation"><div class="feed-head"><span class="pill '
-            'pill-bad">Escalation · rung {}</span> <a href="{}">{}</a> <small class="muted">'
-            "— {} ({}), {}, {}</small></div></li>",
-            e.rung,
-            e.dependency_url(),
-            e.deliverable,
-            person_name(e.responsible),
-            e.provider_team,
-            e.get_trigger_display().lower(),
-            _day(e.sent_at),
+        inner, thread = _checkin_item(item.obj), item.obj
+    elif item.kind == "escalation":
+        inner, thread = _escalation_item(item.obj), item.thread
+    else:
+        inner, thread = _early_item(item.obj, item.weeks_early), item.thread
+    thread_markup = (
+        thread_html(
+            thread.pk,
+            thread.week,
+            thread.thread,
+            token=str(context.get("csrf_token", "")),
+            may_mark_seen=thread.owner_id in context["led"],
         )
-    if item.kind == "early":
-        e = item.obj
-        return html(
-            '<li class="feed-item feed-early"><div class="feed-head"><span class="pill '
-            'pill-on_track">Raised early: {} week{} before the end of the quarter</span> '
-            '<a href="{}">{}</a> <small class="muted">— {} ({}) asked {}, {} · {}</small></div>'
-            '<p><span class="q">Needs:</span> {}</p></li>',
-            item.weeks_early,
-            pluralize(item.weeks_early),
-            e.key_result_url(),
-            e.kr_title,
-            person_name(e.raised_by),
-            e.team,
-            person_name(e.asked_of),
-            _day(e.raised_at),
-            e.get_status_display(),
-            e.need,
-        )
-    m = item.obj
+        if thread is not None
+        else ""
+    )
     return html(
-        '<li class="feed-item feed-missed"><div class="feed-head"><span class="pill '
-        'pill-at_risk">Missed check-in · rung {}</span> {}, week {} <small class="muted">{}'
-        "</small></div></li>",
-        m.rung,
-        person_name(m.owner),
-        m.week,
-        _day(m.sent_at),
+        '<li class="feed-item feed-{}{}">{}{}{}{}</li>',
+        item.kind,
+        " is-answered" if item.answered else "",
+        mark_safe('<span class="pill pill-committed answered-mark">✓ answered</span>')
+        if item.answered
+        else "",
+        inner,
+        _earlier(item),
+        thread_markup,
     )
 
 
@@ -395,13 +403,31 @@ def dashboard_tabs(context: Any) -> str:
     """The dashboard pages' head (the quarter, its week, the quarter picker) and tabs. Built
     in Python: every dashboard page prints it."""
     quarter, tab, view = context["quarter"], context.get("tab"), context.get("view")
+    # The risk feed's items no leader has answered yet, on its tab (a query, when counted).
+    unanswered = context.get("unanswered")
+    unanswered = unanswered() if callable(unanswered) else unanswered
+    badge = (
+        html(
+            ' <a class="badge" href="{}?quarter={}&amp;unanswered=1" aria-label="{}{} unanswered">'
+            "{}{}</a>",
+            link("reviews:risks"),
+            quarter.pk,
+            "more than " if unanswered > 99 else "",
+            min(unanswered, 99),
+            min(unanswered, 99),
+            "+" if unanswered > 99 else "",
+        )
+        if unanswered
+        else ""
+    )
     tabs = [
         html(
-            '<a href="{}?quarter={}" {}>{}</a>',
+            '<a href="{}?quarter={}" {}>{}</a>{}',
             link(name),
             quarter.pk,
             mark_safe('aria-current="page"') if key is not None and key == tab else "",
             label,
+            badge if key == "risks" else "",
         )
         for name, label, key in _TABS
     ]

@@ -73,14 +73,14 @@ def test_the_leaders_pages_work_under_the_policy(
     expect(page).to_have_url(re.compile(r"team_name=Platform"))
     expect(page.get_by_label("Team")).to_have_value(platform.name)
 
-    # An acknowledgement is listed, and its reply field is emptied for the next one.
+    # A reply is listed in the thread, and its field is emptied for the next one.
     page.get_by_role("link", name="Risk feed").click()
     page.wait_for_load_state()  # htmx starts on load; the reply needs it
-    first = page.locator(".feed-checkin", has=page.get_by_label("Reply")).first
-    first.get_by_label("Reply").fill("Seen; let's talk on Thursday")
-    first.get_by_role("button", name="Acknowledge").click()
-    expect(first.locator(".ack")).to_contain_text("Seen; let's talk on Thursday")
-    expect(first.get_by_label("Reply")).to_have_value("")
+    first = page.locator(".feed-checkin", has=page.get_by_role("button", name="Seen")).first
+    first.get_by_label("Reply on week").fill("Seen; let's talk on Thursday")
+    first.get_by_role("button", name="Reply", exact=True).click()
+    expect(first.locator(".thread-entry").last).to_contain_text("Seen; let's talk on Thursday")
+    expect(first.get_by_label("Reply on week")).to_have_value("")
 
     assert not refused
     assert not traffic.external()

@@ -49,14 +49,14 @@ def test_leader_reads_the_dashboard_and_acts(page: Page, traffic: Any) -> None:
 
     page.get_by_role("link", name="Risk feed").click()
     page.wait_for_load_state()  # htmx starts on load; the reply needs it
-    # Maya's own check-ins are in the feed too, but nobody replies to themselves: no form.
+    # Maya's own check-ins are in the feed too, but nobody marks their own seen.
     own = page.locator(".feed-checkin", has_text="— Maya Okafor,")
-    expect(own.get_by_label("Reply")).to_have_count(0)
-    first = page.locator(".feed-checkin", has=page.get_by_label("Reply")).first
-    first.get_by_label("Reply").fill("Let's cut scope on Thursday")
-    first.get_by_role("button", name="Acknowledge").click()
-    expect(first.locator(".ack")).to_have_text(
-        re.compile("Maya Okafor: Let's cut scope on Thursday")
+    expect(own.get_by_role("button", name="Seen")).to_have_count(0)
+    first = page.locator(".feed-checkin", has=page.get_by_role("button", name="Seen")).first
+    first.get_by_label("Reply on week").fill("Let's cut scope on Thursday")
+    first.get_by_role("button", name="Reply", exact=True).click()
+    expect(first.locator(".thread-entry").last).to_contain_text(
+        re.compile("Maya Okafor.*Let's cut scope on Thursday")
     )
     page.screenshot(path="/tmp/okrly-dashboard-risks.png", full_page=True)
     assert not traffic.failures
@@ -64,23 +64,22 @@ def test_leader_reads_the_dashboard_and_acts(page: Page, traffic: Any) -> None:
 
 
 def test_a_refused_htmx_action_is_announced_not_silent(page: Page, traffic: Any) -> None:
-    """The page offered Reply while Maya could use it; she leaves the leadership group in
+    """The page offered Seen while Maya could use it; she leaves the leadership group in
     another tab, then presses it: the 403 and its reason are shown and announced."""
     sign_in(page, "maya")
     page.goto("/dashboard/risks/")
-    item = page.locator(".feed-checkin", has=page.get_by_label("Reply")).first
+    item = page.locator(".feed-checkin", has=page.get_by_role("button", name="Seen")).first
     owner = item.locator(".feed-head small").inner_text().split(",")[0].lstrip("— ")
     maya = get_user_model().objects.get(username="maya")
     maya.groups.clear()  # no longer leadership
     Membership.objects.filter(user=maya).delete()  # nor a lead of any team
     Profile.objects.filter(manager=maya).update(manager=None)  # nor anyone's manager
 
-    item.get_by_label("Reply").fill("On it")
-    item.get_by_role("button", name="Acknowledge").click()
+    item.get_by_role("button", name="Seen").click()
     alert = page.get_by_role("alert")
     expect(alert).to_be_visible()
     expect(alert).to_contain_text(f"Only {owner}'s manager, a lead of their team")
-    expect(item.locator(".ack")).to_have_count(0)
+    expect(item.locator(".thread-seen")).to_have_count(0)
     assert any(f.startswith("403 ") for f in traffic.failures)
     # The next action clears the message: it always belongs to the last request.
     page.goto("/dashboard/risks/")

@@ -32,6 +32,7 @@ def _named_pages() -> list[tuple[str, dict[str, Any]]]:
         "slug": "growth",
         "uidb64": "MQ",
         "token": "x-y",
+        "week": 1,
     }
     found: list[tuple[str, dict[str, Any]]] = []
 

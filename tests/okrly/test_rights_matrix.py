@@ -29,6 +29,7 @@ import pytest
 from django.urls import reverse
 
 from checkins import services as checkins
+from checkins import threads
 from dependencies import services as dependencies
 from objectives import challenges, tradeoffs
 from objectives import services as objectives
@@ -86,7 +87,9 @@ EXPECTED: dict[str, set[str]] = {
     "check-in submit": OWNER,
     "need handled": RESPONSIBLE,
     "nudge": LEADS_OLGA,
-    "acknowledge": LEADS_OLGA,
+    "check-in seen": LEADS_OLGA,
+    # Every OKR is readable by everyone, and anyone may comment on a check-in's thread.
+    "check-in comment": set(CAST),
     "objective create": GROWTH_LEADS,
     "objective edit": GROWTH_LEADS,
     "objective align": GROWTH_LEADS,
@@ -596,10 +599,16 @@ ACTIONS = [
         ),
     ),
     Action(
-        "acknowledge",
+        "check-in seen",
         _check_in,
         lambda u, c: access.can_lead(u, c.key_result.owner),
-        lambda u, c, w: reviews.checkin_acknowledge(user=u, check_in=c, reply="Let's talk."),
+        lambda u, c, w: threads.checkin_comment(user=u, check_in=c, seen=True),
+    ),
+    Action(
+        "check-in comment",
+        _check_in,
+        lambda u, c: u.is_authenticated,
+        lambda u, c, w: threads.checkin_comment(user=u, check_in=c, body="Can @pia help?"),
     ),
     Action(
         "objective create",
@@ -832,7 +841,7 @@ SERVICES = {
     "checkin_submit",
     "checkin_need_handle",
     "nudge_send",
-    "checkin_acknowledge",
+    "checkin_comment",
     "objective_create",
     "objective_update",
     "objective_align",
@@ -898,6 +907,7 @@ def test_every_service_a_person_calls_is_in_the_matrix() -> None:
         tradeoffs,
         dependencies,
         checkins,
+        threads,
         ownership,
         reviews,
         responses,

@@ -17,11 +17,13 @@ import pytest
 from django.contrib.messages import get_messages
 
 from checkins import services as checkins
+from checkins import threads as services_threads
+from checkins.models import CheckInComment
 from dependencies import services as dependencies
 from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Notification
 from reviews import services
-from reviews.models import CheckInAcknowledgement, Nudge
+from reviews.models import Nudge
 from tests.reviews.conftest import HTMX, page
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
@@ -33,11 +35,11 @@ NUDGE_REFUSED = (
     "Only Olga Owner's manager, a lead of their team or the leadership group can nudge them."
 )
 ONCE_A_DAY = "Olga Owner was already nudged about this today; once a day is enough."
-REPLY_REFUSED = (
-    "Only Olga Owner's manager, a lead of their team or the leadership group can reply to "
-    "this check-in."
+SEEN_REFUSED = (
+    "Only Olga Owner's manager, a lead of their team or the leadership group marks their "
+    "check-in seen."
 )
-EMPTY_REPLY = "Write a short reply: what will you do about it?"
+EMPTY_COMMENT = "Write something, or go back."
 
 
 def nudges_to(user: Any) -> list[str]:
@@ -210,13 +212,13 @@ def risky(owner: Any, key_result: Any) -> Any:
     )
 
 
-def ack_url(check_in: Any) -> str:
-    return f"/dashboard/risks/{check_in.pk}/acknowledge/"
+def thread_url(check_in: Any) -> str:
+    return f"/checkins/check-ins/{check_in.pk}/thread/"
 
 
-def acks_to(user: Any) -> list[tuple[str, str, str]]:
+def told(user: Any, kind: str) -> list[tuple[str, str, str]]:
     return list(
-        Notification.objects.filter(recipient=user, kind="checkin_ack")
+        Notification.objects.filter(recipient=user, kind=kind)
         .order_by("pk")
         .values_list("subject", "body", "link")
     )
@@ -224,7 +226,7 @@ def acks_to(user: Any) -> list[tuple[str, str, str]]:
 
 @pytest.mark.parametrize("refused", REFUSED)
 @pytest.mark.parametrize("allowed", ALLOWED)
-def test_only_the_owners_leaders_can_reply_to_a_risky_checkin(
+def test_only_the_owners_leaders_mark_a_check_in_seen(
     request: pytest.FixtureRequest,
     client: Any,
     owner: Any,
@@ -234,73 +236,90 @@ def test_only_the_owners_leaders_can_reply_to_a_risky_checkin(
     refused: str,
 ) -> None:
     peer, leader = request.getfixturevalue(refused), request.getfixturevalue(allowed)
-    reply = {"reply": "  Let's cut scope on Thursday  "}
 
     client.force_login(peer)
-    response = client.post(ack_url(risky), reply)
+    response = client.post(thread_url(risky), {"seen": "1"})
     assert response.status_code == 403
-    assert REPLY_REFUSED in unescape(response.content.decode())
-    assert not CheckInAcknowledgement.objects.exists()
+    assert SEEN_REFUSED in unescape(response.content.decode())
+    assert not CheckInComment.objects.exists()
 
     client.force_login(leader)
-    response = client.post(ack_url(risky), reply)
+    response = client.post(thread_url(risky), {"seen": "1"})
     assert response.status_code == 302
-    assert response["Location"] == "/dashboard/risks/"
-    assert flashed(response) == "Reply sent to the owner."
-    ack = CheckInAcknowledgement.objects.get()
-    assert (ack.check_in, ack.leader, ack.reply) == (risky, leader, "Let's cut scope on Thursday")
+    where = f"/objectives/key-results/{key_result.pk}/#checkin-entry-{risky.pk}"
+    assert response["Location"] == where
+    entry = CheckInComment.objects.get()
+    assert (entry.author, entry.seen, entry.by_leader, entry.body) == (leader, True, True, "")
     name = leader.get_full_name()
-    assert acks_to(owner) == [
-        (
-            f"{name} replied to your week 7 check-in",
-            "Let's cut scope on Thursday",
-            f"/objectives/key-results/{key_result.pk}/",
-        )
-    ]
-
-    # Olga sees it on her key result's page, in the leaders' replies.
-    client.force_login(owner)
-    html = page(client.get(f"/objectives/key-results/{key_result.pk}/"))
-    panel = html.by_id("leader-replies")
-    assert "Leaders' replies" in panel.text
-    assert f"{name} on week 7: Let's cut scope on Thursday" in panel.text
+    subject = f"{name} saw your week 7 check-in for “Raise trial conversion”"
+    assert told(owner, "checkin_seen") == [(subject, "", where)]
 
 
-def test_the_service_refuses_a_peer_and_accepts_the_manager(
-    manager: Any, teammate: Any, risky: Any
+def test_anyone_comments_and_a_leaders_reply_is_marked_as_theirs(
+    client: Any, owner: Any, teammate: Any, lead: Any, key_result: Any, risky: Any
 ) -> None:
-    with pytest.raises(NotAllowed, match="can reply to this check-in"):
-        services.checkin_acknowledge(user=teammate, check_in=risky, reply="On it")
-    assert services.checkin_acknowledge(user=manager, check_in=risky, reply="On it").pk
-
-
-def test_an_empty_reply_is_refused(client: Any, owner: Any, lead: Any, risky: Any) -> None:
+    client.force_login(teammate)
+    assert client.post(thread_url(risky), {"body": "I can help"}).status_code == 302
     client.force_login(lead)
-    response = client.post(ack_url(risky), {"reply": "   "})
-    assert response.status_code == 302
-    assert flashed(response) == EMPTY_REPLY
-    response = client.post(ack_url(risky), {"reply": ""}, **HTMX)
-    assert response.content.decode() == f'<p class="field-error">{EMPTY_REPLY}</p>'
-    with pytest.raises(RuleBroken, match="Write a short reply") as error:
-        services.checkin_acknowledge(user=lead, check_in=risky, reply=" ")
-    assert error.value.field == "reply"
-    assert not CheckInAcknowledgement.objects.exists()
-    assert acks_to(owner) == []
+    client.post(thread_url(risky), {"body": "  Let's cut scope on Thursday  "})
+    client.force_login(owner)
+    client.post(thread_url(risky), {"body": "Thanks, Thursday works"})
+    assert list(CheckInComment.objects.values_list("author__username", "body", "by_leader")) == [
+        ("tim", "I can help", False),
+        ("lena", "Let's cut scope on Thursday", True),
+        ("olga", "Thanks, Thursday works", False),
+    ]
+    assert len(told(owner, "checkin_comment")) == 2  # not told of her own answer
+    # The thread is under that week in the key result's timeline.
+    html = page(client.get(f"/objectives/key-results/{key_result.pk}/"))
+    thread = html.by_id(f"thread-{risky.pk}").text
+    assert "Lena Lead leader : Let's cut scope on Thursday" in " ".join(thread.split())
 
 
-def test_htmx_reply_answers_with_the_reply_fragment(
+def test_a_mention_notifies_the_person_named(
+    client: Any, owner: Any, lead: Any, provider: Any, teammate: Any, risky: Any
+) -> None:
+    services_threads.checkin_comment(
+        user=lead, check_in=risky, body="@pia can the API land by Friday? cc @Tim @nobody"
+    )
+    assert [s for s, _, _ in told(provider, "mention")] == [
+        "Lena Lead mentioned you on the week 7 check-in for “Raise trial conversion”"
+    ]
+    assert len(told(teammate, "mention")) == 1  # by first name, as only one Tim exists
+    assert told(lead, "mention") == []
+
+
+def test_an_empty_comment_is_refused_and_nothing_is_lost(
     client: Any, owner: Any, lead: Any, risky: Any
 ) -> None:
     client.force_login(lead)
-    response = client.post(ack_url(risky), {"reply": "I'll call <Platform>"}, **HTMX)
-    assert response.status_code == 200
-    body = response.content.decode().strip()
-    assert body == '<p class="ack"><strong>Lena Lead:</strong> I&#x27;ll call &lt;Platform&gt;</p>'
-    assert len(acks_to(owner)) == 1
+    response = client.post(thread_url(risky), {"body": "   "})
+    assert response.status_code == 302
+    assert flashed(response) == EMPTY_COMMENT
+    response = client.post(thread_url(risky), {"body": ""}, **HTMX)
+    assert response.status_code == 400
+    assert response.content.decode() == EMPTY_COMMENT
+    too_long = client.post(thread_url(risky), {"body": "x" * 2001}, **HTMX)
+    assert too_long.status_code == 400
+    assert "under 2000 characters" in too_long.content.decode()
+    assert not CheckInComment.objects.exists()
+    assert told(owner, "checkin_comment") == []
 
-    # The risk feed shows it under the check-in it answers.
+
+def test_htmx_comment_answers_with_the_whole_thread_escaped(
+    client: Any, owner: Any, lead: Any, risky: Any
+) -> None:
+    client.force_login(lead)
+    response = client.post(thread_url(risky), {"body": "I'll call <Platform>"}, **HTMX)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert body.startswith(f'<div class="thread" id="thread-{risky.pk}"')
+    assert "I&#x27;ll call &lt;Platform&gt;" in body
+    # The risk feed shows it under the check-in it answers, which now reads as answered.
     html = page(client.get("/dashboard/risks/"))
-    assert html.by_id(f"acks-{risky.pk}").text == "Lena Lead: I'll call <Platform>"
+    (item,) = html.find_all("li", "feed-checkin")
+    assert "is-answered" in item.classes
+    assert "I'll call <Platform>" in html.by_id(f"thread-{risky.pk}").text
 
 
 # --- only actions the reader can take are offered ------------------------------------------
@@ -311,17 +330,18 @@ EVERYONE = [*ALLOWED, *REFUSED, "owner"]
 
 
 @pytest.mark.parametrize("reader", EVERYONE)
-def test_reply_is_offered_exactly_where_the_service_accepts_it(
+def test_seen_is_offered_exactly_where_the_service_accepts_it(
     request: pytest.FixtureRequest, client: Any, owner: Any, risky: Any, reader: str
 ) -> None:
     user = request.getfixturevalue(reader)
     client.force_login(user)
     html = page(client.get("/dashboard/risks/"))
     (item,) = html.find_all("li", "feed-checkin")
-    offered = bool(item.find_all("form", "ack-form"))
+    offered = any(b.attrs.get("name") == "seen" for b in item.find_all("button"))
     assert offered == (reader in ALLOWED)
+    assert item.find_all("form", "thread-form")  # anyone may comment
 
-    response = client.post(ack_url(risky), {"reply": "On it"})
+    response = client.post(thread_url(risky), {"seen": "1"})
     assert response.status_code == (302 if offered else 403)
 
 

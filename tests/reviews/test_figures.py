@@ -20,7 +20,6 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from checkins import services as checkins
-from checkins.models import MissedCheckIn
 from dependencies import services as dependencies
 from okrly.models import Quarter
 from ownership import services as ownership
@@ -475,41 +474,42 @@ def feed(html: Node) -> list[tuple[str, str]]:
     return items
 
 
-def test_risk_feed_lists_risky_checkins_forecast_flags_and_escalations_newest_first(
+def test_risk_feed_lists_one_item_per_key_result_its_latest_signal_first(
     org: Org, reader: Any
 ) -> None:
-    missed = [
-        (
-            "missed",
-            "Missed check-in · rung 1 " + m.prompt.owner.get_full_name(),
-        )
-        for m in MissedCheckIn.objects.select_related("prompt__owner").order_by("-pk")
-    ]
+    """Risky check-ins, forecast flags and escalations, one item per key result (issue 15):
+    its latest signal, earlier ones folded under it. Missed check-ins are the people view's
+    (a person's, not a key result's)."""
     expected = [
-        *missed,  # 17 Nov 09:00, the missed-check-in ladder
         ("checkin", "P1 key result"),  # 16 Nov 10:30, at risk
         ("checkin", "S1 key result"),  # 16 Nov 10:20, "on track" but the forecast misses
-        ("checkin", "G2 key result"),  # 16 Nov 10:10, off track (week 7)
-        ("escalation", "D2 deliverable"),  # 12 Nov, the run's third rung…
-        ("escalation", "D5 deliverable"),  # … delivered since: the feed keeps history
-        ("escalation", "D4 deliverable"),  # … and its first
-        ("checkin", "G2 key result"),  # 9 Nov, at risk (week 6)
+        ("checkin", "G2 key result"),  # 16 Nov 10:10, off track (week 7); week 6 folded
+        # 12 Nov, three dependencies' first rungs at the same moment (by key result, newest
+        # first): O1's (delivered since: the feed keeps history), U1's and S2's.
+        ("escalation", "D5 deliverable"),
+        ("escalation", "D4 deliverable"),
+        ("escalation", "D2 deliverable"),
     ]
     html = page(reader.get("/dashboard/risks/"))
     assert feed(html) == expected
-    assert "9 signals" in html.text
+    assert "6 key results with a risk signal" in " ".join(html.text.split())
     assert "Page 1 of 1" in html.find("nav", "pagination").text
     items = html.find("ol", "feed").find_all("li", "feed-item")
-    assert "stated vs. forecast" in items[3].text
-    assert "Needs: A sandbox — from Pia of Platform" in items[4].text
+    assert "stated vs. forecast" in items[1].text
+    assert "Needs: A sandbox — from Pia of Platform" in items[2].text
+    earlier = items[2].find("details", "feed-earlier")
+    assert "1 earlier signal" in earlier.text
+    assert "Week 6: At risk" in earlier.text
+    assert not items[0].find_all("details", "feed-earlier")
 
     page_2, total = selectors.risk_feed(org.quarter, offset=2, limit=3)
-    assert total == 9
+    assert total == 6
     assert [(i.kind, i.obj.pk) for i in page_2] == [
-        ("checkin", org.checkins["P1w7"].pk),
-        ("checkin", org.checkins["S1w7"].pk),
         ("checkin", org.checkins["G2w7"].pk),
+        ("escalation", page_2[1].obj.pk),
+        ("escalation", page_2[2].obj.pk),
     ]
+    assert [i.obj.deliverable for i in page_2[1:]] == ["D5 deliverable", "D4 deliverable"]
     assert [i.at for i in page_2] == sorted((i.at for i in page_2), reverse=True)
 
 

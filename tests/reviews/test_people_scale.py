@@ -58,18 +58,19 @@ def test_the_count_stops_past_its_cap(org: Org) -> None:
 
 
 def test_the_risk_feed_counts_no_further_than_its_cap(org: Org) -> None:
-    """Nine signals (test_figures): counted up to offset + cap + 1, which says "more"."""
+    """Six key results with signals (test_figures): counted up to offset + cap + 1, which
+    says "more"."""
     items, total = selectors.risk_feed(org.quarter, offset=0, limit=3)
-    assert (len(items), total) == (3, 9)
-    _, capped = selectors.risk_feed(org.quarter, offset=0, limit=3, cap=3)
-    assert capped == 4
-    later, capped = selectors.risk_feed(org.quarter, offset=3, limit=3, cap=3)
-    assert capped == 7
+    assert (len(items), total) == (3, 6)
+    _, capped = selectors.risk_feed(org.quarter, offset=0, limit=3, cap=1)
+    assert capped == 2
+    later, capped = selectors.risk_feed(org.quarter, offset=3, limit=3, cap=1)
+    assert capped == 5
     assert [i.obj.pk for i in later] == [
         i.obj.pk for i in selectors.risk_feed(org.quarter, offset=0, limit=9)[0][3:6]
     ]
     _, exact = selectors.risk_feed(org.quarter, offset=0, limit=3, cap=10)
-    assert exact == 9
+    assert exact == 6
 
 
 @pytest.mark.parametrize(
