@@ -32,6 +32,7 @@ def asked_of(user: User) -> list[AskedItem]:
                     title=dep.deliverable,
                     detail=f"{responsible} delivered it for “{dep.kr_title}”.",
                     link=url,
+                    anchor=f"dependency-{dep.id}",
                     since=dep.awaiting_since,
                     actions=[Action("Confirm", _act(dep, "confirm"))],
                 )
@@ -49,6 +50,7 @@ def asked_of(user: User) -> list[AskedItem]:
                         f"{dep.proposed_due_date:%d %b} instead of {dep.due_date:%d %b}."
                     ),
                     link=url,
+                    anchor=f"dependency-{dep.id}",
                     since=dep.awaiting_since,
                     due=f"{dep.proposed_due_date:%d %b %Y}",
                     actions=[Action("Accept", _act(dep, "accept"))],
@@ -69,6 +71,7 @@ def asked_of(user: User) -> list[AskedItem]:
                         f"{owner} ({dep.requesting_team}) needs it by {terms} for “{dep.kr_title}”."
                     ),
                     link=url,
+                    anchor=f"dependency-{dep.id}",
                     since=dep.awaiting_since,
                     due=terms,
                     actions=[Action("Commit", _act(dep, "commit"))],

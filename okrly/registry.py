@@ -49,6 +49,8 @@ class AskedItem:
     # (included, not pre-rendered, so that its forms get the page's CSRF token).
     forms_template: str = ""
     forms: dict[str, Any] = field(default_factory=dict)
+    # A stable id for its row on the page ("dependency-12"), so a link (a nudge's) lands on it.
+    anchor: str = ""
 
 
 # ("User" quoted: the user model is imported for the type checker only.)

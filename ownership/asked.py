@@ -49,6 +49,7 @@ ORDER BY n.created_at DESC, n.id DESC""",
                 link=link("objectives:key_result", row.key_result_id),
                 since=row.created_at,
                 actions=[Action("Accept", link("ownership:accept", row.key_result_id))],
+                anchor=f"accept-{row.key_result_id}",
             )
         )
     # The user's key results they have neither accepted nor declined, and that no handover
@@ -85,6 +86,7 @@ ORDER BY q.start DESC, t.name, o.rank, o.id, k.id""",
                 link=link("objectives:key_result", row.id),
                 since=row.created_at,
                 actions=[Action("Accept", link("ownership:accept", row.id))],
+                anchor=f"accept-{row.id}",
             )
         )
     return items

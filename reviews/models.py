@@ -26,6 +26,8 @@ class Nudge(models.Model):
     item_kind = models.CharField(max_length=12, choices=Item.choices)
     item_id = models.PositiveBigIntegerField()
     day = models.DateField()
+    # What the sender wrote with it (optional): it heads the notification.
+    message = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -970,7 +970,7 @@ class PersonFigures(sql.Person):
     ``PEOPLE_FIGURES``, with how many key results they own in the quarter (in play: why they
     are listed, not a column)."""
 
-    __slots__ = ("owns_key_results", *PEOPLE_FIGURES)
+    __slots__ = ("owns_key_results", *PEOPLE_FIGURES, "nudged_by")
     owns_key_results: int
     owes_dependencies: int
     owes_needs: int
@@ -982,10 +982,14 @@ class PersonFigures(sql.Person):
     raised_escalations: int
     answered_escalations_on_time: int
 
+    # Who nudged them today, if anyone (the people view sets it).
+    nudged_by: str | None
+
     def __init__(self, row: Any) -> None:
         super().__init__(row[0], row[1], row[2], row[3])
-        for name, value in zip(self.__slots__, row[4:], strict=True):
+        for name, value in zip(self.__slots__[:-1], row[4:], strict=True):
             setattr(self, name, value)
+        self.nudged_by = None
 
 
 class People(sql.Paged):

@@ -87,13 +87,19 @@ def _person_target(recipient: User) -> tuple[str, str]:
         items = f"{len(asked)} item{' waits' if len(asked) == 1 else 's wait'}"
         lines.append(f"{items} for you in “Asked of me”.")
     if missing:
+        # The card itself (with its Accept/Decline panel first, if not accepted yet).
         link = _my_week_card(missing[0])
     elif asked:
-        link = reverse("asked_of_me")
+        # The row of the first thing waiting, where it is answered.
+        first = asked[0].anchor
+        link = reverse("asked_of_me") + (f"#{first}" if first else "")
     else:
         link = reverse("home")
         lines.append("Nothing is open for you right now; My week shows your key results.")
     return link, "\n".join(lines)
+
+
+NUDGE_MESSAGE_MAX = 300
 
 
 def _nudge_target(recipient: User, item_kind: str, item_id: int) -> tuple[str, str]:
@@ -116,12 +122,23 @@ def nudge_send(*, user: User, recipient: User, item_kind: str, item_id: int, mes
             f"Only {display_name(recipient)}'s manager, a lead of their team or the leadership "
             "group can nudge them."
         )
+    said = " ".join((message or "").split())
+    if len(said) > NUDGE_MESSAGE_MAX:
+        raise RuleBroken(
+            f"Keep the message under {NUDGE_MESSAGE_MAX} characters (this is {len(said)}).",
+            field="message",
+        )
     link, where = _nudge_target(recipient, item_kind, item_id)
     today = timezone.localdate()
     try:
         with transaction.atomic():
             nudge = Nudge.objects.create(
-                sender=user, recipient=recipient, item_kind=item_kind, item_id=item_id, day=today
+                sender=user,
+                recipient=recipient,
+                item_kind=item_kind,
+                item_id=item_id,
+                day=today,
+                message=said,
             )
     except IntegrityError as exc:
         raise RuleBroken(
@@ -130,8 +147,25 @@ def nudge_send(*, user: User, recipient: User, item_kind: str, item_id: int, mes
     notification_create(
         recipient=recipient,
         kind="nudge",
-        subject=f"{display_name(user)} nudges you: {message}",
+        subject=f"{display_name(user)} nudges you: {said or 'please look at what you owe'}",
         body=f"From the accountability dashboard. {where}",
         link=link,
     )
     return nudge
+
+
+def nudged_today(recipient_ids: list[int], item_kind: str) -> dict[int, str]:
+    """Who nudged each of these people today about ``item_kind`` (the latest sender's name),
+    for the pages that offer a nudge: one query."""
+    if not recipient_ids:
+        return {}
+    found: dict[int, str] = {}
+    for nudge in (
+        Nudge.objects.filter(
+            recipient_id__in=recipient_ids, item_kind=item_kind, day=timezone.localdate()
+        )
+        .select_related("sender")
+        .order_by("created_at")
+    ):
+        found[nudge.recipient_id] = display_name(nudge.sender)
+    return found

@@ -303,13 +303,18 @@ def people(request: HttpRequest) -> HttpResponse:
     # organisation (past that, "or more" and a link to the next page).
     paginator = _CappedPaginator(people, per_page, cap_at=(number + _PAGES_AHEAD) * per_page)
     page = paginator.get_page(number)
+    rows = list(page.object_list)
+    # "Nudged today by X" where a nudge went today: after a reload too (one query).
+    nudged = services.nudged_today([p.pk for p in rows], Nudge.Item.PERSON)
+    for row in rows:
+        row.nudged_by = nudged.get(row.pk)
     return render(
         request,
         "reviews/people.html",
         {
             **_base(request, quarter, "people"),
             "page": page,
-            "rows": list(page.object_list),
+            "rows": rows,
             # Nudge is offered only for the people this reader may nudge (the service's rule).
             "led": people_led_by(request.user),
             "team": team_obj,
@@ -430,7 +435,7 @@ def nudge(request: AuthedRequest) -> HttpResponse:
             recipient=recipient,
             item_kind=kind,
             item_id=item_id,
-            message=request.POST.get("message") or "please look at what you owe",
+            message=request.POST.get("message", ""),
         )
     except RuleBroken as error:
         if request.htmx:
@@ -439,6 +444,8 @@ def nudge(request: AuthedRequest) -> HttpResponse:
         messages.error(request, error.message)
         return redirect(_back(request))
     if request.htmx:
-        return HttpResponse('<span class="nudged">✓ Nudged</span>')
+        return HttpResponse(
+            '<span class="nudged" role="status" data-announce>✓ Nudged today by you</span>'
+        )
     messages.success(request, "Nudge sent.")
     return redirect(_back(request))

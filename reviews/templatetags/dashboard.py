@@ -8,7 +8,7 @@ from typing import Any
 from django import template
 from django.template.defaultfilters import pluralize
 from django.utils import dateformat, timezone
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 
 from checkins.models import CheckIn
 from checkins.threads import thread_html
@@ -136,18 +136,23 @@ def people_row(person: Any, nudge_url: str, led: Any) -> str:
             for name, heat in _PEOPLE_COLUMNS
         ),
     )
-    nudge = (
-        html(
-            '<button type="submit" name="person" value="{}" class="secondary outline small" '
-            'hx-post="{}" hx-target="this" hx-swap="outerHTML">Nudge</button>',
-            person.pk,
-            nudge_url,
-        )
+    nudged_by = getattr(person, "nudged_by", None)
+    if nudged_by:
+        # Once a day per person: the day's nudge is said, not offered again.
+        nudge = html('<span class="nudged">✓ Nudged today by {}</span>', nudged_by)
+    elif person.pk in led:
         # Offered only for the people this reader may nudge (``led``: the view asks the
         # nudge service's own predicate).
-        if person.pk in led
-        else ""
-    )
+        nudge = html(
+            '<button type="submit" name="person" value="{}" class="secondary outline small" '
+            'hx-post="{}" hx-target="this" hx-swap="outerHTML" aria-label="Nudge {}">Nudge'
+            "</button>",
+            person.pk,
+            nudge_url,
+            person_name(person),
+        )
+    else:
+        nudge = SafeString("")
     return html(
         '<tr id="person-{}"><td>{}</td>{}<td class="num escalations">{}</td>'
         '<td class="num escalations">{}</td><td>{}</td></tr>',

@@ -63,9 +63,7 @@
    - data-autosubmit on a <select>: choosing an option submits its form (the quarter and
      team pickers).
    - data-remove-on-success: the element goes once its htmx request succeeded (the expand
-     button of a department, whose teams are now shown below it).
-   - data-reset-on-success: the form is emptied once its htmx request succeeded (an
-     acknowledgement, now listed); after a failure what was typed stays. */
+     button of a department, whose teams are now shown below it). */
 (function () {
   "use strict";
 
@@ -79,9 +77,6 @@
   document.addEventListener("htmx:afterRequest", function (event) {
     var element = event.detail.elt;
     if (!event.detail.successful || !(element instanceof HTMLElement)) return;
-    if (element.hasAttribute("data-reset-on-success") && element instanceof HTMLFormElement) {
-      element.reset();
-    }
     if (element.hasAttribute("data-remove-on-success")) {
       element.remove();
     }

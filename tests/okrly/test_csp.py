@@ -57,7 +57,7 @@ def test_every_behaviour_attribute_of_the_templates_is_handled_by_okrly_js() -> 
         for template in PAGE_TEMPLATES + MARKUP_MODULES
         for attr in re.findall(r"\s(data-(?:autosubmit|[a-z]+-on-success))\b", template.read_text())
     }
-    assert used == {"data-autosubmit", "data-remove-on-success", "data-reset-on-success"}
+    assert used == {"data-autosubmit", "data-remove-on-success"}
     script = OKRLY_JS.read_text()
     assert all(f'"{attr}"' in script for attr in used)
 

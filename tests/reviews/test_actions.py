@@ -155,7 +155,9 @@ def test_htmx_nudge_answers_with_a_small_fragment(
     client.force_login(lead)
     response = client.post(NUDGE_URL, data, **HTMX)
     assert response.status_code == 200
-    assert response.content.decode() == '<span class="nudged">✓ Nudged</span>'
+    assert response.content.decode() == (
+        '<span class="nudged" role="status" data-announce>✓ Nudged today by you</span>'
+    )
 
     client.force_login(leader)
     response = client.post(NUDGE_URL, data, **HTMX)
@@ -378,3 +380,65 @@ def test_people_led_by_agrees_with_can_lead(
     led = people_led_by(user)
     assert [p.pk in led for p in others] == [can_lead(user, p) for p in others]
     assert user.pk not in led
+
+
+# --- issue 15: a nudge carries a message, lands where its item is answered, and stays said ---
+
+
+def test_a_nudge_carries_its_message_and_refuses_an_overlong_one(
+    client: Any, owner: Any, lead: Any
+) -> None:
+    client.force_login(lead)
+    data = {"person": owner.pk, "kind": "person", "message": "  Update pricing before Thu  "}
+    too_long = client.post(NUDGE_URL, {**data, "message": "x" * 301}, **HTMX)
+    assert "under 300 characters" in too_long.content.decode()
+    assert Nudge.objects.count() == 0
+    client.post(NUDGE_URL, data, **HTMX)
+    assert Nudge.objects.get().message == "Update pricing before Thu"
+    assert nudges_to(owner) == ["Lena Lead nudges you: Update pricing before Thu"]
+
+
+def test_a_person_nudge_links_to_the_card_of_a_missing_check_in(
+    client: Any, owner: Any, lead: Any, key_result: Any
+) -> None:
+    client.force_login(lead)
+    client.post(NUDGE_URL, {"person": owner.pk, "kind": "person"}, **HTMX)
+    note = Notification.objects.get(recipient=owner, kind="nudge")
+    assert note.link == f"/#checkin-{key_result.pk}"
+    client.force_login(owner)
+    assert f'id="checkin-{key_result.pk}"' in client.get("/").content.decode()
+
+
+def test_a_person_nudge_links_to_the_row_that_waits_for_them(
+    client: Any, owner: Any, leader: Any, key_result: Any, platform: Any, provider: Any
+) -> None:
+    """Pia owes the answer to Olga's request: her nudge lands on its row in "Asked of me"."""
+    dep = dependencies.dependency_request(
+        user=owner,
+        key_result=key_result,
+        provider_team=platform,
+        responsible=provider,
+        deliverable="Billing API v2",
+        due_date=date(2026, 12, 1),
+    )
+    client.force_login(leader)
+    client.post(NUDGE_URL, {"person": provider.pk, "kind": "person"}, **HTMX)
+    note = Notification.objects.get(recipient=provider, kind="nudge")
+    assert note.link == f"/asked/#dependency-{dep.pk}"
+    client.force_login(provider)
+    assert f'id="dependency-{dep.pk}"' in client.get("/asked/").content.decode()
+
+
+def test_the_people_view_says_who_nudged_today_after_a_reload(
+    client: Any, owner: Any, lead: Any, leader: Any, frozen_now: Any, key_result: Any
+) -> None:
+    client.force_login(lead)
+    client.post(NUDGE_URL, {"person": owner.pk, "kind": "person"}, **HTMX)
+    client.force_login(leader)
+    row = page(client.get("/dashboard/people/")).by_id(f"person-{owner.pk}")
+    assert "✓ Nudged today by Lena Lead" in row.text
+    assert not row.find_all("button")  # once a day: not offered again
+    frozen_now.move_to("2026-11-18 09:30:00+00:00")
+    row = page(client.get("/dashboard/people/")).by_id(f"person-{owner.pk}")
+    assert "Nudged today" not in row.text
+    assert row.find_all("button")

@@ -288,8 +288,9 @@ DASHBOARD_QUERIES = {
     "/dashboard/departments/<dept>/": 8,
     "/dashboard/teams/<team>/": 10,
     "/dashboard/teams/<team>/?format=csv": 5,
-    "/dashboard/people/": 7,
-    "/dashboard/people/?team=<team>": 8,
+    # And who was nudged today, for its rows (one query).
+    "/dashboard/people/": 8,
+    "/dashboard/people/?team=<team>": 9,
     "/dashboard/people/?format=csv": 3,
     # A page of key results: its count, page, check-ins and threads, escalations, early
     # escalations and earlier signals.
