@@ -697,6 +697,7 @@ class TeamRow:
         "deps_open",
         "flags",
         "latest_confidence",
+        "latest_week",
         "open_needs",
         "owner",
         "pk",
@@ -716,6 +717,7 @@ class TeamRow:
         self.owner = sql.Person(row.owner_id, row.username, row.first_name, row.last_name)
         self.acct_checkin_status = row.latest_checkin_status
         self.latest_confidence = row.latest_checkin_confidence
+        self.latest_week = row.latest_checkin_week
         self.deps_open = row.deps_open
         self.deps_committed = row.deps_committed
         self.deps_escalated = row.deps_escalated
@@ -804,7 +806,7 @@ class TeamKeyResults(sql.Paged):
             f"""
 SELECT k.id, k.title, k.start_value, k.target_value, k.current_value, k.unit, k.owner_id,
        u.username, u.first_name, u.last_name, k.latest_checkin_status,
-       k.latest_checkin_confidence, COALESCE(s.deps_open, 0) AS deps_open,
+       k.latest_checkin_confidence, k.latest_checkin_week, COALESCE(s.deps_open, 0) AS deps_open,
        COALESCE(s.deps_committed, 0) AS deps_committed,
        COALESCE(s.open_escalations, 0) AS deps_escalated,
        COALESCE(s.open_needs, 0) AS open_needs, {FLAG_SELECT}, COUNT(*) OVER () AS total

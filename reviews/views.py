@@ -202,6 +202,8 @@ def team(request: HttpRequest, pk: int) -> HttpResponse:
             "team": team_obj,
             "page": page,
             "table": [(kr, r, badge_html(r)) for kr, r in table(page)],
+            # The quarter's week now: each row's pace, and whether its check-in is this week's.
+            "week": selectors.dashboard_week(quarter, timezone.localdate()),
             "promises": promises.value,
             "trend": trend_svg(points, quarter.weeks),
             "trade_offs": team_obj.decided_trade_offs,  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 from checkins.models import CheckIn
 from checkins.threads import thread_html
 from dependencies.templatetags.dependency_tags import dependency_status
+from objectives.models import expected_percent, pace_gap
 from okrly.html import html, html_join
 from okrly.links import link
 from okrly.templatetags.okrly_tags import (
@@ -80,15 +81,35 @@ def trade_off_warning(row: Any, warn: int) -> str:
 
 
 @register.simple_tag
-def team_rows(table: Any) -> str:
+def team_rows(table: Any, week: int = 0, weeks: int = 0) -> str:
     """The team view's table body: every row in one call (a template loop's own cost per row
-    was more than a third of the row's)."""
+    was more than a third of the row's). ``week`` of ``weeks``: the quarter's week now (each
+    row's pace and whether its latest check-in is this week's)."""
     if not table:
         return mark_safe('<tr><td colspan="8" class="muted">No key results this quarter.</td></tr>')
-    return mark_safe("".join(team_row(kr, badge) for kr, _, badge in table))
+    return mark_safe("".join(team_row(kr, badge, week, weeks) for kr, _, badge in table))
 
 
-def team_row(kr: Any, badge: str) -> str:
+def pace_note(progress: int, week: int, weeks: int) -> str:
+    """Progress against a linear pace by this week: "▲ 6 pts ahead", "▼ 14 pts behind",
+    or "on pace" within 5 points (markup; numbers and fixed words only)."""
+    if not week or not weeks:
+        return ""
+    gap = pace_gap(progress, week, weeks)
+    expected = expected_percent(week, weeks)
+    if abs(gap) <= 5:
+        return (
+            f'<small class="pace pace-on" title="Expected by week {week}: {expected}%">'
+            "on pace</small>"
+        )
+    word, arrow, cls = ("ahead", "▲", "pace-ahead") if gap > 0 else ("behind", "▼", "pace-behind")
+    return (
+        f'<small class="pace {cls}" title="Expected by week {week}: {expected}%">'
+        f"{arrow} {abs(gap)} pts {word}</small>"
+    )
+
+
+def team_row(kr: Any, badge: str, week: int = 0, weeks: int = 0) -> str:
     """One row of the team view's table. Built in Python, not the template: a team shows 50
     rows, and their nine cells rendered by the template engine were most of the page's time
     (the figures come annotated on ``kr`` by ``reviews.selectors.team_key_results``). One
@@ -97,15 +118,24 @@ def team_row(kr: Any, badge: str) -> str:
     dozen arguments was half the row's cost."""
     status = kr.acct_checkin_status
     if status:
+        latest = int(kr.latest_week or 0)
+        # Not this week's (the owner has not checked in yet this week): said, beside its week.
+        missed = (
+            ' <span class="pill pill-off_track">missed</span>' if week and latest < week else ""
+        )
         checkin = (
             f'<span class="pill pill-{escape(status)}">{checkin_label(status)}</span> '
-            f"{escape(str(kr.latest_confidence))}/10"
+            f'{escape(str(kr.latest_confidence))}/10 <small class="muted">week {latest}</small>'
+            f"{missed}"
         )
     else:
-        checkin = '<span class="muted">none yet</span>'
+        checkin = '<span class="muted">none yet</span>' + (
+            ' <span class="pill pill-off_track">missed</span>' if week and week > 1 else ""
+        )
     return (
         f'<tr><td><a href="{kr.get_absolute_url()}">{escape(kr.title)}</a></td>'
-        f"<td>{person_chip(kr.owner)}</td><td>{progress_cell(kr)}</td><td>{checkin}</td>"
+        f"<td>{person_chip(kr.owner)}</td><td>{progress_cell(kr)}"
+        f"{pace_note(kr.progress, week, weeks)}</td><td>{checkin}</td>"
         f'<td>{badge}</td><td class="num">{int(kr.deps_committed)}/{int(kr.deps_open)}</td>'
         f'<td class="num">{int(kr.open_needs)}</td><td class="num">{int(kr.deps_escalated)}</td>'
         "</tr>"
@@ -174,14 +204,17 @@ def heat_row(context: Any, row: Any) -> str:
     quarter = context["quarter"].pk
     department = row.depth == 0 and row.children
     total = signals.key_results
+    # The department's teams: loaded once by htmx, then shown and hidden by the same button
+    # (static/js/okrly.js, data-expand), which says which with aria-expanded.
     expand = (
         html(
-            '<button class="expand link-button" hx-get="{}?quarter={}&sort={}" '
-            'hx-target="#dept-{}" hx-swap="beforeend" data-remove-on-success '
-            'aria-label="Show the teams of {}">▸</button> ',
+            '<button type="button" class="expand link-button" hx-get="{}?quarter={}&sort={}" '
+            'hx-target="#dept-{}" hx-swap="beforeend" hx-trigger="okrly-load" data-expand '
+            'aria-expanded="false" aria-controls="dept-{}" aria-label="Teams of {}">▸</button> ',
             link("reviews:department", team.pk),
             quarter,
             context.get("sort", ""),
+            team.pk,
             team.pk,
             team.name,
         )
@@ -205,17 +238,33 @@ def heat_row(context: Any, row: Any) -> str:
         trade_offs = html(
             '<a href="{}{}">{}</a>', context["trade_offs_url"], anchor, signals.trade_offs
         )
+    # Every count links to the list behind it: the team view (its key results and their
+    # test, its promises), the risk feed filtered to the team (with its sub-teams), or the
+    # people who owe the check-ins.
+    team_view = f"{link('reviews:team', team.pk)}?quarter={quarter}"
+    risks_of = f"{link('reviews:risks')}?quarter={quarter}&team={team.pk}"
+    people_of = f"{link('reviews:people')}?quarter={quarter}&team={team.pk}"
     cells = html_join(
         "",
-        '<td class="num {}">{}{}</td>',
+        '<td class="num {}"><a href="{}">{}{}</a></td>',
         (
-            (heat(signals.failing, total), signals.failing, ""),
-            (heat(signals.at_risk, total), signals.at_risk, ""),
-            (heat(signals.overdue, total), signals.overdue, ""),
-            (heat(signals.escalations, total), signals.escalations, ""),
-            (heat(signals.missed, total), signals.missed, ""),
-            (completion_heat(signals.completion), signals.completion, "%"),
-            (heat(signals.not_shared, signals.objectives), signals.not_shared, ""),
+            (heat(signals.failing, total), team_view, signals.failing, ""),
+            (heat(signals.at_risk, total), risks_of, signals.at_risk, ""),
+            (heat(signals.overdue, total), f"{team_view}#promises", signals.overdue, ""),
+            (
+                heat(signals.escalations, total),
+                f"{risks_of}&kind=escalation",
+                signals.escalations,
+                "",
+            ),
+            (heat(signals.missed, total), people_of, signals.missed, ""),
+            (completion_heat(signals.completion), people_of, signals.completion, "%"),
+            (
+                heat(signals.not_shared, signals.objectives),
+                f"{link('objectives:list')}?quarter={quarter}",
+                signals.not_shared,
+                "",
+            ),
         ),
     )
     return html(

@@ -62,8 +62,7 @@
    an attribute and these listeners do it:
    - data-autosubmit on a <select>: choosing an option submits its form (the quarter and
      team pickers).
-   - data-remove-on-success: the element goes once its htmx request succeeded (the expand
-     button of a department, whose teams are now shown below it). */
+   - data-expand on a department's toggle: see below. */
 (function () {
   "use strict";
 
@@ -74,12 +73,23 @@
     }
   });
 
-  document.addEventListener("htmx:afterRequest", function (event) {
-    var element = event.detail.elt;
-    if (!event.detail.successful || !(element instanceof HTMLElement)) return;
-    if (element.hasAttribute("data-remove-on-success")) {
-      element.remove();
+  /* data-expand: a department's toggle. Its first press loads the teams (htmx, on the
+     okrly-load event); later presses hide or show them. aria-expanded says which. */
+  document.addEventListener("click", function (event) {
+    var EXPAND = "data-expand";
+    var button = event.target instanceof Element ? event.target.closest("[" + EXPAND + "]") : null;
+    if (!button) return;
+    var region = document.getElementById(button.getAttribute("aria-controls"));
+    if (!region) return;
+    var open = button.getAttribute("aria-expanded") === "true";
+    var rows = region.querySelectorAll("tr.depth-1");
+    button.setAttribute("aria-expanded", open ? "false" : "true");
+    button.textContent = open ? "▸" : "▾";
+    if (!rows.length && !open) {
+      window.htmx.trigger(button, "okrly-load");
+      return;
     }
+    rows.forEach(function (row) { row.hidden = open; });
   });
 })();
 
@@ -139,7 +149,11 @@
     var region = (swappedId && document.getElementById(swappedId)) || event.detail.target;
     swappedId = null;
     if (!(region instanceof HTMLElement) || !region.isConnected) return;
-    if (region.hasAttribute("data-no-focus")) return;
+    if (region.hasAttribute("data-no-focus")) {
+      /* The control that asked keeps focus (a toggle); what changed is still said. */
+      announce(messageFor(region, null));
+      return;
+    }
     var focused = focusInside(region);
     announce(messageFor(region, focused));
   });

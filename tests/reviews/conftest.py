@@ -406,7 +406,9 @@ def team_rows(html: Node) -> dict[str, dict[str, Any]]:
         if len(tr.find_all("td")) == 1:
             continue  # "No key results this quarter."
         title, _owner, progress, latest, _badge, deps, needs, escalated = cells(tr)
-        status, _, confidence = latest.rpartition(" ") if "/10" in latest else ("", "", "")
+        # "At risk 4/10 week 7" (and "missed" when it is not this week's).
+        said = re.match(r"(?P<status>.*?) (?P<confidence>\d+)/10", latest)
+        status, confidence = (said["status"], said["confidence"]) if said else ("", "")
         committed, open_ = (int(n) for n in deps.split("/"))
         badge = tr.find("span", "acct-badge")
         rows[title] = {

@@ -75,9 +75,11 @@ def test_a_nudge_about_a_person_with_a_nomination_opens_where_it_is_accepted(
 
     note = nudge(lead, teammate, "person", teammate.pk)
 
-    assert note.link == reverse("asked_of_me")
+    # The row itself, where it is accepted (issue 15: a nudge lands on its item).
+    assert note.link == f"{reverse('asked_of_me')}#accept-{key_result.pk}"
     assert "1 item waits for you in “Asked of me”" in note.body
     html = follow(client_for, teammate, note.link)
+    assert f'id="accept-{key_result.pk}"' in html
     assert reverse("ownership:accept", args=[key_result.pk]) in html
 
 
