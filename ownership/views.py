@@ -14,7 +14,6 @@ from objectives.models import KeyResult
 from okrly import access
 from okrly.errors import RuleBroken
 from okrly.forms import add_service_error
-from okrly.html import html
 from okrly.models import Quarter
 from okrly.params import id_list_param, id_param
 from okrly.types import AuthedRequest
@@ -90,14 +89,13 @@ def _fail(request: AuthedRequest, kr: KeyResult, error: RuleBroken) -> HttpRespo
     return redirect(kr.get_absolute_url() + "#ownership-panel")
 
 
-def _answered_on_card(kr: KeyResult, message: str) -> HttpResponse:
-    """My week's Accept/Decline panel, once answered: what happened, in its place."""
-    return HttpResponse(
-        html(
-            '<p class="flash accept-panel answered" id="accept-{}" data-announce>✓ {}</p>',
-            kr.pk,
-            message,
-        )
+def _answered_on_card(request: HttpRequest, kr: KeyResult, message: str) -> HttpResponse:
+    """My week's Accept/Decline panel, once answered: what happened, in its place (the one
+    "answered" snippet, as "Asked of me" shows it)."""
+    return render(
+        request,
+        "includes/answered.html",
+        {"message": message, "tag": "p", "row_id": f"accept-{kr.pk}"},
     )
 
 
@@ -115,7 +113,7 @@ def accept(request: AuthedRequest, pk: int) -> HttpResponse:
             request, "includes/answered.html", {"message": "Accepted: you are the owner."}
         )
     if request.htmx and request.POST.get("from") == "myweek":
-        return _answered_on_card(kr, "Accepted: you are the owner. Check in below.")
+        return _answered_on_card(request, kr, "Accepted: you are the owner. Check in below.")
     messages.success(request, f"You are the owner of “{kr.title}”.")
     if was_handover:
         return redirect("ownership:inherited", pk=kr.pk)
@@ -136,7 +134,7 @@ def decline(request: AuthedRequest, pk: int) -> HttpResponse:
         return _fail(request, kr, error)
     if request.htmx and request.POST.get("from") == "myweek":
         return _answered_on_card(
-            kr, "Declined: your team lead has been asked to nominate someone else."
+            request, kr, "Declined: your team lead has been asked to nominate someone else."
         )
     messages.success(request, "Declined; the team lead has been asked to nominate someone else.")
     return redirect(kr.get_absolute_url())

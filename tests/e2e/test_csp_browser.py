@@ -1,5 +1,5 @@
 """Under the Content-Security-Policy the browser refuses nothing the app needs: the behaviours
-that were inline handlers (expand a department, empty the reply after an acknowledgement,
+that were inline handlers (a department's toggle, the reply in a check-in's thread,
 pick a quarter or a team) work from static/js/okrly.js, and the API docs and admin render."""
 
 from __future__ import annotations
@@ -40,14 +40,25 @@ def test_the_leaders_pages_work_under_the_policy(
     expect(page.get_by_role("heading", name="Accountability dashboard")).to_be_visible()
     page.wait_for_load_state()  # htmx starts on load; the expand button needs it
 
-    # Expanding a department shows its teams and removes its expand button.
+    # A department's toggle shows its teams (loaded once), says so, keeps focus, and hides
+    # them again.
     engineering = page.locator(
         "tbody", has=page.get_by_role("link", name="Engineering", exact=True)
     )
-    expand = engineering.get_by_role("button", name="Show the teams of Engineering")
+    expand = engineering.get_by_role("button", name="Teams of Engineering")
+    expect(expand).to_have_attribute("aria-expanded", "false")
     expand.click()
-    expect(engineering.locator("tr.depth-1", has_text="Platform")).to_be_visible()
-    expect(expand).to_have_count(0)
+    platform = engineering.locator("tr.depth-1", has_text="Platform")
+    expect(platform).to_be_visible()
+    expect(expand).to_have_attribute("aria-expanded", "true")
+    expect(expand).to_be_focused()
+    expect(page.locator("#announcer")).to_have_text("Teams shown.")
+    expand.click()
+    expect(platform).to_be_hidden()
+    expect(expand).to_have_attribute("aria-expanded", "false")
+    expand.click()
+    expect(platform).to_be_visible()
+    expect(engineering.locator("tr.depth-1", has_text="Platform")).to_have_count(1)
 
     # Choosing a quarter loads it: no button to press.
     picker = page.get_by_label("Quarter")

@@ -28,7 +28,7 @@ def test_leader_reads_the_dashboard_and_acts(page: Page, traffic: Any) -> None:
     engineering = page.locator(
         "tbody", has=page.get_by_role("link", name="Engineering", exact=True)
     )
-    engineering.get_by_role("button", name="Show the teams of Engineering").click()
+    engineering.get_by_role("button", name="Teams of Engineering").click()
     expect(engineering.locator("tr.depth-1", has_text="Platform")).to_be_visible()
     assert page.evaluate("window.__marker") == 1  # expanded in place, no reload
     page.screenshot(path="/tmp/okrly-dashboard.png", full_page=True)
