@@ -211,7 +211,7 @@ def _preview(card: Any, kr: Any, form: Any) -> str:
         '<div class="forecast-preview" data-forecast data-start="{}" data-target="{}" '
         'data-direction="{}" data-margin="{}" data-week="{}" data-weeks="{}" data-points="{}" '
         'data-unit="{}"><p class="forecast-line" aria-live="polite">{}</p>'
-        '<p class="forecast-warning" role="status"{}>You say on track, but at this pace the '
+        '<p class="forecast-warning" aria-live="polite"{}>You say on track, but at this pace the '
         "key result ends short of its target: this answer will be flagged "
         "<strong>stated vs. forecast</strong>.</p></div>",
         kr.start_value,
@@ -229,6 +229,7 @@ def _preview(card: Any, kr: Any, form: Any) -> str:
 
 def _form(card: Any, kr: Any, form: Any, week: int, saved: bool | str, token: str) -> str:
     parts: list[str] = []
+    flash = ""
     if saved:
         edited = (
             "Your earlier answer is kept in the history."
@@ -236,7 +237,8 @@ def _form(card: Any, kr: Any, form: Any, week: int, saved: bool | str, token: st
             else ""
         )
         said = saved if isinstance(saved, str) else "Saved."
-        parts.append(html('<p class="flash" role="status" data-announce>{} {}</p>', said, edited))
+        # Beside the button that saved it (on a phone the top of the card is off screen).
+        flash = html('<p class="flash" role="status" data-announce>{} {}</p>', said, edited)
     parts.append(
         html(
             '<form method="post" action="{0}" hx-post="{0}" hx-target="#checkin-{1}" '
@@ -317,6 +319,7 @@ def _form(card: Any, kr: Any, form: Any, week: int, saved: bool | str, token: st
     verb = "Update" if card.check_in else "Submit"
     late = " (late)" if card.is_late and not card.check_in else ""
     parts.append(html('<button type="submit">{} week {} check-in{}</button>', verb, week, late))
+    parts.append(flash)
     if card.is_late:
         back = link("checkins:week_card", kr.pk, card.current_week)
         parts.append(

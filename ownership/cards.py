@@ -26,13 +26,13 @@ def acceptance_panel(pk: int, token: str, declined: bool) -> str:
     )
     accept, decline = link("ownership:accept", pk), link("ownership:decline", pk)
     return html(
-        '<section class="accept-panel" id="accept-{0}" aria-labelledby="accept-{0}-title">'
+        '<div class="accept-panel" id="accept-{0}" role="group" aria-labelledby="accept-{0}-title">'
         '<h4 id="accept-{0}-title">Will you own this key result?</h4><p>{1}</p>'
         '<div class="action-row"><form method="post" action="{2}" hx-post="{2}" '
         'hx-target="#accept-{0}" hx-swap="outerHTML">{3}'
         '<input type="hidden" name="from" value="myweek">'
         '<button type="submit">Accept ownership</button></form></div>'
-        "{4}</section>",
+        "{4}</div>",
         pk,
         said,
         accept,

@@ -442,12 +442,22 @@ def nudge(request: AuthedRequest) -> HttpResponse:
     except RuleBroken as error:
         if request.htmx:
             # The message carries people's names: escaped like any other text.
-            return HttpResponse(format_html('<span class="nudged muted">{}</span>', error.message))
+            return HttpResponse(
+                format_html(
+                    '<span class="nudged muted" id="nudge-{}" data-announce>{}</span>',
+                    recipient.pk,
+                    error.message,
+                )
+            )
         messages.error(request, error.message)
         return redirect(_back(request))
     if request.htmx:
+        # In the button's place, with its id: focus and the announcement land on it.
         return HttpResponse(
-            '<span class="nudged" role="status" data-announce>✓ Nudged today by you</span>'
+            format_html(
+                '<span class="nudged" id="nudge-{}" data-announce>✓ Nudged today by you</span>',
+                recipient.pk,
+            )
         )
     messages.success(request, "Nudge sent.")
     return redirect(_back(request))

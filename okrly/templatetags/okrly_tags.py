@@ -132,10 +132,14 @@ def site_nav(context: Any) -> str:
         link("logout"),
         csrf_input(context.get("csrf_token", "")),
     )
+    # On a phone the links fold behind one "Menu" button (static/js/okrly.js, data-nav-toggle);
+    # without JavaScript, or wider, they are simply shown.
     return html(
-        '<header class="topbar"><nav class="container"><ul><li><a href="{}" class="brand">'
-        '<span class="brand-mark">◎</span> OKRly</a></li></ul><ul class="nav-links">{}{}</ul>'
-        "</nav></header>",
+        '<header class="topbar"><nav class="container" aria-label="Main"><ul><li><a href="{}" '
+        'class="brand"><span class="brand-mark">◎</span> OKRly</a></li></ul>'
+        '<button type="button" class="nav-toggle secondary outline" aria-expanded="false" '
+        'aria-controls="nav-links" data-nav-toggle>Menu</button>'
+        '<ul class="nav-links" id="nav-links">{}{}</ul></nav></header>',
         link("home"),
         mark_safe("".join(links)),
         menu,

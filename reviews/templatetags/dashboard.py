@@ -169,14 +169,16 @@ def people_row(person: Any, nudge_url: str, led: Any) -> str:
     nudged_by = getattr(person, "nudged_by", None)
     if nudged_by:
         # Once a day per person: the day's nudge is said, not offered again.
-        nudge = html('<span class="nudged">✓ Nudged today by {}</span>', nudged_by)
+        nudge = html(
+            '<span class="nudged" id="nudge-{}">✓ Nudged today by {}</span>', person.pk, nudged_by
+        )
     elif person.pk in led:
         # Offered only for the people this reader may nudge (``led``: the view asks the
         # nudge service's own predicate).
         nudge = html(
-            '<button type="submit" name="person" value="{}" class="secondary outline small" '
-            'hx-post="{}" hx-target="this" hx-swap="outerHTML" aria-label="Nudge {}">Nudge'
-            "</button>",
+            '<button type="submit" name="person" value="{0}" id="nudge-{0}" class="secondary '
+            'outline small" hx-post="{1}" hx-target="this" hx-swap="outerHTML" '
+            'aria-label="Nudge {2}">Nudge</button>',
             person.pk,
             nudge_url,
             person_name(person),
@@ -462,10 +464,7 @@ def dashboard_tabs(context: Any) -> str:
     unanswered = unanswered() if callable(unanswered) else unanswered
     badge = (
         html(
-            ' <a class="badge" href="{}?quarter={}&amp;unanswered=1" aria-label="{}{} unanswered">'
-            "{}{}</a>",
-            link("reviews:risks"),
-            quarter.pk,
+            ' <span class="badge" aria-label="{}{} unanswered">{}{}</span>',
             "more than " if unanswered > 99 else "",
             min(unanswered, 99),
             min(unanswered, 99),
@@ -476,7 +475,7 @@ def dashboard_tabs(context: Any) -> str:
     )
     tabs = [
         html(
-            '<a href="{}?quarter={}" {}>{}</a>{}',
+            '<a href="{}?quarter={}" {}>{}{}</a>',
             link(name),
             quarter.pk,
             mark_safe('aria-current="page"') if key is not None and key == tab else "",

@@ -73,6 +73,19 @@
     }
   });
 
+  /* data-nav-toggle: the phone layout's "Menu" button shows and hides the navigation's
+     links (the class "js" on <html> lets the CSS fold them only when this script runs). */
+  document.documentElement.classList.add("js");
+  document.addEventListener("click", function (event) {
+    var NAV_TOGGLE = "data-nav-toggle";
+    var toggle = event.target instanceof Element ? event.target.closest("[" + NAV_TOGGLE + "]") : null;
+    if (!toggle) return;
+    var open = toggle.getAttribute("aria-expanded") === "true";
+    toggle.setAttribute("aria-expanded", open ? "false" : "true");
+    var links = document.getElementById(toggle.getAttribute("aria-controls"));
+    if (links) links.classList.toggle("open", !open);
+  });
+
   /* data-expand: a department's toggle. Its first press loads the teams (htmx, on the
      okrly-load event); later presses hide or show them. aria-expanded says which. */
   document.addEventListener("click", function (event) {
@@ -134,6 +147,7 @@
       var said = first ? first.textContent.trim() : "";
       return (invalid.length === 1 ? "1 problem to fix. " : invalid.length + " problems to fix. ") + said;
     }
+    if (region.hasAttribute("data-announce")) return region.textContent.trim();
     var told = region.querySelector("[data-announce]");
     if (told) return told.textContent.trim();
     if (region.hasAttribute("data-announce-text")) return region.getAttribute("data-announce-text");

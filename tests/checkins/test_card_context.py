@@ -177,7 +177,7 @@ def test_the_forecast_preview_agrees_with_the_forecast_the_submit_stores(
     assert stored.forecast_value == Decimal(preview.group(1))
     assert stored.forecast_flag is True  # 10 → 13 in seven weeks ends far short of 30
     edit = response.content.decode()
-    warning = re.search(r'<p class="forecast-warning" role="status"( hidden)?>', edit)
+    warning = re.search(r'<p class="forecast-warning" aria-live="polite"( hidden)?>', edit)
     assert warning is not None
     assert warning.group(1) is None
 
@@ -191,7 +191,7 @@ def test_the_warning_stays_hidden_when_the_owner_already_says_at_risk(
         reverse("checkins:submit", args=[early_kr.pk]), answers(early_kr, value="12"), **HTMX
     )
     card = card_of(client.get("/").content.decode(), early_kr)
-    assert '<p class="forecast-warning" role="status" hidden>' in card
+    assert '<p class="forecast-warning" aria-live="polite" hidden>' in card
 
 
 # --- late check-ins ----------------------------------------------------------------------------

@@ -56,10 +56,10 @@ def test_every_behaviour_attribute_of_the_templates_is_handled_by_okrly_js() -> 
         attr
         for template in PAGE_TEMPLATES + MARKUP_MODULES
         for attr in re.findall(
-            r"\s(data-(?:autosubmit|expand|[a-z]+-on-success))\b", template.read_text()
+            r"\s(data-(?:autosubmit|expand|nav-toggle|[a-z]+-on-success))\b", template.read_text()
         )
     }
-    assert used == {"data-autosubmit", "data-expand"}
+    assert used == {"data-autosubmit", "data-expand", "data-nav-toggle"}
     script = OKRLY_JS.read_text()
     assert all(f'"{attr}"' in script for attr in used)
 

@@ -31,7 +31,7 @@ def test_each_page_marks_its_own_link(
     client_for: Any, owner: Any, path: str, marked: list[str]
 ) -> None:
     content = client_for(owner).get(path).content.decode()
-    nav = content.split('<ul class="nav-links">')[1].split("</ul>")[0]
+    nav = content.split('<ul class="nav-links" id="nav-links">')[1].split("</ul>")[0]
     assert _current(nav) == marked
 
 
@@ -50,3 +50,14 @@ def test_the_unread_count_and_a_csrf_protected_sign_out(client_for: Any, owner: 
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.group(0))
     assert token is not None
     assert client.cookies.get("csrftoken") is not None
+
+
+def test_the_links_fold_behind_one_menu_button_that_names_them(client_for: Any, owner: Any) -> None:
+    """On a phone the links are behind "Menu" (static/js/okrly.js toggles them); the button
+    says which list it opens and whether it is open."""
+    content = client_for(owner).get("/").content.decode()
+    button = re.search(r"<button[^>]*data-nav-toggle[^>]*>Menu</button>", content)
+    assert button is not None
+    assert 'aria-controls="nav-links"' in button.group(0)
+    assert 'aria-expanded="false"' in button.group(0)
+    assert '<ul class="nav-links" id="nav-links">' in content

@@ -156,13 +156,15 @@ def test_htmx_nudge_answers_with_a_small_fragment(
     response = client.post(NUDGE_URL, data, **HTMX)
     assert response.status_code == 200
     assert response.content.decode() == (
-        '<span class="nudged" role="status" data-announce>✓ Nudged today by you</span>'
+        f'<span class="nudged" id="nudge-{owner.pk}" data-announce>✓ Nudged today by you</span>'
     )
 
     client.force_login(leader)
     response = client.post(NUDGE_URL, data, **HTMX)
     assert response.status_code == 200
-    assert response.content.decode() == f'<span class="nudged muted">{ONCE_A_DAY}</span>'
+    assert response.content.decode() == (
+        f'<span class="nudged muted" id="nudge-{owner.pk}" data-announce>{ONCE_A_DAY}</span>'
+    )
     assert len(nudges_to(owner)) == 1
 
 
