@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -15,9 +16,10 @@ from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
+from checkins import links
 from checkins.missed import MISSED_LADDER
 from checkins.models import CheckInPrompt
-from objectives.models import in_play_q
+from objectives.models import KeyResult, in_play_q
 from okrly import registry, sql
 from okrly.models import Notification, Profile, Quarter
 from okrly.services import notifications_queue_email
@@ -183,3 +185,63 @@ def _prompt_batch(
         )
         notifications_queue_email(sorted(row[0] for row in cursor.fetchall()))
     return len(claimed)
+
+
+def prompt_email_context(notifications: list[Notification]) -> dict[int, dict[str, Any]]:
+    """Each prompt e-mail's links: one signed link per key result the owner checks in on, for
+    the week of the prompt that notification announced (the owner's latest prompt sent at or
+    before it). Signed when the e-mail is sent, not in the prompt job: 20,000 owners' prompts
+    stay a few statements (issue 14), and the 7 days run from the e-mail itself. Two queries
+    for the whole batch."""
+    if not notifications:
+        return {}
+    owner_ids = sorted({n.recipient_id for n in notifications})
+    latest = max(n.created_at for n in notifications)
+    earliest = min(n.created_at for n in notifications)
+    prompts: dict[int, list[tuple[datetime, int, int]]] = {}
+    for owner_id, sent_at, quarter_id, week in (
+        CheckInPrompt.objects.filter(
+            owner_id__in=owner_ids,
+            sent_at__lte=latest,
+            # The job writes the prompt row just before its notification; a day covers a
+            # retried e-mail without reading a quarter's worth of rows.
+            sent_at__gte=earliest - timedelta(days=1),
+        )
+        .order_by("owner_id", "-sent_at")
+        .values_list("owner_id", "sent_at", "quarter_id", "week")
+    ):
+        if sent_at is not None:  # (the filter on it already excludes unsent rows)
+            prompts.setdefault(owner_id, []).append((sent_at, quarter_id, week))
+    key_results: dict[tuple[int, int], list[tuple[int, str]]] = {}
+    for pk, title, owner_id, quarter_id in (
+        KeyResult.objects.in_play()
+        .filter(
+            owner_id__in=owner_ids,
+            objective__quarter_id__in={q for rows in prompts.values() for _, q, _ in rows},
+        )
+        .order_by("objective__team__name", "objective__rank", "pk")
+        .values_list("pk", "title", "owner_id", "objective__quarter_id")
+    ):
+        key_results.setdefault((owner_id, quarter_id), []).append((pk, title))
+    found: dict[int, dict[str, Any]] = {}
+    for notification in notifications:
+        prompt = next(
+            (
+                p
+                for p in prompts.get(notification.recipient_id, [])
+                if p[0] <= notification.created_at
+            ),
+            None,
+        )
+        if prompt is None:
+            continue
+        _, quarter_id, week = prompt
+        found[notification.pk] = {
+            "items_title": f"Check in for week {week} (each link opens its card; valid "
+            f"{links.LINK_MAX_AGE.days} days):",
+            "items": [
+                (title, links.signed_path(pk, week))
+                for pk, title in key_results.get((notification.recipient_id, quarter_id), [])
+            ],
+        }
+    return found

@@ -3,6 +3,7 @@ from __future__ import annotations
 import zoneinfo
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -14,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from checkins import selectors, services, threads
+from checkins import links, selectors, services, threads
 from checkins.cards import card_html
 from checkins.charts import ChartPoint, progress_svg
 from checkins.forms import CheckInForm, person_choices
@@ -195,6 +196,50 @@ def week_card(request: AuthedRequest, key_result_pk: int, week: int) -> HttpResp
         "checkins/submit_page.html",
         {"kr": key_result, "week": week, "card_html": html, "late": card.is_late},
     )
+
+
+@login_required
+@require_http_methods(["GET"])
+def open_link(request: AuthedRequest, token: str) -> HttpResponse:
+    """The prompt e-mail's link: the card of its key result and week (this week's on My
+    week, a missed week's own card while it is open late). Signed out, login_required sends
+    the person to sign in and back here, and from here to the card."""
+    try:
+        target = links.read(token)
+    except links.LinkRefused as refused:
+        return render(request, "checkins/link_refused.html", {"message": str(refused)}, status=400)
+    key_result = (
+        KeyResult.objects.select_related("objective__quarter", "owner")
+        .filter(pk=target.key_result_id)
+        .first()
+    )
+    if key_result is None:
+        raise Http404("This key result no longer exists.")
+    quarter = key_result.objective.quarter
+    current = (
+        quarter.current_week(request.user) if quarter.status == Quarter.Status.ACTIVE else None
+    )
+    if key_result.owner_id != request.user.pk:
+        # Forwarded, or the key result changed hands since the e-mail: the page, not a form.
+        messages.info(
+            request,
+            f"This check-in link is for {display_name(key_result.owner)}, the owner of "
+            f"“{key_result.title}”; here is the key result.",
+        )
+        return redirect(key_result.get_absolute_url())
+    if current is not None and target.week == current:
+        return redirect(links.card_path(key_result.pk))
+    card = None
+    if current is not None and target.week < current:
+        card, _ = _card_for(request.user, quarter, current, key_result)
+    if card is not None and target.week in card.late:
+        return redirect("checkins:week_card", key_result_pk=key_result.pk, week=target.week)
+    messages.info(
+        request,
+        f"Week {target.week}'s check-in for “{key_result.title}” is closed (a missed week "
+        f"stays open {settings.CHECKIN_LATE_DAYS} days after its prompt); here is the key result.",
+    )
+    return redirect(key_result.get_absolute_url())
 
 
 @login_required

@@ -27,6 +27,7 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from okrly import registry
 from okrly.models import Notification
 
 log = logging.getLogger(__name__)
@@ -51,12 +52,18 @@ class SendResult:
     error: Exception | None = None
 
 
-def _message(notification: Notification, connection: Any) -> EmailMultiAlternatives:
+def _message(
+    notification: Notification, connection: Any, extra: dict[str, Any] | None = None
+) -> EmailMultiAlternatives:
+    extra = extra or {}
     context = {
         "notification": notification,
         "recipient": notification.recipient,
         "url": f"{settings.SITE_URL}{notification.link}" if notification.link else "",
         "site_url": settings.SITE_URL,
+        # Links of its own (registry.email_contexts), made absolute for a mail client.
+        "items": [(label, f"{settings.SITE_URL}{path}") for label, path in extra.get("items", [])],
+        "items_title": extra.get("items_title", ""),
     }
     message = EmailMultiAlternatives(
         subject=f"[OKRly] {notification.subject}",
@@ -111,6 +118,7 @@ def notifications_send_email(*, notification_ids: Iterable[int]) -> SendResult:
         result.skipped.extend(without_address)
     if not pending:
         return result  # nothing to send: don't open a connection
+    extras = registry.email_contexts([n for n in claimed if n.pk in pending])
     refused: list[int] = []
     try:
         with get_connection() as connection:
@@ -118,7 +126,7 @@ def notifications_send_email(*, notification_ids: Iterable[int]) -> SendResult:
                 if notification.pk not in pending:
                     continue
                 try:
-                    _message(notification, connection).send()
+                    _message(notification, connection, extras.get(notification.pk)).send()
                 except RECIPIENT_ERRORS as exc:
                     # This address is refused; the connection is fine, so carry on with the
                     # rest of the batch and retry this one alone later.

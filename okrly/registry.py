@@ -314,6 +314,29 @@ def prompts_sent(quarter_id: int, week: int, owner_ids: list[int]) -> None:
         listener(quarter_id, week, owner_ids)
 
 
+# A notification's e-mail can list links of its own (the prompt: a signed link per key result;
+# the leaders' digest: one per item). The app that writes a kind of notification registers
+# the context for it; the outbox asks once per kind in a batch, so a batch costs a fixed
+# number of queries whatever its size. ``items``: a list of (label, path) pairs.
+EmailContext = Callable[[list[Any]], dict[int, dict[str, Any]]]
+_email_contexts: dict[str, EmailContext] = {}
+
+
+def register_email_context(kind: str, provider: EmailContext) -> None:
+    _email_contexts[kind] = provider
+
+
+def email_contexts(notifications: list[Any]) -> dict[int, dict[str, Any]]:
+    by_kind: dict[str, list[Any]] = {}
+    for notification in notifications:
+        if notification.kind in _email_contexts:
+            by_kind.setdefault(notification.kind, []).append(notification)
+    found: dict[int, dict[str, Any]] = {}
+    for kind, batch in by_kind.items():
+        found.update(_email_contexts[kind](batch))
+    return found
+
+
 # Missed commitments (rule 10): the service or job that detects a miss reports it here, in its
 # own transaction; reviews registers the handler that opens the response (one per kind,
 # subject and quarter, so a report made twice opens one). Lower apps name the kind by these

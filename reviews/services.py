@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from checkins import links
 from dependencies.models import Dependency
 from objectives.models import KeyResult
 from okrly import registry
@@ -20,11 +21,6 @@ from reviews.models import Nudge
 
 if TYPE_CHECKING:
     from okrly.types import User
-
-
-def _my_week_card(key_result: KeyResult) -> str:
-    # The card's id in templates/checkins/my_week.html: the link opens the form itself.
-    return f"{reverse('home')}#checkin-{key_result.pk}"
 
 
 def _checkin_target(recipient: User, key_result_id: int) -> tuple[str, str]:
@@ -43,7 +39,9 @@ def _checkin_target(recipient: User, key_result_id: int) -> tuple[str, str]:
         )
     week = kr.objective.quarter.current_week(recipient)
     which = f"week {week} check-in" if week else "check-in"
-    return _my_week_card(kr), f"Your {which} for “{kr.title}” is missing: answer it in My week."
+    return links.card_path(
+        kr.pk
+    ), f"Your {which} for “{kr.title}” is missing: answer it in My week."
 
 
 def _dependency_target(recipient: User, dependency_id: int) -> tuple[str, str]:
@@ -88,7 +86,7 @@ def _person_target(recipient: User) -> tuple[str, str]:
         lines.append(f"{items} for you in “Asked of me”.")
     if missing:
         # The card itself (with its Accept/Decline panel first, if not accepted yet).
-        link = _my_week_card(missing[0])
+        link = links.card_path(missing[0].pk)
     elif asked:
         # The row of the first thing waiting, where it is answered.
         first = asked[0].anchor
