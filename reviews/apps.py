@@ -16,6 +16,10 @@ class ReviewsConfig(AppConfig):
         from reviews.responses import handle_reported_miss
 
         registry.register_miss_handler("responses", handle_reported_miss)
+        # Issue 15: the leaders' weekly digest e-mail lists its items as links.
+        from reviews.digest import digest_email_context
+
+        registry.register_email_context("leader_digest", digest_email_context)
         # Rule 11: the admin's status field cannot close a quarter past its review.
         from reviews.review_services import quarter_close_refusal
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from checkins.models import CheckIn
 from okrly.links import link
@@ -631,3 +632,28 @@ class RiskItem(models.Model):
 
     def __str__(self) -> str:
         return f"Risk of key result {self.key_result_id}: {self.kind}"
+
+
+class LeaderDigest(models.Model):
+    """A leader's weekly digest (issue 15), one per leader and Monday: the unique row is
+    written first and the e-mail queued after it commits, so a second run, a second worker
+    or a second beat sends nothing (beat has no lock)."""
+
+    leader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The Monday it is for, in the leader's own zone.
+    monday = models.DateField()
+    created_at = models.DateTimeField(default=timezone.now)
+    # (label, path) pairs, one per item; the e-mail lists them as links.
+    items = models.JSONField(default=list, blank=True)
+    # None when nothing changed: the row still marks the week done, no e-mail goes out.
+    notification = models.OneToOneField(
+        "okrly.Notification", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["leader", "monday"], name="one_digest_per_leader_week")
+        ]
+
+    def __str__(self) -> str:
+        return f"Digest for {self.leader_id} on {self.monday}"

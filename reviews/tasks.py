@@ -3,6 +3,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from reviews import responses
+from reviews.digest import leaders_send_digests
 from reviews.early_escalation_ladder import early_escalations_escalate
 from reviews.grade_ladder import grades_remind
 from reviews.lifecycle import quarters_start_reviewing_due
@@ -53,3 +54,11 @@ def decisions_apply_due_task() -> dict[str, int]:
     from reviews.review_services import decisions_apply_due
 
     return {"applied": decisions_apply_due()}
+
+
+@shared_task(acks_late=True)
+def leaders_send_digests_task() -> dict[str, int]:
+    """Beat runs this every 15 minutes; a unique (leader, Monday) row makes it safe to run
+    twice or on two workers at once."""
+    run = leaders_send_digests()
+    return {"sent": run.sent, "quiet": run.quiet, "already": run.already}

@@ -305,6 +305,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "ownership.tasks.statuses_refresh_task",
         "schedule": crontab(minute="1,16,31,46"),
     },
+    # Every 15 minutes: the leaders' weekly digest, on Monday from LEADER_DIGEST_HOUR in each
+    # leader's own zone (30- and 45-minute offsets included); a unique (leader, Monday) row
+    # is written before the e-mail is queued, so a rerun sends nothing.
+    "leaders-digest": {
+        "task": "reviews.tasks.leaders_send_digests_task",
+        "schedule": crontab(minute="8,23,38,53"),
+    },
     # Nightly: recompute whether each open quarter's definitions are shared (rule 9), the
     # repair of a flag two concurrent transactions could each have missed.
     "definitions-refresh": {
@@ -340,6 +347,8 @@ CHECKIN_FORECAST_MARGIN = env_value(env.float, "CHECKIN_FORECAST_MARGIN", defaul
 # A missed week can still be checked in, marked late, until this many days after its
 # check-in moment (the prompt); after that its gap stays "missed" in the timeline.
 CHECKIN_LATE_DAYS = env_value(env.int, "CHECKIN_LATE_DAYS", default=6)
+# The leaders' weekly digest goes out on Monday from this hour in each leader's own zone.
+LEADER_DIGEST_HOUR = env_value(env.int, "LEADER_DIGEST_HOUR", default=8)
 # Shared definitions (rule 9): a definition group member who has not acknowledged a version
 # this many days after it was published is reminded, then their manager (or team lead), then
 # leadership, these many hours after that (one entry per rung).

@@ -76,7 +76,7 @@ def test_the_prompt_email_has_one_signed_link_per_key_result_each_landing_on_its
     assert message.to == [owner.email]
     urls = LINK.findall(message.body)
     assert len(urls) == 2
-    html = message.alternatives[0][0]
+    html = str(message.alternatives[0][0])
     assert sorted(LINK.findall(html)) == sorted(urls)
     for kr in two_key_results:
         assert kr.title in message.body
