@@ -355,11 +355,23 @@ def seed(today: date) -> dict[str, int]:
             lead = teams[child[0]].lead or users["maya"]
             services.objective_align(user=lead, objective=objective, parent=made[parent])
     _backdate_versions(quarter, today)
+    _backdate_key_results(quarter, today)
     return {"objectives": Objective.objects.count(), "key results": KeyResult.objects.count()}
 
 
 def _at(day: date, hour: int) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(hour, 0)))
+
+
+def _backdate_key_results(quarter: Quarter, today: date) -> None:
+    """The key results were written at planning, before the quarter's first check-in: each
+    week since is owed, so a week the demo has no check-in for shows as missed on its
+    timeline (a key result created on the seed day would owe none). The one a trade-off
+    added mid-quarter keeps its later date."""
+    planned = _at(min(quarter.start, today), 8)
+    KeyResult.objects.filter(objective__quarter=quarter, created_at__gt=planned).exclude(
+        objective__title=TRADE_OFF_ADDS["title"]
+    ).update(created_at=planned)
 
 
 def _backdate_versions(quarter: Quarter, today: date) -> None:

@@ -41,7 +41,7 @@ from okrly import orgsettings
 from okrly.demo import demo_quarter
 from okrly.models import Quarter, Team, local_today
 from okrly.workdays import add_working_days, add_working_hours
-from reviews import early_escalations, responses, risks
+from reviews import early_escalations, responses, risks, snapshots
 from reviews.models import EarlyEscalation, MissResponse, ResponseCause
 
 if TYPE_CHECKING:
@@ -166,6 +166,7 @@ def seed(today: date) -> dict[str, int]:
     _signalled(quarter, key_results, users, today)
     for escalation in (ANSWERED, STILL_OPEN):
         _escalate(escalation, quarter, key_results, users, today)
+    _headlines(quarter, today)
     return {
         "missed-commitment responses": MissResponse.objects.filter(quarter=quarter).count(),
         "early escalations": EarlyEscalation.objects.filter(
@@ -364,3 +365,14 @@ def _backdate_escalation(escalation: EarlyEscalation, quarter: Quarter, item: Es
     )
     # update() sends no signal: its risk feed item takes the earlier date here.
     risks.refresh([escalation.key_result_id])
+
+
+def _headlines(quarter: Quarter, today: date) -> None:
+    """Last week's and this week's dashboard headline rows (the beat job writes them from
+    now on), so the demo's dashboard shows its week-over-week arrows at once. Last week's is
+    read as of a week ago: its check-in figures are that week's own, the rest (kept as the
+    state now, without history) today's."""
+    week_ago = today - timedelta(days=7)
+    if week_ago >= quarter.start:
+        snapshots.headlines_snapshot(today=week_ago)
+    snapshots.headlines_snapshot(today=today)

@@ -657,3 +657,25 @@ class LeaderDigest(models.Model):
 
     def __str__(self) -> str:
         return f"Digest for {self.leader_id} on {self.monday}"
+
+
+class HeadlineSnapshot(models.Model):
+    """The dashboard's headline figures as a week ended (issue 15's week-over-week arrows).
+
+    Most figures (failing the test, at risk, overdue, escalations) are the state now, kept
+    by the writes, with no history; a beat job writes the current week's row every quarter
+    hour, so the previous week's row holds its figures as that week ended, and the
+    dashboard compares today's with it (one indexed read)."""
+
+    quarter = models.ForeignKey("okrly.Quarter", on_delete=models.CASCADE, related_name="+")
+    week = models.PositiveSmallIntegerField()
+    figures = models.JSONField(default=dict)
+    taken_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["quarter", "week"], name="one_headline_per_week")
+        ]
+
+    def __str__(self) -> str:
+        return f"Headline of quarter {self.quarter_id}, week {self.week}"

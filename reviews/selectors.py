@@ -13,6 +13,7 @@ import logging
 import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, cast
 
 from django.conf import settings
@@ -35,7 +36,7 @@ from checkins.models import CheckIn, CheckInComment
 from checkins.threads import Entry
 from dependencies.models import Dependency, DependencyEvent, Escalation
 from objectives.definitions import not_shared_by_team
-from objectives.models import KeyResult, Objective, TradeOff, progress_percent
+from objectives.models import KeyResult, Objective, TradeOff, expected_percent, progress_percent
 from okrly import sql
 from okrly.access import leadership_group_name
 from okrly.links import link
@@ -815,6 +816,63 @@ ORDER BY o.rank, k.id{page}""",
             self.params,
             list,
         )
+
+
+@dataclass(frozen=True)
+class TeamPace:
+    """The team's key results against a linear pace by this week (issue 15): the average
+    progress and how many are behind, on or ahead of pace, by the same measure (and the
+    same 5-point margin) as each row's note."""
+
+    key_results: int
+    progress: int  # average percent of the way, 0-100
+    expected: int  # percent a linear pace expects by this week
+    behind: int
+    on_pace: int
+    ahead: int
+
+    @property
+    def gap(self) -> int:
+        return self.progress - self.expected
+
+
+PACE_MARGIN = 5
+
+
+def team_pace_read(quarter: Quarter, team_id: int, week: int) -> sql.Read[TeamPace | None]:
+    """Every key result in play of the team (its own, as the table lists them): start,
+    target and value, one statement; the percentages are the rows' own formula
+    (``objectives.models.progress_percent``), so the summary agrees with the notes."""
+
+    def pace(found: list[Any]) -> TeamPace | None:
+        if not found or not week:
+            return None
+        expected = expected_percent(week, quarter.weeks)
+        progress = [
+            progress_percent(
+                Decimal(str(r.start_value)),
+                Decimal(str(r.target_value)),
+                Decimal(str(r.current_value)),
+            )
+            for r in found
+        ]
+        gaps = [p - expected for p in progress]
+        return TeamPace(
+            key_results=len(progress),
+            progress=round(sum(progress) / len(progress)),
+            expected=expected,
+            behind=sum(1 for g in gaps if g < -PACE_MARGIN),
+            on_pace=sum(1 for g in gaps if abs(g) <= PACE_MARGIN),
+            ahead=sum(1 for g in gaps if g > PACE_MARGIN),
+        )
+
+    return sql.Read(
+        f"SELECT k.start_value, k.target_value, k.current_value FROM {sql.table(KeyResult)} k "
+        f"JOIN {sql.table(Objective)} o ON o.id = k.objective_id "
+        "WHERE o.quarter_id = %s AND o.team_id = %s AND k.displaced_by_id IS NULL",
+        [quarter.pk, team_id],
+        pace,
+    )
 
 
 def team_accountability(rows: list[TeamRow], today: date) -> dict[int, AccountabilityResult]:

@@ -8,6 +8,7 @@ from reviews.early_escalation_ladder import early_escalations_escalate
 from reviews.grade_ladder import grades_remind
 from reviews.lifecycle import quarters_start_reviewing_due
 from reviews.response_ladders import responses_escalate
+from reviews.snapshots import headlines_snapshot
 
 
 @shared_task(acks_late=True)
@@ -62,3 +63,9 @@ def leaders_send_digests_task() -> dict[str, int]:
     twice or on two workers at once."""
     run = leaders_send_digests()
     return {"sent": run.sent, "quiet": run.quiet, "already": run.already}
+
+
+@shared_task(acks_late=True)
+def headlines_snapshot_task() -> dict[str, int]:
+    """Beat runs this every 15 minutes: the current week's headline row, rewritten."""
+    return {"written": headlines_snapshot()}

@@ -28,9 +28,9 @@ from okrly.models import Quarter, Team, pick_current, request_quarters
 from okrly.params import BadParameter, id_param, int_param
 from okrly.types import AuthedRequest
 from ownership.badges import badge_html
-from reviews import review_services, selectors, services
+from reviews import review_services, selectors, services, snapshots
 from reviews.charts import trend_svg
-from reviews.models import Nudge, RiskItem
+from reviews.models import HeadlineSnapshot, Nudge, RiskItem
 
 
 class NoQuarter(Exception):
@@ -90,6 +90,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     quarter = _quarter(request)
     today = timezone.localdate()
     view = selectors.org_view(quarter, today, sort=request.GET.get("sort", ""))
+    # Each headline figure against last week's as it ended (reviews.snapshots; one read).
+    previous = HeadlineSnapshot.objects.filter(quarter=quarter, week=view.week - 1).first()
     # A page of departments: a large organisation's hundreds stay a page's worth of HTML.
     page = Paginator(view.departments, DEPARTMENTS_PER_PAGE).get_page(request.GET.get("page"))
     # Rule 11's follow-up: the decisions taking effect this quarter stay in sight (one query).
@@ -100,6 +102,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             **_base(request, quarter, "org"),
             "view": view,
+            "changes": snapshots.changes(view.headline, previous),
             "rows": page.object_list,
             "page": page,
             "decisions": decisions,
@@ -189,7 +192,10 @@ def team(request: HttpRequest, pk: int) -> HttpResponse:
     trend = selectors.team_trend_read(quarter, pk)
     promises = selectors.team_promises_read(quarter, pk)
     outcomes = selectors.team_outcomes_read(quarter, pk, today)
-    sql.run(header, rows, trend, promises, outcomes, unread_read(request.user, request))
+    # The quarter's week now: each row's pace, the team's, and whether a check-in is current.
+    week = selectors.dashboard_week(quarter, today)
+    pace = selectors.team_pace_read(quarter, pk, week)
+    sql.run(header, rows, trend, promises, outcomes, pace, unread_read(request.user, request))
     team_obj, page = header.value, rows.value
     if team_obj is None:
         raise Http404("No such team.")
@@ -202,8 +208,8 @@ def team(request: HttpRequest, pk: int) -> HttpResponse:
             "team": team_obj,
             "page": page,
             "table": [(kr, r, badge_html(r)) for kr, r in table(page)],
-            # The quarter's week now: each row's pace, and whether its check-in is this week's.
-            "week": selectors.dashboard_week(quarter, timezone.localdate()),
+            "week": week,
+            "pace": pace.value,
             "promises": promises.value,
             "trend": trend_svg(points, quarter.weeks),
             "trade_offs": team_obj.decided_trade_offs,  # type: ignore[attr-defined]

@@ -312,6 +312,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "reviews.tasks.leaders_send_digests_task",
         "schedule": crontab(minute="8,23,38,53"),
     },
+    # Every 15 minutes: the current week's dashboard headline (reviews.HeadlineSnapshot), so
+    # that the dashboard shows each figure's change since last week ended (one row per
+    # quarter and week, rewritten: a rerun changes nothing more).
+    "headlines-snapshot": {
+        "task": "reviews.tasks.headlines_snapshot_task",
+        "schedule": crontab(minute="14,29,44,59"),
+    },
     # Nightly: recompute whether each open quarter's definitions are shared (rule 9), the
     # repair of a flag two concurrent transactions could each have missed.
     "definitions-refresh": {

@@ -22,6 +22,7 @@ from okrly.templatetags.okrly_tags import (
     progress_cell,
     quarter_switch,
 )
+from reviews.selectors import PACE_MARGIN
 
 register = template.Library()
 
@@ -97,7 +98,7 @@ def pace_note(progress: int, week: int, weeks: int) -> str:
         return ""
     gap = pace_gap(progress, week, weeks)
     expected = expected_percent(week, weeks)
-    if abs(gap) <= 5:
+    if abs(gap) <= PACE_MARGIN:
         return (
             f'<small class="pace pace-on" title="Expected by week {week}: {expected}%">'
             "on pace</small>"
@@ -494,4 +495,61 @@ def dashboard_tabs(context: Any) -> str:
         html(" · week {}", view.week) if view else "",
         quarter_switch(context["quarters"], quarter),
         mark_safe("".join(tabs)),
+    )
+
+
+@register.simple_tag
+def trend(changes: dict[str, Any], key: str, percent: bool = False) -> str:
+    """A headline figure's change since last week ended: "▲ 3" in the bad colour when a rise
+    is bad news, with the words for a screen reader and the earlier value on hover; nothing
+    when there is no earlier week to compare with. A percentage changes by points."""
+    change = changes.get(key)
+    if change is None:
+        return ""
+    before = f"{change.before}%" if percent else str(change.before)
+    step = f"{abs(change.delta)}{' pts' if percent else ''}"
+    if change.delta == 0:
+        words = f"unchanged since week {change.week}"
+        shown, cls = "=", "trend-same"
+    else:
+        direction = "up" if change.delta > 0 else "down"
+        words = f"{direction} {step} since week {change.week} ({before})"
+        shown = f"{change.arrow} {step}"
+        cls = "trend-good" if change.good else "trend-bad"
+    return html(
+        '<small class="trend {}" title="Week {}: {}"><span aria-hidden="true">{}</span>'
+        '<span class="visually-hidden">{}</span></small>',
+        cls,
+        change.week,
+        before,
+        shown,
+        words,
+    )
+
+
+@register.simple_tag
+def team_pace(pace: Any) -> str:
+    """The team's line of pace: its key results' average progress against what a linear pace
+    expects by this week, and how many are behind, on and ahead of it."""
+    if pace is None:
+        return ""
+    if abs(pace.gap) <= PACE_MARGIN:
+        verdict, cls = "on pace", "pace-on"
+    elif pace.gap > 0:
+        verdict, cls = f"▲ {pace.gap} pts ahead", "pace-ahead"
+    else:
+        verdict, cls = f"▼ {-pace.gap} pts behind", "pace-behind"
+    return html(
+        '<p class="team-pace"><strong>Pace</strong>: {}% of the way on average, {}% expected '
+        'by now (linear) — <span class="{}">{}</span>; {} behind, {} on pace, {} ahead of '
+        "{} key result{}.</p>",
+        pace.progress,
+        pace.expected,
+        cls,
+        verdict,
+        pace.behind,
+        pace.on_pace,
+        pace.ahead,
+        pace.key_results,
+        pluralize(pace.key_results),
     )

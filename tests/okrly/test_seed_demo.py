@@ -30,7 +30,13 @@ from okrly.models import Membership, Notification, Profile, Quarter, Team
 from okrly.registry import asked_of
 from reviews import demo as reviews_demo
 from reviews import selectors
-from reviews.models import EarlyEscalation, EscalationHop, MissResponse, NextStep
+from reviews.models import (
+    EarlyEscalation,
+    EscalationHop,
+    HeadlineSnapshot,
+    MissResponse,
+    NextStep,
+)
 from reviews.responses import AWAITING, IN_PROGRESS, response_state
 
 pytestmark = pytest.mark.django_db
@@ -348,3 +354,30 @@ def test_demo_has_a_closed_previous_quarter_with_its_review(frozen_now: Any) -> 
         DecisionFollowUp.objects.count(),
     )
     assert after == before
+
+
+def test_demo_key_results_were_planned_before_the_quarter_and_show_their_missed_weeks(
+    client: Any, frozen_now: Any
+) -> None:
+    """Issue 15: written at planning, not on the seed day, so a week without a check-in is
+    owed and the timeline says "missed"; the dashboard has last week's headline to compare."""
+    call_command("seed_demo", stdout=StringIO())
+    quarter = Quarter.objects.get(status=Quarter.Status.ACTIVE)
+    planned = KeyResult.objects.filter(objective__quarter=quarter).exclude(
+        objective__title=objectives_demo.TRADE_OFF_ADDS["title"]
+    )
+    assert planned.exists()
+    assert {kr.created_at.date() for kr in planned} == {quarter.start}
+    # A key result missing a past week's check-in shows the gap on its page.
+    week = quarter.week_of(timezone.localdate())
+    gappy = next(
+        kr
+        for kr in planned.filter(displaced_by__isnull=True)
+        if set(range(1, week)) - set(kr.checkins.values_list("week", flat=True))
+    )
+    client.force_login(gappy.owner)
+    assert 'class="timeline-missed"' in client.get(gappy.get_absolute_url()).content.decode()
+
+    assert sorted(HeadlineSnapshot.objects.values_list("week", flat=True)) == [week - 1, week]
+    client.force_login(get_user_model().objects.get(username="maya"))
+    assert 'class="trend ' in client.get("/dashboard/").content.decode()

@@ -283,10 +283,12 @@ def test_every_dashboard_view_costs_the_same_queries_for_5_and_50_teams(
 
 DASHBOARD_QUERIES = {
     # The pages with the dashboard's tabs count the risk feed's unanswered items (one query).
-    "/dashboard/": 10,
-    "/dashboard/?sort=failing": 10,
+    # And last week's headline, for the week-over-week arrows (one query).
+    "/dashboard/": 11,
+    "/dashboard/?sort=failing": 11,
     "/dashboard/departments/<dept>/": 8,
-    "/dashboard/teams/<team>/": 10,
+    # And the team's pace, in the same round trip as its other reads (one statement).
+    "/dashboard/teams/<team>/": 11,
     "/dashboard/teams/<team>/?format=csv": 5,
     # And who was nudged today, for its rows (one query).
     "/dashboard/people/": 8,
