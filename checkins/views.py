@@ -393,9 +393,13 @@ def comment(request: AuthedRequest, pk: int) -> HttpResponse:
         return redirect(threads.thread_link(check_in))
     if request.htmx:
         fresh = selectors.with_thread(CheckIn.objects.filter(pk=pk)).get()
-        return HttpResponse(
+        response = HttpResponse(
             _thread(request, fresh, access.can_lead(request.user, check_in.key_result.owner))
         )
+        # Counts of unanswered threads elsewhere on the page (the dashboard's Risk feed tab)
+        # reload themselves on this event, after the thread's own swap has settled.
+        response["HX-Trigger-After-Settle"] = "okrly-thread-changed"
+        return response
     messages.success(request, "Added to the thread.")
     return redirect(threads.thread_link(check_in))
 

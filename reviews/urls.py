@@ -11,6 +11,7 @@ dashboard_patterns = [
     path("teams/<int:pk>/", views.team, name="team"),
     path("people/", views.people, name="people"),
     path("risks/", views.risks, name="risks"),
+    path("risks/unanswered/", views.risk_badge, name="risk_badge"),
     path("consistency/", views.consistency, name="consistency"),
     path("nudge/", views.nudge, name="nudge"),
 ]

@@ -31,6 +31,7 @@ from ownership.badges import badge_html
 from reviews import review_services, selectors, services, snapshots
 from reviews.charts import trend_svg
 from reviews.models import HeadlineSnapshot, Nudge, RiskItem
+from reviews.templatetags import dashboard as dashboard_tags
 
 
 class NoQuarter(Exception):
@@ -378,6 +379,17 @@ def risks(request: HttpRequest) -> HttpResponse:
             "filter_problem": problem,
         },
     )
+
+
+@login_required
+@require_http_methods(["GET"])
+def risk_badge(request: HttpRequest) -> HttpResponse:
+    """The Risk feed tab's count, alone: what the tab reloads after a thread changed."""
+    try:
+        quarter = _quarter(request)
+    except NoQuarter:
+        return HttpResponse("")  # no quarter, no feed: the (empty) count goes
+    return HttpResponse(dashboard_tags.risk_badge(quarter, selectors.unanswered_count(quarter)))
 
 
 def _feed_filter(

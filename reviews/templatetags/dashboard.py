@@ -443,6 +443,31 @@ def promise_rows(promises: Any) -> str:
     )
 
 
+def risk_badge(quarter: Any, unanswered: int) -> str:
+    """The Risk feed tab's count of unanswered items. It reloads itself (htmx, outerHTML)
+    when a thread changes on the page (checkins' comment view triggers
+    ``okrly-thread-changed`` after its swap settles), so answering an item with Seen lowers
+    it without a reload; quiet (data-quiet): the thread's own confirmation is what is said."""
+    count = (
+        html(
+            '<span class="badge" aria-label="{}{} unanswered">{}{}</span>',
+            "more than " if unanswered > 99 else "",
+            min(unanswered, 99),
+            min(unanswered, 99),
+            "+" if unanswered > 99 else "",
+        )
+        if unanswered
+        else ""
+    )
+    return html(
+        ' <span id="risk-badge" hx-get="{}?quarter={}" hx-trigger="okrly-thread-changed from:body" '
+        'hx-swap="outerHTML" data-quiet>{}</span>',
+        link("reviews:risk_badge"),
+        quarter.pk,
+        count,
+    )
+
+
 # The dashboard's tabs: (view, label, the page's ``tab``).
 _TABS = (
     ("reviews:dashboard", "Organisation", "org"),
@@ -463,17 +488,7 @@ def dashboard_tabs(context: Any) -> str:
     # The risk feed's items no leader has answered yet, on its tab (a query, when counted).
     unanswered = context.get("unanswered")
     unanswered = unanswered() if callable(unanswered) else unanswered
-    badge = (
-        html(
-            ' <span class="badge" aria-label="{}{} unanswered">{}{}</span>',
-            "more than " if unanswered > 99 else "",
-            min(unanswered, 99),
-            min(unanswered, 99),
-            "+" if unanswered > 99 else "",
-        )
-        if unanswered
-        else ""
-    )
+    badge = risk_badge(quarter, unanswered or 0)
     tabs = [
         html(
             '<a href="{}?quarter={}" {}>{}{}</a>',

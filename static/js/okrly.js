@@ -163,6 +163,9 @@
     var region = (swappedId && document.getElementById(swappedId)) || event.detail.target;
     swappedId = null;
     if (!(region instanceof HTMLElement) || !region.isConnected) return;
+    /* A figure that refreshed itself (the Risk feed tab's count): nothing moves, and the
+       message of the action that caused it stays the one read out. */
+    if (region.hasAttribute("data-quiet")) return;
     if (region.hasAttribute("data-no-focus")) {
       /* The control that asked keeps focus (a toggle); what changed is still said. */
       announce(messageFor(region, null));

@@ -95,6 +95,11 @@ def test_a_leader_answers_the_unanswered_with_seen_and_the_count_drops(
     title = first.locator(".feed-head a").first.inner_text()
     first.get_by_role("button", name="Seen").click()
     expect(first.locator(".thread-seen")).to_contain_text("Seen by Maya")
+    # The tab's count reloads itself once the thread has changed, without a page load; the
+    # announcement stays the thread's, and focus stays in the thread.
+    expect(badge).to_have_text(str(before - 1))
+    expect(page.locator("#announcer")).to_have_text("Thread updated.")
+    assert page.evaluate("document.activeElement.closest('#risk-badge') === null")
     page.reload()
     expect(badge).to_have_text(str(before - 1))
     expect(page.locator(".feed-item .feed-head a", has_text=title)).to_have_count(0)

@@ -158,6 +158,30 @@ def test_the_unanswered_count_is_on_the_tab_and_drops_when_answered(
     assert badge() == "5"
 
 
+def test_answering_in_a_thread_reloads_the_tabs_count_without_a_page_load(
+    org: Org, client: Any, clock: Any
+) -> None:
+    """The thread's htmx answer triggers ``okrly-thread-changed`` once its swap settled; the
+    tab's count listens for it and reloads itself from its own address."""
+    clock.move_to("2026-11-17 08:00:00+00:00")
+    client.force_login(org.person("Sal"))
+    tabs = page(client.get("/dashboard/risks/")).find("nav", "tabs")
+    count = tabs.by_id("risk-badge")
+    assert count.attrs["hx-trigger"] == "okrly-thread-changed from:body"
+    assert "data-quiet" in count.attrs
+    assert count.find("span", "badge").text == "6"
+
+    item = RiskItem.objects.get(key_result=org.krs["S1"])
+    answered = client.post(
+        f"/checkins/check-ins/{item.check_in_id}/thread/", {"seen": "1"}, HTTP_HX_REQUEST="true"
+    )
+    assert answered.status_code == 200
+    assert answered["HX-Trigger-After-Settle"] == "okrly-thread-changed"
+
+    fresh = page(client.get(count.attrs["hx-get"]))
+    assert fresh.by_id("risk-badge").find("span", "badge").text == "5"
+
+
 def test_the_filtered_feed_costs_the_same_queries_however_many_items(
     org: Org, reader: Any, clock: Any
 ) -> None:
