@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import zoneinfo
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -91,11 +90,9 @@ def _with_late(user: User, quarter: Quarter, cards: list[selectors.WeekCard]) ->
     for card in cards:
         if card.displaced:
             continue
-        created = card.key_result.created_at
-        for week in range(card.current_week - 1, 0, -1):
+        first = quarter.first_owed_week(card.key_result.created_at, zone)
+        for week in range(card.current_week - 1, first - 1, -1):
             if services.late_refusal(quarter, week, owner=user, now=now) is not None:
-                break
-            if created is not None and created > quarter.checkin_moment(week, zone):
                 break
             if week not in card.by_week:
                 card.late[week] = quarter.late_until(week, zone)
@@ -353,10 +350,7 @@ def _timeline_weeks(key_result: KeyResult, check_ins: list[CheckIn]) -> list[tup
     last = (now_week - 1) if now_week is not None else quarter.weeks
     if now_week is None and local_today(owner) < quarter.start:
         last = 0
-    created = timezone.localtime(key_result.created_at, zoneinfo.ZoneInfo(zone))
-    first = max(1, quarter.week_of(created.date()))
-    if first <= quarter.weeks and created > quarter.checkin_moment(first, zone):
-        first += 1
+    first = quarter.first_owed_week(key_result.created_at, zone)
     weeks = set(by_week) | set(range(first, last + 1))
     return [(w, by_week.get(w)) for w in sorted(weeks, reverse=True)]
 

@@ -386,6 +386,17 @@ class Quarter(TimeStampedModel):
         day = first + timedelta(days=(self.checkin_weekday - first.weekday()) % 7)
         return datetime.combine(day, time(self.checkin_hour), tzinfo=zoneinfo.ZoneInfo(zone))
 
+    def first_owed_week(self, created: datetime | None, zone: str) -> int:
+        """The first week whose check-in a key result created at ``created`` owes: the week
+        it was created in, or the next one when it came after that week's check-in moment
+        (in ``zone``, its owner's). The timeline's gaps and the card's late weeks both ask."""
+        if created is None:
+            return 1
+        first = max(1, self.week_of(created.astimezone(zoneinfo.ZoneInfo(zone)).date()))
+        if first <= self.weeks and created > self.checkin_moment(first, zone):
+            first += 1
+        return first
+
     def late_until(self, week: int, zone: str) -> datetime:
         """Until when a missed ``week`` can still be checked in late: CHECKIN_LATE_DAYS after
         its check-in moment in the owner's zone."""
