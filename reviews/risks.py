@@ -169,8 +169,11 @@ def refresh_all() -> int:
 # --- keeping it right: the signals ----------------------------------------------------------
 
 
-def _existing(key_result_ids: Iterable[int]) -> list[int]:
-    # After a delete (perhaps of the key result itself): only key results still there.
+def _existing(key_result_ids: Iterable[int], kwargs: dict[str, Any]) -> list[int]:
+    """After a delete (perhaps of the key result itself, cascading): only key results still
+    there. After a save (post_save passes ``created``) they all are: no query."""
+    if "created" in kwargs:
+        return [pk for pk in key_result_ids if pk is not None]
     return list(KeyResult.objects.filter(pk__in=list(key_result_ids)).values_list("pk", flat=True))
 
 
@@ -186,7 +189,8 @@ def _on_objective(sender: type[Model], instance: Objective, **kwargs: Any) -> No
 def _on_comment(sender: type[Model], instance: CheckInComment, **kwargs: Any) -> None:
     refresh(
         _existing(
-            CheckIn.objects.filter(pk=instance.check_in_id).values_list("key_result_id", flat=True)
+            CheckIn.objects.filter(pk=instance.check_in_id).values_list("key_result_id", flat=True),
+            kwargs,
         )
     )
 
@@ -196,17 +200,18 @@ def _on_escalation(sender: type[Model], instance: Escalation, **kwargs: Any) -> 
         _existing(
             Dependency.objects.filter(pk=instance.dependency_id).values_list(
                 "key_result_id", flat=True
-            )
+            ),
+            kwargs,
         )
     )
 
 
 def _on_early(sender: type[Model], instance: EarlyEscalation, **kwargs: Any) -> None:
-    refresh(_existing([instance.key_result_id]))
+    refresh(_existing([instance.key_result_id], kwargs))
 
 
 def _on_check_in(sender: type[Model], instance: CheckIn, **kwargs: Any) -> None:
-    refresh(_existing([instance.key_result_id]))
+    refresh(_existing([instance.key_result_id], kwargs))
 
 
 def connect_signals() -> None:
