@@ -58,8 +58,11 @@ def test_a_member_checks_in_late_for_last_week_with_the_keyboard(
     expect(
         card.get_by_role("button", name=f"Submit week {week - 1} check-in (late)")
     ).to_be_visible()
-    # From the card's heading (where focus landed), the keyboard only: Tab to the first
-    # choice, arrows to choose, Tab on through the questions.
+    # The shared focus mechanism moves focus to the card's heading once the swap settles;
+    # wait for it, or it lands after the radio below is focused and takes the arrow key
+    # (seen in CI: "Answer 'Are you on track?'" because the arrow went to the heading).
+    expect(card.get_by_role("heading", name=kr.title)).to_be_focused()
+    # From there the keyboard only: arrows to choose, Tab on through the questions.
     card.get_by_label("On track", exact=True).focus()
     page.keyboard.press("ArrowRight")  # "At risk"
     page.keyboard.press("Tab")
