@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from checkins.models import CheckIn, CheckInPrompt, CheckInRevision, MissedCheckIn
+from okrly.admin import SystemRowsAdmin
 
 
 class RevisionInline(admin.TabularInline):
@@ -19,7 +20,7 @@ class RevisionInline(admin.TabularInline):
 
 
 @admin.register(CheckIn)
-class CheckInAdmin(admin.ModelAdmin):
+class CheckInAdmin(SystemRowsAdmin):
     """Read-only: check-ins are the owners' words, written through the service."""
 
     list_display = ["key_result", "week", "status", "confidence", "forecast_flag", "submitted_at"]
@@ -29,12 +30,9 @@ class CheckInAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in CheckIn._meta.fields]
     inlines = [RevisionInline]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
 
 @admin.register(CheckInPrompt)
-class CheckInPromptAdmin(admin.ModelAdmin):
+class CheckInPromptAdmin(SystemRowsAdmin):
     list_display = [
         "owner",
         "quarter",
@@ -50,6 +48,6 @@ class CheckInPromptAdmin(admin.ModelAdmin):
 
 
 @admin.register(MissedCheckIn)
-class MissedCheckInAdmin(admin.ModelAdmin):
+class MissedCheckInAdmin(SystemRowsAdmin):
     list_display = ["prompt", "rung", "sent_at"]
     list_filter = ["rung"]

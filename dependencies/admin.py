@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from dependencies.models import Dependency, DependencyEvent, Escalation
+from okrly.admin import SystemRowsAdmin
 
 
 class EventInline(admin.TabularInline):
@@ -27,7 +28,7 @@ class EscalationInline(admin.TabularInline):
 
 
 @admin.register(Dependency)
-class DependencyAdmin(admin.ModelAdmin):
+class DependencyAdmin(SystemRowsAdmin):
     """Read-mostly: the life cycle belongs to the people involved (and the services)."""
 
     list_display = [
@@ -43,6 +44,3 @@ class DependencyAdmin(admin.ModelAdmin):
     list_select_related = ["provider_team", "responsible"]
     readonly_fields = [f.name for f in Dependency._meta.fields]
     inlines = [EventInline, EscalationInline]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False

@@ -44,6 +44,11 @@ def is_leadership(user: Person) -> bool:
     return bool(user.groups.filter(name=leadership_group_name()).exists())
 
 
+def can_set_up(user: Person) -> bool:
+    """Staff set the organisation up (/setup/): quarters, teams, people, channels."""
+    return bool(user.is_authenticated and user.is_active and user.is_staff)
+
+
 def leads_team(user: Person, team: Team) -> bool:
     """The team's named lead, or a member with the lead role."""
     if not user.is_authenticated:

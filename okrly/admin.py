@@ -8,13 +8,29 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.db.models import Count, QuerySet
+from django.db.models import Case, Count, QuerySet, Value, When
 from django.http import HttpRequest
 
 from okrly import registry
+from okrly.forms import ProfileForm
 from okrly.models import Membership, Notification, Profile, Quarter, Team
 
 User = get_user_model()
+
+
+class SystemRowsAdmin(admin.ModelAdmin):
+    """Rows only the product writes (through its services, with their rules and side
+    effects): the admin shows them to look into, never adds, edits or deletes them. Without
+    this the admin home offered "Add" for notifications, prompts and missed check-ins."""
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class MembershipInline(admin.TabularInline):
@@ -31,8 +47,17 @@ class UserMembershipInline(admin.TabularInline):
     verbose_name = "team membership"
 
 
+class ProfileAdminForm(ProfileForm):
+    """The person's own form (a picker of IANA zones, the browser's suggested) plus their
+    manager, which only an administrator sets."""
+
+    class Meta(ProfileForm.Meta):
+        fields = ["display_name", "timezone", "manager", "out_of_office_until"]
+
+
 class ProfileInline(admin.StackedInline):
     model = Profile
+    form = ProfileAdminForm
     fk_name = "user"
     can_delete = False
     autocomplete_fields = ["manager"]
@@ -45,7 +70,9 @@ class TeamAdmin(admin.ModelAdmin):
     list_filter = ["parent"]
     search_fields = ["name", "slug", "lead__username", "lead__first_name", "lead__last_name"]
     prepopulated_fields = {"slug": ["name"]}
-    autocomplete_fields = ["lead", "parent"]
+    # The lead is a membership with the lead role (the inline); Team.lead is derived from it.
+    autocomplete_fields = ["parent"]
+    readonly_fields = ["lead"]
     inlines = [MembershipInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Team]:
@@ -72,6 +99,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
+    form = ProfileAdminForm
     list_display = ["user", "display_name", "timezone", "manager", "out_of_office_until"]
     list_filter = ["timezone"]
     search_fields = ["user__username", "display_name", "user__email"]
@@ -114,7 +142,7 @@ class QuarterAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(SystemRowsAdmin):
     list_display = ["subject", "recipient", "kind", "created_at", "read_at", "email_status"]
     list_filter = ["kind", "email_status"]
     search_fields = ["subject", "recipient__username"]
@@ -138,6 +166,27 @@ class UserAdmin(DjangoUserAdmin):
     inlines = [ProfileInline, UserMembershipInline]
     list_display = ["username", "email", "first_name", "last_name", "is_staff", "is_active"]
     list_filter = ["is_staff", "is_active", "groups", "memberships__team"]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        """Names first: typing "pri" lists Priya before someone whose e-mail or username
+        merely contains it (the autocomplete picks the first on Enter). The teams come along
+        for the picker's "Name (Team)" labels, in one more query per page."""
+        found, distinct = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term:
+            rank = Case(
+                When(first_name__istartswith=term, then=Value(0)),
+                When(last_name__istartswith=term, then=Value(1)),
+                When(username__istartswith=term, then=Value(2)),
+                When(email__istartswith=term, then=Value(3)),
+                default=Value(4),
+            )
+            found = found.annotate(search_rank=rank).order_by(
+                "search_rank", "first_name", "last_name", "username"
+            )
+        return found.prefetch_related("memberships__team"), distinct
 
     def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         # The profile is created with the user (a signal); on the add form there is none yet.

@@ -116,12 +116,17 @@ class TeamQuerySet(models.QuerySet["Team"]):
 class Team(TimeStampedModel):
     name = models.CharField(max_length=120, unique=True)
     slug = models.SlugField(max_length=120, unique=True)
+    # One concept of lead: the LEAD membership role. This column is derived from it (kept by
+    # sync_team_leads on every membership write) so that pages can name "the" lead with a
+    # join instead of a subquery; setting it on save adds the LEAD membership it implies.
     lead = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
+        editable=False,
         on_delete=models.SET_NULL,
         related_name="led_teams",
+        help_text="Derived: a member with the lead role (the longest-serving one).",
     )
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
@@ -159,6 +164,12 @@ class Team(TimeStampedModel):
             # A new team, or one that may have moved (with every team below it).
             changed = Team.objects.set_departments()
             self.department_id = changed.get(self.pk, self.department_id)
+        if self.lead_id is not None and (fields is None or "lead" in fields):
+            # A lead named on the team is a member with the lead role: the membership is
+            # what rights and pages ask (okrly.access.leads_team).
+            Membership.objects.update_or_create(
+                user_id=self.lead_id, team=self, defaults={"role": Membership.Role.LEAD}
+            )
 
     def get_absolute_url(self) -> str:
         return reverse("team_detail", args=[self.slug])
@@ -201,6 +212,29 @@ class Membership(TimeStampedModel):
     def is_lead(self) -> bool:
         """For templates, which would otherwise compare the role to the string "lead"."""
         return self.role == self.Role.LEAD
+
+
+def sync_team_leads(team_ids: Iterable[int] | None = None) -> int:
+    """Derive ``Team.lead`` from the LEAD memberships of ``team_ids`` (every team if None):
+    the current lead while they keep the role, else the longest-serving lead, else nobody.
+    One read, then one UPDATE per team that changed; returns how many changed. Membership's
+    save and delete signals call it; so must any bulk write of memberships."""
+    teams = Team.objects.order_by()
+    leads = Membership.objects.filter(role=Membership.Role.LEAD).order_by("pk")
+    if team_ids is not None:
+        ids = list(team_ids)
+        teams, leads = teams.filter(pk__in=ids), leads.filter(team_id__in=ids)
+    by_team: dict[int, list[int]] = {}
+    for team_id, user_id in leads.values_list("team_id", "user_id"):
+        by_team.setdefault(team_id, []).append(user_id)
+    changed = 0
+    for pk, current in teams.values_list("pk", "lead_id"):
+        users = by_team.get(pk, [])
+        wanted = current if current in users else (users[0] if users else None)
+        if wanted != current:
+            Team.objects.filter(pk=pk).update(lead_id=wanted)
+            changed += 1
+    return changed
 
 
 class Profile(TimeStampedModel):
@@ -345,6 +379,16 @@ class Quarter(TimeStampedModel):
             ),
             models.CheckConstraint(condition=Q(checkin_weekday__lte=6), name="quarter_weekday_0_6"),
             models.CheckConstraint(condition=Q(checkin_hour__lte=23), name="quarter_hour_0_23"),
+            # One active quarter at a time: with two, every picker offered both and "the
+            # current quarter" depended on dates. A partial unique index (PostgreSQL and SQLite
+            # both have them) holds it against any writer, the admin and bulk updates too.
+            models.UniqueConstraint(
+                fields=["status"],
+                condition=Q(status="active"),
+                name="one_active_quarter",
+                violation_error_message="Another quarter is already active; "
+                "close or review it first.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -360,6 +404,14 @@ class Quarter(TimeStampedModel):
                 errors["start"] = (
                     f"These dates overlap {clash.name} ({clash.start:%d %b %Y} – "
                     f"{clash.end:%d %b %Y}); quarters must not overlap."
+                )
+        if self.status == Quarter.Status.ACTIVE:
+            active = Quarter.objects.filter(status=Quarter.Status.ACTIVE).exclude(pk=self.pk)
+            other = active.first()
+            if other is not None:
+                errors["status"] = (
+                    f"{other.name} is active; only one quarter can be active at a time. "
+                    f"Start {other.name}'s review first."
                 )
         if errors:
             raise ValidationError(errors)

@@ -381,3 +381,23 @@ def quarter_close_refusal(quarter: Any) -> str | None:
         if message:
             return message
     return None
+
+
+# --- starting a quarter's review from the set-up page (issue 16) ------------------------------
+# One quarter is active at a time; activating the next one while another is active offers to
+# start the other's review, which the reviews app does (grades, notifications), not okrly.
+ReviewStarter = Callable[[Any], bool]
+_review_starter: list[ReviewStarter] = []
+
+
+def register_review_starter(starter: ReviewStarter) -> None:
+    """``starter(quarter)`` moves an active quarter to its review; False when it was not active."""
+    _review_starter[:] = [starter]
+
+
+def can_start_reviews() -> bool:
+    return bool(_review_starter)
+
+
+def start_review(quarter: Any) -> bool:
+    return bool(_review_starter) and _review_starter[0](quarter)

@@ -9,7 +9,7 @@ from rest_framework.routers import DefaultRouter
 from checkins.api import CheckInViewSet
 from dependencies.api import DependencyViewSet
 from objectives.api import ObjectiveViewSet, TradeOffCategoryViewSet, TradeOffViewSet
-from okrly import views
+from okrly import setup_views, views
 from okrly.api import QuarterViewSet, TeamViewSet
 from ownership.api import KeyResultAccountabilityViewSet
 from reviews import api as reviews_api
@@ -34,10 +34,6 @@ router.register("reviews", ReviewViewSet, basename="review")
 # Early escalations (rule 7).
 router.register("early-escalations", EarlyEscalationViewSet, basename="earlyescalation")
 
-admin.site.site_header = "OKRly administration"
-admin.site.site_title = "OKRly admin"
-admin.site.index_title = "Organisation set-up"
-
 # An outage answers 503 with a page of its own, not 500 (okrly/views.py).
 handler500 = "okrly.views.server_error"
 # An unknown address under /api/ answers JSON, like the rest of the API (okrly/inputguard.py).
@@ -47,6 +43,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("asked/", views.asked_of_me, name="asked_of_me"),
     path("inbox/", views.inbox, name="inbox"),
+    path("profile/", views.profile, name="profile"),
     path("inbox/<int:pk>/read/", views.notification_read, name="notification_read"),
     path("inbox/read-all/", views.notifications_read_all, name="notifications_read_all"),
     path("teams/", views.team_list, name="team_list"),
@@ -57,6 +54,16 @@ urlpatterns = [
     path("ownership/", include("ownership.urls")),
     # /dashboard/ and /reviews/ (reviews/urls.py).
     path("", include("reviews.urls")),
+    # Issue 16: the organisation's set-up, for staff.
+    path("setup/", setup_views.setup, name="setup"),
+    path("setup/quarters/new/", setup_views.quarter_new, name="setup_quarter_new"),
+    path(
+        "setup/quarters/<int:pk>/activate/",
+        setup_views.quarter_activate_view,
+        name="setup_quarter_activate",
+    ),
+    path("setup/teams/", setup_views.teams, name="setup_teams"),
+    path("setup/teams/<int:pk>/", setup_views.team_edit, name="setup_team"),
     path("ping/", views.ping, name="ping"),
     path("healthz/", views.healthz, name="healthz"),
     path(

@@ -4,6 +4,7 @@ import logging
 import sys
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, login_required
 from django.contrib.auth.views import PasswordResetView
 from django.core.paginator import Paginator
@@ -15,6 +16,7 @@ from django.views import defaults
 from django.views.decorators.http import require_http_methods
 
 from okrly import health, selectors, services
+from okrly.forms import ProfileForm
 from okrly.models import Notification, Quarter, Team, request_quarter
 from okrly.registry import my_week_panels, team_panels, team_sections
 from okrly.throttling import password_reset_allowed
@@ -159,3 +161,17 @@ class LimitedPasswordResetView(PasswordResetView):
             logger.warning("Password reset e-mail not sent: the hourly limit was reached.")
             return HttpResponseRedirect(self.get_success_url())
         return super().form_valid(form)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: AuthedRequest) -> HttpResponse:
+    """A person's own name, time zone and time away."""
+    form = ProfileForm(request.POST or None, instance=request.user.profile)
+    if request.method == "POST":
+        if form.is_valid():
+            form.save()
+            messages.success(request, "Your profile is saved.")
+            return redirect("profile")
+        return render(request, "okrly/profile.html", {"form": form}, status=400)
+    return render(request, "okrly/profile.html", {"form": form})

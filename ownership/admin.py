@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from okrly.admin import SystemRowsAdmin
 from ownership.models import AuthorityGrant, DecisionRight, NoDependencies, OwnershipNomination
 
 
@@ -22,7 +23,7 @@ class AuthorityGrantAdmin(admin.ModelAdmin):
 
 
 @admin.register(OwnershipNomination)
-class OwnershipNominationAdmin(admin.ModelAdmin):
+class OwnershipNominationAdmin(SystemRowsAdmin):
     list_display = [
         "key_result",
         "nominee",
@@ -38,5 +39,5 @@ class OwnershipNominationAdmin(admin.ModelAdmin):
 
 
 @admin.register(NoDependencies)
-class NoDependenciesAdmin(admin.ModelAdmin):
+class NoDependenciesAdmin(SystemRowsAdmin):
     list_display = ["key_result", "declared_by", "declared_at"]

@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from okrly.admin import SystemRowsAdmin
 from reviews.models import EarlyEscalation, EscalationHop, EscalationNorm
 
 
@@ -27,7 +28,7 @@ class HopInline(admin.TabularInline):
 
 
 @admin.register(EarlyEscalation)
-class EarlyEscalationAdmin(admin.ModelAdmin):
+class EarlyEscalationAdmin(SystemRowsAdmin):
     """Read-only: raised, answered and redirected through the services (their rights and
     deadlines)."""
 
@@ -37,6 +38,3 @@ class EarlyEscalationAdmin(admin.ModelAdmin):
     list_select_related = ["key_result", "raised_by", "asked_of"]
     readonly_fields = [f.name for f in EarlyEscalation._meta.fields]
     inlines = [HopInline]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False

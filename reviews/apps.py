@@ -24,6 +24,10 @@ class ReviewsConfig(AppConfig):
         from reviews.review_services import quarter_close_refusal
 
         registry.register_quarter_close_guard("review", quarter_close_refusal)
+        # Issue 16: the set-up page activates the next quarter once this one is in review.
+        from reviews.lifecycle import start_for_next_quarter
+
+        registry.register_review_starter(start_for_next_quarter)
         # Rule 10: the responses to a key result's or a dependency's missed commitments.
         registry.register_key_result_panel(
             "responses", response_views.render_key_result_responses, order=14

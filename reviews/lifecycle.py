@@ -71,6 +71,13 @@ def quarter_start_reviewing(
     return quarter
 
 
+def start_for_next_quarter(quarter: Quarter) -> bool:
+    """The set-up page (staff) activates the next quarter: the active one starts its review
+    as it would on its last day (grades, owners asked). False when it was no longer active.
+    Staff decide when quarters change, so leadership's rights don't apply here."""
+    return bool(_start(quarter, timezone.now()).quarters)
+
+
 def quarters_start_reviewing_due(now: datetime | None = None) -> ReviewingRun:
     """The beat job: every active quarter whose last day has come (UTC) starts reviewing."""
     now = now or timezone.now()

@@ -47,6 +47,8 @@ class TeamFactory(factory.django.DjangoModelFactory[Team]):
 class MembershipFactory(factory.django.DjangoModelFactory[Membership]):
     class Meta:
         model = Membership
+        # Naming a team's lead already made them a member with the lead role (Team.save).
+        django_get_or_create = ("user", "team")
 
     user = factory.SubFactory(UserFactory)
     team = factory.SubFactory(TeamFactory)
@@ -60,7 +62,14 @@ class QuarterFactory(factory.django.DjangoModelFactory[Quarter]):
     name = factory.Sequence(lambda n: f"Q{n}")
     start = date(2026, 10, 1)
     end = date(2026, 12, 31)
-    status = Quarter.Status.ACTIVE
+    # One quarter may be active (okrly 0008): the first a test makes is, later ones plan.
+    status = factory.LazyFunction(
+        lambda: (
+            Quarter.Status.PLANNING
+            if Quarter.objects.filter(status=Quarter.Status.ACTIVE).exists()
+            else Quarter.Status.ACTIVE
+        )
+    )
 
 
 class ObjectiveFactory(factory.django.DjangoModelFactory[Objective]):

@@ -33,7 +33,8 @@ ALLOWED_HOSTS: list[str] = env_value(env.list, "ALLOWED_HOSTS", default=["localh
 CSRF_TRUSTED_ORIGINS: list[str] = env_value(env.list, "CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, with person pickers labelled "Name (Team)" (okrly/admin_site.py).
+    "okrly.admin_apps.OkrlyAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

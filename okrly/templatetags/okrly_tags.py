@@ -119,14 +119,23 @@ def site_nav(context: Any) -> str:
         )
     )
     if user.is_staff:
+        links.append(
+            html(
+                '<li><a href="{}" {}>Set-up</a></li>',
+                link("setup"),
+                mark_safe('aria-current="page"') if path.startswith("/setup/") else "",
+            )
+        )
         links.append(html('<li><a href="{}">Admin</a></li>', link("admin:index")))
     menu = html(
         '<li><details class="dropdown user-menu"><summary>{}</summary><ul dir="rtl">'
+        '<li><a href="{}">Your profile</a></li>'
         '<li><a href="{}">Change password</a></li><li><a href="{}">API</a></li>'
         '<li><form method="post" action="{}" class="inline-form">{}'
         '<button type="submit" class="link-button">Sign out</button></form></li>'
         "</ul></details></li>",
         person_name(user),
+        link("profile"),
         link("password_change"),
         link("api_docs"),
         link("logout"),

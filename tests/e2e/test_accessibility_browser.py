@@ -64,3 +64,15 @@ def test_eight_main_pages_have_no_serious_or_critical_violation(page: Page) -> N
         found[url] = serious_violations(page)
     assert len(found) == 8
     assert {url: v for url, v in found.items() if v} == {}
+
+
+def test_set_up_pages_have_no_serious_or_critical_violation(page: Page) -> None:
+    """Issue 16's pages: the set-up steps an administrator works through, and a profile."""
+    team = Team.objects.filter(name="Platform").get()
+    found: dict[str, list[dict[str, Any]]] = {}
+    sign_in(page, "admin")
+    for url in ["/setup/", "/setup/teams/", f"/setup/teams/{team.pk}/", "/profile/"]:
+        page.goto(url)
+        found[url] = serious_violations(page)
+    assert len(found) == 4
+    assert {url: v for url, v in found.items() if v} == {}
