@@ -120,8 +120,12 @@ def test_team_cannot_be_its_own_parent(growth: Any) -> None:
 
 
 def test_current_quarter_is_the_active_one_containing_today() -> None:
-    QuarterFactory(name="Q3", start=date(2026, 7, 1), end=date(2026, 9, 30))
-    q4 = QuarterFactory(name="Q4", start=date(2026, 10, 1), end=date(2026, 12, 31))
+    QuarterFactory(
+        name="Q3", start=date(2026, 7, 1), end=date(2026, 9, 30), status=Quarter.Status.REVIEWING
+    )
+    q4 = QuarterFactory(
+        name="Q4", start=date(2026, 10, 1), end=date(2026, 12, 31), status=Quarter.Status.ACTIVE
+    )
     QuarterFactory(
         name="Q1", start=date(2027, 1, 1), end=date(2027, 3, 31), status=Quarter.Status.PLANNING
     )
