@@ -12,7 +12,7 @@ from dependencies.models import Dependency
 from okrly import sql
 from okrly.formrender import Pairs, PairsSelect
 from okrly.forms import PersonChoiceField, person_label
-from okrly.models import Membership
+from okrly.models import Membership, Team
 
 REVIEW_CHOICES = [("yes", "Still on track"), ("no", "Not on track")]
 
@@ -52,17 +52,26 @@ def person_choices(cards: list[Any], also: list[int] | None = None) -> list[tupl
     if named:
         marks = sql.placeholders(list(named))
         sources.append(f"SELECT n.id FROM {sql.table(get_user_model())} n WHERE n.id IN ({marks})")
+    # Each person's team for the "Name (Team)" label (okrly.forms.with_team_name's choice:
+    # a team they lead, else the first by name), in the same statement.
     people = sql.rows(
         f"""
-SELECT u.id, u.username, u.first_name, u.last_name FROM {sql.table(get_user_model())} u
+SELECT u.id, u.username, u.first_name, u.last_name,
+  (SELECT t.name FROM {sql.table(Membership)} tm JOIN {sql.table(Team)} t ON t.id = tm.team_id
+   WHERE tm.user_id = u.id ORDER BY CASE WHEN tm.role = %s THEN 0 ELSE 1 END, t.name
+   LIMIT 1) AS team_name
+FROM {sql.table(get_user_model())} u
 WHERE u.is_active AND u.id IN ({" UNION ".join(sources)})
 ORDER BY u.first_name, u.last_name, u.username""",
-        params,
+        [Membership.Role.LEAD, *params],
     )
     return [
         ("", "— no one in particular"),
         *(
-            (p.id, person_label(sql.Person(p.id, p.username, p.first_name, p.last_name)))
+            (
+                p.id,
+                person_label(sql.Person(p.id, p.username, p.first_name, p.last_name, p.team_name)),
+            )
             for p in people
         ),
     ]

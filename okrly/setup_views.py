@@ -124,7 +124,9 @@ def _tree(teams: list[Team]) -> list[tuple[Team, int]]:
 
 def _teams_page(request: AuthedRequest, form: TeamForm, status: int = 200) -> HttpResponse:
     teams = list(
-        Team.objects.select_related("lead__profile").annotate(n_members=Count("memberships"))
+        Team.objects.select_related("lead__profile")
+        .annotate(n_members=Count("memberships"))
+        .order_by("name")  # an aggregate drops Meta.ordering
     )
     return render(
         request, "okrly/setup_teams.html", {"tree": _tree(teams), "form": form}, status=status
@@ -139,8 +141,10 @@ def teams(request: AuthedRequest) -> HttpResponse:
         form = TeamForm(request.POST)
         if form.is_valid():
             team = team_save(user=request.user, form=form)
-            messages.success(request, f"{team.name} is set up. Add its lead and members here.")
-            return redirect("setup_team", team.pk)
+            # Back to the tree, ready for the next team: setting up an organisation adds
+            # several in a row, and people usually arrive with the import (team and role).
+            messages.success(request, f"{team.name} is added. Open it to add its lead and members.")
+            return redirect("setup_teams")
         return _teams_page(request, form, status=400)
     return _teams_page(request, TeamForm())
 

@@ -231,13 +231,22 @@ class Person:
     """A user read as SQL, named as a user is (``get_full_name``, ``get_username``), for the
     name helpers (``okrly.models.display_name``, the person chip)."""
 
-    __slots__ = ("first_name", "last_name", "pk", "username")
+    __slots__ = ("first_name", "last_name", "pk", "team_name", "username")
 
-    def __init__(self, pk: int, username: str, first_name: str, last_name: str) -> None:
+    def __init__(
+        self,
+        pk: int,
+        username: str,
+        first_name: str,
+        last_name: str,
+        team_name: str | None = None,
+    ) -> None:
         self.pk = pk
         self.username = username
         self.first_name = first_name
         self.last_name = last_name
+        # The team a picker names the person by (okrly.forms.person_label), when read.
+        self.team_name = team_name
 
     @classmethod
     def columns(cls, alias: str, prefix: str) -> str:

@@ -25,6 +25,8 @@ def test_an_admin_builds_a_team_under_a_department_and_names_its_lead(
     page.get_by_label("Name").fill("Partnerships")
     page.get_by_label("Part of").select_option(label="Product")
     page.get_by_role("button", name="Add team").click()
+    expect(page.get_by_role("status").first).to_contain_text("Partnerships is added.")
+    page.locator(".team-tree").get_by_role("link", name="Partnerships").click()
     expect(page.get_by_role("heading", name="Partnerships", level=1)).to_be_visible()
 
     # The picker's options say "Name (Team)"; typing the e-mail's start is enough to pick.

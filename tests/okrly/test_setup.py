@@ -346,7 +346,7 @@ def test_adding_a_team_gives_it_a_unique_slug(client_for: Any, admin_user: Any) 
     response = client_for(admin_user).post(reverse("setup_teams"), {"name": "Growth"})
     team = Team.objects.get(name="Growth")
     assert response.status_code == 302
-    assert response.url == reverse("setup_team", args=[team.pk])
+    assert response.url == reverse("setup_teams")  # ready for the next team
     assert team.slug == "growth-2"
 
 
@@ -447,3 +447,34 @@ def test_objectives_still_follow_the_derived_lead(client_for: Any, growth: Any) 
     assert growth.lead == person
     objective = ObjectiveFactory(team=growth)
     assert access.can_manage_objectives(person, objective.team)
+
+
+def test_in_app_pickers_name_each_persons_team(growth: Any, platform: Any) -> None:
+    from okrly.forms import PersonChoiceField
+
+    both = UserFactory(username="bo", first_name="Bo", last_name="Berg")
+    MembershipFactory(user=both, team=growth)
+    MembershipFactory(user=both, team=platform, role="lead")
+    loner = UserFactory(username="solo", first_name="Sam", last_name="Solo")
+    labels = dict(PersonChoiceField().choices)
+    # The team they lead first; someone in no team is told apart by their username.
+    assert labels[both.pk] == "Bo Berg (Platform)"
+    assert labels[loner.pk] == "Sam Solo (solo)"
+
+
+def test_my_weeks_need_picker_names_each_persons_team(
+    owner: Any, teammate: Any, growth: Any
+) -> None:
+    from checkins.forms import person_choices
+    from tests.factories import KeyResultFactory
+
+    key_result = KeyResultFactory(objective=ObjectiveFactory(team=growth), owner=owner)
+
+    class Card:
+        def __init__(self) -> None:
+            self.key_result = key_result
+            self.dependencies: list[Any] = []
+            self.check_in = None
+
+    labels = dict(person_choices([Card()]))
+    assert labels[teammate.pk] == "Tim Teammate (Growth)"
