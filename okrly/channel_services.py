@@ -51,9 +51,10 @@ def channel_remove(*, channel: Channel) -> None:
 
 
 def channel_enable(*, channel: Channel) -> Channel:
-    """Re-enable a disabled channel (its URL was fixed on the provider's side)."""
+    """Re-enable a disabled channel (its URL was fixed on the provider's side): it starts
+    afresh, its past errors acknowledged."""
     Channel.objects.filter(pk=channel.pk).update(
-        disabled_at=None, failures=0, updated_at=timezone.now()
+        disabled_at=None, failures=0, last_error="", last_error_at=None, updated_at=timezone.now()
     )
     channel.refresh_from_db()
     return channel
