@@ -9,17 +9,20 @@ import threading
 import uuid
 from datetime import timedelta
 from typing import Any
+from unittest import mock
 
 import pytest
 import time_machine
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from okrly import channel_delivery
 from okrly.channel_messages import Message
 from okrly.channel_services import channel_post, channel_set
 from okrly.channels import Channel, ChannelPost
 from okrly.errors import RuleBroken
+from okrly.tasks import channels_deliver_task
 from tests.webhooks import SLACK_PATH, TEAMS_PATH, WebhookServer
 
 NOW = "2026-11-17 09:30:00+00:00"
@@ -403,3 +406,24 @@ def test_a_url_stored_under_another_key_is_reported_not_sent(
     assert webhook.received == []
     channel = Channel.objects.get()
     assert "set it again" in channel.last_error
+
+
+@pytest.mark.django_db
+def test_a_broker_outage_leaves_the_post_for_the_beat_run(
+    growth: Any, webhook: WebhookServer, django_capture_on_commit_callbacks: Any
+) -> None:
+    slack(growth, webhook)
+    with (
+        mock.patch.object(
+            channels_deliver_task,
+            "delay",
+            side_effect=OperationalError("Error 111 connecting to 127.0.0.1:6379"),
+        ) as delay,
+        django_capture_on_commit_callbacks(execute=True),
+        transaction.atomic(),
+    ):
+        assert post(growth) == 1  # the caller's write is not turned into an error
+    delay.assert_called_once_with()
+    assert ChannelPost.objects.get().status == "pending"
+    assert channels_deliver_task.apply().get() == {"sent": 1, "retried": 0, "dropped": 0}
+    assert len(webhook.received) == 1
