@@ -96,6 +96,19 @@ def deliver(*, now: datetime | None = None, limit: int = 100) -> DeliveryRun:
     )
     posts = list(ChannelPost.objects.filter(claim=token).select_related("channel").order_by("pk"))
     run.claimed = len(posts)
+    # One session for the run: posts to the same host reuse its connection.
+    with requests.Session() as session:
+        _send_all(posts, token, session, now, run)
+    return run
+
+
+def _send_all(
+    posts: list[ChannelPost],
+    token: uuid.UUID,
+    session: requests.Session,
+    now: datetime,
+    run: DeliveryRun,
+) -> None:
     paused: dict[int, datetime] = {}  # channel id -> when it may be tried again
     disabled: set[int] = set()  # channels disabled during this run
     for post in posts:
@@ -117,7 +130,7 @@ def deliver(*, now: datetime | None = None, limit: int = 100) -> DeliveryRun:
             run.dropped += 1
             continue
         try:
-            response = requests.post(
+            response = session.post(
                 url, json=post.payload, timeout=settings.WEBHOOK_TIMEOUT, allow_redirects=False
             )
         except requests.RequestException as exc:
@@ -150,7 +163,6 @@ def deliver(*, now: datetime | None = None, limit: int = 100) -> DeliveryRun:
             run.dropped += 1
         elif not _again(post, token, at=now + timedelta(seconds=backoff(post.attempts))):
             run.dropped += 1
-    return run
 
 
 def _finish(

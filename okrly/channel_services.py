@@ -8,6 +8,7 @@ the rows wait for the every-minute beat run; e-mail never waits on a channel.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 
 from django.db import transaction
@@ -99,7 +100,7 @@ def channel_send_test(*, channel: Channel) -> None:
     )
     ChannelPost.objects.create(
         channel=channel,
-        key=f"test:{timezone.now().isoformat()}",
+        key=f"test:{uuid.uuid4()}",
         payload=message.payload(channel.provider),
     )
     _kick()
