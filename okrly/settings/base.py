@@ -16,7 +16,7 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from okrly.envcheck import db_url_value, env_value, rate_value
+from okrly.envcheck import bool_value, db_url_value, env_value, rate_value
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Runtime state of the embedded mode (SQLite file, broker folders, beat schedule) lives here.
@@ -449,7 +449,7 @@ if CHANNEL_KEY:
             "CHANNEL_KEY must be a Fernet key: 32 bytes, URL-safe base64 (44 characters)."
         )
 # Development and tests only: accept http:// webhooks on any host (a local stand-in server).
-WEBHOOK_ALLOW_HTTP = env_value(env.bool, "WEBHOOK_ALLOW_HTTP", default=False)
+WEBHOOK_ALLOW_HTTP = bool_value("WEBHOOK_ALLOW_HTTP", default=False)
 # This many refusals in a row (4xx other than 429) disable a channel until re-enabled.
 WEBHOOK_MAX_FAILURES = env_value(env.int, "WEBHOOK_MAX_FAILURES", default=5)
 # A post still unsent after this many attempts is given up.

@@ -8,6 +8,7 @@ import logging
 import threading
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -23,6 +24,11 @@ from okrly.channel_services import channel_post, channel_set
 from okrly.channels import Channel, ChannelPost
 from okrly.errors import RuleBroken
 from okrly.tasks import channels_deliver_task
+from tests.okrly.test_settings import (
+    improperly_configured_message,
+    load_settings,
+    valid_production_env,
+)
 from tests.webhooks import SLACK_PATH, TEAMS_PATH, WebhookServer
 
 NOW = "2026-11-17 09:30:00+00:00"
@@ -427,3 +433,28 @@ def test_a_broker_outage_leaves_the_post_for_the_beat_run(
     assert ChannelPost.objects.get().status == "pending"
     assert channels_deliver_task.apply().get() == {"sent": 1, "retried": 0, "dropped": 0}
     assert len(webhook.received) == 1
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("CHANNEL_KEY", "not-a-fernet-key"),
+        ("CHANNEL_KEY", "c2hvcnQ="),
+        ("WEBHOOK_MAX_FAILURES", "0"),
+        ("WEBHOOK_TIMEOUT", "soon"),
+        ("WEBHOOK_ALLOW_HTTP", "perhaps"),
+        ("WEBHOOK_ALLOW_HTTP", "true"),  # development and tests only
+    ],
+)
+def test_a_bad_channel_setting_stops_start_up_and_names_it(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    result = load_settings({**valid_production_env(), variable: value}, tmp_path)
+    assert result.returncode != 0
+    assert variable in improperly_configured_message(result.stderr)
+
+
+def test_a_fernet_channel_key_is_accepted(tmp_path: Path) -> None:
+    key = "Zm9vYmFyYmF6cXV4cXV1eGZvb2JhcmJhenF1eHF1dXg="
+    result = load_settings({**valid_production_env(), "CHANNEL_KEY": key}, tmp_path)
+    assert result.returncode == 0, result.stderr
