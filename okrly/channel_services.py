@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -43,7 +43,14 @@ def channel_set(*, team: Team | None, provider: str, url: str) -> Channel:
     channel.disabled_at = None
     channel.last_error = ""
     channel.last_error_at = None
-    channel.save()
+    try:
+        with transaction.atomic():
+            channel.save()
+    except IntegrityError:
+        # Two people set the same team's first webhook at once: the other one was first.
+        raise RuleBroken(
+            "This webhook was set by someone else meanwhile: reload the page and try again."
+        ) from None
     return channel
 
 
@@ -67,6 +74,7 @@ def channel_post(
     """Queue ``message`` for the enabled channels of these teams (and of leadership): one row
     per channel and ``key``, so the same digest or escalation queued twice is sent once.
     Returns how many rows were new. Two queries, and a third when something is new."""
+    key = key[:120]
     where = Q(team_id__in=list(team_ids))
     if leadership:
         where |= Q(team__isnull=True)
@@ -79,7 +87,7 @@ def channel_post(
         )
     )
     fresh = [
-        ChannelPost(channel=c, key=key[:120], payload=message.payload(c.provider))
+        ChannelPost(channel=c, key=key, payload=message.payload(c.provider))
         for c in channels
         if c.pk not in already
     ]
