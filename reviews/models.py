@@ -686,7 +686,10 @@ class TeamDigest(models.Model):
     quarter and week: the unique row is written first and the posts queued with it, so a
     second run, a second worker or a second beat posts nothing."""
 
-    team = models.ForeignKey("okrly.Team", on_delete=models.CASCADE, related_name="+")
+    # None: the leadership group's digest, of every team.
+    team = models.ForeignKey(
+        "okrly.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     quarter = models.ForeignKey("okrly.Quarter", on_delete=models.CASCADE, related_name="+")
     week = models.PositiveSmallIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
@@ -696,8 +699,15 @@ class TeamDigest(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["team", "quarter", "week"], name="one_team_digest_per_week"
-            )
+                fields=["team", "quarter", "week"],
+                condition=Q(team__isnull=False),
+                name="one_team_digest_per_week",
+            ),
+            models.UniqueConstraint(
+                fields=["quarter", "week"],
+                condition=Q(team__isnull=True),
+                name="one_leadership_digest_per_week",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -20,13 +20,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, F, Q
 from django.urls import reverse
 from django.utils import timezone
 
 from checkins.models import CheckIn
 from dependencies.models import Dependency
-from objectives.models import KeyResult
+from objectives.models import KeyResult, in_play_q
 from okrly.channel_messages import Message
 from okrly.channel_services import channel_post
 from okrly.channels import Channel
@@ -85,21 +85,25 @@ def teams_post_digests(*, now: datetime | None = None) -> TeamDigestRun:
        queries whatever the number of teams).
     4. Per team, in its own savepoint: insert the unique row (a concurrent run that got
        there first makes this one skip), then queue the posts in the same transaction.
+
+    The leadership group's channels get the organisation's digest (``_post_leadership``).
     """
     now = now or timezone.now()
     run = TeamDigestRun()
-    team_ids = set(
-        Channel.objects.filter(team__isnull=False, disabled_at__isnull=True).values_list(
-            "team_id", flat=True
-        )
+    team_ids: set[int | None] = set(
+        Channel.objects.filter(disabled_at__isnull=True).values_list("team_id", flat=True)
     )
     if not team_ids:
         return run
     quarters = Quarter.objects.filter(
         status__in=[Quarter.Status.ACTIVE, Quarter.Status.REVIEWING], start__lte=now.date()
     )
-    teams = Team.objects.in_bulk(team_ids)
+    teams = Team.objects.in_bulk([pk for pk in team_ids if pk is not None])
     for quarter in quarters:
+        if None in team_ids:
+            _post_leadership(quarter, now, run)
+        if not teams:
+            continue
         due = _due_teams(quarter, teams, now)
         done = set(
             TeamDigest.objects.filter(
@@ -111,6 +115,86 @@ def teams_post_digests(*, now: datetime | None = None) -> TeamDigestRun:
         if due:
             _post(quarter, due, now, run)
     return run
+
+
+def _insert(quarter: Quarter, team_id: int | None, week: int, items: list[Any]) -> Any:
+    """The unique row, or None when another run wrote it first (its savepoint is undone,
+    the caller's transaction goes on)."""
+    try:
+        with transaction.atomic():
+            return TeamDigest.objects.create(
+                team_id=team_id, quarter=quarter, week=week, items=items
+            )
+    except IntegrityError:
+        return None
+
+
+def _post_leadership(quarter: Quarter, now: datetime, run: TeamDigestRun) -> None:
+    """The leadership group's digest: one line per team (worst first) with its check-ins,
+    new risks and overdue dependencies, in six queries whatever the organisation's size, and
+    only when it is due and not yet posted."""
+    in_play = KeyResult.objects.in_play().filter(objective__quarter=quarter)
+    zones = set(in_play.values_list("owner__profile__timezone", flat=True).distinct())
+    week, deadline = _latest_due_week(quarter, {z or "UTC" for z in zones}, now)
+    if not week:
+        return
+    if TeamDigest.objects.filter(team__isnull=True, quarter=quarter, week=week).exists():
+        run.already += 1
+        return
+
+    def by_team(rows: Any) -> dict[int, int]:
+        # Grouped by ``g`` (a team id); order_by() so no ordering column joins the GROUP BY.
+        return dict(rows.order_by().annotate(n=Count("pk")).values_list("g", "n"))
+
+    total = by_team(in_play.values(g=F("objective__team_id")))
+    checked = by_team(
+        CheckIn.objects.filter(in_play_q("key_result__"), key_result__objective__quarter=quarter)
+        .filter(week=week)
+        .values(g=F("key_result__objective__team_id"))
+    )
+    risks = by_team(
+        RiskItem.objects.filter(
+            quarter=quarter, in_play=True, at__gt=deadline - timedelta(days=7)
+        ).values(g=F("team_id"))
+    )
+    overdue = by_team(
+        Dependency.objects.filter(
+            key_result__objective__quarter=quarter,
+            status__in=Dependency.OPEN_STATUSES,
+            due_date__lt=now.date(),
+        ).values(g=F("requesting_team_id"))
+    )
+    rows = []
+    for pk, name, slug in Team.objects.filter(pk__in={*total, *risks, *overdue}).values_list(
+        "pk", "name", "slug"
+    ):
+        n, done, r, o = total.get(pk, 0), checked.get(pk, 0), risks.get(pk, 0), overdue.get(pk, 0)
+        words = [f"{done} of {n} checked in"]
+        words += [f"{r} new risk{'s' if r != 1 else ''}"] if r else []
+        words += [f"{o} overdue dependenc{'ies' if o != 1 else 'y'}"] if o else []
+        path = reverse("team_detail", args=[slug])
+        rows.append(((-(n - done + r + o), name), (f"{name}: {', '.join(words)}", path)))
+    dashboard = reverse("reviews:dashboard")
+    items = section([item for _, item in sorted(rows)], "{} more teams: the dashboard", dashboard)
+    all_n, all_done = sum(total.values()), sum(checked.get(pk, 0) for pk in total)
+    message = Message(
+        title=f"Organisation · week {week}: {all_done} of {all_n} checked in",
+        link=dashboard,
+        link_label="Open the dashboard",
+        facts=[
+            ("Checked in", f"{all_done} of {all_n}"),
+            ("New risks", str(sum(risks.values()))),
+            ("Overdue dependencies", str(sum(overdue.values()))),
+        ],
+        items=items,
+    )
+    with transaction.atomic():
+        row = _insert(quarter, None, week, items)
+        if row is None:
+            run.already += 1
+            return
+        channel_post(key=f"team_digest:{row.pk}", message=message, leadership=True)
+        run.posted += 1
 
 
 def _due_teams(quarter: Quarter, teams: dict[int, Team], now: datetime) -> dict[int, _Team]:
@@ -180,14 +264,9 @@ def _post(quarter: Quarter, due: dict[int, _Team], now: datetime, run: TeamDiges
     for team_id, team in sorted(due.items()):
         items, message = _message(team, checkins, risks[team_id], overdue[team_id])
         with transaction.atomic():
-            try:
-                # Insert first: a second job running at once fails here and posts nothing;
-                # the savepoint keeps the other teams.
-                with transaction.atomic():
-                    row = TeamDigest.objects.create(
-                        team_id=team_id, quarter=quarter, week=team.week, items=items
-                    )
-            except IntegrityError:
+            # Insert first: a second job running at once fails here and posts nothing.
+            row = _insert(quarter, team_id, team.week, items)
+            if row is None:
                 run.already += 1
                 continue
             channel_post(key=f"team_digest:{row.pk}", message=message, team_ids=[team_id])

@@ -159,3 +159,32 @@ def test_teams_without_a_channel_get_nothing_and_a_row_taken_is_not_posted_again
     assert posted.payload["text"] == "Platform · week 7: 0 of 0 checked in"
     # Platform provides the overdue dependency: it is in Platform's digest too.
     assert "Overdue dependency · Billing API v2" in str(posted.payload["blocks"])
+
+
+@pytest.mark.django_db
+def test_leaderships_channel_gets_the_organisations_digest_once(
+    week7: dict[str, Any], travel: Any, growth: Any, platform: Any, provider: Any, settings: Any
+) -> None:
+    KeyResultFactory(
+        objective__team=platform,
+        objective__quarter=week7["dep"].key_result.objective.quarter,
+        owner=provider,
+        title="Uptime",
+    )
+    channel_set(team=None, provider="teams", url="https://example.com/workflow?sig=lead")
+    travel.move_to("2026-11-17 09:00:00+00:00")
+    assert teams_post_digests().posted == 1
+    assert teams_post_digests().posted == 0  # once per week
+    digest = TeamDigest.objects.get()
+    assert (digest.team_id, digest.week) == (None, 7)
+    # Growth first: more left to do (a check-in missing, a new risk, an overdue dependency).
+    assert [tuple(i) for i in digest.items] == [
+        (
+            "Growth: 1 of 2 checked in, 1 new risk, 1 overdue dependency",
+            "/teams/growth/",
+        ),
+        ("Platform: 0 of 1 checked in", "/teams/platform/"),
+    ]
+    card = ChannelPost.objects.get().payload["attachments"][0]["content"]
+    assert card["body"][0]["text"] == "Organisation · week 7: 1 of 3 checked in"
+    assert card["actions"][0]["url"] == f"{settings.SITE_URL}/dashboard/"
