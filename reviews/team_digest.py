@@ -1,6 +1,7 @@
 """The teams' weekly digest in Slack and Teams (issue 16): once a week's check-in deadline has
 passed, each team with a channel gets one message of who checked in, the new risks, the
 needs its owners stated and the overdue dependencies it asked for or owes, one link each.
+The leadership group's channels get the organisation's: one line per team, worst first.
 
 The deadline is the week's check-in moment plus CHECKIN_MISSED_RUNG_HOURS[0] (when the
 missed-check-in ladder first reminds an owner), in the latest zone among the team's
