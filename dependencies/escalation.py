@@ -90,6 +90,14 @@ def _message(dep: Dependency, rung: int, owed: Any, now: datetime) -> Message:
     return Message(kind=kind, subject=subject, body=body, link=dep.get_absolute_url())
 
 
+def _channels(dep: Dependency, rung: int) -> tuple[list[int], bool]:
+    # The providing team's channels hear of it when it reaches their lead (not the private
+    # reminder before); leadership's channels too when it reaches leadership.
+    if rung < Escalation.Rung.TEAM_LEAD:
+        return [], False
+    return [dep.provider_team_id], rung >= Escalation.Rung.LEADERSHIP
+
+
 def _record(dep: Dependency, rung: int, now: datetime) -> Escalation:
     row = Escalation.objects.create(
         dependency=dep, trigger=dep.escalation_trigger, rung=rung, sent_at=now
@@ -127,6 +135,7 @@ DEPENDENCY_LADDER: Ladder[Dependency] = Ladder(
     stops=_stops,
     expired=Dependency.objects.due_in_closed_quarters,
     count_field="recipients",
+    channels=_channels,
 )
 
 

@@ -355,3 +355,14 @@ def can_start_review(user: Person) -> bool:
 def can_grade(user: Person, *, owner_id: int | None, reviewing: bool) -> bool:
     """A key result's owner grades it, and only while its quarter is reviewing."""
     return reviewing and is_owner(user, owner_id=owner_id)
+
+
+def can_configure_channels(user: Person) -> bool:
+    """Staff set the teams' Slack and Teams webhooks (/setup/channels/): a webhook URL lets
+    whoever holds it post into a channel, so it is an administrator's setting."""
+    return bool(user.is_authenticated and user.is_staff)
+
+
+def require_configure_channels(user: Person) -> None:
+    if not can_configure_channels(user):
+        raise NotAllowed("Only administrators (staff) set up Slack and Teams channels.")

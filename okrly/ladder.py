@@ -14,7 +14,9 @@ lead, then the leadership group; once per rung, never duplicated):
 4. Insert the rung row. It is unique per (subject, rung): if another worker inserted it
    first, the insert fails and this run sends nothing.
 5. Notify the rung's recipients in the inbox, advance the rung and schedule the next one:
-   the declaration's start plus the rung hours (a setting).
+   the declaration's start plus the rung hours (a setting). A declaration with ``channels``
+   also queues the rung's message for the Slack and Teams channels it names (issue 16), in
+   the same transaction, keyed by the rung row: never twice.
 6. After all, queue the e-mails in batches (one connection per batch).
 
 The subject's model carries the ladder in two fields: ``escalation_rung`` (the last rung
@@ -32,6 +34,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
 
+from okrly import channel_messages
+from okrly.channel_services import channel_post
 from okrly.models import TimeStampedModel
 from okrly.services import notification_create, notifications_queue_email
 
@@ -87,6 +91,8 @@ class Ladder(Generic[Subject]):
     - ``expired(now)``: due rows that can never climb again, stopped in one statement.
     - ``completed_field``: a date field set when the subject is found done.
     - ``count_field``: the rung row's field that records how many people were told.
+    - ``channels(subject, rung)``: the team ids whose channels hear of this rung, and whether
+      the leadership group's channels do too (issue 16).
     """
 
     rung_hours: str
@@ -101,6 +107,7 @@ class Ladder(Generic[Subject]):
     expired: Callable[[datetime], models.QuerySet[Subject]] | None = None
     completed_field: str = ""
     count_field: str = ""
+    channels: Callable[[Subject, int], tuple[list[int], bool]] | None = None
 
     @property
     def hours(self) -> list[int]:
@@ -187,6 +194,17 @@ def _climb_one(ladder: Ladder[Subject], pk: Any, now: datetime, run: LadderRun) 
         ).pk
         for recipient in recipients
     ]
+    if ladder.channels is not None:
+        team_ids, leadership = ladder.channels(row, rung)
+        if team_ids or leadership:
+            channel_post(
+                key=f"rung:{rung_row._meta.label_lower}:{rung_row.pk}",
+                message=channel_messages.Message.from_notice(
+                    subject=message.subject, body=message.body, link=message.link
+                ),
+                team_ids=team_ids,
+                leadership=leadership,
+            )
     if ladder.count_field:
         setattr(rung_row, ladder.count_field, len(recipients))
         rung_row.save(update_fields=[ladder.count_field])

@@ -526,3 +526,8 @@ class Notification(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+
+# The channels' models live in their own module (Slack and Teams, issue 16); importing them
+# here registers them with the app like the rest.
+from okrly.channels import Channel, ChannelPost  # noqa: E402, F401

@@ -9,7 +9,7 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 
-from okrly import outbox
+from okrly import channel_delivery, outbox
 
 
 class NotificationEmailError(Exception):
@@ -47,3 +47,14 @@ def teams_departments_refresh_task() -> dict[str, int]:
     from okrly.models import Team
 
     return {"teams": Team.objects.refresh_departments()}
+
+
+@shared_task(acks_late=True)
+def channels_deliver_task() -> dict[str, int]:
+    """Send the Slack and Teams posts that are due (okrly/channel_delivery.py): claims keep
+    it at most once per post, so beat's every-minute run, the on-commit kick and a
+    redelivered task may overlap. A full batch queues the next one at once."""
+    run = channel_delivery.deliver(limit=settings.WEBHOOK_BATCH_SIZE)
+    if run.claimed >= settings.WEBHOOK_BATCH_SIZE:
+        channels_deliver_task.delay()
+    return {"sent": run.sent, "retried": run.retried, "dropped": run.dropped}

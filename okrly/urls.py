@@ -9,7 +9,7 @@ from rest_framework.routers import DefaultRouter
 from checkins.api import CheckInViewSet
 from dependencies.api import DependencyViewSet
 from objectives.api import ObjectiveViewSet, TradeOffCategoryViewSet, TradeOffViewSet
-from okrly import setup_views, views
+from okrly import channel_views, setup_views, views
 from okrly.api import QuarterViewSet, TeamViewSet
 from ownership.api import KeyResultAccountabilityViewSet
 from reviews import api as reviews_api
@@ -48,6 +48,33 @@ urlpatterns = [
     path("inbox/read-all/", views.notifications_read_all, name="notifications_read_all"),
     path("teams/", views.team_list, name="team_list"),
     path("teams/<slug:slug>/", views.team_detail, name="team_detail"),
+    # Slack and Microsoft Teams webhooks per team and for leadership (staff; issue 16).
+    path("setup/channels/", channel_views.setup_channels, name="setup_channels"),
+    path(
+        "setup/channels/leadership/",
+        channel_views.setup_channels_set,
+        name="setup_channels_leadership",
+    ),
+    path(
+        "setup/channels/team/<int:team_id>/",
+        channel_views.setup_channels_set,
+        name="setup_channels_team",
+    ),
+    path(
+        "setup/channels/<int:pk>/remove/",
+        channel_views.setup_channel_remove,
+        name="setup_channels_remove",
+    ),
+    path(
+        "setup/channels/<int:pk>/enable/",
+        channel_views.setup_channel_enable,
+        name="setup_channels_enable",
+    ),
+    path(
+        "setup/channels/<int:pk>/test/",
+        channel_views.setup_channel_test,
+        name="setup_channels_test",
+    ),
     path("objectives/", include("objectives.urls")),
     path("dependencies/", include("dependencies.urls")),
     path("checkins/", include("checkins.urls")),

@@ -98,9 +98,17 @@ def _mondays(leader_ids: list[int], now: datetime) -> dict[int, date]:
     return due
 
 
-def _risk_label(kind: str, title: str, answered: bool) -> str:
+# The items' words, shared with the teams' digest in Slack and Teams (reviews/team_digest.py).
+def risk_label(kind: str, title: str, answered: bool) -> str:
     said = RiskItem.Kind(kind).label
     return f"New risk · {said}: {title}" + ("" if answered else " (not answered yet)")
+
+
+def overdue_label(dep: Dependency) -> str:
+    return (
+        f"Overdue dependency · {dep.deliverable} (due {dep.due_date:%d %b}, "
+        f"{display_name(dep.responsible)})"
+    )
 
 
 @dataclass
@@ -121,7 +129,7 @@ def _read_week(quarter: Quarter, monday: date, now: datetime) -> _Week:
     risks = [
         (
             team_id,
-            _risk_label(kind, title, answered),
+            risk_label(kind, title, answered),
             reverse("objectives:key_result", args=[kr_id]),
         )
         for kr_id, team_id, kind, title, answered in RiskItem.objects.filter(
@@ -163,17 +171,14 @@ def _read_week(quarter: Quarter, monday: date, now: datetime) -> _Week:
         .select_related("responsible")
         .order_by("due_date", "pk")
     ):
-        label = (
-            f"Overdue dependency · {dep.deliverable} (due {dep.due_date:%d %b}, "
-            f"{display_name(dep.responsible)})"
-        )
+        label = overdue_label(dep)
         overdue.append(
             ((dep.requesting_team_id, dep.provider_team_id), label, dep.get_absolute_url())
         )
     return _Week(risks=risks, missed=missed, overdue=overdue, week=this_week)
 
 
-def _section(rows: list[tuple[str, str]], more_label: str, more_path: str) -> list[tuple[str, str]]:
+def section(rows: list[tuple[str, str]], more_label: str, more_path: str) -> list[tuple[str, str]]:
     if len(rows) <= SECTION_LIMIT:
         return rows
     return [*rows[:SECTION_LIMIT], (more_label.format(len(rows) - SECTION_LIMIT), more_path)]
@@ -188,11 +193,11 @@ def _items(leader: Any, scope: _Scope, week: _Week | None) -> tuple[list[tuple[s
         risks = [(label, path) for team, label, path in week.risks if scope.covers(team)]
         missed = [(label, path) for team, label, path in week.missed if scope.covers(team)]
         overdue = [(label, path) for teams, label, path in week.overdue if scope.covers(*teams)]
-        items += _section(risks, "{} more new risks: the risk feed", feed)
-        items += _section(
+        items += section(risks, "{} more new risks: the risk feed", feed)
+        items += section(
             missed, "{} more missed check-ins: the dashboard", reverse("reviews:dashboard")
         )
-        items += _section(
+        items += section(
             overdue, "{} more overdue dependencies: the dashboard", reverse("reviews:dashboard")
         )
         for n, word in (
@@ -212,7 +217,7 @@ def _items(leader: Any, scope: _Scope, week: _Week | None) -> tuple[list[tuple[s
         )
         for a in asked
     ]
-    items += _section(awaited, "{} more waiting on you: Asked of me", reverse("asked_of_me"))
+    items += section(awaited, "{} more waiting on you: Asked of me", reverse("asked_of_me"))
     if awaited:
         counts.append(f"{len(awaited)} answer{'' if len(awaited) == 1 else 's'} awaited from you")
     return items, ", ".join(counts)

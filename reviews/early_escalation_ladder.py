@@ -106,6 +106,14 @@ def _message(escalation: EarlyEscalation, rung: int, owed: Any, now: datetime) -
     )
 
 
+def _channels(escalation: EarlyEscalation, rung: int) -> tuple[list[int], bool]:
+    # The raising team's channels (where it was announced) hear when it reaches a lead, and
+    # leadership's channels at the top rung.
+    if rung < LEAD:
+        return [], False
+    return [escalation.key_result.objective.team_id], rung >= LEADERSHIP
+
+
 EARLY_ESCALATION_LADDER: Ladder[EarlyEscalation] = Ladder(
     rung_hours="EARLY_ESCALATION_RUNG_HOURS",
     due=_due,
@@ -118,6 +126,7 @@ EARLY_ESCALATION_LADDER: Ladder[EarlyEscalation] = Ladder(
     stops=_stops,
     expired=_expired,
     count_field="notified",
+    channels=_channels,
 )
 
 

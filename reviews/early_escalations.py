@@ -24,6 +24,8 @@ from django.utils import timezone
 from dependencies.models import Dependency
 from objectives.models import KeyResult
 from okrly import access, orgsettings, sql
+from okrly.channel_messages import Message
+from okrly.channel_services import channel_post
 from okrly.errors import NotAllowed, RuleBroken
 from okrly.models import Quarter, display_name, local_today
 from okrly.services import notification_create
@@ -156,6 +158,21 @@ def escalation_raise(
     _notify_asked(
         escalation,
         subject=f"{display_name(user)} asks you for a decision or help on “{key_result.title}”",
+    )
+    # The raising team's Slack or Teams channels hear of it (issue 16): raising early is
+    # normal, and the team sees it as it happens. One post per escalation, in this transaction.
+    channel_post(
+        key=f"early_escalation:{escalation.pk}",
+        message=Message(
+            title=f"{display_name(user)} escalated early: “{key_result.title}”",
+            lines=[
+                escalation.need,
+                f"Asked of {display_name(asked_of)}, needed by {needed_by:%a %d %b %Y}.",
+            ],
+            link=escalation.get_absolute_url(),
+            link_label="Open the escalation",
+        ),
+        team_ids=[objective.team_id],
     )
     return escalation
 

@@ -679,3 +679,36 @@ class HeadlineSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"Headline of quarter {self.quarter_id}, week {self.week}"
+
+
+class TeamDigest(models.Model):
+    """A team's weekly digest in its Slack and Teams channels (issue 16), one per team,
+    quarter and week: the unique row is written first and the posts queued with it, so a
+    second run, a second worker or a second beat posts nothing."""
+
+    # None: the leadership group's digest, of every team.
+    team = models.ForeignKey(
+        "okrly.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    quarter = models.ForeignKey("okrly.Quarter", on_delete=models.CASCADE, related_name="+")
+    week = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    # (label, path) pairs, one per item, as posted.
+    items = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "quarter", "week"],
+                condition=Q(team__isnull=False),
+                name="one_team_digest_per_week",
+            ),
+            models.UniqueConstraint(
+                fields=["quarter", "week"],
+                condition=Q(team__isnull=True),
+                name="one_leadership_digest_per_week",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Digest of team {self.team_id}, week {self.week}"

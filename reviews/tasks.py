@@ -9,6 +9,7 @@ from reviews.grade_ladder import grades_remind
 from reviews.lifecycle import quarters_start_reviewing_due
 from reviews.response_ladders import responses_escalate
 from reviews.snapshots import headlines_snapshot
+from reviews.team_digest import teams_post_digests
 
 
 @shared_task(acks_late=True)
@@ -63,6 +64,15 @@ def leaders_send_digests_task() -> dict[str, int]:
     twice or on two workers at once."""
     run = leaders_send_digests()
     return {"sent": run.sent, "quiet": run.quiet, "already": run.already}
+
+
+@shared_task(acks_late=True)
+def teams_post_digests_task() -> dict[str, int]:
+    """Beat runs this hourly: each team's weekly digest to its Slack and Teams channels once
+    the week's check-in deadline has passed; a unique (team, quarter, week) row makes it safe
+    to run twice or on two workers at once."""
+    run = teams_post_digests()
+    return {"posted": run.posted, "already": run.already}
 
 
 @shared_task(acks_late=True)

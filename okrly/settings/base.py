@@ -16,7 +16,7 @@ from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from okrly.envcheck import db_url_value, env_value, rate_value
+from okrly.envcheck import bool_value, db_url_value, env_value, rate_value
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Runtime state of the embedded mode (SQLite file, broker folders, beat schedule) lives here.
@@ -320,6 +320,20 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "reviews.tasks.headlines_snapshot_task",
         "schedule": crontab(minute="14,29,44,59"),
     },
+    # Every minute: send the Slack and Teams posts that are due (new ones are also sent on
+    # commit; this catches those whose kick was lost and retries after a backoff). Claims in
+    # the database keep each post at most once.
+    "channels-deliver": {
+        "task": "okrly.tasks.channels_deliver_task",
+        "schedule": crontab(),
+    },
+    # Hourly: post each team's weekly digest to its channels once the week's check-in deadline
+    # (check-in moment + CHECKIN_MISSED_RUNG_HOURS[0]) has passed; a unique (team, quarter,
+    # week) row is written first, so a rerun posts nothing.
+    "teams-post-digests": {
+        "task": "reviews.tasks.teams_post_digests_task",
+        "schedule": crontab(minute=12),
+    },
     # Nightly: recompute whether each open quarter's definitions are shared (rule 9), the
     # repair of a flag two concurrent transactions could each have missed.
     "definitions-refresh": {
@@ -419,6 +433,38 @@ NOTIFICATION_EMAIL_BATCH_SIZE = 100
 # notification stays. Seven task attempts (six retries) plus one sweep.
 NOTIFICATION_EMAIL_MAX_ATTEMPTS = env_value(env.int, "NOTIFICATION_EMAIL_MAX_ATTEMPTS", default=8)
 
+# --- Slack and Microsoft Teams channels (okrly/channels.py) ----------------------------------
+# The Fernet key the webhook URLs are encrypted with (`Fernet.generate_key()`); empty: a key
+# derived from SECRET_KEY (then rotating SECRET_KEY means setting the webhooks again).
+CHANNEL_KEY = env_value(env.str, "CHANNEL_KEY", default="")
+if CHANNEL_KEY:
+    import base64 as _base64
+    import binascii as _binascii
+
+    try:
+        _key_ok = len(_base64.urlsafe_b64decode(CHANNEL_KEY.encode())) == 32
+    except (_binascii.Error, ValueError):
+        _key_ok = False
+    if not _key_ok:
+        raise ImproperlyConfigured(
+            "CHANNEL_KEY must be a Fernet key: 32 bytes, URL-safe base64 (44 characters)."
+        )
+# Development and tests only: accept http:// webhooks on any host (a local stand-in server).
+WEBHOOK_ALLOW_HTTP = bool_value("WEBHOOK_ALLOW_HTTP", default=False)
+# This many refusals in a row (4xx other than 429) disable a channel until re-enabled.
+WEBHOOK_MAX_FAILURES = env_value(env.int, "WEBHOOK_MAX_FAILURES", default=5)
+# A post still unsent after this many attempts is given up.
+WEBHOOK_MAX_ATTEMPTS = env_value(env.int, "WEBHOOK_MAX_ATTEMPTS", default=8)
+# Seconds to wait for a webhook's answer; the longest wait between two attempts.
+WEBHOOK_TIMEOUT = env_value(env.int, "WEBHOOK_TIMEOUT", default=10)
+WEBHOOK_BACKOFF_MAX = env_value(env.int, "WEBHOOK_BACKOFF_MAX", default=3600)
+# A claim older than this is abandoned (worker killed): longer than the task's time limit.
+WEBHOOK_CLAIM_TIMEOUT = env_value(env.int, "WEBHOOK_CLAIM_TIMEOUT", default=10 * 60)
+WEBHOOK_BATCH_SIZE = 100
+for _name in ("WEBHOOK_MAX_FAILURES", "WEBHOOK_MAX_ATTEMPTS", "WEBHOOK_TIMEOUT"):
+    if vars()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be 1 or more.")
+
 # How many proxies in front of the app append to X-Forwarded-For (0: clients connect directly,
 # or the proxy's own address stands for every client). Used for every per-address limit.
 TRUSTED_PROXY_COUNT = env_value(env.int, "TRUSTED_PROXY_COUNT", default=0)
@@ -516,4 +562,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_value(env.str, "LOG_LEVEL", default="INFO")},
+    # urllib3 logs each request's path at DEBUG, and a webhook's path is its secret
+    # (okrly/channels.py): never below WARNING, whatever LOG_LEVEL says.
+    "loggers": {"urllib3": {"level": "WARNING"}},
 }

@@ -47,6 +47,11 @@ if CELERY_BROKER_URL.startswith(("okrlyfs://", "memory://")):
 if bool_value("DEBUG", default=False):
     raise ImproperlyConfigured("DEBUG must be false in production.")
 DEBUG = False
+if bool_value("WEBHOOK_ALLOW_HTTP", default=False):
+    raise ImproperlyConfigured(
+        "WEBHOOK_ALLOW_HTTP must be false in production: it lets a Slack or Teams webhook "
+        "point at any host, internal ones included, over plain http."
+    )
 
 if not os.environ.get("CACHE_URL"):
     # The broker's Redis serves as the cache too (Django prefixes its keys; no clash).

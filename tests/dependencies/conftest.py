@@ -33,3 +33,7 @@ def request_dependency(owner: Any, key_result: Any, platform: Any, provider: Any
         return services.dependency_request(**kwargs)
 
     return make
+
+
+# The local webhook server standing in for Slack and Teams (issue 16).
+from tests.webhooks import webhook  # noqa: E402, F401

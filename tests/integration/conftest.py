@@ -203,3 +203,7 @@ def running_worker(broker: Broker, tmp_path: Path) -> Iterator[Worker]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+# The local webhook server standing in for Slack and Teams (issue 16).
+from tests.webhooks import webhook  # noqa: E402, F401

@@ -437,3 +437,7 @@ def people_rows(html: Node, *, escalations: bool = False) -> dict[str, tuple[int
         _person, *counts, _nudge = cells(tr)
         rows[person_in(tr)] = tuple(int(n) for n in (counts[7:] if escalations else counts[:7]))
     return rows
+
+
+# The local webhook server standing in for Slack and Teams (issue 16).
+from tests.webhooks import webhook  # noqa: E402, F401
