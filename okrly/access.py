@@ -350,3 +350,16 @@ def can_start_review(user: Person) -> bool:
 def can_grade(user: Person, *, owner_id: int | None, reviewing: bool) -> bool:
     """A key result's owner grades it, and only while its quarter is reviewing."""
     return reviewing and is_owner(user, owner_id=owner_id)
+
+
+# --- setting up people (issue 16) --------------------------------------------------------------
+
+
+def can_set_up_people(user: Person) -> bool:
+    """Importing people and inviting them is organisation set-up: staff only."""
+    return bool(user.is_authenticated and user.is_staff)
+
+
+def can_invite(user: Person) -> bool:
+    """Invite, resend and revoke: the same administrators who import people."""
+    return can_set_up_people(user)

@@ -474,3 +474,8 @@ class Notification(models.Model):
     @property
     def is_read(self) -> bool:
         return self.read_at is not None
+
+
+# Invitations live in their own module (okrly/invitations.py); imported here so that Django
+# finds the model when it loads this app's models.
+from okrly.invitations import Invitation  # noqa: E402, F401

@@ -119,6 +119,13 @@ def site_nav(context: Any) -> str:
         )
     )
     if user.is_staff:
+        links.append(
+            html(
+                '<li><a href="{}" {}>People</a></li>',
+                link("setup_people"),
+                mark_safe('aria-current="page"') if path.startswith("/setup/people/") else "",
+            )
+        )
         links.append(html('<li><a href="{}">Admin</a></li>', link("admin:index")))
     menu = html(
         '<li><details class="dropdown user-menu"><summary>{}</summary><ul dir="rtl">'

@@ -219,7 +219,7 @@ def test_two_thousand_people_import_in_under_ten_seconds_on_sqlite(teams: Any, c
         print(f"\n2,000-row people import on SQLite: {elapsed:.2f} s")
     assert plan.counts["create"] == 2000
     assert Membership.objects.filter(team__in=extra).count() == 2000
-    manager = User.objects.get(email="p999@example.com").profile.manager
-    assert manager is not None
-    assert manager.email == "p49@example.com"
+    boss = User.objects.get(email="p999@example.com").profile.manager
+    assert boss is not None
+    assert boss.email == "p49@example.com"
     assert elapsed < 10
