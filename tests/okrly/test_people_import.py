@@ -223,3 +223,56 @@ def test_two_thousand_people_import_in_under_ten_seconds_on_sqlite(teams: Any, c
     assert boss is not None
     assert boss.email == "p49@example.com"
     assert elapsed < 10
+
+
+# --- the page ---------------------------------------------------------------------------------
+
+
+def test_the_page_checks_keeps_the_csv_to_fix_and_imports_only_without_errors(
+    teams: Any, admin_user: Any, client_for: Any
+) -> None:
+    client = client_for(admin_user)
+    bad = csv_of("Ann,ann@example.com,Growth,,,", "Bob,bob@example.com,Nowhere,,,")
+    page = client.post("/setup/people/import/", {"csv_text": bad, "action": "check"})
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Unknown team “Nowhere”" in html
+    assert "<strong>1</strong> with errors" in html
+    assert "Nowhere,,," in html  # the CSV stays in the textarea, to be fixed there
+    assert 'value="import"' not in html  # no Import button on a plan with errors
+    # Posting "import" anyway (a stale page, a crafted request) is re-checked and refused.
+    refused = client.post("/setup/people/import/", {"csv_text": bad, "action": "import"})
+    assert refused.status_code == 400
+    assert "Nothing was imported" in refused.content.decode()
+    assert not User.objects.filter(email="ann@example.com").exists()
+
+    good = bad.replace("Nowhere", "Platform")
+    checked = client.post("/setup/people/import/", {"csv_text": good, "action": "check"})
+    assert 'value="import"' in checked.content.decode()
+    done = client.post("/setup/people/import/", {"csv_text": good, "action": "import"}, follow=True)
+    assert done.redirect_chain == [("/setup/people/", 302)]
+    assert "Imported: 2 created, 0 changed, 0 unchanged" in done.content.decode()
+    assert User.objects.filter(email__in=["ann@example.com", "bob@example.com"]).count() == 2
+
+
+def test_an_uploaded_file_is_checked_and_put_in_the_textarea(
+    teams: Any, admin_user: Any, client_for: Any
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = client_for(admin_user)
+    upload = SimpleUploadedFile("people.csv", csv_of("Zoë,zoe@example.com,Growth").encode())
+    page = client.post("/setup/people/import/", {"csv_file": upload, "action": "check"})
+    html = page.content.decode()
+    assert "<strong>1</strong> to create" in html
+    assert "Zoë,zoe@example.com,Growth" in html
+    latin = SimpleUploadedFile("p.csv", csv_of("Zoë,zoe@example.com,Growth").encode("latin-1"))
+    refused = client.post("/setup/people/import/", {"csv_file": latin, "action": "check"})
+    assert refused.status_code == 400
+    assert "not UTF-8" in refused.content.decode()
+    nul = client.post("/setup/people/import/", {"csv_text": "name\x00", "action": "check"})
+    assert nul.status_code == 400
+    assert "Null characters are not allowed" in nul.content.decode()
+    empty = client.post("/setup/people/import/", {"csv_text": "", "action": "check"})
+    assert empty.status_code == 400
+    assert "Paste the CSV" in empty.content.decode()
