@@ -26,7 +26,7 @@ from django.views.decorators.http import require_http_methods
 
 from okrly import inviting, people_import
 from okrly.access import can_set_up_people
-from okrly.errors import NotAllowed, OKRlyError
+from okrly.errors import NotAllowed, OKRlyError, RuleBroken
 from okrly.invitations import Invitation, Status, invitation_tokens, person_status, timeout
 from okrly.models import Membership
 from okrly.types import AuthedRequest
@@ -144,7 +144,9 @@ def people_page(request: AuthedRequest) -> HttpResponse:
     )
 
 
-def _row_or_back(request: AuthedRequest, user_id: int, message: str) -> HttpResponse:
+def _row_or_back(
+    request: AuthedRequest, user_id: int, message: str, *, ok: bool = True
+) -> HttpResponse:
     """htmx: the person's row again; a plain form post: back to the list with a message."""
     if request.htmx:
         person: Any = (
@@ -159,7 +161,7 @@ def _row_or_back(request: AuthedRequest, user_id: int, message: str) -> HttpResp
             "okrly/setup/people.html#person-row",
             {"person": person, "Status": Status, "announce": message},
         )
-    messages.success(request, message)
+    (messages.success if ok else messages.error)(request, message)
     return redirect("setup_people")
 
 
@@ -169,8 +171,13 @@ def person_invite(request: AuthedRequest, user_id: int) -> HttpResponse:
     person = get_object_or_404(get_user_model(), pk=user_id)
     made = inviting.invitations_create(user_ids=[person.pk], by=request.user)
     if not made:
-        messages.error(request, f"{person} was not invited: already invited, joined or no e-mail.")
-        return redirect("setup_people")
+        # Someone invited them meanwhile, or they joined: the row shows how things stand.
+        return _row_or_back(
+            request,
+            person.pk,
+            f"{person} was not invited: already invited or joined, or no e-mail.",
+            ok=False,
+        )
     return _row_or_back(request, person.pk, f"Invitation queued for {person.email}.")
 
 
@@ -180,11 +187,8 @@ def person_resend(request: AuthedRequest, user_id: int) -> HttpResponse:
     invitation = get_object_or_404(Invitation.objects.select_related("user"), user_id=user_id)
     try:
         inviting.invitation_resend(invitation=invitation, by=request.user)
-    except NotAllowed:
-        raise
-    except OKRlyError as exc:
-        messages.error(request, exc.message)
-        return redirect("setup_people")
+    except RuleBroken as exc:
+        return _row_or_back(request, user_id, exc.message, ok=False)
     return _row_or_back(request, user_id, f"Invitation sent again to {invitation.user.email}.")
 
 
@@ -194,11 +198,8 @@ def person_revoke(request: AuthedRequest, user_id: int) -> HttpResponse:
     invitation = get_object_or_404(Invitation.objects.select_related("user"), user_id=user_id)
     try:
         inviting.invitation_revoke(invitation=invitation, by=request.user)
-    except NotAllowed:
-        raise
-    except OKRlyError as exc:
-        messages.error(request, exc.message)
-        return redirect("setup_people")
+    except RuleBroken as exc:
+        return _row_or_back(request, user_id, exc.message, ok=False)
     return _row_or_back(request, user_id, f"Invitation of {invitation.user.email} revoked.")
 
 

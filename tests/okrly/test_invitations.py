@@ -275,3 +275,21 @@ def test_the_timeout_is_a_setting(newcomer: Any, admin_user: Any, client: Client
     link = last_link()
     with time_machine.travel(timezone.now() + timedelta(days=1, hours=1)):
         assert client.get(link).status_code == 400
+
+
+def test_an_action_that_no_longer_applies_is_refused_with_a_message_not_an_error(
+    newcomer: Any, admin_user: Any, client_for: Any
+) -> None:
+    client = client_for(admin_user)
+    assert client.post(f"/setup/people/{newcomer.pk}/invite/").status_code == 302
+    # Invited twice (two tabs): the second is refused, saying why.
+    again = client.post(f"/setup/people/{newcomer.pk}/invite/", follow=True)
+    assert "was not invited: already invited" in again.content.decode()
+    assert Invitation.objects.filter(user=newcomer).count() == 1
+    assert client.post(f"/setup/people/{newcomer.pk}/revoke/").status_code == 302
+    twice = client.post(f"/setup/people/{newcomer.pk}/revoke/", headers={"HX-Request": "true"})
+    assert twice.status_code == 200
+    assert "already accepted or revoked" in twice.content.decode()
+    # Nobody's invitation: 404, not 500.
+    assert client.post(f"/setup/people/{admin_user.pk}/resend/").status_code == 404
+    assert client.get(f"/setup/people/{newcomer.pk}/revoke/").status_code == 405
