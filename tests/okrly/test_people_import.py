@@ -191,6 +191,22 @@ def test_an_import_with_one_bad_row_writes_nothing(teams: Any) -> None:
     assert not User.objects.filter(email="ann@example.com").exists()
 
 
+def test_a_failure_while_writing_rolls_every_row_back(teams: Any) -> None:
+    """The last write (memberships) fails: the people and profiles written before it go too."""
+    from unittest import mock
+
+    from django.db import IntegrityError
+
+    text = csv_of("Ann,ann@example.com,Growth,,,", "Bob,bob@example.com,Platform,,,")
+    with (
+        mock.patch.object(Membership.objects, "bulk_create", side_effect=IntegrityError("x")),
+        pytest.raises(IntegrityError),
+    ):
+        people_import_apply(text)
+    assert not User.objects.filter(email__in=["ann@example.com", "bob@example.com"]).exists()
+    assert people_import_plan(text).counts["create"] == 2
+
+
 def test_a_new_persons_username_is_unique(teams: Any) -> None:
     UserFactory(username="ann", email="someone@else.example")
     people_import_apply(csv_of("Ann,ann@example.com,Growth,,,", "Ann,ann@other.example,Growth"))
