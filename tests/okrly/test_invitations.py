@@ -293,3 +293,17 @@ def test_an_action_that_no_longer_applies_is_refused_with_a_message_not_an_error
     # Nobody's invitation: 404, not 500.
     assert client.post(f"/setup/people/{admin_user.pk}/resend/").status_code == 404
     assert client.get(f"/setup/people/{newcomer.pk}/revoke/").status_code == 405
+
+
+def test_the_admin_lists_invitations_read_only(
+    newcomer: Any, admin_user: Any, client_for: Any
+) -> None:
+    invitation = invite(newcomer, admin_user)
+    client = client_for(admin_user)
+    listing = client.get("/admin/okrly/invitation/")
+    assert listing.status_code == 200
+    assert "nina" in listing.content.decode()
+    assert client.get("/admin/okrly/invitation/add/").status_code == 403
+    page = client.get(f"/admin/okrly/invitation/{invitation.pk}/change/")
+    assert page.status_code == 200  # viewable
+    assert 'name="_save"' not in page.content.decode()
