@@ -110,6 +110,22 @@ def person_status(user: User, invitation: Invitation | None, now: datetime) -> S
     return Status.INVITED
 
 
+def status_filter(status: Status, now: datetime) -> Q:
+    """People whose ``person_status`` is ``status``, as a filter on users (the people page's
+    tabs), so a page of 50 is picked among thousands in SQL. Tested against person_status."""
+    waiting = Q(last_login__isnull=True, invitation__accepted_at__isnull=True)
+    live = waiting & Q(invitation__isnull=False, invitation__revoked_at__isnull=True)
+    cutoff = now - timeout()
+    return {
+        Status.JOINED: ~waiting,
+        Status.NEVER: waiting & Q(invitation__isnull=True),
+        Status.REVOKED: waiting & Q(invitation__revoked_at__isnull=False),
+        Status.EXPIRED: live & Q(invitation__sent_at__lt=cutoff),
+        Status.INVITED: live
+        & (Q(invitation__sent_at__isnull=True) | Q(invitation__sent_at__gte=cutoff)),
+    }[status]
+
+
 class InvitationTokenGenerator(PasswordResetTokenGenerator):
     """Django's reset token, also over the invitation's send count and revoked state, and
     valid for ``INVITATION_TIMEOUT_DAYS``. ``user.invitation`` must be loaded."""

@@ -17,7 +17,7 @@ from django.contrib.auth.decorators import login_not_required, login_required
 from django.contrib.auth.forms import SetPasswordForm
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.encoding import force_str
@@ -27,7 +27,14 @@ from django.views.decorators.http import require_http_methods
 from okrly import inviting, people_import
 from okrly.access import can_set_up_people
 from okrly.errors import NotAllowed, OKRlyError, RuleBroken
-from okrly.invitations import Invitation, Status, invitation_tokens, person_status, timeout
+from okrly.invitations import (
+    Invitation,
+    Status,
+    invitation_tokens,
+    person_status,
+    status_filter,
+    timeout,
+)
 from okrly.models import Membership
 from okrly.types import AuthedRequest
 
@@ -104,9 +111,10 @@ def people_import_page(request: AuthedRequest) -> HttpResponse:
     )
 
 
-def _people(page_number: str | None) -> Any:
-    """A page of people with their profile, invitation and teams: four queries whatever
-    the number of people (the count, the page, its memberships)."""
+def _people(page_number: str | None, status: Status | None) -> Any:
+    """A page of people (of one status, or all) with their profile, invitation and teams:
+    three queries whatever the number of people (the count, the page, its memberships)."""
+    now = timezone.now()
     people = (
         get_user_model()
         .objects.select_related("profile", "invitation")
@@ -118,8 +126,9 @@ def _people(page_number: str | None) -> Any:
         )
         .order_by("first_name", "last_name", "username")
     )
+    if status is not None:
+        people = people.filter(status_filter(status, now))
     page = Paginator(people, PAGE_SIZE).get_page(page_number)
-    now = timezone.now()
     for person in page.object_list:
         person.status = person_status(person, _invitation(person), now)
     return page
@@ -137,10 +146,22 @@ def _invitation(user: Any) -> Invitation | None:
 @require_http_methods(["GET"])
 def people_page(request: AuthedRequest) -> HttpResponse:
     _require_staff(request)
+    shown = request.GET.get("status") or None
+    if shown is not None and shown not in Status.values:
+        return HttpResponseBadRequest(
+            f"Unknown status; use one of {', '.join(Status.values)}.",
+            content_type="text/plain; charset=utf-8",
+        )
+    status = Status(shown) if shown else None
     return render(
         request,
         "okrly/setup/people.html",
-        {"page": _people(request.GET.get("page")), "Status": Status},
+        {
+            "page": _people(request.GET.get("page"), status),
+            "Status": Status,
+            "shown": status,
+            "statuses": Status.choices,
+        },
     )
 
 

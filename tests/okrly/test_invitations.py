@@ -307,3 +307,39 @@ def test_the_admin_lists_invitations_read_only(
     page = client.get(f"/admin/okrly/invitation/{invitation.pk}/change/")
     assert page.status_code == 200  # viewable
     assert 'name="_save"' not in page.content.decode()
+
+
+def test_each_status_tab_lists_exactly_the_people_with_that_status(
+    growth: Any, admin_user: Any, client_for: Any, settings: Any
+) -> None:
+    settings.INVITATION_TIMEOUT_DAYS = 7
+    names = ["never", "invited", "queued", "expired", "revoked", "accepted", "signed"]
+    people = {n: UserFactory(username=n, first_name=n.title(), last_name="X") for n in names}
+    User.objects.filter(pk__in=[p.pk for p in people.values()]).update(last_login=None)
+    User.objects.filter(pk=people["signed"].pk).update(last_login=timezone.now())
+    with time_machine.travel(timezone.now() - timedelta(days=8)):
+        invite(people["expired"], admin_user)
+    for name in ("invited", "revoked", "accepted"):
+        invite(people[name], admin_user)
+    invitations_create(user_ids=[people["queued"].pk], by=admin_user)  # not sent yet
+    invitation_revoke(invitation=people["revoked"].invitation, by=admin_user)
+    Invitation.objects.filter(user=people["accepted"]).update(accepted_at=timezone.now())
+    expected = {
+        Status.NEVER: {"never"},
+        Status.INVITED: {"invited", "queued"},
+        Status.EXPIRED: {"expired"},
+        Status.REVOKED: {"revoked"},
+        Status.JOINED: {"accepted", "signed", "ada"},
+    }
+    client = client_for(admin_user)
+    now = timezone.now()
+    for user in User.objects.select_related("invitation"):
+        found = person_status(user, getattr(user, "invitation", None), now)
+        assert user.username in expected[found], (user.username, found)
+    for status, usernames in expected.items():
+        html = client.get(f"/setup/people/?status={status.value}").content.decode()
+        shown = set(re.findall(r'id="person-(\d+)"', html))
+        assert shown == {str(User.objects.get(username=u).pk) for u in usernames}, status
+    bad = client.get("/setup/people/?status=nope")
+    assert bad.status_code == 400
+    assert "Unknown status" in bad.content.decode()
