@@ -360,9 +360,22 @@ def can_grade(user: Person, *, owner_id: int | None, reviewing: bool) -> bool:
 def can_configure_channels(user: Person) -> bool:
     """Staff set the teams' Slack and Teams webhooks (/setup/channels/): a webhook URL lets
     whoever holds it post into a channel, so it is an administrator's setting."""
-    return bool(user.is_authenticated and user.is_staff)
+    return can_set_up(user)
 
 
 def require_configure_channels(user: Person) -> None:
     if not can_configure_channels(user):
         raise NotAllowed("Only administrators (staff) set up Slack and Teams channels.")
+
+
+# --- setting up people (issue 16) --------------------------------------------------------------
+
+
+def can_set_up_people(user: Person) -> bool:
+    """Importing people and inviting them is organisation set-up: staff only."""
+    return can_set_up(user)
+
+
+def can_invite(user: Person) -> bool:
+    """Invite, resend and revoke: the same administrators who import people."""
+    return can_set_up_people(user)

@@ -13,6 +13,7 @@ from django.http import HttpRequest
 
 from okrly import registry
 from okrly.forms import ProfileForm
+from okrly.invitations import Invitation
 from okrly.models import Membership, Notification, Profile, Quarter, Team
 
 User = get_user_model()
@@ -191,3 +192,20 @@ class UserAdmin(DjangoUserAdmin):
     def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         # The profile is created with the user (a signal); on the add form there is none yet.
         return super().get_inline_instances(request, obj) if obj else []
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Read-only: invitations change through /setup/people/ (okrly/inviting.py), whose rules
+    (a resend invalidates the earlier links, a revoke kills them) a plain edit would skip."""
+
+    list_display = ["user", "invited_by", "send_count", "sent_at", "email_status", "accepted_at"]
+    list_filter = ["email_status"]
+    search_fields = ["user__username", "user__email"]
+    list_select_related = ["user", "invited_by"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -9,7 +9,7 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 
-from okrly import channel_delivery, outbox
+from okrly import channel_delivery, invitations, outbox
 
 
 class NotificationEmailError(Exception):
@@ -37,6 +37,27 @@ def notifications_email_sweep() -> int:
     ids = outbox.notifications_due_for_email(limit=size * 10)
     for start in range(0, len(ids), size):
         notifications_send_email_task.delay(ids[start : start + size])
+    return len(ids)
+
+
+@shared_task(bind=True, max_retries=6, acks_late=True)
+def invitations_send_task(self: Any, invitation_ids: list[int]) -> dict[str, int]:
+    """One batch of invitations over one connection; retried like notification e-mail."""
+    result = invitations.invitations_send(invitation_ids=invitation_ids)
+    if result.error is not None and result.failed:
+        if self.request.retries >= self.max_retries:
+            raise NotificationEmailError(str(result.error)) from result.error
+        raise self.retry(args=[result.failed], countdown=30 * 2**self.request.retries)
+    return {"sent": len(result.sent)}
+
+
+@shared_task(acks_late=True)
+def invitations_email_sweep() -> int:
+    """Queue invitations whose own task was lost (the broker was down when they were made)."""
+    size = settings.NOTIFICATION_EMAIL_BATCH_SIZE
+    ids = invitations.invitations_due_for_email(limit=size * 10)
+    for start in range(0, len(ids), size):
+        invitations_send_task.delay(ids[start : start + size])
     return len(ids)
 
 

@@ -9,7 +9,7 @@ from rest_framework.routers import DefaultRouter
 from checkins.api import CheckInViewSet
 from dependencies.api import DependencyViewSet
 from objectives.api import ObjectiveViewSet, TradeOffCategoryViewSet, TradeOffViewSet
-from okrly import channel_views, setup_views, views
+from okrly import channel_views, setup_people_views, setup_views, views
 from okrly.api import QuarterViewSet, TeamViewSet
 from ownership.api import KeyResultAccountabilityViewSet
 from reviews import api as reviews_api
@@ -91,6 +91,34 @@ urlpatterns = [
     ),
     path("setup/teams/", setup_views.teams, name="setup_teams"),
     path("setup/teams/<int:pk>/", setup_views.team_edit, name="setup_team"),
+    # Setting people up (issue 16): import, invitations, and the link an invitation sends.
+    path("setup/people/", setup_people_views.people_page, name="setup_people"),
+    path(
+        "setup/people/import/",
+        setup_people_views.people_import_page,
+        name="setup_people_import",
+    ),
+    path(
+        "setup/people/invite-all/",
+        setup_people_views.people_invite_all,
+        name="setup_people_invite_all",
+    ),
+    path(
+        "setup/people/<int:user_id>/invite/",
+        setup_people_views.person_invite,
+        name="setup_person_invite",
+    ),
+    path(
+        "setup/people/<int:user_id>/resend/",
+        setup_people_views.person_resend,
+        name="setup_person_resend",
+    ),
+    path(
+        "setup/people/<int:user_id>/revoke/",
+        setup_people_views.person_revoke,
+        name="setup_person_revoke",
+    ),
+    path("join/<str:uidb64>/<str:token>/", setup_people_views.join, name="join"),
     path("ping/", views.ping, name="ping"),
     path("healthz/", views.healthz, name="healthz"),
     path(

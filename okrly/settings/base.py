@@ -240,6 +240,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "okrly.tasks.notifications_email_sweep",
         "schedule": crontab(minute="*/5"),
     },
+    # Every 5 minutes: invitations whose send was lost (queued while the broker was down, or
+    # a worker that died mid-send); claimed rows keep each e-mail at-most-once.
+    "invitations-email-sweep": {
+        "task": "okrly.tasks.invitations_email_sweep",
+        "schedule": crontab(minute="1-59/5"),
+    },
     # Every 15 minutes: climb the escalation ladder of dependencies whose next rung is due
     # (an indexed query on next_escalation_at; unique Escalation rows make a rerun harmless).
     "dependencies-escalate": {
@@ -429,6 +435,8 @@ NOTIFICATION_EMAIL_CLAIM_TIMEOUT = env_value(
     env.int, "NOTIFICATION_EMAIL_CLAIM_TIMEOUT", default=15 * 60
 )
 NOTIFICATION_EMAIL_BATCH_SIZE = 100
+# Days an invitation's set-password link works after it was e-mailed (okrly/invitations.py).
+INVITATION_TIMEOUT_DAYS = env_value(env.int, "INVITATION_TIMEOUT_DAYS", default=7)
 # After this many attempts an e-mail that still cannot be sent is marked failed; the in-app
 # notification stays. Seven task attempts (six retries) plus one sweep.
 NOTIFICATION_EMAIL_MAX_ATTEMPTS = env_value(env.int, "NOTIFICATION_EMAIL_MAX_ATTEMPTS", default=8)

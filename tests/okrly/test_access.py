@@ -17,6 +17,8 @@ PUBLIC = {
     "password_reset_confirm",
     "password_reset_complete",
     "healthz",
+    # An invitation's link: the invitee has no password yet (issue 16).
+    "join",
 }
 
 
@@ -33,6 +35,8 @@ def _named_pages() -> list[tuple[str, dict[str, Any]]]:
         "uidb64": "MQ",
         "token": "x-y",
         "week": 1,
+        "user_id": 1,
+        "team_id": 1,
     }
     found: list[tuple[str, dict[str, Any]]] = []
 
