@@ -531,6 +531,7 @@ class Notification(models.Model):
 # The channels' models live in their own module (Slack and Teams, issue 16); importing them
 # here registers them with the app like the rest.
 from okrly.channels import Channel, ChannelPost  # noqa: E402, F401
+
 # Invitations live in their own module (okrly/invitations.py); imported here so that Django
 # finds the model when it loads this app's models.
 from okrly.invitations import Invitation  # noqa: E402, F401

@@ -21,7 +21,9 @@ def test_an_admin_builds_a_team_under_a_department_and_names_its_lead(
 ) -> None:
     sign_in(page, "admin")
     page.get_by_role("link", name="Set-up").click()
-    page.get_by_role("navigation", name="Set-up steps").get_by_role("link", name="Teams").click()
+    page.get_by_role("navigation", name="Set-up steps").get_by_role(
+        "link", name="Teams", exact=True
+    ).click()
     page.get_by_label("Name").fill("Partnerships")
     page.get_by_label("Part of").select_option(label="Product")
     page.get_by_role("button", name="Add team").click()
