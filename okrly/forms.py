@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm
 
+from okrly.access import can_sign_in_with_password
 from okrly.errors import OKRlyError
 from okrly.models import display_name
 
@@ -61,3 +64,18 @@ def person_label(user: Any) -> str:
     """How a person picker names a person (``PersonChoiceField``'s options, and the options a
     page reads as SQL: a ``okrly.sql.Person`` will do)."""
     return f"{display_name(user)} ({user.get_username()})"
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form, refusing a password sign-in that ``PASSWORD_SIGN_IN`` reserves
+    for staff. Asked only after the password is right, so the refusal tells a stranger
+    nothing about which accounts exist."""
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        if not can_sign_in_with_password(user):
+            raise forms.ValidationError(
+                "Password sign-in is for staff only. Use “Sign in with %(provider)s” above.",
+                code="password_sign_in_off",
+                params={"provider": settings.OIDC_PROVIDER_NAME},
+            )

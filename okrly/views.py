@@ -4,8 +4,9 @@ import logging
 import sys
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required, login_required
-from django.contrib.auth.views import PasswordResetView
+from django.contrib.auth.views import LoginView, PasswordResetView
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,6 +16,7 @@ from django.views import defaults
 from django.views.decorators.http import require_http_methods
 
 from okrly import health, selectors, services
+from okrly.forms import SignInForm
 from okrly.models import Notification, Quarter, Team, request_quarter
 from okrly.registry import my_week_panels, team_panels, team_sections
 from okrly.throttling import password_reset_allowed
@@ -159,3 +161,28 @@ class LimitedPasswordResetView(PasswordResetView):
             logger.warning("Password reset e-mail not sent: the hourly limit was reached.")
             return HttpResponseRedirect(self.get_success_url())
         return super().form_valid(form)
+
+
+def sign_in_choices() -> dict[str, Any]:
+    """What the sign-in page offers: single sign-on (when on, with the provider's name), and
+    whether the password form leads or stands aside for staff (``PASSWORD_SIGN_IN``)."""
+    return {
+        "sso_enabled": settings.OIDC_ENABLED,
+        "sso_name": settings.OIDC_PROVIDER_NAME,
+        "password_for_staff_only": settings.PASSWORD_SIGN_IN == "staff",
+    }
+
+
+class SignInView(LoginView):
+    """Django's sign-in page with OKRly's form and single sign-on's link."""
+
+    authentication_form = SignInForm
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), **sign_in_choices()}
+
+
+def sign_in_page(request: HttpRequest, *, error: str, status: int) -> HttpResponse:
+    """The sign-in page saying why a single sign-on did not sign the person in."""
+    context = {"form": SignInForm(request), "sso_error": error, **sign_in_choices()}
+    return render(request, "registration/login.html", context, status=status)
