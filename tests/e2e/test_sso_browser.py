@@ -89,6 +89,21 @@ def test_unknown_email_is_refused_and_no_account_is_made(
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
 
 
+def test_an_address_the_provider_has_not_verified_is_refused(
+    page: Page, oidc_provider: str, olga: Any
+) -> None:
+    page.goto("/accounts/login/")
+    with page.expect_response(re.compile(r"/oidc/callback/\?")) as callback:
+        sign_in_at_provider(page, oidc_provider, "uma")  # olga's address, unverified
+
+    assert callback.value.status == 403
+    expect(page.get_by_role("alert")).to_contain_text(
+        "has not verified the e-mail address olga@example.com"
+    )
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
+
+
 def test_unknown_email_becomes_a_member_of_the_chosen_team_when_set_to_create(
     page: Page, oidc_provider: str, olga: Any, settings: Any
 ) -> None:

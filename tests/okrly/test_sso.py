@@ -205,6 +205,55 @@ def test_a_provider_that_does_not_answer_is_a_502_with_a_reason(client: Client, 
     assert "did not answer as expected" in response.text
 
 
+# --- renewal of an SSO session --------------------------------------------------------------
+
+
+def sso_session(client: Client, user: Any, *, expires_at: float) -> None:
+    client.force_login(user, backend="okrly.sso.SSOBackend")
+    session = client.session
+    session["oidc_id_token_expiration"] = expires_at
+    session.save()
+
+
+def test_an_expired_sso_session_goes_back_through_the_provider_silently(
+    client: Client, owner: Any
+) -> None:
+    sso_session(client, owner, expires_at=time.time() - 1)
+    response = client.get("/teams/")
+    assert response.status_code == 302
+    query = parse_qs(urlsplit(response["Location"]).query)
+    assert query["prompt"] == ["none"]
+    assert client.session["oidc_login_next"] == "/teams/"
+
+
+def test_an_sso_session_still_fresh_is_left_alone(client: Client, owner: Any) -> None:
+    sso_session(client, owner, expires_at=time.time() + 60)
+    assert client.get("/teams/").status_code == 200
+
+
+def test_an_expired_sso_session_reloads_the_page_on_an_htmx_request(
+    client: Client, owner: Any
+) -> None:
+    sso_session(client, owner, expires_at=time.time() - 1)
+    response = client.get("/inbox/", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response["HX-Refresh"] == "true"
+
+
+def test_a_password_session_never_goes_through_the_provider(client: Client, owner: Any) -> None:
+    client.force_login(owner, backend="okrly.backends.ProfileBackend")
+    assert client.get("/teams/").status_code == 200
+
+
+def test_an_sso_session_of_a_switched_off_account_is_signed_out(client: Client, owner: Any) -> None:
+    sso_session(client, owner, expires_at=time.time() + 60)
+    owner.is_active = False
+    owner.save()
+    response = client.get("/teams/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
 # --- password sign-in ------------------------------------------------------------------------
 
 
