@@ -338,7 +338,8 @@ SSO_ENV = {
 
 
 def start_django(env: dict[str, str], var_dir: Path) -> subprocess.CompletedProcess[str]:
-    """The development settings with only ``env`` (a clean environment, no .env file)."""
+    """Django's settings (development's unless ``env`` names others) with only ``env``: a
+    clean environment, no .env file."""
     clean = {
         "PATH": "/usr/bin:/bin",
         "OKRLY_VAR_DIR": str(var_dir),
@@ -399,6 +400,21 @@ def test_a_bad_sso_setting_stops_start_up_naming_it(
     result = start_django({**SSO_ENV, **change}, tmp_path)
     assert result.returncode != 0
     assert named in result.stderr
+
+
+def test_production_refuses_a_provider_endpoint_over_plain_http(tmp_path: Path) -> None:
+    production = {
+        "DJANGO_SETTINGS_MODULE": "okrly.settings.production",
+        "SECRET_KEY": "k" * 20 + "abcdefghijklmnopqrstuvwxyz0123456789",
+        "DATABASE_URL": "postgres://okrly:pw@db.internal:5432/okrly",
+        "ALLOWED_HOSTS": "okr.example.com",
+        "REDIS_URL": "redis://redis.internal:6379/0",
+    }
+    assert start_django({**production, **SSO_ENV}, tmp_path).returncode == 0
+    plain = {**SSO_ENV, "OIDC_OP_TOKEN_ENDPOINT": "http://sso.example.com/token"}
+    result = start_django({**production, **plain}, tmp_path)
+    assert result.returncode != 0
+    assert "OIDC_OP_TOKEN_ENDPOINT must be an https:// address in production" in result.stderr
 
 
 def test_password_sign_in_for_staff_only_needs_sso(tmp_path: Path) -> None:
