@@ -65,6 +65,12 @@ def email_is_verified(claims: Mapping[str, Any]) -> bool:
     return verified is True or (isinstance(verified, str) and verified.lower() == "true")
 
 
+def same_subject(id_token: Mapping[str, Any], userinfo: Mapping[str, Any]) -> bool:
+    """OpenID Connect Core 5.3.2: the userinfo answer's ``sub`` must be the ID token's (the
+    library reads the e-mail address from the former without checking)."""
+    return bool(id_token.get("sub")) and userinfo.get("sub") == id_token.get("sub")
+
+
 def user_for_claims(claims: Mapping[str, Any]) -> User:
     """The OKRly account the provider's claims stand for, or ``SignInRefused``.
 
@@ -215,7 +221,14 @@ class SSOBackend(OIDCAuthenticationBackend):
             ) from exc
 
     def get_or_create_user(self, access_token: str, id_token: str, payload: Any) -> User:
-        return user_for_claims(self.get_userinfo(access_token, id_token, payload))
+        userinfo = self.get_userinfo(access_token, id_token, payload)
+        if not same_subject(payload, userinfo):
+            raise SignInRefused(
+                "The sign-in provider described someone other than the person it signed in, "
+                "so you are not signed in. Start again.",
+                status=400,
+            )
+        return user_for_claims(userinfo)
 
     def get_user(self, user_id: Any) -> Any:
         # The same read as a password session's: the profile with the user, inactive refused.

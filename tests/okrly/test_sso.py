@@ -22,7 +22,13 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from okrly.models import Membership
-from okrly.sso import CLOCK_SKEW_SECONDS, SignInRefused, SSOBackend, user_for_claims
+from okrly.sso import (
+    CLOCK_SKEW_SECONDS,
+    SignInRefused,
+    SSOBackend,
+    same_subject,
+    user_for_claims,
+)
 from tests.factories import UserFactory
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -108,6 +114,16 @@ def test_creating_into_a_team_that_does_not_exist_is_refused_and_makes_nothing(
     with pytest.raises(SignInRefused, match="no-such-team"):
         user_for_claims(claims("nina@example.com"))
     assert not get_user_model().objects.filter(email="nina@example.com").exists()
+
+
+@pytest.mark.parametrize(
+    ("token_sub", "userinfo_sub", "same"),
+    [("olga", "olga", True), ("olga", "uma", False), ("olga", None, False), (None, None, False)],
+)
+def test_userinfo_must_describe_the_subject_of_the_id_token(
+    token_sub: Any, userinfo_sub: Any, same: bool
+) -> None:
+    assert same_subject({"sub": token_sub}, {"sub": userinfo_sub}) is same
 
 
 def test_the_backend_ignores_a_password_sign_in(owner: Any, rf: Any) -> None:
