@@ -213,7 +213,8 @@ def test_a_callback_without_a_code_shows_why_on_the_sign_in_page(
 
 
 def test_a_provider_that_does_not_answer_is_a_502_with_a_reason(client: Client, db: Any) -> None:
-    # Nothing listens on the test provider's port here (only the browser tests start it).
+    # Either nothing listens on the test provider's port (only the browser tests start it),
+    # or the provider refuses a code it never issued: the token request fails either way.
     started = client.get("/oidc/authenticate/")
     state = parse_qs(urlsplit(started["Location"]).query)["state"][0]
     response = client.get(f"/oidc/callback/?code=abc&state={state}")
