@@ -14,7 +14,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The real OpenID Connect provider the single sign-on tests start (tests/oidc_provider/):
+# npm ci again only when its lock file changes.
+OIDC_PROVIDER := tests/oidc_provider
+$(OIDC_PROVIDER)/node_modules/.package-lock.json: $(OIDC_PROVIDER)/package-lock.json
+	@command -v npm >/dev/null || { echo "Node.js 20+ and npm are needed for the SSO tests' provider"; exit 1; }
+	cd $(OIDC_PROVIDER) && npm ci --no-audit --no-fund
+	touch $@
+
+install: $(STAMP) $(OIDC_PROVIDER)/node_modules/.package-lock.json
 
 ## The zero-setup app: SQLite, embedded Celery broker, real worker and beat, demo data.
 run: install

@@ -33,6 +33,12 @@ LEAD = Membership.Role.LEAD
 # --- who someone is ----------------------------------------------------------------------------
 
 
+def can_sign_in_with_password(user: Person) -> bool:
+    """The password form is for everyone, or (``PASSWORD_SIGN_IN=staff``, with single sign-on
+    on) for staff only: everyone else signs in through the provider."""
+    return settings.PASSWORD_SIGN_IN == "all" or bool(user.is_staff)
+
+
 def leadership_group_name() -> str:
     return str(settings.LEADERSHIP_GROUP)
 

@@ -9,10 +9,13 @@ from functools import cache
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.validators import ProhibitNullCharactersValidator
 from django.utils import timezone
 
+from okrly.access import can_sign_in_with_password
 from okrly.errors import OKRlyError
 from okrly.models import Profile, display_name, validate_timezone
 
@@ -234,3 +237,18 @@ class ProfileForm(forms.ModelForm):
         field = self.fields["timezone"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = timezone_choices(self.instance.timezone if self.instance.pk else None)
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form, refusing a password sign-in that ``PASSWORD_SIGN_IN`` reserves
+    for staff. Asked only after the password is right, so the refusal tells a stranger
+    nothing about which accounts exist."""
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        super().confirm_login_allowed(user)
+        if not can_sign_in_with_password(user):
+            raise forms.ValidationError(
+                "Password sign-in is for staff only. Use “Sign in with %(provider)s” above.",
+                code="password_sign_in_off",
+                params={"provider": settings.OIDC_PROVIDER_NAME},
+            )

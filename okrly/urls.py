@@ -1,5 +1,6 @@
 from csp.constants import UNSAFE_INLINE
 from csp.decorators import csp_update
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -132,6 +133,8 @@ urlpatterns = [
         views.LimitedPasswordResetView.as_view(),
         name="password_reset",
     ),
+    # The sign-in page with OKRly's form (PASSWORD_SIGN_IN) and single sign-on's link.
+    path("accounts/login/", views.SignInView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/dashboard/org/", reviews_api.OrgDashboard.as_view(), name="api_dashboard_org"),
@@ -162,3 +165,7 @@ urlpatterns = [
         name="api_docs",
     ),
 ]
+
+if settings.OIDC_ENABLED:
+    # Single sign-on (okrly/sso.py): /oidc/authenticate/ and the callback, /oidc/callback/.
+    urlpatterns.append(path("oidc/", include("mozilla_django_oidc.urls")))

@@ -4,9 +4,10 @@ import logging
 import sys
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, login_required
-from django.contrib.auth.views import PasswordResetView
+from django.contrib.auth.views import LoginView, PasswordResetView
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,7 +17,7 @@ from django.views import defaults
 from django.views.decorators.http import require_http_methods
 
 from okrly import health, selectors, services
-from okrly.forms import ProfileForm
+from okrly.forms import ProfileForm, SignInForm
 from okrly.models import Notification, Quarter, Team, request_quarter
 from okrly.registry import my_week_panels, team_panels, team_sections
 from okrly.throttling import password_reset_allowed
@@ -175,3 +176,28 @@ def profile(request: AuthedRequest) -> HttpResponse:
             return redirect("profile")
         return render(request, "okrly/profile.html", {"form": form}, status=400)
     return render(request, "okrly/profile.html", {"form": form})
+
+
+def sign_in_choices() -> dict[str, Any]:
+    """What the sign-in page offers: single sign-on (when on, with the provider's name), and
+    whether the password form leads or stands aside for staff (``PASSWORD_SIGN_IN``)."""
+    return {
+        "sso_enabled": settings.OIDC_ENABLED,
+        "sso_name": settings.OIDC_PROVIDER_NAME,
+        "password_for_staff_only": settings.PASSWORD_SIGN_IN == "staff",
+    }
+
+
+class SignInView(LoginView):
+    """Django's sign-in page with OKRly's form and single sign-on's link."""
+
+    authentication_form = SignInForm
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), **sign_in_choices()}
+
+
+def sign_in_page(request: HttpRequest, *, error: str, status: int) -> HttpResponse:
+    """The sign-in page saying why a single sign-on did not sign the person in."""
+    context = {"form": SignInForm(request), "sso_error": error, **sign_in_choices()}
+    return render(request, "registration/login.html", context, status=status)

@@ -17,6 +17,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from okrly.envcheck import bool_value, db_url_value, env_value, rate_value
+from okrly.ssoconfig import sso_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Runtime state of the embedded mode (SQLite file, broker folders, beat schedule) lives here.
@@ -170,6 +171,20 @@ CACHES["default"] = fail_soft_cache(CACHES["default"])
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Single sign-on through OpenID Connect (okrly/sso.py), on when OIDC_RP_CLIENT_ID is set: the
+# OIDC_* variables (okrly/ssoconfig.py, README "Single sign-on"). PASSWORD_SIGN_IN=staff
+# keeps the password form for staff only.
+_sso = sso_settings(
+    env, installed_apps=INSTALLED_APPS, middleware=MIDDLEWARE, backends=AUTHENTICATION_BACKENDS
+)
+vars().update(_sso)
+# OKRly's own, named for the type checker (django-stubs reads names from this module).
+OIDC_ENABLED: bool = _sso["OIDC_ENABLED"]
+PASSWORD_SIGN_IN: str = _sso["PASSWORD_SIGN_IN"]
+OIDC_PROVIDER_NAME: str = _sso["OIDC_PROVIDER_NAME"]
+OIDC_UNKNOWN_USERS: str = _sso["OIDC_UNKNOWN_USERS"]
+OIDC_NEW_USER_TEAM: str = _sso["OIDC_NEW_USER_TEAM"]
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env_value(env.str, "TIME_ZONE", default="UTC")

@@ -19,6 +19,7 @@ from okrly.settings.base import (
     env,
     fail_soft_cache,
 )
+from okrly.ssoconfig import ENDPOINTS
 
 _REQUIRED = {
     "SECRET_KEY": (
@@ -44,6 +45,10 @@ if CELERY_BROKER_URL.startswith(("okrlyfs://", "memory://")):
     raise ImproperlyConfigured(
         "CELERY_BROKER_URL uses an embedded broker; production needs Redis (redis://...)."
     )
+for _name in ENDPOINTS:
+    # The token request carries the client secret, and the keys decide who signs in.
+    if os.environ.get("OIDC_RP_CLIENT_ID") and not vars()[_name].startswith("https://"):
+        raise ImproperlyConfigured(f"{_name} must be an https:// address in production.")
 if bool_value("DEBUG", default=False):
     raise ImproperlyConfigured("DEBUG must be false in production.")
 DEBUG = False

@@ -3,9 +3,21 @@ points them at the real PostgreSQL and Redis); the default is a SQLite file."""
 
 from __future__ import annotations
 
+import socket
+
+import environ
+
 from okrly.envcheck import env_value
 from okrly.settings.base import *  # noqa: F403
-from okrly.settings.base import DATABASES, VAR_DIR, env
+from okrly.settings.base import (
+    AUTHENTICATION_BACKENDS,
+    DATABASES,
+    INSTALLED_APPS,
+    MIDDLEWARE,
+    VAR_DIR,
+    env,
+)
+from okrly.ssoconfig import sso_settings
 
 SECRET_KEY = "test-secret-key-not-for-production-0123456789-abcdefghijklmnopqrstuvwxyz"
 DEBUG = False
@@ -42,3 +54,33 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # for it. Browser-session cookies carry no date; the server still expires sessions by its clock.
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 CSRF_COOKIE_AGE = None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# Single sign-on is on in the suite, as a deployment with it would be, against the real
+# OpenID Connect provider of tests/oidc_provider/ on a port picked now: the SSO tests start it
+# there (tests/oidc.py). Only those tests talk to it; the rest never reach it.
+OIDC_TEST_PORT = _free_port()
+_sso_env = environ.Env()
+_sso_env.ENVIRON = {
+    "OIDC_RP_CLIENT_ID": "okrly-test",
+    "OIDC_RP_CLIENT_SECRET": "okrly-test-secret",
+    "OIDC_OP_AUTHORIZATION_ENDPOINT": f"http://127.0.0.1:{OIDC_TEST_PORT}/auth",
+    "OIDC_OP_TOKEN_ENDPOINT": f"http://127.0.0.1:{OIDC_TEST_PORT}/token",
+    "OIDC_OP_USER_ENDPOINT": f"http://127.0.0.1:{OIDC_TEST_PORT}/me",
+    "OIDC_OP_JWKS_ENDPOINT": f"http://127.0.0.1:{OIDC_TEST_PORT}/jwks",
+    "OIDC_PROVIDER_NAME": "Example Corp",
+}
+vars().update(
+    sso_settings(
+        _sso_env,
+        installed_apps=INSTALLED_APPS,
+        middleware=MIDDLEWARE,
+        backends=AUTHENTICATION_BACKENDS,
+    )
+)

@@ -4,12 +4,15 @@ pytest-django's live server, which also serves the static files."""
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from django.core.management import call_command
 from playwright.sync_api import Page, Request, Response
+
+from tests.oidc import run_provider
 
 CHROMIUM = "/usr/bin/chromium"
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
@@ -36,6 +39,13 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 def base_url(live_server: Any) -> str:
     """``page.goto("/inbox/")`` goes to the live server."""
     return str(live_server.url)
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(live_server: Any) -> Iterator[str]:
+    """The real OpenID Connect provider (tests/oidc.py), its client's redirect URI OKRly's
+    callback on the live server; its address."""
+    yield from run_provider(f"{live_server.url}/oidc/callback/")
 
 
 @pytest.fixture

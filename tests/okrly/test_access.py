@@ -9,7 +9,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 pytestmark = pytest.mark.django_db
 
-# Pages that must work signed out: signing in and recovering a password, and the health check.
+# Pages that must work signed out: signing in (with a password or single sign-on) and
+# recovering a password, and the health check.
 PUBLIC = {
     "login",
     "password_reset",
@@ -19,6 +20,9 @@ PUBLIC = {
     "healthz",
     # An invitation's link: the invitee has no password yet (issue 16).
     "join",
+    # Single sign-on's start and the provider's way back (okrly/sso.py; tests/okrly/test_sso.py).
+    "oidc_authentication_init",
+    "oidc_authentication_callback",
 }
 
 
