@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install run test lint format chromium migrate seed worker beat clean bench fuzz
+.PHONY: install oidc-provider run test lint format chromium migrate seed worker beat clean bench fuzz
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found); set PYTHON=..."; exit 1; }
@@ -22,7 +22,10 @@ $(OIDC_PROVIDER)/node_modules/.package-lock.json: $(OIDC_PROVIDER)/package-lock.
 	cd $(OIDC_PROVIDER) && npm ci --no-audit --no-fund
 	touch $@
 
-install: $(STAMP) $(OIDC_PROVIDER)/node_modules/.package-lock.json
+install: $(STAMP)
+
+# Only the tests need Node.js: `make run` works without it.
+oidc-provider: $(OIDC_PROVIDER)/node_modules/.package-lock.json
 
 ## The zero-setup app: SQLite, embedded Celery broker, real worker and beat, demo data.
 run: install
@@ -31,7 +34,7 @@ run: install
 	$(BIN)/honcho -f Procfile.dev start
 
 ## The whole test suite (browser tests included; installs Debian's Chromium if missing).
-test: install chromium
+test: install oidc-provider chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## Every page against a trivial one, each request just after a check-in is written, over HTTP on
