@@ -31,7 +31,7 @@ def test_request_commit_and_see_it_committed(
     panel = page.locator("#dependencies-panel")
     panel.get_by_label("What").fill("Activation events in the data warehouse")
     panel.get_by_label("From team").select_option(label="Platform")
-    panel.get_by_label("Who").select_option(label="Olivia Brown (olivia)")
+    panel.get_by_label("Who").select_option(label="Olivia Brown (Platform)")
     panel.get_by_label("By when").fill(due.isoformat())
     if due > quarter.end:
         panel.get_by_label("Yes, this date is outside the quarter").check()
