@@ -32,6 +32,7 @@ def run_provider(redirect_uri: str) -> Iterator[str]:
         pytest.fail("The test provider is not installed: run `make install` (npm ci).")
     url = provider_url()
     log = Path(settings.VAR_DIR) / "oidc-provider.log"
+    log.parent.mkdir(parents=True, exist_ok=True)  # a clean checkout has no var/ yet
     with log.open("wb") as output:
         process = subprocess.Popen(
             ["node", "provider.js", str(settings.OIDC_TEST_PORT), redirect_uri],

@@ -218,9 +218,8 @@ def test_a_new_persons_username_is_unique(teams: Any) -> None:
     }
 
 
-def test_two_thousand_people_import_in_under_ten_seconds_on_sqlite(teams: Any, capsys: Any) -> None:
-    if connection.vendor != "sqlite":
-        pytest.skip("The budget is set for SQLite.")
+def test_two_thousand_people_import_in_under_ten_seconds(teams: Any, capsys: Any) -> None:
+    """The issue's budget is for SQLite; CI's PostgreSQL is held to the same one."""
     extra = [TeamFactory(name=f"Squad {n}", slug=f"squad-{n}") for n in range(20)]
     lines = []
     for n in range(2000):
@@ -232,7 +231,7 @@ def test_two_thousand_people_import_in_under_ten_seconds_on_sqlite(teams: Any, c
     plan = people_import_apply(text)
     elapsed = time.perf_counter() - started
     with capsys.disabled():
-        print(f"\n2,000-row people import on SQLite: {elapsed:.2f} s")
+        print(f"\n2,000-row people import on {connection.vendor}: {elapsed:.2f} s")
     assert plan.counts["create"] == 2000
     assert Membership.objects.filter(team__in=extra).count() == 2000
     boss = User.objects.get(email="p999@example.com").profile.manager
