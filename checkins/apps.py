@@ -7,10 +7,10 @@ class CheckinsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from checkins import asked, demo, prompts, views
+        from checkins import asked, demo, prompts, selectors, views
         from okrly import registry
 
-        registry.register_asked("checkin_needs", asked.asked_of)
+        registry.register_asked("checkin_needs", asked.asked_of, selectors.needs_count_sql)
         registry.register_my_week_panel("checkins", views.render_my_week, order=10)
         registry.register_key_result_panel("checkins", views.render_key_result_panel, order=10)
         registry.register_email_context("checkin_prompt", prompts.prompt_email_context)

@@ -300,7 +300,16 @@ FROM {checkin} c
 JOIN {kr} k ON k.id = c.key_result_id
 JOIN {person} o ON o.id = k.owner_id
 LEFT JOIN {dep} d ON d.id = c.need_dependency_id
-WHERE c.need_person_id = %s AND c.need_handled_at IS NULL
+WHERE {_NEEDS_OPEN}
 ORDER BY c.submitted_at, c.id""",
         [user.pk],
     )
+
+
+# The needs still waiting on a person (``%s``), of check-ins ``c``: listed and counted alike.
+_NEEDS_OPEN = "c.need_person_id = %s AND c.need_handled_at IS NULL"
+
+
+def needs_count_sql(user: User) -> tuple[str, list[Any]]:
+    """``len(needs_for(user))`` as a scalar SQL subquery (the navigation's count)."""
+    return f"SELECT COUNT(*) FROM {sql.table(CheckIn)} c WHERE {_NEEDS_OPEN}", [user.pk]

@@ -25,7 +25,7 @@ class DependenciesConfig(AppConfig):
             dispatch_uid="definitions_dep_delete",
         )
 
-        registry.register_asked("dependencies", asked.asked_of)
+        registry.register_asked("dependencies", asked.asked_of, selectors.awaiting_count_sql)
         registry.register_key_result_panel("dependencies", views.render_key_result_panel, order=20)
         registry.register_team_panel("dependencies", views.render_team_panel, order=20)
         registry.register_demo_seeder("dependencies", demo.seed, order=20)

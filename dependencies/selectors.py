@@ -67,15 +67,30 @@ JOIN {team} pt ON pt.id = d.provider_team_id
 JOIN {team} rt ON rt.id = d.requesting_team_id
 JOIN {kr} k ON k.id = d.key_result_id
 JOIN {person} o ON o.id = k.owner_id
-WHERE d.awaiting_id = %s
-  AND (d.status IN (%s, %s) OR (d.status = %s AND d.confirmed_at IS NULL))
+WHERE {_AWAITING}
 ORDER BY d.awaiting_since, d.id""",
-        [
-            user.pk,
-            Dependency.Status.REQUESTED.value,
-            Dependency.Status.COUNTERED.value,
-            Dependency.Status.DELIVERED.value,
-        ],
+        _awaiting_params(user),
+    )
+
+
+# What waits on a person, of dependencies ``d``: listed and counted alike.
+_AWAITING = """d.awaiting_id = %s
+  AND (d.status IN (%s, %s) OR (d.status = %s AND d.confirmed_at IS NULL))"""
+
+
+def _awaiting_params(user: User) -> list[Any]:
+    return [
+        user.pk,
+        Dependency.Status.REQUESTED.value,
+        Dependency.Status.COUNTERED.value,
+        Dependency.Status.DELIVERED.value,
+    ]
+
+
+def awaiting_count_sql(user: User) -> tuple[str, list[Any]]:
+    """``len(awaiting_user(user))`` as a scalar SQL subquery (the navigation's count)."""
+    return f"SELECT COUNT(*) FROM {sql.table(Dependency)} d WHERE {_AWAITING}", _awaiting_params(
+        user
     )
 
 

@@ -151,6 +151,25 @@ def people_led_by(user: Person) -> PeopleLed:
     return PeopleLed(ids=frozenset(ids))
 
 
+def leads_someone_sql(user: User) -> tuple[str, list[object]]:
+    """Whether ``user`` leads anyone (``people_led_by``'s rule: the leadership group, a team's
+    lead, someone's manager) as one SQL condition and its parameters, for a statement that
+    reads more (the navigation's counts). A lead of a team with no one else on it counts."""
+    from django.contrib.auth.models import Group
+
+    from okrly import sql
+
+    groups = sql.table(get_user_model().groups.through)
+    return (
+        f"(EXISTS (SELECT 1 FROM {groups} ug JOIN {sql.table(Group)} g ON g.id = ug.group_id "
+        "WHERE ug.user_id = %s AND g.name = %s) "
+        f"OR EXISTS (SELECT 1 FROM {sql.table(Membership)} m "
+        "WHERE m.user_id = %s AND m.role = %s) "
+        f"OR EXISTS (SELECT 1 FROM {sql.table(Profile)} p WHERE p.manager_id = %s))",
+        [user.pk, leadership_group_name(), user.pk, LEAD.value, user.pk],
+    )
+
+
 # --- leading people: nudges and replies to check-ins --------------------------------------------
 
 

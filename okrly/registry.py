@@ -55,6 +55,13 @@ class AskedItem:
 
 # ("User" quoted: the user model is imported for the type checker only.)
 AskedProvider = Callable[["User"], list[AskedItem]]
+# How many items a provider gives the user, as one scalar SQL subquery and its parameters
+# (``SELECT COUNT(*) ...``, the provider's own FROM and WHERE): the navigation counts every
+# provider's items with the unread count in one statement on every page.
+AskedCount = Callable[["User"], tuple[str, list[Any]]]
+# A count beside a navigation link (by the link's view name) for the user, as a scalar SQL
+# subquery (NULL: no count for this user), read in the same statement.
+NavCount = Callable[["User"], tuple[str, list[Any]]]
 # A panel renders its own template to HTML for (request, object).
 Panel = Callable[[HttpRequest, Any], str]
 
@@ -65,7 +72,8 @@ MyWeekPanel = Callable[[AuthedRequest], str]
 # is active). The page passes the quarter it already loaded, so a section costs no query for it.
 TeamSection = Callable[[HttpRequest, Any, Any], str]
 
-_asked: dict[str, AskedProvider] = {}
+_asked: dict[str, tuple[AskedProvider, AskedCount]] = {}
+_nav_counts: dict[str, NavCount] = {}
 _my_week_panels: dict[str, tuple[int, MyWeekPanel]] = {}
 _my_week_fallbacks: dict[str, tuple[int, MyWeekPanel]] = {}
 _team_sections: dict[str, tuple[int, TeamSection]] = {}
@@ -92,9 +100,29 @@ def run_demo_seeders(today: date) -> dict[str, int]:
     return counts
 
 
-def register_asked(name: str, provider: AskedProvider) -> None:
-    """Register (or replace, on a second ``ready()``) an "Asked of me" provider."""
-    _asked[name] = provider
+def register_asked(name: str, provider: AskedProvider, count: AskedCount) -> None:
+    """Register (or replace, on a second ``ready()``) an "Asked of me" provider, with the
+    count of its items as SQL (the navigation's count; tested equal to ``len(provider)``)."""
+    _asked[name] = (provider, count)
+
+
+def asked_count_sql(user: User) -> tuple[str, list[Any]]:
+    """The number of "Asked of me" items as one SQL expression: every provider's count
+    subquery, added (``0`` without providers)."""
+    parts = [count(user) for _, count in _asked.values()]
+    if not parts:
+        return "0", []
+    return " + ".join(f"({part})" for part, _ in parts), [p for _, ps in parts for p in ps]
+
+
+def register_nav_count(view: str, count: NavCount) -> None:
+    """A count beside the navigation's link to ``view`` (reviews: the Dashboard's unanswered
+    risks, for leaders)."""
+    _nav_counts[view] = count
+
+
+def nav_counts() -> dict[str, NavCount]:
+    return dict(_nav_counts)
 
 
 def register_key_result_panel(name: str, panel: Panel, *, order: int = 50) -> None:
@@ -179,7 +207,7 @@ def team_sections(request: HttpRequest, team: Any, quarter: Any) -> list[str]:
 
 def asked_of(user: User) -> list[AskedItem]:
     items: list[AskedItem] = []
-    for provider in _asked.values():
+    for provider, _ in _asked.values():
         items.extend(provider(user))
     # Oldest first: what has waited longest is most overdue for an answer.
     return sorted(items, key=lambda i: (i.since is None, i.since or datetime.min))

@@ -10,7 +10,7 @@ class OwnershipConfig(AppConfig):
         from okrly import registry
         from ownership import asked, badges, cards, demo, views
 
-        registry.register_asked("ownership", asked.asked_of)
+        registry.register_asked("ownership", asked.asked_of, asked.count_sql)
         # Before reviews' "Escalate" (order 50): accepting comes first.
         registry.register_my_week_card_actions("acceptance", cards.my_week_card_actions, order=10)
         registry.register_key_result_panel("ownership", views.render_key_result_panel, order=5)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 
@@ -18,25 +18,16 @@ if TYPE_CHECKING:
 
 
 def asked_of(user: User) -> list[AskedItem]:
-    nomination, kr, person, objective, quarter, team = (
-        sql.table(OwnershipNomination),
-        sql.table(KeyResult),
-        sql.table(get_user_model()),
-        sql.table(Objective),
-        sql.table(Quarter),
-        sql.table(Team),
-    )
-    # A literal: the partial indexes of pending nominations serve it (okrly.sql.constants).
-    pending = sql.constants([OwnershipNomination.Status.PENDING.value])
+    kr, person, team = sql.table(KeyResult), sql.table(get_user_model()), sql.table(Team)
     items = []
     # Newest first, as the nominations' own order.
     for row in sql.rows(
         f"""
 SELECT n.reason, n.created_at, n.key_result_id, k.title, b.first_name, b.last_name
-FROM {nomination} n
+FROM {sql.table(OwnershipNomination)} n
 JOIN {kr} k ON k.id = n.key_result_id
 LEFT JOIN {person} b ON b.id = n.nominated_by_id
-WHERE n.nominee_id = %s AND n.status = {pending}
+WHERE {_nominated()}
 ORDER BY n.created_at DESC, n.id DESC""",
         [user.pk],
     ):
@@ -59,24 +50,11 @@ ORDER BY n.created_at DESC, n.id DESC""",
     for row in sql.rows(
         f"""
 SELECT k.id, k.title, k.created_at, t.name AS team
-FROM {kr} k
-JOIN {objective} o ON o.id = k.objective_id
-JOIN {quarter} q ON q.id = o.quarter_id
+FROM {_accept_from()}
 JOIN {team} t ON t.id = o.team_id
-WHERE k.owner_id = %s AND k.displaced_by_id IS NULL AND q.status <> %s
-  AND NOT EXISTS (
-      SELECT 1 FROM {nomination} a
-      WHERE a.key_result_id = k.id AND a.nominee_id = %s AND a.status IN (%s, %s))
-  AND NOT EXISTS (
-      SELECT 1 FROM {nomination} p WHERE p.key_result_id = k.id AND p.status = {pending})
+WHERE {_to_accept()}
 ORDER BY q.start DESC, t.name, o.rank, o.id, k.id""",
-        [
-            user.pk,
-            Quarter.Status.CLOSED.value,
-            user.pk,
-            OwnershipNomination.Status.ACCEPTED.value,
-            OwnershipNomination.Status.DECLINED.value,
-        ],
+        _to_accept_params(user),
     ):
         items.append(
             AskedItem(
@@ -90,3 +68,53 @@ ORDER BY q.start DESC, t.name, o.rank, o.id, k.id""",
             )
         )
     return items
+
+
+# The two kinds of item as FROM ... WHERE, listed above and counted by ``count_sql`` alike.
+
+
+def _nominated() -> str:
+    """The user's (one ``%s``) pending nominations, of nominations ``n``."""
+    # A literal: the partial indexes of pending nominations serve it (okrly.sql.constants).
+    pending = sql.constants([OwnershipNomination.Status.PENDING.value])
+    return f"n.nominee_id = %s AND n.status = {pending}"
+
+
+def _accept_from() -> str:
+    """Key results ``k`` with their objective ``o`` and quarter ``q``."""
+    return (
+        f"{sql.table(KeyResult)} k JOIN {sql.table(Objective)} o ON o.id = k.objective_id "
+        f"JOIN {sql.table(Quarter)} q ON q.id = o.quarter_id"
+    )
+
+
+def _to_accept() -> str:
+    """Of ``_accept_from``, the key results the user owns and has neither accepted nor
+    declined; parameters from ``_to_accept_params``."""
+    nomination = sql.table(OwnershipNomination)
+    pending = sql.constants([OwnershipNomination.Status.PENDING.value])
+    return f"""k.owner_id = %s AND k.displaced_by_id IS NULL AND q.status <> %s
+  AND NOT EXISTS (
+      SELECT 1 FROM {nomination} a
+      WHERE a.key_result_id = k.id AND a.nominee_id = %s AND a.status IN (%s, %s))
+  AND NOT EXISTS (
+      SELECT 1 FROM {nomination} p WHERE p.key_result_id = k.id AND p.status = {pending})"""
+
+
+def _to_accept_params(user: User) -> list[Any]:
+    return [
+        user.pk,
+        Quarter.Status.CLOSED.value,
+        user.pk,
+        OwnershipNomination.Status.ACCEPTED.value,
+        OwnershipNomination.Status.DECLINED.value,
+    ]
+
+
+def count_sql(user: User) -> tuple[str, list[Any]]:
+    """``len(asked_of(user))`` as a scalar SQL subquery (the navigation's count)."""
+    return (
+        f"SELECT (SELECT COUNT(*) FROM {sql.table(OwnershipNomination)} n WHERE {_nominated()})"
+        f" + (SELECT COUNT(*) FROM {_accept_from()} WHERE {_to_accept()})",
+        [user.pk, *_to_accept_params(user)],
+    )

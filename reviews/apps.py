@@ -43,7 +43,15 @@ class ReviewsConfig(AppConfig):
         registry.register_key_result_panel(
             "early_escalation", early_escalation_views.render_key_result_panel, order=16
         )
-        registry.register_asked("early_escalation", early_escalation_views.asked_of)
+        # Issue 15: the unanswered risks beside Dashboard in the navigation, for leaders.
+        from reviews import selectors
+
+        registry.register_nav_count("reviews:dashboard", selectors.nav_unanswered_sql)
+        registry.register_asked(
+            "early_escalation",
+            early_escalation_views.asked_of,
+            early_escalation_views.asked_count_sql,
+        )
         # Issue 13: while a quarter is reviewing, My week grades its key results (before the
         # check-in forms, which a reviewing quarter no longer shows).
         from reviews import grading_views

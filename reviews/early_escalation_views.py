@@ -105,19 +105,26 @@ def render_key_result_panel(request: HttpRequest, key_result: KeyResult) -> str:
     )
 
 
+def _open_asked() -> str:
+    """Open early escalations ``x`` asked of a person: listed and counted alike."""
+    return f"{sql.table(EarlyEscalation)} x WHERE x.asked_of_id = %s AND x.status = %s"
+
+
+def _open_params(user: User) -> list[Any]:
+    return [user.pk, EarlyEscalation.Status.OPEN.value]
+
+
+def asked_count_sql(user: User) -> tuple[str, list[Any]]:
+    """``len(asked_of(user))`` as a scalar SQL subquery (the navigation's count)."""
+    return f"SELECT COUNT(*) FROM {_open_asked()}", _open_params(user)
+
+
 def asked_of(user: User) -> list[AskedItem]:
     """Open escalations asked of ``user``, each with its Answer and Redirect forms: one query
     when there are none (most people, most days: their ids as SQL, which costs a tenth of
     the ORM's query), three when there are (the escalations with what their words read, and
     the people for the redirect picker)."""
-    open_ids = [
-        row.id
-        for row in sql.rows(
-            f"SELECT x.id FROM {sql.table(EarlyEscalation)} x "
-            "WHERE x.asked_of_id = %s AND x.status = %s",
-            [user.pk, EarlyEscalation.Status.OPEN.value],
-        )
-    ]
+    open_ids = [row.id for row in sql.rows(f"SELECT x.id FROM {_open_asked()}", _open_params(user))]
     if not open_ids:
         return []
     escalations = list(

@@ -37,7 +37,7 @@ from checkins.threads import Entry
 from dependencies.models import Dependency, DependencyEvent, Escalation
 from objectives.definitions import not_shared_by_team
 from objectives.models import KeyResult, Objective, TradeOff, expected_percent, progress_percent
-from okrly import sql
+from okrly import access, sql
 from okrly.access import leadership_group_name
 from okrly.links import link
 from okrly.models import Membership, Quarter, Team, ancestry
@@ -1435,6 +1435,26 @@ def unanswered_count(quarter: Quarter, *, cap: int = 99) -> int:
             f"LIMIT {int(cap) + 1}) found",
             params,
         )[0].n
+    )
+
+
+def nav_unanswered_sql(user: Any) -> tuple[str, list[Any]]:
+    """The navigation's count beside Dashboard: the Risk feed tab's figure (the unanswered
+    items of the active quarter, else of the newest reviewing one, counted to 100), for
+    people who lead someone (they answer them); NULL, no count, for everyone else."""
+    leads, params = access.leads_someone_sql(user)
+    quarter = sql.table(Quarter)
+    return (
+        f"SELECT CASE WHEN {leads} THEN (SELECT COUNT(*) FROM (SELECT 1 FROM "
+        f"{sql.table(RiskItem)} r WHERE r.quarter_id = (SELECT q.id FROM {quarter} q "
+        "WHERE q.status IN (%s, %s) ORDER BY q.status = %s DESC, q.start DESC LIMIT 1) "
+        "AND r.in_play AND NOT r.answered LIMIT 100) found) END",
+        [
+            *params,
+            Quarter.Status.ACTIVE.value,
+            Quarter.Status.REVIEWING.value,
+            Quarter.Status.ACTIVE.value,
+        ],
     )
 
 

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods
 from checkins.models import CheckIn
 from okrly import sql
 from okrly.access import people_led_by
-from okrly.context_processors import unread_read
+from okrly.context_processors import nav_read
 from okrly.csvexport import csv_response
 from okrly.errors import RuleBroken
 from okrly.models import Quarter, Team, pick_current, request_quarters
@@ -196,7 +196,7 @@ def team(request: HttpRequest, pk: int) -> HttpResponse:
     # The quarter's week now: each row's pace, the team's, and whether a check-in is current.
     week = selectors.dashboard_week(quarter, today)
     pace = selectors.team_pace_read(quarter, pk, week)
-    sql.run(header, rows, trend, promises, outcomes, pace, unread_read(request.user, request))
+    sql.run(header, rows, trend, promises, outcomes, pace, nav_read(request.user, request))
     team_obj, page = header.value, rows.value
     if team_obj is None:
         raise Http404("No such team.")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
+from okrly.context_processors import NavCounts
 from okrly.html import csrf_input, html, html_join
 from okrly.links import link
 from okrly.models import display_name
@@ -85,6 +86,21 @@ _NAV: tuple[tuple[str, str, Any], ...] = (
 )
 
 
+def nav_badge(count: int, words: str) -> str:
+    """A count beside a navigation link, read out with what it counts (none for zero)."""
+    if not count:
+        return ""
+    shown = "99+" if count > 99 else str(count)
+    # The figure is shown, the words read: "Asked of me, 3 waiting on you".
+    return html(
+        ' <span class="badge" aria-hidden="true">{}</span>'
+        '<span class="visually-hidden">, {} {}</span>',
+        shown,
+        shown,
+        words,
+    )
+
+
 @register.simple_tag(takes_context=True)
 def site_nav(context: Any) -> str:
     """The signed-in navigation of base.html, built in Python: every page prints it, and
@@ -93,14 +109,20 @@ def site_nav(context: Any) -> str:
     answer renders that template)."""
     request, user = context["request"], context["user"]
     path = request.path
-    count = context.get("unread_count")
-    count = count() if callable(count) else count
+    counts = context.get("nav_counts")
+    counts = counts() if callable(counts) else counts or NavCounts()
+    count = counts.unread
+    # "Asked of me" counts what waits on the viewer; other links, what their apps count
+    # (Dashboard: the unanswered risks, for leaders). A zero prints nothing.
+    beside = {"asked_of_me": (counts.asked, "waiting on you")}
+    beside.update({view: (n, "unanswered risks") for view, n in counts.links.items()})
     links = [
         html(
-            '<li><a href="{}" {}>{}</a></li>',
+            '<li><a href="{}" {}>{}{}</a></li>',
             link(view),
             mark_safe('aria-current="page"') if is_here(path) else "",
             label,
+            nav_badge(*beside[view]) if view in beside else "",
         )
         for view, label, is_here in _NAV
     ]
