@@ -33,6 +33,11 @@ def serious_violations(page: Page) -> list[dict[str, Any]]:
             .map(v => ({id: v.id, impact: v.impact,
                         nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))}))"""
     )
+    # Every finding of the page, by impact, for the record (pytest -s prints it).
+    print(
+        f"axe {page.url}: "
+        + (", ".join(f"{v['id']} ({v['impact']})" for v in found) or "no violation")
+    )
     return [v for v in found if v["impact"] in SERIOUS]
 
 
