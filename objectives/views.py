@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -22,6 +22,7 @@ from objectives.forms import (
     ReadingForm,
 )
 from objectives.models import DefinitionAcknowledgement, DefinitionChallenge, KeyResult, Objective
+from objectives.selectors import TeamObjectives
 from okrly.access import (
     can_acknowledge_definition,
     can_challenge_reading,
@@ -31,7 +32,8 @@ from okrly.access import (
 )
 from okrly.errors import RuleBroken
 from okrly.forms import add_service_error
-from okrly.models import Quarter
+from okrly.models import Quarter, Team, ancestry
+from okrly.params import id_param
 from okrly.registry import key_result_badges, key_result_panels
 from okrly.types import AuthedRequest
 
@@ -46,6 +48,7 @@ def objective_list(request: HttpRequest) -> HttpResponse:
     if quarter is None and request.GET.get("quarter"):
         raise Http404("No such quarter.")
     groups = selectors.objectives_grouped_by_team(quarter) if quarter else []
+    groups, narrowed = _narrowed(request, groups)
     key_results = [kr for g in groups for o in g.objectives for kr in o.key_results.all()]
     # Badges (the Accountability Test) come from a higher app, for all rows at once.
     badges = key_result_badges(request, key_results)
@@ -67,8 +70,32 @@ def objective_list(request: HttpRequest) -> HttpResponse:
             # Rule 8: a quarter being planned is offered what last quarter's trade-offs
             # deferred into it (two more queries, only then).
             "deferred": tradeoff_views.deferred_offers(quarter, groups) if quarter else [],
+            "narrowed": narrowed,
         },
     )
+
+
+def _narrowed(request: HttpRequest, groups: list[Any]) -> tuple[list[Any], str]:
+    """The list behind the dashboard's "definitions not shared" counts: ``definition=
+    not_shared`` keeps the objectives whose definition is not shared (the column the counts
+    read), ``team=<id>`` the team's groups and its sub-teams' (one query for the tree).
+    Returns the groups left and what they are, in words ("" when nothing is filtered)."""
+    said = []
+    if request.GET.get("definition") == "not_shared":
+        groups = [
+            TeamObjectives(g.team, [o for o in g.objectives if not o.definition_shared])
+            for g in groups
+        ]
+        groups = [g for g in groups if g.objectives]
+        said.append("definitions not shared")
+    team_id = id_param(request.GET, "team", label="team", not_found=True)
+    if team_id is not None:
+        parent = dict(Team.objects.values_list("pk", "parent_id"))
+        if team_id not in parent:
+            raise Http404("No such team.")
+        groups = [g for g in groups if team_id in ancestry(parent, g.team.pk)]
+        said.append(f"{Team.objects.get(pk=team_id).name} and its sub-teams")
+    return groups, " · ".join(said)
 
 
 @login_required

@@ -51,7 +51,7 @@ def nav_read(user: Any, request: HttpRequest | None = None) -> sql.Read[NavCount
     ]
     all_params: list[Any] = [user.pk, *params]
     views = []
-    for i, (view, count) in enumerate(sorted(registry.nav_counts().items())):
+    for i, (view, (count, _)) in enumerate(sorted(registry.nav_counts().items())):
         part, part_params = count(user)
         parts.append(f"({part}) AS link_{i}")
         all_params.extend(part_params)

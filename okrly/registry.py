@@ -73,7 +73,7 @@ MyWeekPanel = Callable[[AuthedRequest], str]
 TeamSection = Callable[[HttpRequest, Any, Any], str]
 
 _asked: dict[str, tuple[AskedProvider, AskedCount]] = {}
-_nav_counts: dict[str, NavCount] = {}
+_nav_counts: dict[str, tuple[NavCount, str]] = {}
 _my_week_panels: dict[str, tuple[int, MyWeekPanel]] = {}
 _my_week_fallbacks: dict[str, tuple[int, MyWeekPanel]] = {}
 _team_sections: dict[str, tuple[int, TeamSection]] = {}
@@ -115,13 +115,13 @@ def asked_count_sql(user: User) -> tuple[str, list[Any]]:
     return " + ".join(f"({part})" for part, _ in parts), [p for _, ps in parts for p in ps]
 
 
-def register_nav_count(view: str, count: NavCount) -> None:
+def register_nav_count(view: str, count: NavCount, *, words: str) -> None:
     """A count beside the navigation's link to ``view`` (reviews: the Dashboard's unanswered
-    risks, for leaders)."""
-    _nav_counts[view] = count
+    risks, for leaders), read out with ``words`` ("3 unanswered risks")."""
+    _nav_counts[view] = (count, words)
 
 
-def nav_counts() -> dict[str, NavCount]:
+def nav_counts() -> dict[str, tuple[NavCount, str]]:
     return dict(_nav_counts)
 
 

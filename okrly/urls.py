@@ -44,6 +44,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("asked/", views.asked_of_me, name="asked_of_me"),
     path("inbox/", views.inbox, name="inbox"),
+    path("nav/counts/", views.nav_counts, name="nav_counts"),
     path("profile/", views.profile, name="profile"),
     path("inbox/<int:pk>/read/", views.notification_read, name="notification_read"),
     path("inbox/read-all/", views.notifications_read_all, name="notifications_read_all"),

@@ -46,7 +46,9 @@ class ReviewsConfig(AppConfig):
         # Issue 15: the unanswered risks beside Dashboard in the navigation, for leaders.
         from reviews import selectors
 
-        registry.register_nav_count("reviews:dashboard", selectors.nav_unanswered_sql)
+        registry.register_nav_count(
+            "reviews:dashboard", selectors.nav_unanswered_sql, words="unanswered risks"
+        )
         registry.register_asked(
             "early_escalation",
             early_escalation_views.asked_of,

@@ -1384,6 +1384,10 @@ WHERE x.id IN ({sql.placeholders(ids)})""",
     ]
 
 
+# The earlier risky weeks an item lists; the rest are on its key result's timeline.
+EARLIER_SHOWN = 5
+
+
 @dataclass
 class FeedItem:
     kind: str  # checkin | escalation | early (an early escalation, rule 7)
@@ -1397,6 +1401,7 @@ class FeedItem:
     thread: FeedCheckIn | None = None
     earlier: int = 0
     earlier_checkins: list[Any] = field(default_factory=list)
+    key_result_id: int | None = None
 
 
 @dataclass
@@ -1407,6 +1412,9 @@ class FeedFilter:
     teams: list[int] | None = None
     kind: str = ""
     unanswered: bool = False
+    # Key results whose latest check-in is at risk or off track (the headline's and the
+    # heatmap's "at risk" count, whatever their latest signal).
+    latest_risky: bool = False
 
 
 def _feed_where(quarter: Quarter, chosen: FeedFilter) -> tuple[str, list[Any]]:
@@ -1422,6 +1430,11 @@ def _feed_where(quarter: Quarter, chosen: FeedFilter) -> tuple[str, list[Any]]:
         params.append(chosen.kind)
     if chosen.unanswered:
         where.append("NOT r.answered")
+    if chosen.latest_risky:
+        where.append(
+            f"r.key_result_id IN (SELECT s.key_result_id FROM {sql.table(KeyResultStatus)} s "
+            f"WHERE s.checkin_status IN ({sql.constants(s.value for s in RISKY)}))"
+        )
     return " AND ".join(where), params
 
 
@@ -1532,7 +1545,8 @@ def risk_feed(
                 earlier=row.earlier,
                 earlier_checkins=[
                     c for c in before.get(row.key_result_id, []) if c.id != row.signal_id
-                ][:5],
+                ][:EARLIER_SHOWN],
+                key_result_id=row.key_result_id,
             )
         )
     return items, total_count

@@ -396,7 +396,8 @@ def _feed_filter(
     request: HttpRequest, quarter: Quarter
 ) -> tuple[selectors.FeedFilter, Team | None, str]:
     """The risk feed's filters from the query string: ``team`` (an id, from a dashboard link)
-    or ``team_name`` (typed), each with its sub-teams; ``kind``; ``unanswered=1``. A name that
+    or ``team_name`` (typed), each with its sub-teams; ``kind``; ``unanswered=1``;
+    ``checkin=risky`` (the latest check-in at risk or off track). A name that
     matches no team filters to nothing and says so; an unknown kind is ignored."""
     team: Team | None = None
     problem = ""
@@ -415,6 +416,7 @@ def _feed_filter(
             teams=teams,
             kind=kind if kind in RiskItem.Kind.values else "",
             unanswered=request.GET.get("unanswered") == "1",
+            latest_risky=request.GET.get("checkin") == "risky",
         ),
         team,
         problem,

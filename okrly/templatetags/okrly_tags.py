@@ -13,6 +13,7 @@ from okrly.html import csrf_input, html, html_join
 from okrly.links import link
 from okrly.models import display_name
 from okrly.numbers import plain_number
+from okrly.registry import nav_counts
 
 if TYPE_CHECKING:
     from okrly.types import User
@@ -101,6 +102,25 @@ def nav_badge(count: int, words: str) -> str:
     )
 
 
+def nav_count_spans(counts: NavCounts, *, oob: bool = False) -> dict[str, str]:
+    """Each counted link's badge in a span of its own id (there at zero too, empty), by
+    view name: the navigation prints them, and ``okrly.views.nav_counts`` sends them again
+    out of band when an htmx write may have changed them. Quiet: a count that refreshes
+    itself moves no focus and says nothing (static/js/okrly.js)."""
+    beside = {"asked_of_me": (counts.asked, "waiting on you")}
+    words = {view: said for view, (_, said) in nav_counts().items()}
+    beside.update({view: (n, words[view]) for view, n in counts.links.items()})
+    return {
+        view: html(
+            '<span id="nav-count-{}"{} data-quiet>{}</span>',
+            view.replace(":", "-"),
+            mark_safe(' hx-swap-oob="true"') if oob else "",
+            nav_badge(*beside[view]) if view in beside else "",
+        )
+        for view in ["asked_of_me", *words]
+    }
+
+
 @register.simple_tag(takes_context=True)
 def site_nav(context: Any) -> str:
     """The signed-in navigation of base.html, built in Python: every page prints it, and
@@ -114,15 +134,14 @@ def site_nav(context: Any) -> str:
     count = counts.unread
     # "Asked of me" counts what waits on the viewer; other links, what their apps count
     # (Dashboard: the unanswered risks, for leaders). A zero prints nothing.
-    beside = {"asked_of_me": (counts.asked, "waiting on you")}
-    beside.update({view: (n, "unanswered risks") for view, n in counts.links.items()})
+    spans = nav_count_spans(counts)
     links = [
         html(
             '<li><a href="{}" {}>{}{}</a></li>',
             link(view),
             mark_safe('aria-current="page"') if is_here(path) else "",
             label,
-            nav_badge(*beside[view]) if view in beside else "",
+            spans.get(view, ""),
         )
         for view, label, is_here in _NAV
     ]
@@ -170,10 +189,15 @@ def site_nav(context: Any) -> str:
         'class="brand"><span class="brand-mark">◎</span> OKRly</a></li></ul>'
         '<button type="button" class="nav-toggle secondary outline" aria-expanded="false" '
         'aria-controls="nav-links" data-nav-toggle>Menu</button>'
-        '<ul class="nav-links" id="nav-links">{}{}</ul></nav></header>',
+        '<ul class="nav-links" id="nav-links">{}{}</ul>'
+        # After an htmx write (okrly.js fires okrly-counts-stale) the counts come again, out
+        # of band (okrly.views.nav_counts): answering from a page lowers them in place.
+        '<span hidden hx-get="{}" hx-trigger="okrly-counts-stale from:body" hx-swap="none" '
+        "data-quiet></span></nav></header>",
         link("home"),
         mark_safe("".join(links)),
         menu,
+        link("nav_counts"),
     )
 
 

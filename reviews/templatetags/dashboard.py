@@ -252,7 +252,7 @@ def heat_row(context: Any, row: Any) -> str:
         '<td class="num {}"><a href="{}">{}{}</a></td>',
         (
             (heat(signals.failing, total), team_view, signals.failing, ""),
-            (heat(signals.at_risk, total), risks_of, signals.at_risk, ""),
+            (heat(signals.at_risk, total), f"{risks_of}&checkin=risky", signals.at_risk, ""),
             (heat(signals.overdue, total), f"{team_view}#promises", signals.overdue, ""),
             (
                 heat(signals.escalations, total),
@@ -264,7 +264,7 @@ def heat_row(context: Any, row: Any) -> str:
             (completion_heat(signals.completion), people_of, signals.completion, "%"),
             (
                 heat(signals.not_shared, signals.objectives),
-                f"{link('objectives:list')}?quarter={quarter}",
+                f"{link('objectives:list')}?quarter={quarter}&definition=not_shared&team={team.pk}",
                 signals.not_shared,
                 "",
             ),
@@ -372,11 +372,25 @@ def _earlier(item: Any) -> str:
             for c in item.earlier_checkins
         ),
     )
+    # The summary counts every earlier signal (escalations too); the list shows the latest
+    # risky weeks, so it says where the rest are rather than seeming to have lost them.
+    rest = item.earlier - len(item.earlier_checkins)
+    more = (
+        html(
+            '<li><a href="{}#checkin-timeline">{} more on the key result\'s timeline</a></li>',
+            link("objectives:key_result", item.key_result_id),
+            rest,
+        )
+        if rest > 0 and item.key_result_id is not None
+        else ""
+    )
     return html(
-        '<details class="feed-earlier"><summary>{} earlier signal{}</summary><ul>{}</ul></details>',
+        '<details class="feed-earlier"><summary>{} earlier signal{}</summary><ul>{}{}</ul>'
+        "</details>",
         item.earlier,
         pluralize(item.earlier),
         weeks,
+        more,
     )
 
 

@@ -50,6 +50,14 @@
   document.addEventListener("htmx:sendError", function () {
     announceFailure(failureText(null));
   });
+  /* A write done through htmx may change the navigation's counts (Asked of me, the unanswered
+     risks, unread): its refresher (okrly_tags.site_nav) fetches them again, out of band. */
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var config = event.detail.requestConfig;
+    if (event.detail.successful && config && config.verb && config.verb !== "get") {
+      document.body.dispatchEvent(new CustomEvent("okrly-counts-stale"));
+    }
+  });
   /* A new request clears the last failure, so the message always belongs to the last action. */
   document.addEventListener("htmx:beforeRequest", function () {
     var region = document.getElementById("request-error");
@@ -115,7 +123,7 @@
 (function () {
   "use strict";
 
-  var swappedId = null;
+  var swappedIds = new WeakMap();
 
   function announce(text) {
     var region = document.getElementById("announcer");
@@ -154,14 +162,18 @@
     return focused && focused !== region ? focused.textContent.trim() + " updated." : "Updated.";
   }
 
+  /* The id each request's swap replaced, by its request: two requests can be under way at
+     once (an action, and the navigation's counts it makes stale), and the second's swap must
+     not make the first lose its region. */
   document.addEventListener("htmx:beforeSwap", function (event) {
     var target = event.detail.target;
-    swappedId = target && target.id ? target.id : null;
+    if (event.detail.xhr) swappedIds.set(event.detail.xhr, target && target.id ? target.id : null);
   });
 
   document.addEventListener("htmx:afterSettle", function (event) {
+    var xhr = event.detail.xhr;
+    var swappedId = xhr ? swappedIds.get(xhr) : null;
     var region = (swappedId && document.getElementById(swappedId)) || event.detail.target;
-    swappedId = null;
     if (!(region instanceof HTMLElement) || !region.isConnected) return;
     /* A figure that refreshed itself (the Risk feed tab's count): nothing moves, and the
        message of the action that caused it stays the one read out. */

@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 
 from checkins.models import CheckIn
 from objectives.models import KeyResult
+from okrly.models import Team
 from tests.e2e.journeys import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("demo_org")]
@@ -74,3 +75,18 @@ def test_the_dashboard_reads_as_cards_on_a_phone(page: Page, width: str) -> None
         expect(header).to_be_visible()
         assert label in ("none", "normal")
     page.screenshot(path=str(SHOTS / f"okrly-dashboard-{width}.png"), full_page=False)
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_the_dashboards_pages_never_scroll_sideways(page: Page, width: str) -> None:
+    """At either width the page is as wide as the screen: a wide table scrolls in its own
+    frame, and nothing in it (a visually hidden label, positioned absolutely) reaches past
+    the frame to widen the page (the people view did, by 24 px at 1280)."""
+    page.set_viewport_size(dict(zip(("width", "height"), WIDTHS[width], strict=True)))
+    sign_in(page, "maya")
+    team = Team.objects.filter(name="Platform").get()
+    for url in ["/dashboard/", f"/dashboard/teams/{team.pk}/", "/dashboard/people/"]:
+        page.goto(url)
+        page.wait_for_load_state()
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= WIDTHS[width][0], (url, wide)

@@ -92,6 +92,9 @@ def test_a_leader_answers_the_unanswered_with_seen_and_the_count_drops(
     expect(page).to_have_url(re.compile(r"unanswered=1"))
     badge = page.locator("nav.tabs .badge")
     before = int(badge.inner_text())
+    # The same count beside Dashboard in the navigation (behind Menu on a phone).
+    nav_count = page.locator("#nav-count-reviews-dashboard .badge")
+    expect(nav_count).to_have_text(str(before))
     items = page.locator(".feed-item")
     expect(items.first).to_be_visible()
     first = items.filter(has=page.get_by_role("button", name="Seen")).first
@@ -101,8 +104,10 @@ def test_a_leader_answers_the_unanswered_with_seen_and_the_count_drops(
     # The tab's count reloads itself once the thread has changed, without a page load; the
     # announcement stays the thread's, and focus stays in the thread.
     expect(badge).to_have_text(str(before - 1))
+    expect(nav_count).to_have_text(str(before - 1))
     expect(page.locator("#announcer")).to_have_text("Thread updated.")
     assert page.evaluate("document.activeElement.closest('#risk-badge') === null")
+    assert page.evaluate("document.activeElement.closest('header') === null")
     page.reload()
     expect(badge).to_have_text(str(before - 1))
     expect(page.locator(".feed-item .feed-head a", has_text=title)).to_have_count(0)

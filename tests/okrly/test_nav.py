@@ -61,3 +61,19 @@ def test_the_links_fold_behind_one_menu_button_that_names_them(client_for: Any, 
     assert 'aria-controls="nav-links"' in button.group(0)
     assert 'aria-expanded="false"' in button.group(0)
     assert '<ul class="nav-links" id="nav-links">' in content
+
+
+def test_every_page_names_its_icon_so_browsers_do_not_ask_for_a_missing_one(
+    client: Any, client_for: Any, owner: Any
+) -> None:
+    """Without a named icon a browser asks for /favicon.ico, a 404 in every console."""
+    from django.contrib.staticfiles import finders
+
+    for content in (
+        client.get("/accounts/login/").content.decode(),
+        client_for(owner).get("/").content.decode(),
+    ):
+        found = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', content)
+        assert found is not None
+        assert found.group(1).endswith("favicon.svg")
+    assert finders.find("favicon.svg") is not None

@@ -34,6 +34,10 @@ def _link(nav: str, href: str) -> str:
     return found.group(1)
 
 
+def _text(markup: str) -> str:
+    return re.sub(r"<[^>]+>", "", markup)
+
+
 @pytest.fixture
 def demo() -> None:
     call_command("seed_demo", stdout=StringIO())
@@ -71,7 +75,7 @@ def test_asked_of_me_shows_the_count_of_what_waits(demo: None, client: Any) -> N
     assert f'<span class="badge" aria-hidden="true">{n}</span>' in link
     assert f"{n} waiting on you" in link
     client.force_login(idle)
-    assert _link(_nav(client.get("/").content.decode()), "/asked/") == "Asked of me"
+    assert _text(_link(_nav(client.get("/").content.decode()), "/asked/")) == "Asked of me"
 
 
 def test_dashboard_shows_the_unanswered_risks_to_leaders_only(demo: None, client: Any) -> None:
@@ -94,7 +98,7 @@ def test_dashboard_shows_the_unanswered_risks_to_leaders_only(demo: None, client
         if people_led_by(p).everyone_but is None and not people_led_by(p).ids
     )
     client.force_login(member)
-    assert _link(_nav(client.get("/").content.decode()), "/dashboard/") == "Dashboard"
+    assert _text(_link(_nav(client.get("/").content.decode()), "/dashboard/")) == "Dashboard"
 
 
 def test_leads_someone_is_people_led_by_not_empty(demo: None) -> None:
@@ -124,3 +128,48 @@ def test_a_count_past_99_reads_99_plus() -> None:
     assert ">99+</span>" in nav_badge(140, "waiting on you")
     assert ", 99+ waiting on you" in nav_badge(140, "waiting on you")
     assert nav_badge(0, "waiting on you") == ""
+
+
+def test_the_counts_come_again_out_of_band_after_a_write(demo: None, client: Any) -> None:
+    """After an htmx write, the page's refresher (``okrly-counts-stale``) asks /nav/counts/:
+    each count in its own span, out of band, zero included (emptied), in one query."""
+    from okrly.access import people_led_by
+
+    quarter = Quarter.objects.get(status=Quarter.Status.ACTIVE)
+    leader = get_user_model().objects.get(username="maya")
+    client.force_login(leader)
+    page = client.get("/").content.decode()
+    assert 'hx-get="/nav/counts/" hx-trigger="okrly-counts-stale from:body"' in page
+    before = selectors.unanswered_count(quarter)
+
+    from checkins import threads
+    from reviews.models import RiskItem
+
+    item = RiskItem.objects.filter(quarter=quarter, in_play=True, answered=False).first()
+    assert item is not None and item.check_in is not None
+    assert item.check_in.key_result.owner_id in people_led_by(leader)
+    threads.checkin_comment(user=leader, check_in=item.check_in, seen=True)
+
+    with CaptureQueriesContext(connection) as queries:
+        fresh = client.get("/nav/counts/").content.decode()
+    # The view's own read; the session and its user are the rest of any signed-in request.
+    assert len([q for q in queries if " AS unread" in q["sql"]]) == 1
+    dashboard = re.search(
+        r'<span id="nav-count-reviews-dashboard"([^>]*)>(.*?)</span></span>', fresh
+    )
+    assert dashboard is not None
+    assert 'hx-swap-oob="true"' in dashboard.group(1)
+    assert f"{before - 1} unanswered risks" in dashboard.group(2)
+    assert re.search(
+        r'<span id="nav-count-asked_of_me" hx-swap-oob="true" data-quiet></span>', fresh
+    )
+    assert 'id="unread-badge"' in fresh and 'hx-swap-oob="true"' in fresh
+
+
+def test_okrly_js_asks_for_the_counts_after_every_htmx_write() -> None:
+    from pathlib import Path
+
+    script = (Path(__file__).resolve().parents[2] / "static" / "js" / "okrly.js").read_text()
+    listener = script.split('addEventListener("htmx:afterRequest"', 1)[1].split("});", 1)[0]
+    assert 'config.verb !== "get"' in listener
+    assert 'new CustomEvent("okrly-counts-stale")' in listener

@@ -64,5 +64,10 @@ def test_the_dashboard_reads_the_quarters_once(client_for: Any, leader: Any, qua
         response = page.get("/dashboard/risks/")
     assert response.status_code == 200
     assert f'<option value="{quarter.pk}" selected>' in response.content.decode()
-    quarter_reads = [q for q in captured.captured_queries if 'FROM "okrly_quarter"' in q["sql"]]
+    # (The navigation's one statement names the quarter in its count of unanswered risks.)
+    quarter_reads = [
+        q
+        for q in captured.captured_queries
+        if 'FROM "okrly_quarter"' in q["sql"] and " AS unread" not in q["sql"]
+    ]
     assert len(quarter_reads) == 1

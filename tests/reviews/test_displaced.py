@@ -240,7 +240,9 @@ def test_definitions_not_shared_is_the_seventh_headline_figure_and_a_column(
     assert seventh.find("span", "stat-value").text == "1"
     assert "definitions not shared" in seventh.text
     assert "of 1 objective" in seventh.text
-    assert seventh.find("a").attrs["href"] == f"{reverse('objectives:list')}?quarter={quarter.pk}"
+    assert seventh.find("a").attrs["href"] == (
+        f"{reverse('objectives:list')}?quarter={quarter.pk}&definition=not_shared"
+    )
     assert "warn" in seventh.classes
     commerce = heat_cells(html, world["commerce"])
     assert commerce["Not shared"] == "1"

@@ -105,12 +105,12 @@ def test_every_count_of_the_heatmap_links_to_its_list(
     quarter = key_result.objective.quarter_id
     assert links == [
         f"/dashboard/teams/{team}/?quarter={quarter}",
-        f"/dashboard/risks/?quarter={quarter}&team={team}",
+        f"/dashboard/risks/?quarter={quarter}&team={team}&checkin=risky",
         f"/dashboard/teams/{team}/?quarter={quarter}#promises",
         f"/dashboard/risks/?quarter={quarter}&team={team}&kind=escalation",
         f"/dashboard/people/?quarter={quarter}&team={team}",
         f"/dashboard/people/?quarter={quarter}&team={team}",
-        f"/objectives/?quarter={quarter}",
+        f"/objectives/?quarter={quarter}&definition=not_shared&team={team}",
     ]
     # The at-risk count's list holds that key result.
     risks = client.get(links[1]).content.decode()
