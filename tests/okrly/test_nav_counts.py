@@ -146,7 +146,8 @@ def test_the_counts_come_again_out_of_band_after_a_write(demo: None, client: Any
     from reviews.models import RiskItem
 
     item = RiskItem.objects.filter(quarter=quarter, in_play=True, answered=False).first()
-    assert item is not None and item.check_in is not None
+    assert item is not None
+    assert item.check_in is not None
     assert item.check_in.key_result.owner_id in people_led_by(leader)
     threads.checkin_comment(user=leader, check_in=item.check_in, seen=True)
 
@@ -163,7 +164,8 @@ def test_the_counts_come_again_out_of_band_after_a_write(demo: None, client: Any
     assert re.search(
         r'<span id="nav-count-asked_of_me" hx-swap-oob="true" data-quiet></span>', fresh
     )
-    assert 'id="unread-badge"' in fresh and 'hx-swap-oob="true"' in fresh
+    assert 'id="unread-badge"' in fresh
+    assert 'hx-swap-oob="true"' in fresh
 
 
 def test_okrly_js_asks_for_the_counts_after_every_htmx_write() -> None:
