@@ -73,17 +73,32 @@ def with_team_name(people: Any) -> Any:
     return people.annotate(team_name=Subquery(first))
 
 
+def picker_people() -> Any:
+    """The people every in-app person picker offers: the active ones, by name, each with the
+    team it names them by (``with_team_name``; labelled by ``person_label``)."""
+    return with_team_name(
+        get_user_model()
+        .objects.filter(is_active=True)
+        .select_related("profile")
+        .order_by("first_name", "last_name", "username")
+    )
+
+
 class PersonChoiceField(forms.ModelChoiceField):
     """Active people, labelled "Name (Team)" (``person_label``)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        queryset = with_team_name(
-            get_user_model()
-            .objects.filter(is_active=True)
-            .select_related("profile")
-            .order_by("first_name", "last_name", "username")
-        )
-        super().__init__(queryset=queryset, **kwargs)
+        super().__init__(queryset=picker_people(), **kwargs)
+
+    def label_from_instance(self, obj: Any) -> str:
+        return person_label(obj)
+
+
+class PeopleChoiceField(forms.ModelMultipleChoiceField):
+    """Several of the active people, labelled as ``PersonChoiceField`` labels them."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(queryset=picker_people(), **kwargs)
 
     def label_from_instance(self, obj: Any) -> str:
         return person_label(obj)

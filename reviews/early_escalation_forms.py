@@ -11,28 +11,17 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db.models import OuterRef, Subquery
 
 from okrly.access import leadership_group_name
-from okrly.forms import SingleValuedFields
-from okrly.models import Membership, display_name
+from okrly.forms import SingleValuedFields, person_label, picker_people
+from okrly.models import Membership
 from reviews.models import EarlyEscalation
 
 
 def people_choices() -> list[tuple[Any, str]]:
     """Every active person as "Name (team)", read once per page (one query) and shared by
     every form on it."""
-    first_team = Membership.objects.filter(user=OuterRef("pk")).order_by("team__name")
-    people = (
-        get_user_model()
-        .objects.filter(is_active=True)
-        .annotate(team_name=Subquery(first_team.values("team__name")[:1]))
-        .order_by("first_name", "last_name", "username")
-    )
-    return [
-        ("", "— choose a person"),
-        *((u.pk, f"{display_name(u)} ({u.team_name or 'no team'})") for u in people),
-    ]
+    return [("", "— choose a person"), *((u.pk, person_label(u)) for u in picker_people())]
 
 
 def people_choices_near(escalations: list[EarlyEscalation]) -> list[tuple[Any, str]]:
@@ -60,15 +49,9 @@ def people_choices_near(escalations: list[EarlyEscalation]) -> list[tuple[Any, s
             User.objects.filter(pk__in=named).values_list("pk"),
         )
     )
-    first_team = Membership.objects.filter(user=OuterRef("pk")).order_by("team__name")
-    people = (
-        User.objects.filter(is_active=True, pk__in=ids)
-        .annotate(team_name=Subquery(first_team.values("team__name")[:1]))
-        .order_by("first_name", "last_name", "username")
-    )
     return [
         ("", "— choose a person"),
-        *((u.pk, f"{display_name(u)} ({u.team_name or 'no team'})") for u in people),
+        *((u.pk, person_label(u)) for u in picker_people().filter(pk__in=ids)),
     ]
 
 

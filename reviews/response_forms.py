@@ -3,41 +3,19 @@ service's keywords, so a refusal (``RuleBroken(field=...)``) is shown beside its
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 
-from okrly.forms import SingleValuedFields
-from okrly.models import display_name
+from okrly.forms import PeopleChoiceField, PersonChoiceField, SingleValuedFields
 from reviews.models import ResponseCause
-from reviews.response_selectors import people_with_teams
 
 
 class DateInput(forms.DateInput):
     input_type = "date"
 
 
-def person_with_teams(person: Any) -> str:
-    """ "Name (team)": two people with one name are told apart by their team (the memberships
-    are prefetched by people_with_teams)."""
-    teams = ", ".join(m.team.name for m in person.memberships.all())
-    return f"{display_name(person)} ({teams or 'no team'})"
-
-
-class PersonPicker(forms.ModelChoiceField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(queryset=people_with_teams(), **kwargs)
-
-    def label_from_instance(self, obj: Any) -> str:
-        return person_with_teams(obj)
-
-
-class PeoplePicker(forms.ModelMultipleChoiceField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(queryset=people_with_teams(), **kwargs)
-
-    def label_from_instance(self, obj: Any) -> str:
-        return person_with_teams(obj)
+# The pickers of the app's other forms: "Name (Team)", one label for a person everywhere.
+PersonPicker = PersonChoiceField
+PeoplePicker = PeopleChoiceField
 
 
 class ResponseRecordForm(SingleValuedFields, forms.Form):

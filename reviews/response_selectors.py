@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth import get_user_model
 from django.db.models import Case, CharField, Prefetch, Q, QuerySet, Value, When
 
-from okrly.models import Membership
 from reviews.models import MissResponse
 
 if TYPE_CHECKING:
@@ -122,17 +121,5 @@ def people_in(quarter: Quarter) -> QuerySet[Any]:
     return (
         get_user_model()
         .objects.filter(Q(pk__in=ids.values("accountable_id")) | Q(pk__in=ids.values("holder_id")))
-        .order_by("first_name", "last_name", "username")
-    )
-
-
-def people_with_teams() -> QuerySet[Any]:
-    """Active people with their teams (one more query), for pickers labelled "Name (team)"."""
-    return (
-        get_user_model()
-        .objects.filter(is_active=True)
-        .prefetch_related(
-            Prefetch("memberships", queryset=Membership.objects.select_related("team"))
-        )
         .order_by("first_name", "last_name", "username")
     )

@@ -18,13 +18,12 @@ from django.views.decorators.http import require_http_methods
 
 from okrly.access import can_run_review, can_start_review
 from okrly.errors import NotAllowed, RuleBroken
-from okrly.forms import add_service_error
-from okrly.models import Quarter, Team, display_name
+from okrly.forms import add_service_error, person_label, picker_people
+from okrly.models import Quarter, Team
 from okrly.types import AuthedRequest
 from reviews import review_export, review_selectors, review_services
 from reviews.charts import quarters_svg
 from reviews.models import Review, StructuralDecision
-from reviews.response_selectors import people_with_teams
 from reviews.review_forms import DecisionForm, FactorForm, FollowUpForm
 from reviews.views import _quarter, no_quarter_page
 
@@ -34,13 +33,8 @@ def _load(pk: int) -> Review:
 
 
 def _people() -> dict[int, tuple[Any, str]]:
-    """The owner picker, "Name (team, team)": two queries."""
-    found = {}
-    for person in people_with_teams():
-        teams = ", ".join(m.team.name for m in person.memberships.all())
-        label = f"{display_name(person)} ({teams})" if teams else display_name(person)
-        found[person.pk] = (person, label)
-    return found
+    """The owner picker, "Name (Team)" as every picker names people: one query."""
+    return {person.pk: (person, person_label(person)) for person in picker_people()}
 
 
 def _later_quarters(quarter: Quarter) -> dict[int, tuple[Any, str]]:
