@@ -173,9 +173,11 @@ def thread_html(
     """A check-in's thread and its reply form: under its week in the timeline and under the
     item in the risk feed. Posting swaps the whole block (``checkins.views.comment``)."""
     url = link("checkins:comment", check_in_pk)
+    # Once a leader has answered (a reply or Seen), a second Seen would say nothing new: the
+    # button goes, and the entry says who saw it. Replying stays open to everyone.
     seen_button = (
         '<button type="submit" name="seen" value="1" class="secondary small">Seen</button>'
-        if may_mark_seen
+        if may_mark_seen and not any(e.by_leader for e in entries)
         else ""
     )
     return html(

@@ -52,7 +52,10 @@ def test_leader_reads_the_dashboard_and_acts(page: Page, traffic: Any) -> None:
     # Maya's own check-ins are in the feed too, but nobody marks their own seen.
     own = page.locator(".feed-checkin", has_text="— Maya Okafor,")
     expect(own.get_by_role("button", name="Seen")).to_have_count(0)
-    first = page.locator(".feed-checkin", has=page.get_by_role("button", name="Seen")).first
+    offered = page.locator(".feed-checkin", has=page.get_by_role("button", name="Seen")).first
+    # Pinned by its thread: once a leader answers, Seen goes and "offered" moves on.
+    thread = offered.locator(".thread").get_attribute("id")
+    first = page.locator(f".feed-checkin:has(#{thread})")
     first.get_by_label("Reply on week").fill("Let's cut scope on Thursday")
     first.get_by_role("button", name="Reply", exact=True).click()
     expect(first.locator(".thread-entry").last).to_contain_text(

@@ -444,3 +444,19 @@ def test_the_people_view_says_who_nudged_today_after_a_reload(
     row = page(client.get("/dashboard/people/")).by_id(f"person-{owner.pk}")
     assert "Nudged today" not in row.text
     assert row.find_all("button")
+
+
+def test_seen_is_no_longer_offered_once_a_leader_answered(
+    client: Any, owner: Any, risky: Any, lead: Any
+) -> None:
+    """A leader's Seen (or reply) answers the item; the button goes, the reply box stays."""
+
+    def seen_offered() -> bool:
+        (item,) = page(client.get("/dashboard/risks/")).find_all("li", "feed-checkin")
+        assert item.find_all("form", "thread-form")
+        return any(b.attrs.get("name") == "seen" for b in item.find_all("button"))
+
+    client.force_login(lead)
+    assert seen_offered()
+    assert client.post(thread_url(risky), {"seen": "1"}).status_code == 302
+    assert not seen_offered()
