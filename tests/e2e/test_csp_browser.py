@@ -87,7 +87,9 @@ def test_the_leaders_pages_work_under_the_policy(
     # A reply is listed in the thread, and its field is emptied for the next one.
     page.get_by_role("link", name="Risk feed").click()
     page.wait_for_load_state()  # htmx starts on load; the reply needs it
-    first = page.locator(".feed-checkin", has=page.get_by_role("button", name="Seen")).first
+    offered = page.locator(".feed-checkin", has=page.get_by_role("button", name="Seen")).first
+    # Pinned by its thread: a leader's reply answers it, and Seen (what found it) goes.
+    first = page.locator(f".feed-checkin:has(#{offered.locator('.thread').get_attribute('id')})")
     first.get_by_label("Reply on week").fill("Seen; let's talk on Thursday")
     first.get_by_role("button", name="Reply", exact=True).click()
     expect(first.locator(".thread-entry").last).to_contain_text("Seen; let's talk on Thursday")
